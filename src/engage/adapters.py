@@ -1,0 +1,181 @@
+"""The contract between engage and its sources and sinks.
+
+A **source** is a class registered under a name through ``engage_register_sources``. engage
+builds it from its config table and calls :meth:`Source.pull` with the cursor it saved last
+time. ``pull`` yields records (:class:`~engage.models.Customer`, :class:`~engage.models.Contact`,
+:class:`~engage.models.Owner`, :class:`~engage.models.Touchpoint`) as a stream, a
+:class:`Problem` for each bad input record it skipped, and a :class:`Checkpoint` whenever the
+records so far form a consistent whole. engage commits the records and the checkpoint's cursor
+in one transaction; if the pull fails, everything since the last checkpoint is rolled back and
+the cursor stays where it was.
+
+A **sink** is a class registered through ``engage_register_sinks``. engage hands it the tasks
+its ledger has not seen. Before creating a task whose earlier push was interrupted, engage asks
+the sink to :meth:`Sink.find` it, so a crash between the remote create and the ledger write
+never produces a duplicate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+import attrs
+
+from engage.clock import utcnow
+from engage.identity import Identity
+from engage.models import Contact, Customer, Owner, Task, Touchpoint
+
+
+@attrs.frozen
+class Checkpoint:
+    """Marks a consistent point in a pull: commit what came before, with this cursor.
+
+    ``cursor`` is any text the source understands (JSON is common); engage stores it
+    verbatim and hands it back on the next pull.
+    """
+
+    cursor: str
+
+
+@attrs.frozen
+class Problem:
+    """A bad input record a source skipped, as ``FILE:LINE: field: problem (got 'value')``."""
+
+    message: str
+
+
+@attrs.frozen
+class Retire:
+    """A record the source says no longer exists (archived or deleted) since the last pull."""
+
+    kind: str  # "touchpoint", "customer", "contact" or "owner"
+    id: str
+
+
+#: What a pull yields.
+SourceItem = Customer | Contact | Owner | Touchpoint | Problem | Checkpoint | Retire
+
+
+@attrs.frozen
+class Option:
+    """One config key an adapter accepts.
+
+    Attributes:
+        type: The Python type a value must have (``str``, ``int``, ``bool``, ``list``,
+            ``dict``, ``float``); ints are accepted for floats.
+        default: The value when the key is absent (ignored when ``required``).
+        required: The key must be given.
+        help: One line for the config reference and error messages.
+    """
+
+    type: type
+    default: Any = None
+    required: bool = False
+    help: str = ""
+
+
+class Progress(Protocol):
+    """Reports how far a long pull has got; engage shows it on a terminal only."""
+
+    def advance(self, what: str, count: int = 1) -> None:
+        """Count ``count`` more records of kind ``what`` (``"contacts"``, ``"rows"``...)."""
+        ...
+
+
+class _SilentProgress:
+    def advance(self, what: str, count: int = 1) -> None:
+        return None
+
+
+@attrs.frozen
+class AdapterContext:
+    """What engage gives every source and sink when it builds one.
+
+    Attributes:
+        name: The config table's name (``files`` for ``[sources.files]``).
+        base_dir: The directory relative paths in options are resolved against (the
+            config file's directory).
+        identity: Resolves email addresses to customer keys with the configured domains.
+        progress: Where to report progress of a long pull.
+        now: The moment of this run, for cursors and look-back windows.
+        env: The environment to read secrets from (``os.environ`` unless a test gives one).
+    """
+
+    name: str
+    base_dir: Path = attrs.field(factory=Path.cwd)
+    identity: Identity = attrs.field(factory=Identity)
+    progress: Progress = attrs.field(factory=_SilentProgress)
+    now: Callable[[], Any] = utcnow
+    env: Mapping[str, str] = attrs.field(factory=dict)
+
+    def path(self, value: str) -> Path:
+        """Resolve a path option against ``base_dir``, expanding ``~``."""
+        path = Path(value).expanduser()
+        return path if path.is_absolute() else self.base_dir / path
+
+
+@runtime_checkable
+class Source(Protocol):
+    """Reads records from somewhere. Built as ``cls(options, context)``.
+
+    Attributes:
+        options: The config keys the source accepts; engage rejects any other key and
+            fills in defaults before calling the constructor.
+    """
+
+    options: ClassVar[Mapping[str, Option]]
+
+    def pull(self, cursor: str | None) -> Iterator[SourceItem]:
+        """Yield records changed since ``cursor`` (None on the first sync), with checkpoints."""
+        ...
+
+
+@attrs.frozen
+class PushResult:
+    """The outcome of pushing one task: its remote id, or why it failed."""
+
+    key: str
+    remote_id: str | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the sink accepted the task."""
+        return self.remote_id is not None and self.error is None
+
+
+@runtime_checkable
+class Sink(Protocol):
+    """Writes tasks somewhere people work. Built as ``cls(options, context)``.
+
+    Attributes:
+        options: The config keys the sink accepts.
+        batch_size: The most tasks engage hands :meth:`create` at once.
+    """
+
+    options: ClassVar[Mapping[str, Option]]
+    batch_size: ClassVar[int]
+
+    def find(self, tasks: Sequence[Task]) -> Mapping[str, str]:
+        """Look for tasks an interrupted earlier run may have created: task key → remote id.
+
+        Called only for tasks whose push was started but never recorded as finished.
+        """
+        ...
+
+    def create(self, tasks: Sequence[Task]) -> Iterable[PushResult]:
+        """Create ``tasks`` remotely; one result per task, in any order.
+
+        Raise :class:`~engage.errors.SinkError` when nothing could be created; return failed
+        results for tasks that failed alone.
+        """
+        ...
+
+    def complete(self, remote_ids: Mapping[str, str]) -> Iterable[PushResult]:
+        """Mark tasks whose condition has cleared as done (task key → remote id).
+
+        Sinks that cannot complete tasks return an empty iterable.
+        """
+        ...

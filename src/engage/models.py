@@ -1,0 +1,234 @@
+"""engage's data model: customers, contacts, owners, touchpoints and tasks.
+
+All models are frozen attrs classes. Times are timezone-aware UTC: a naive datetime is
+refused at construction (:class:`~engage.errors.ValidationError`), never silently assumed.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from datetime import date, datetime
+from types import MappingProxyType
+from typing import Any
+
+import attrs
+
+from engage.clock import ensure_utc
+from engage.errors import ValidationError
+
+
+class Channel(enum.StrEnum):
+    """How a touchpoint happened."""
+
+    EMAIL = "email"
+    CALL = "call"
+    MEETING = "meeting"
+    NOTE = "note"
+    FEEDBACK = "feedback"
+    CHAT = "chat"
+    OTHER = "other"
+
+
+class Direction(enum.StrEnum):
+    """Who started a touchpoint: the customer (inbound), us (outbound), or nobody outside (internal)."""
+
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+    INTERNAL = "internal"
+
+
+class TaskKind(enum.StrEnum):
+    """What a person does to complete a task."""
+
+    CALL = "call"
+    EMAIL = "email"
+    TODO = "todo"
+
+
+class Priority(enum.StrEnum):
+    """How soon a task matters."""
+
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+def _aware(what: str) -> Any:
+    def convert(value: datetime) -> datetime:
+        if not isinstance(value, datetime):
+            raise ValidationError(f"{what}: expected a datetime (got {value!r})")
+        return ensure_utc(value, what)
+
+    return convert
+
+
+def _optional_aware(what: str) -> Any:
+    convert = _aware(what)
+
+    def optional(value: datetime | None) -> datetime | None:
+        return None if value is None else convert(value)
+
+    return optional
+
+
+def _enum(kind: type[enum.StrEnum], what: str) -> Any:
+    def convert(value: Any) -> Any:
+        try:
+            return kind(value)
+        except ValueError:
+            choices = ", ".join(member.value for member in kind)
+            raise ValidationError(f"{what}: expected one of {choices} (got {value!r})") from None
+
+    return convert
+
+
+def _email(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = value.strip().lower()
+    return value or None
+
+
+def _required_email(value: str) -> str:
+    email = _email(value)
+    if not email or "@" not in email:
+        raise ValidationError(f"Contact.email: expected an email address (got {value!r})")
+    return email
+
+
+def _frozen_mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    return MappingProxyType(dict(value or {}))
+
+
+def _feedback(value: float | None) -> float | None:
+    if value is None:
+        return None
+    if not 0.0 <= float(value) <= 1.0:
+        raise ValidationError(f"Touchpoint.feedback: expected a score between 0 and 1 (got {value!r})")
+    return float(value)
+
+
+@attrs.frozen
+class Owner:
+    """One of our people who can own customer relationships.
+
+    ``active`` is false for someone who left (an archived CRM user); owners who simply went
+    quiet are detected from their activity by the handover rule.
+    """
+
+    id: str
+    email: str | None = attrs.field(default=None, converter=_email)
+    name: str | None = None
+    active: bool = True
+
+
+@attrs.frozen
+class Contact:
+    """A person at a customer."""
+
+    email: str = attrs.field(converter=_required_email)
+    customer: str
+    name: str | None = None
+
+
+@attrs.frozen
+class Customer:
+    """A customer: the institutional record that outlives any single contact or owner.
+
+    Attributes:
+        key: Stable identity: a company domain (``acme.com``), a personal address
+            (``jo@gmail.com``), or a CRM company id.
+        name: Display name, when known.
+        segment: The customer type whose cadence and weights apply; None means the
+            segment is decided by config rules or the default.
+        owner: Id of the owning :class:`Owner`, if any source names one.
+        first_seen: When the relationship started, if a source knows better than the
+            first touchpoint.
+        open_work: The customer has running work (an open deal, ticket or project).
+        attributes: Extra facts a source carries, for third-party factors and rules.
+    """
+
+    key: str
+    name: str | None = None
+    segment: str | None = None
+    owner: str | None = None
+    first_seen: datetime | None = attrs.field(default=None, converter=_optional_aware("Customer.first_seen"))
+    open_work: bool = False
+    attributes: Mapping[str, Any] = attrs.field(factory=dict, converter=_frozen_mapping, eq=False)
+
+
+@attrs.frozen
+class Touchpoint:
+    """One interaction with a customer: an email, call, meeting, note or feedback.
+
+    ``(source, external_id)`` identifies it: pulling the same record again changes nothing.
+    ``feedback`` is a satisfaction score normalised to 0–1 (NPS 9/10 is 0.9) when the
+    touchpoint carries one. Bodies of mail are never stored.
+    """
+
+    source: str
+    external_id: str
+    customer: str
+    occurred_at: datetime = attrs.field(converter=_aware("Touchpoint.occurred_at"))
+    channel: Channel = attrs.field(converter=_enum(Channel, "Touchpoint.channel"))
+    direction: Direction = attrs.field(converter=_enum(Direction, "Touchpoint.direction"))
+    contact_email: str | None = attrs.field(default=None, converter=_email)
+    owner: str | None = None
+    subject: str | None = None
+    feedback: float | None = attrs.field(default=None, converter=_feedback)
+    message_id: str | None = None
+
+
+@attrs.frozen
+class Task:
+    """A follow-up a person should do, planned by a playbook rule.
+
+    ``key`` is deterministic: the same rule, customer and facts give the same key, so a
+    task is never pushed twice.
+    """
+
+    key: str
+    customer: str
+    rule: str
+    title: str
+    body: str
+    due: date
+    priority: Priority = attrs.field(converter=_enum(Priority, "Task.priority"))
+    kind: TaskKind = attrs.field(converter=_enum(TaskKind, "Task.kind"))
+    owner: str | None
+    reason: str
+    contact_email: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The task as the JSON object ``engage tasks --json`` prints."""
+        return {
+            "key": self.key,
+            "customer": self.customer,
+            "rule": self.rule,
+            "title": self.title,
+            "body": self.body,
+            "due": self.due.isoformat(),
+            "priority": self.priority.value,
+            "kind": self.kind.value,
+            "owner": self.owner,
+            "reason": self.reason,
+            "contact": self.contact_email,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Task:
+        """Rebuild a task from :meth:`to_json` output (the ledger stores tasks this way)."""
+        return cls(
+            key=data["key"],
+            customer=data["customer"],
+            rule=data["rule"],
+            title=data["title"],
+            body=data["body"],
+            due=date.fromisoformat(data["due"]),
+            priority=data["priority"],
+            kind=data["kind"],
+            owner=data.get("owner"),
+            reason=data["reason"],
+            contact_email=data.get("contact"),
+        )

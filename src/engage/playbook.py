@@ -1,0 +1,107 @@
+"""The playbook: rules that turn a customer's facts into concrete follow-up tasks.
+
+A :class:`Rule` looks at one customer's :class:`~engage.facts.CustomerFacts` and its
+:class:`~engage.health.Health` and returns at most one :class:`~engage.models.Task`. Its key
+comes from :func:`task_key`: the same rule, customer and anchoring fact give the same key, so
+re-planning never duplicates a task, and a new key means the facts changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
+from typing import Protocol, runtime_checkable
+
+from engage.facts import CustomerFacts, OwnerStatus
+from engage.health import Health
+from engage.models import Priority, Task, TaskKind
+from engage.settings import ScoringSettings
+
+
+@runtime_checkable
+class Rule(Protocol):
+    """A playbook rule. Register instances through ``engage_register_rules``.
+
+    Attributes:
+        name: Unique name; it is part of every task key, so never rename a rule.
+        description: One line on when the rule fires, for ``engage plugins``.
+    """
+
+    name: str
+    description: str
+
+    def plan(self, facts: CustomerFacts, health: Health, settings: ScoringSettings) -> Task | None:
+        """The task this rule asks for, or None when it does not fire for this customer."""
+        ...
+
+
+def task_key(rule: str, customer: str, anchor: str) -> str:
+    """A deterministic task key: ``rule:customer:anchor``, hashed when long.
+
+    ``anchor`` is the fact the task is about (the date of the last exchange, the
+    anniversary year...), so the key changes only when the situation does.
+    """
+    key = f"{rule}:{customer}:{anchor}"
+    if len(key) <= 120:
+        return key
+    return f"{rule}:{hashlib.sha256(key.encode()).hexdigest()[:32]}"
+
+
+def anchor_of(moment: datetime | date | None) -> str:
+    """The canonical anchor text for a moment: its UTC date, or ``never``."""
+    if moment is None:
+        return "never"
+    return (moment.date() if isinstance(moment, datetime) else moment).isoformat()
+
+
+def build_task(
+    rule: Rule,
+    facts: CustomerFacts,
+    settings: ScoringSettings,
+    *,
+    anchor: str,
+    title: str,
+    reason: str,
+    facts_lines: Iterable[str],
+    kind: TaskKind,
+    priority: Priority,
+    due_in_days: int = 0,
+    reassign: bool = False,
+) -> Task:
+    """Assemble a task with the customer's owner, main contact and a body of facts.
+
+    ``reassign`` sends the task to the configured fallback owner when the customer's own
+    owner cannot act (gone, inactive or none), as handover and unanswered need.
+    """
+    owner = facts.owner.id if facts.owner is not None else None
+    if reassign or facts.owner_status is not OwnerStatus.ACTIVE:
+        owner = settings.fallback_owner or (owner if facts.owner_status is OwnerStatus.ACTIVE else None)
+    lines = [reason, "", *(f"- {line}" for line in facts_lines)]
+    if facts.main_contact:
+        who = f"{facts.main_contact_name} <{facts.main_contact}>" if facts.main_contact_name else facts.main_contact
+        lines.append(f"- main contact: {who}")
+    lines.append(f"- planned by engage rule '{rule.name}' as of {facts.as_of.date().isoformat()}")
+    return Task(
+        key=task_key(rule.name, facts.key, anchor),
+        customer=facts.key,
+        rule=rule.name,
+        title=title,
+        body="\n".join(lines),
+        due=(facts.as_of + timedelta(days=due_in_days)).date(),
+        priority=priority,
+        kind=kind,
+        owner=owner,
+        reason=reason,
+        contact_email=facts.main_contact,
+    )
+
+
+def plan(facts: CustomerFacts, health: Health, rules: Iterable[Rule], settings: ScoringSettings) -> list[Task]:
+    """Every task the rules ask for one customer: at most one per rule."""
+    tasks = []
+    for rule in rules:
+        task = rule.plan(facts, health, settings)
+        if task is not None:
+            tasks.append(task)
+    return tasks

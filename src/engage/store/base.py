@@ -1,0 +1,122 @@
+"""The store interface: everything engage keeps between runs.
+
+SQLite (:mod:`engage.store.sqlite`) is the embedded default. The interface is small so a
+shared server database can take over when several scheduled runners share one state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager
+from datetime import datetime
+from typing import Protocol
+
+import attrs
+
+from engage.adapters import PushResult, Retire
+from engage.facts import CustomerFacts
+from engage.models import Contact, Customer, Owner, Task, Touchpoint
+from engage.settings import ScoringSettings
+
+Record = Customer | Contact | Owner | Touchpoint
+
+
+@attrs.frozen
+class WriteCounts:
+    """What a batch of upserts changed."""
+
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    retired: int = 0
+
+    def __add__(self, other: WriteCounts) -> WriteCounts:
+        return WriteCounts(
+            self.inserted + other.inserted,
+            self.updated + other.updated,
+            self.unchanged + other.unchanged,
+            self.retired + other.retired,
+        )
+
+
+class LedgerStatus:
+    """States of a task in a sink's ledger."""
+
+    PENDING = "pending"  # intent recorded; the remote create may or may not have happened
+    PUSHED = "pushed"  # created remotely; remote_id known
+    FAILED = "failed"  # the sink refused it; retried next run
+    CLEARED = "cleared"  # its condition cleared after it was pushed
+    COMPLETED = "completed"  # cleared and marked done in the sink
+
+
+@attrs.frozen
+class LedgerEntry:
+    """One task as a sink's ledger knows it."""
+
+    sink: str
+    task: Task
+    status: str
+    remote_id: str | None = None
+    error: str | None = None
+    attempts: int = 0
+
+
+class Store(Protocol):
+    """Persistent state: records, cursors, the task ledger and the sync lock."""
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """Everything written inside commits together, or not at all on an exception."""
+        ...
+
+    def write(self, records: Iterable[Record | Retire], source: str) -> WriteCounts:
+        """Upsert records from ``source`` (inside the caller's transaction).
+
+        Touchpoints are keyed by (source, external_id): writing the same one again changes
+        nothing. A touchpoint's customer, contact and owner are created if unknown. Fields a
+        record leaves as None never erase what the store already knows.
+        """
+        ...
+
+    def get_cursor(self, source: str) -> str | None:
+        """The cursor saved for ``source``, or None before its first sync."""
+        ...
+
+    def set_cursor(self, source: str, cursor: str) -> None:
+        """Save ``source``'s cursor (inside the caller's transaction, with its records)."""
+        ...
+
+    def customer_count(self) -> int:
+        """How many customers the store knows."""
+        ...
+
+    def touchpoint_count(self, source: str | None = None) -> int:
+        """How many touchpoints the store holds, from one source or all."""
+        ...
+
+    def facts(self, as_of: datetime, settings: ScoringSettings, customer: str | None = None) -> Iterator[CustomerFacts]:
+        """Facts for every customer (or one), in key order, computed where the data is."""
+        ...
+
+    def ledger(self, sink: str) -> Mapping[str, LedgerEntry]:
+        """The sink's ledger: task key → entry."""
+        ...
+
+    def record_intent(self, sink: str, tasks: Iterable[Task]) -> None:
+        """Mark tasks as about to be pushed (status pending), committed before the push."""
+        ...
+
+    def record_results(self, sink: str, results: Iterable[PushResult]) -> None:
+        """Record push outcomes: pushed with a remote id, or failed with the error."""
+        ...
+
+    def record_cleared(self, sink: str, keys: Iterable[str], completed: bool) -> None:
+        """Mark pushed tasks whose condition cleared (and were completed in the sink, or not)."""
+        ...
+
+    def lock(self) -> AbstractContextManager[None]:
+        """Hold the one-sync-at-a-time lock; raises :class:`~engage.errors.LockedError` if taken."""
+        ...
+
+    def close(self) -> None:
+        """Release the connection."""
+        ...
