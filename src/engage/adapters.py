@@ -179,3 +179,42 @@ class Sink(Protocol):
         Sinks that cannot complete tasks return an empty iterable.
         """
         ...
+
+
+def resolve_options(spec: Mapping[str, Option], given: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """Check ``given`` against an adapter's option ``spec`` and fill in the defaults.
+
+    Args:
+        spec: The adapter's ``options``.
+        given: The keys from the config table (without ``plugin``).
+        where: Where the keys come from, for messages: ``engage.toml: [sources.files]``.
+
+    Raises:
+        ConfigError: a key is unknown, a required key is missing, or a value has the wrong type.
+    """
+    from engage.errors import ConfigError
+
+    unknown = sorted(set(given) - set(spec))
+    if unknown:
+        known = ", ".join(sorted(spec)) or "none"
+        raise ConfigError(f"{where}: unknown key '{unknown[0]}' (expected one of: {known})")
+    resolved: dict[str, Any] = {}
+    for key, option in spec.items():
+        if key not in given:
+            if option.required:
+                hint = f" ({option.help})" if option.help else ""
+                raise ConfigError(f"{where}: missing required key '{key}'{hint}")
+            resolved[key] = option.default
+            continue
+        value = given[key]
+        expected = option.type
+        ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            value, ok = float(value), True
+        if not ok:
+            hint = f": {option.help}" if option.help else ""
+            raise ConfigError(
+                f"{where}: key '{key}' expected {expected.__name__}{hint} (got {type(value).__name__} {value!r})"
+            )
+        resolved[key] = value
+    return resolved
