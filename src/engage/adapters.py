@@ -181,7 +181,9 @@ class Sink(Protocol):
         ...
 
 
-def resolve_options(spec: Mapping[str, Option], given: Mapping[str, Any], where: str) -> dict[str, Any]:
+def resolve_options(
+    spec: Mapping[str, Option], given: Mapping[str, Any], where: str
+) -> dict[str, Any]:
     """Check ``given`` against an adapter's option ``spec`` and fill in the defaults.
 
     Args:

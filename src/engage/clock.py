@@ -19,7 +19,9 @@ def ensure_utc(value: datetime, what: str = "time") -> datetime:
         ValidationError: ``value`` carries no timezone, so its moment is unknown.
     """
     if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
-        raise ValidationError(f"{what}: expected a timezone-aware datetime (got naive {value.isoformat()!r})")
+        raise ValidationError(
+            f"{what}: expected a timezone-aware datetime (got naive {value.isoformat()!r})"
+        )
     return value.astimezone(UTC)
 
 

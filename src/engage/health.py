@@ -76,7 +76,12 @@ class FactorResult:
     def to_json(self) -> dict[str, Any]:
         """The factor as ``engage health --json`` prints it."""
         value = None if self.value is None else round(self.value, 3)
-        return {"name": self.name, "value": value, "weight": round(self.weight, 3), "explain": self.explain}
+        return {
+            "name": self.name,
+            "value": value,
+            "weight": round(self.weight, 3),
+            "explain": self.explain,
+        }
 
 
 @attrs.frozen
@@ -128,13 +133,21 @@ def score(facts: CustomerFacts, factors: Iterable[Factor], version: str) -> Heal
     weighted = 0.0
     for factor, assessment, weight in assessed:
         if assessment is None or total == 0:
-            results.append(FactorResult(factor.name, None, 0.0, f"{factor.name}: {Health.excluded_note}"))
+            results.append(
+                FactorResult(factor.name, None, 0.0, f"{factor.name}: {Health.excluded_note}")
+            )
             continue
         share = weight / total
         weighted += share * assessment.value
         results.append(FactorResult(factor.name, assessment.value, share, assessment.explain))
     value = round(100 * weighted) if total else 0
-    band = Band.HEALTHY if value >= settings.healthy_at else Band.WATCH if value >= settings.watch_at else Band.AT_RISK
+    band = (
+        Band.HEALTHY
+        if value >= settings.healthy_at
+        else Band.WATCH
+        if value >= settings.watch_at
+        else Band.AT_RISK
+    )
     return Health(
         customer=facts.key,
         name=facts.customer.name,

@@ -15,20 +15,101 @@ import attrs
 
 #: Mail domains that individuals use privately. A contact at one of these is their own customer.
 PERSONAL_MAIL_DOMAINS: frozenset[str] = frozenset(
-    """
-    gmail.com googlemail.com outlook.com hotmail.com hotmail.co.uk hotmail.fr live.com live.co.uk
-    msn.com yahoo.com yahoo.co.uk yahoo.fr yahoo.de yahoo.co.jp yahoo.com.br ymail.com
-    rocketmail.com icloud.com me.com mac.com aol.com aim.com protonmail.com proton.me pm.me
-    gmx.com gmx.de gmx.net gmx.at web.de t-online.de freenet.de mail.com email.com
-    zoho.com zohomail.com yandex.com yandex.ru mail.ru inbox.ru bk.ru list.ru rambler.ru
-    qq.com 163.com 126.com sina.com yeah.net naver.com daum.net hanmail.net
-    orange.fr wanadoo.fr free.fr laposte.net sfr.fr libero.it virgilio.it tiscali.it
-    btinternet.com sky.com virginmedia.com blueyonder.co.uk ntlworld.com talktalk.net
-    comcast.net verizon.net att.net sbcglobal.net bellsouth.net cox.net charter.net
-    earthlink.net optonline.net shaw.ca rogers.com sympatico.ca bigpond.com optusnet.com.au
-    rediffmail.com tutanota.com tuta.io fastmail.com fastmail.fm hey.com seznam.cz o2.pl wp.pl
-    onet.pl interia.pl uol.com.br bol.com.br terra.com.br
-    """.split()
+    [
+        "gmail.com",
+        "googlemail.com",
+        "outlook.com",
+        "hotmail.com",
+        "hotmail.co.uk",
+        "hotmail.fr",
+        "live.com",
+        "live.co.uk",
+        "msn.com",
+        "yahoo.com",
+        "yahoo.co.uk",
+        "yahoo.fr",
+        "yahoo.de",
+        "yahoo.co.jp",
+        "yahoo.com.br",
+        "ymail.com",
+        "rocketmail.com",
+        "icloud.com",
+        "me.com",
+        "mac.com",
+        "aol.com",
+        "aim.com",
+        "protonmail.com",
+        "proton.me",
+        "pm.me",
+        "gmx.com",
+        "gmx.de",
+        "gmx.net",
+        "gmx.at",
+        "web.de",
+        "t-online.de",
+        "freenet.de",
+        "mail.com",
+        "email.com",
+        "zoho.com",
+        "zohomail.com",
+        "yandex.com",
+        "yandex.ru",
+        "mail.ru",
+        "inbox.ru",
+        "bk.ru",
+        "list.ru",
+        "rambler.ru",
+        "qq.com",
+        "163.com",
+        "126.com",
+        "sina.com",
+        "yeah.net",
+        "naver.com",
+        "daum.net",
+        "hanmail.net",
+        "orange.fr",
+        "wanadoo.fr",
+        "free.fr",
+        "laposte.net",
+        "sfr.fr",
+        "libero.it",
+        "virgilio.it",
+        "tiscali.it",
+        "btinternet.com",
+        "sky.com",
+        "virginmedia.com",
+        "blueyonder.co.uk",
+        "ntlworld.com",
+        "talktalk.net",
+        "comcast.net",
+        "verizon.net",
+        "att.net",
+        "sbcglobal.net",
+        "bellsouth.net",
+        "cox.net",
+        "charter.net",
+        "earthlink.net",
+        "optonline.net",
+        "shaw.ca",
+        "rogers.com",
+        "sympatico.ca",
+        "bigpond.com",
+        "optusnet.com.au",
+        "rediffmail.com",
+        "tutanota.com",
+        "tuta.io",
+        "fastmail.com",
+        "fastmail.fm",
+        "hey.com",
+        "seznam.cz",
+        "o2.pl",
+        "wp.pl",
+        "onet.pl",
+        "interia.pl",
+        "uol.com.br",
+        "bol.com.br",
+        "terra.com.br",
+    ]
 )
 
 _ADDRESS = re.compile(r"^[^@\s]+@([^@\s]+\.[^@\s]+)$")
@@ -54,11 +135,15 @@ class Identity:
         personal_domains: Personal mail providers; their addresses are customers of their own.
     """
 
-    internal_domains: frozenset[str] = attrs.field(default=frozenset(), converter=lambda d: frozenset(x.lower() for x in d))
+    internal_domains: frozenset[str] = attrs.field(
+        default=frozenset(), converter=lambda d: frozenset(x.lower() for x in d)
+    )
     personal_domains: frozenset[str] = PERSONAL_MAIL_DOMAINS
 
     @classmethod
-    def for_domains(cls, internal: Iterable[str] = (), extra_personal: Iterable[str] = ()) -> Identity:
+    def for_domains(
+        cls, internal: Iterable[str] = (), extra_personal: Iterable[str] = ()
+    ) -> Identity:
         """An identity with our ``internal`` domains and any ``extra_personal`` providers."""
         return cls(frozenset(internal), PERSONAL_MAIL_DOMAINS | {d.lower() for d in extra_personal})
 

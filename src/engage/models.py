@@ -105,7 +105,9 @@ def _feedback(value: float | None) -> float | None:
     if value is None:
         return None
     if not 0.0 <= float(value) <= 1.0:
-        raise ValidationError(f"Touchpoint.feedback: expected a score between 0 and 1 (got {value!r})")
+        raise ValidationError(
+            f"Touchpoint.feedback: expected a score between 0 and 1 (got {value!r})"
+        )
     return float(value)
 
 
@@ -153,7 +155,9 @@ class Customer:
     name: str | None = None
     segment: str | None = None
     owner: str | None = None
-    first_seen: datetime | None = attrs.field(default=None, converter=_optional_aware("Customer.first_seen"))
+    first_seen: datetime | None = attrs.field(
+        default=None, converter=_optional_aware("Customer.first_seen")
+    )
     open_work: bool = False
     attributes: Mapping[str, Any] = attrs.field(factory=dict, converter=_frozen_mapping, eq=False)
 

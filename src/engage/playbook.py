@@ -76,10 +76,16 @@ def build_task(
     """
     owner = facts.owner.id if facts.owner is not None else None
     if reassign or facts.owner_status is not OwnerStatus.ACTIVE:
-        owner = settings.fallback_owner or (owner if facts.owner_status is OwnerStatus.ACTIVE else None)
+        owner = settings.fallback_owner or (
+            owner if facts.owner_status is OwnerStatus.ACTIVE else None
+        )
     lines = [reason, "", *(f"- {line}" for line in facts_lines)]
     if facts.main_contact:
-        who = f"{facts.main_contact_name} <{facts.main_contact}>" if facts.main_contact_name else facts.main_contact
+        who = (
+            f"{facts.main_contact_name} <{facts.main_contact}>"
+            if facts.main_contact_name
+            else facts.main_contact
+        )
         lines.append(f"- main contact: {who}")
     lines.append(f"- planned by engage rule '{rule.name}' as of {facts.as_of.date().isoformat()}")
     return Task(
@@ -97,7 +103,9 @@ def build_task(
     )
 
 
-def plan(facts: CustomerFacts, health: Health, rules: Iterable[Rule], settings: ScoringSettings) -> list[Task]:
+def plan(
+    facts: CustomerFacts, health: Health, rules: Iterable[Rule], settings: ScoringSettings
+) -> list[Task]:
     """Every task the rules ask for one customer: at most one per rule."""
     tasks = []
     for rule in rules:

@@ -99,7 +99,9 @@ class SegmentSettings:
 #: Integer and float fields of :class:`SegmentSettings` a config table may set.
 SEGMENT_NUMBERS: Mapping[str, type] = MappingProxyType(
     {
-        field.name: field.type if isinstance(field.type, type) else {"int": int, "float": float}[str(field.type)]
+        field.name: field.type
+        if isinstance(field.type, type)
+        else {"int": int, "float": float}[str(field.type)]
         for field in attrs.fields(SegmentSettings)
         if str(field.type) in ("int", "float")
     }
@@ -143,7 +145,9 @@ class ScoringSettings:
     def segment_for(self, customer_key: str, declared: str | None = None) -> SegmentSettings:
         """The settings for a customer: its declared segment, else the first matching, else default."""
         if declared:
-            return self.segments.get(declared, attrs.evolve(self.segments[DEFAULT_SEGMENT], name=declared))
+            return self.segments.get(
+                declared, attrs.evolve(self.segments[DEFAULT_SEGMENT], name=declared)
+            )
         for name, segment in self.segments.items():
             if name != DEFAULT_SEGMENT and segment.matches(customer_key):
                 return segment

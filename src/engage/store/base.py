@@ -93,7 +93,9 @@ class Store(Protocol):
         """How many touchpoints the store holds, from one source or all."""
         ...
 
-    def facts(self, as_of: datetime, settings: ScoringSettings, customer: str | None = None) -> Iterator[CustomerFacts]:
+    def facts(
+        self, as_of: datetime, settings: ScoringSettings, customer: str | None = None
+    ) -> Iterator[CustomerFacts]:
         """Facts for every customer (or one), in key order, computed where the data is."""
         ...
 

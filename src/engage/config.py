@@ -1,0 +1,247 @@
+"""The configuration file (TOML): where the store is, which sources and sinks, which segments.
+
+Every key is checked. An unknown key, a missing required key or a bad value is a
+:class:`~engage.errors.ConfigError` naming the file, the key and what was expected. Adapter
+tables (``[sources.NAME]``, ``[sinks.NAME]``) are checked against the options their plugin
+declares when the adapter is built.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from engage.errors import ConfigError
+from engage.identity import Identity
+from engage.settings import DEFAULT_SEGMENT, SEGMENT_NUMBERS, ScoringSettings, SegmentSettings
+
+DEFAULT_CONFIG = "engage.toml"
+CONFIG_ENV = "ENGAGE_CONFIG"
+
+_TOP_LEVEL = {
+    "store": "path of the SQLite store file (relative to this file)",
+    "internal_domains": "list of our own mail domains",
+    "personal_domains": "list of extra personal mail providers",
+    "owner_inactive_days": "days without activity after which an owner counts as gone",
+    "fallback_owner": "who gets tasks of customers without an active owner",
+    "sources": "tables [sources.NAME] with a plugin key",
+    "sinks": "tables [sinks.NAME] with a plugin key",
+    "segments": "tables [segments.NAME] of cadence, windows and weights",
+}
+
+
+@attrs.frozen
+class AdapterConfig:
+    """One ``[sources.NAME]`` or ``[sinks.NAME]`` table: the plugin and its own options."""
+
+    name: str
+    plugin: str
+    options: Mapping[str, Any]
+    where: str
+
+
+@attrs.frozen
+class Config:
+    """A whole configuration.
+
+    Attributes:
+        path: The file it came from (None when built in code).
+        store: Path of the SQLite store.
+        identity: Internal and personal mail domains.
+        scoring: Segments, windows, weights and thresholds.
+        sources: Source tables by name, in file order.
+        sinks: Sink tables by name, in file order.
+    """
+
+    path: Path | None
+    store: Path
+    identity: Identity
+    scoring: ScoringSettings
+    sources: Mapping[str, AdapterConfig]
+    sinks: Mapping[str, AdapterConfig]
+
+    @property
+    def base_dir(self) -> Path:
+        """The directory relative paths are resolved against."""
+        return self.path.parent if self.path is not None else Path.cwd()
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Config:
+        """Read and check a TOML config file.
+
+        Raises:
+            ConfigError: the file is missing, is not valid TOML, or has a bad key or value.
+        """
+        file = Path(path)
+        try:
+            data = tomllib.loads(file.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(
+                f"{file}: no such config file (create one with 'engage init', or pass --config PATH)"
+            ) from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{file}: cannot read the config file ({exc})") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{file}: not valid TOML: {exc}") from None
+        return cls.from_dict(data, path=file.resolve())
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], path: Path | None = None) -> Config:
+        """Check a configuration given as data (as a TOML file would parse).
+
+        Raises:
+            ConfigError: a key is unknown or missing, or a value is bad.
+        """
+        where = str(path) if path is not None else "<config>"
+        _reject_unknown(data, _TOP_LEVEL, where, "")
+        base = path.parent if path is not None else Path.cwd()
+        store = Path(_typed(data, "store", str, where, "engage.db")).expanduser()
+        internal = _string_list(data, "internal_domains", where)
+        personal = _string_list(data, "personal_domains", where)
+        scoring = ScoringSettings(
+            segments=_segments(_table(data, "segments", where), where),
+            owner_inactive_days=_positive(data, "owner_inactive_days", where, 60),
+            fallback_owner=_typed(data, "fallback_owner", str, where, None),
+        )
+        return cls(
+            path=path,
+            store=store if store.is_absolute() else base / store,
+            identity=Identity.for_domains(internal, personal),
+            scoring=scoring,
+            sources=_adapters(_table(data, "sources", where), where, "sources"),
+            sinks=_adapters(_table(data, "sinks", where), where, "sinks"),
+        )
+
+
+def find_config_path(explicit: str | None, env: Mapping[str, str] | None = None) -> Path:
+    """The config file to use: ``--config``, else ``$ENGAGE_CONFIG``, else ./engage.toml."""
+    env = os.environ if env is None else env
+    return Path(explicit or env.get(CONFIG_ENV) or DEFAULT_CONFIG)
+
+
+def _reject_unknown(
+    data: Mapping[str, Any], known: Mapping[str, str] | set[str], where: str, prefix: str
+) -> None:
+    for key in data:
+        if key not in known:
+            names = ", ".join(sorted(known))
+            raise ConfigError(f"{where}: unknown key '{prefix}{key}' (expected one of: {names})")
+
+
+def _typed(
+    data: Mapping[str, Any], key: str, kind: type, where: str, default: Any, prefix: str = ""
+) -> Any:
+    if key not in data:
+        return default
+    value = data[key]
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise ConfigError(f"{where}: key '{prefix}{key}' expected {kind.__name__} (got {value!r})")
+    return value
+
+
+def _positive(data: Mapping[str, Any], key: str, where: str, default: int, prefix: str = "") -> int:
+    value: int = _typed(data, key, int, where, default, prefix)
+    if value <= 0:
+        raise ConfigError(
+            f"{where}: key '{prefix}{key}' expected a positive whole number (got {value!r})"
+        )
+    return value
+
+
+def _string_list(
+    data: Mapping[str, Any], key: str, where: str, prefix: str = ""
+) -> tuple[str, ...]:
+    value = _typed(data, key, list, where, [], prefix)
+    for item in value:
+        if not isinstance(item, str) or not item.strip():
+            raise ConfigError(
+                f"{where}: key '{prefix}{key}' expected a list of non-empty strings (got {item!r})"
+            )
+    return tuple(item.strip().lower() for item in value)
+
+
+def _table(data: Mapping[str, Any], key: str, where: str) -> Mapping[str, Any]:
+    value = _typed(data, key, dict, where, {})
+    for name, table in value.items():
+        if not isinstance(table, dict):
+            raise ConfigError(
+                f"{where}: key '{key}.{name}' expected a table [{key}.{name}] (got {table!r})"
+            )
+    return value  # type: ignore[no-any-return]
+
+
+def _adapters(tables: Mapping[str, Any], where: str, kind: str) -> dict[str, AdapterConfig]:
+    adapters = {}
+    for name, table in tables.items():
+        plugin = table.get("plugin")
+        if not isinstance(plugin, str) or not plugin:
+            raise ConfigError(
+                f"{where}: [{kind}.{name}] needs a 'plugin' key naming the adapter, e.g. plugin = \"csv\""
+            )
+        options = {key: value for key, value in table.items() if key != "plugin"}
+        adapters[name] = AdapterConfig(name, plugin, options, f"{where}: [{kind}.{name}]")
+    return adapters
+
+
+def _segments(tables: Mapping[str, Any], where: str) -> dict[str, SegmentSettings]:
+    base = SegmentSettings()
+    default_table = tables.get(DEFAULT_SEGMENT, {})
+    base = _segment(DEFAULT_SEGMENT, default_table, base, where)
+    segments = {DEFAULT_SEGMENT: base}
+    for name, table in tables.items():
+        if name != DEFAULT_SEGMENT:
+            segments[name] = _segment(name, table, attrs.evolve(base, match=(), weights={}), where)
+    return segments
+
+
+def _segment(
+    name: str, table: Mapping[str, Any], base: SegmentSettings, where: str
+) -> SegmentSettings:
+    prefix = f"segments.{name}."
+    known = {*SEGMENT_NUMBERS, "match", "weights"}
+    _reject_unknown(table, known, where, prefix)
+    changes: dict[str, Any] = {"name": name}
+    for key, kind in SEGMENT_NUMBERS.items():
+        if key not in table:
+            continue
+        value = table[key]
+        numeric = isinstance(value, int | float) and not isinstance(value, bool)
+        if not numeric or (kind is int and not isinstance(value, int)) or value < 0:
+            expected = "a whole number ≥ 0" if kind is int else "a number ≥ 0"
+            raise ConfigError(f"{where}: key '{prefix}{key}' expected {expected} (got {value!r})")
+        if _minimum(key) > value or (key in ("healthy_at", "watch_at") and value > 100):
+            expected = f"a number from {_minimum(key)}" + (
+                " to 100" if key.endswith("_at") else " up"
+            )
+            raise ConfigError(f"{where}: key '{prefix}{key}' expected {expected} (got {value!r})")
+        changes[key] = kind(value)
+    if "match" in table:
+        if name == DEFAULT_SEGMENT:
+            raise ConfigError(
+                f"{where}: key '{prefix}match' is not allowed: the default segment takes every customer no other segment matches"
+            )
+        changes["match"] = _string_list(table, "match", where, prefix)
+    if "weights" in table:
+        weights = _typed(table, "weights", dict, where, {}, prefix)
+        for factor, weight in weights.items():
+            if not isinstance(weight, int | float) or isinstance(weight, bool) or weight < 0:
+                raise ConfigError(
+                    f"{where}: key '{prefix}weights.{factor}' expected a number ≥ 0 (got {weight!r})"
+                )
+        changes["weights"] = {**base.weights, **{k: float(v) for k, v in weights.items()}}
+    settings = attrs.evolve(base, **changes)
+    if settings.watch_at > settings.healthy_at:
+        raise ConfigError(
+            f"{where}: key '{prefix}watch_at' expected at most healthy_at ({settings.healthy_at}) (got {settings.watch_at})"
+        )
+    return settings
+
+
+def _minimum(key: str) -> int:
+    """Day and hour windows must be at least 1; the rest may be 0."""
+    return 1 if key.endswith(("_days", "_hours")) and key != "appreciation_days" else 0

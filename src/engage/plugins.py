@@ -1,0 +1,271 @@
+"""Finding plugins and collecting what they register.
+
+:func:`make_plugin_manager` builds a pluggy manager with engage's hookspecs, every installed
+plugin of the ``engage`` entry-point group, and the built-ins (registered through the very
+same hooks). :class:`Registry` then asks each plugin, one at a time, what it registers, so
+every source, sink, factor and rule is attributed to its plugin and a duplicate name is an
+error naming both.
+
+Environment switches:
+
+- ``ENGAGE_LOAD_PLUGINS``: comma-separated entry-point names to load (empty: none).
+- ``ENGAGE_DISABLE_PLUGINS``: comma-separated entry-point names to skip (the escape hatch
+  when an installed plugin is broken).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import os
+from collections.abc import Callable, Mapping
+from typing import Any, Generic, TypeVar
+
+import attrs
+import pluggy
+
+from engage import hookspecs
+from engage.adapters import Sink, Source
+from engage.errors import PluginError, PluginLoadError
+from engage.health import Factor
+from engage.playbook import Rule
+
+GROUP = "engage"
+
+#: Built-in plugins, registered through the same hooks as third-party ones.
+DEFAULT_PLUGINS = ("engage.builtin.factors", "engage.builtin.rules")
+
+LOAD_ENV = "ENGAGE_LOAD_PLUGINS"
+DISABLE_ENV = "ENGAGE_DISABLE_PLUGINS"
+
+
+def _names(value: str | None) -> set[str] | None:
+    if value is None:
+        return None
+    return {name.strip() for name in value.split(",") if name.strip()}
+
+
+def make_plugin_manager(
+    *, entry_points: bool = True, env: Mapping[str, str] | None = None
+) -> pluggy.PluginManager:
+    """A plugin manager with the hookspecs, installed plugins and built-ins.
+
+    Args:
+        entry_points: Load installed plugins (False gives built-ins only, for tests and scripts).
+        env: Environment for the ``ENGAGE_*_PLUGINS`` switches (default ``os.environ``).
+
+    Raises:
+        PluginLoadError: an installed plugin failed to import or has invalid hooks; the
+            message names its entry point and distribution.
+    """
+    env = os.environ if env is None else env
+    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm.add_hookspecs(hookspecs)
+    if entry_points:
+        allowed = _names(env.get(LOAD_ENV))
+        disabled = _names(env.get(DISABLE_ENV)) or set()
+        for ep in importlib.metadata.entry_points(group=GROUP):
+            if ep.name in disabled or (allowed is not None and ep.name not in allowed):
+                continue
+            if pm.get_plugin(ep.name) is not None:
+                continue
+            try:
+                pm.load_setuptools_entrypoints(GROUP, name=ep.name)
+            except Exception as exc:
+                dist = ep.dist.name if ep.dist is not None else "unknown distribution"
+                raise PluginLoadError(
+                    f"plugin '{ep.name}' ({dist}, entry point {ep.value}) failed to load: "
+                    f"{type(exc).__name__}: {exc} (set {DISABLE_ENV}={ep.name} to skip it)"
+                ) from exc
+    for module_name in DEFAULT_PLUGINS:
+        pm.register(importlib.import_module(module_name), name=module_name)
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        raise PluginLoadError(f"plugin '{exc.plugin}' implements an unknown hook: {exc}") from exc
+    return pm
+
+
+T = TypeVar("T")
+
+
+@attrs.frozen
+class Registered(Generic[T]):
+    """Something a plugin registered, with the plugin's name."""
+
+    name: str
+    value: T
+    plugin: str
+
+
+def _collect(
+    pm: pluggy.PluginManager, hook_name: str, make: Callable[[list[Registered[Any]], str], Any]
+) -> list[Registered[Any]]:
+    found: list[Registered[Any]] = []
+    hook = getattr(pm.hook, hook_name)
+    for impl in reversed(hook.get_hookimpls()):  # registration order: built-ins last
+        register = make(found, impl.plugin_name)
+        try:
+            impl.function(**{arg: register for arg in impl.argnames})
+        except PluginError:
+            raise
+        except Exception as exc:
+            raise PluginError(
+                f"plugin '{impl.plugin_name}' failed in {hook_name}: {type(exc).__name__}: {exc}"
+            ) from exc
+    return found
+
+
+def _named_register(
+    kind: str, check: Callable[[Any], bool], expected: str
+) -> Callable[[list[Registered[Any]], str], Any]:
+    def make(found: list[Registered[Any]], plugin: str) -> Callable[..., None]:
+        def register(name: str, cls: Any) -> None:
+            if not isinstance(name, str) or not name:
+                raise PluginError(f"plugin '{plugin}' registered a {kind} without a name")
+            if not check(cls):
+                raise PluginError(
+                    f"plugin '{plugin}' registered {kind} '{name}' that is not {expected}"
+                )
+            for other in found:
+                if other.name == name:
+                    raise PluginError(
+                        f"{kind} '{name}' is registered by two plugins: '{other.plugin}' and '{plugin}'"
+                    )
+            found.append(Registered(name, cls, plugin))
+
+        return register
+
+    return make
+
+
+def _instance_register(kind: str, protocol: type) -> Callable[[list[Registered[Any]], str], Any]:
+    def make(found: list[Registered[Any]], plugin: str) -> Callable[[Any], None]:
+        def register(obj: Any) -> None:
+            if not isinstance(obj, protocol):
+                raise PluginError(
+                    f"plugin '{plugin}' registered a {kind} that is not a {protocol.__name__}: {obj!r}"
+                )
+            for other in found:
+                if other.name == obj.name:
+                    raise PluginError(
+                        f"{kind} '{obj.name}' is registered by two plugins: '{other.plugin}' and '{plugin}'"
+                    )
+            found.append(Registered(obj.name, obj, plugin))
+
+        return register
+
+    return make
+
+
+def _is_adapter(protocol: type, methods: tuple[str, ...]) -> Callable[[Any], bool]:
+    return lambda cls: (
+        isinstance(cls, type)
+        and all(callable(getattr(cls, m, None)) for m in methods)
+        and isinstance(getattr(cls, "options", None), Mapping)
+    )
+
+
+@attrs.frozen
+class Registry:
+    """Everything the plugins registered, by name, in registration order."""
+
+    sources: Mapping[str, Registered[type[Source]]]
+    sinks: Mapping[str, Registered[type[Sink]]]
+    factors: Mapping[str, Registered[Factor]]
+    rules: Mapping[str, Registered[Rule]]
+
+    @classmethod
+    def from_plugins(cls, pm: pluggy.PluginManager) -> Registry:
+        """Ask every plugin what it registers.
+
+        Raises:
+            PluginError: a plugin registered something invalid, or a name twice.
+        """
+
+        def by_name(items: list[Registered[Any]]) -> dict[str, Registered[Any]]:
+            return {item.name: item for item in items}
+
+        return cls(
+            sources=by_name(
+                _collect(
+                    pm,
+                    "engage_register_sources",
+                    _named_register(
+                        "source",
+                        _is_adapter(Source, ("pull",)),
+                        "a Source class with options and pull()",
+                    ),
+                )
+            ),
+            sinks=by_name(
+                _collect(
+                    pm,
+                    "engage_register_sinks",
+                    _named_register(
+                        "sink",
+                        _is_adapter(Sink, ("find", "create", "complete")),
+                        "a Sink class with options, find(), create() and complete()",
+                    ),
+                )
+            ),
+            factors=by_name(
+                _collect(pm, "engage_register_factors", _instance_register("factor", Factor))
+            ),
+            rules=by_name(_collect(pm, "engage_register_rules", _instance_register("rule", Rule))),
+        )
+
+    def source(self, name: str, where: str) -> type[Source]:
+        """The source class registered as ``name``; a clear error when none is."""
+        return self._adapter(self.sources, name, where, "source")
+
+    def sink(self, name: str, where: str) -> type[Sink]:
+        """The sink class registered as ``name``; a clear error when none is."""
+        return self._adapter(self.sinks, name, where, "sink")
+
+    @staticmethod
+    def _adapter(table: Mapping[str, Registered[Any]], name: str, where: str, kind: str) -> Any:
+        if name in table:
+            return table[name].value
+        known = ", ".join(sorted(table)) or "none installed"
+        raise PluginError(
+            f"{where}: no {kind} plugin named '{name}' (installed: {known}); "
+            f"install it, e.g. pip install engage-{name}"
+        )
+
+
+def describe_plugins(
+    pm: pluggy.PluginManager, registry: Registry, *, include_builtin: bool = False
+) -> list[dict[str, Any]]:
+    """What each plugin is and registers, as ``engage plugins --json`` prints it."""
+    dists = {plugin: dist for plugin, dist in pm.list_plugin_distinfo()}
+    described = []
+    for name, plugin in pm.list_name_plugin():
+        builtin = name in DEFAULT_PLUGINS
+        if builtin and not include_builtin:
+            continue
+        dist = dists.get(plugin)
+        described.append(
+            {
+                "name": name,
+                "distribution": dist.project_name
+                if dist is not None
+                else ("engage-core" if builtin else None),
+                "version": dist.version
+                if dist is not None
+                else (_core_version() if builtin else None),
+                "hooks": sorted(impl.name for impl in pm.get_hookcallers(plugin) or ()),
+                "sources": sorted(k for k, v in registry.sources.items() if v.plugin == name),
+                "sinks": sorted(k for k, v in registry.sinks.items() if v.plugin == name),
+                "factors": [k for k, v in registry.factors.items() if v.plugin == name],
+                "rules": [k for k, v in registry.rules.items() if v.plugin == name],
+            }
+        )
+    return sorted(described, key=lambda d: d["name"])
+
+
+def _core_version() -> str:
+    try:
+        return importlib.metadata.version("engage-core")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
