@@ -48,6 +48,21 @@ def parse_as_of(text: str) -> datetime:
     return value.astimezone(UTC)
 
 
+def parse_moment(text: str, what: str = "time") -> datetime:
+    """Parse ISO 8601 text as an aware UTC moment; text without an offset is taken as UTC.
+
+    Raises:
+        ValidationError: the text is not ISO 8601.
+    """
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValidationError(
+            f"{what}: expected ISO 8601 such as 2026-03-01T09:00:00Z (got {text!r})"
+        ) from None
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
+
+
 def to_micros(value: datetime) -> int:
     """Microseconds since the epoch of an aware datetime (the store's time column)."""
     delta = ensure_utc(value) - EPOCH

@@ -1,0 +1,160 @@
+"""Scoring and planning over a store: the part of engage that needs no network.
+
+:class:`Engine` ties a store, the registered factors and rules, and the scoring settings
+together. ``engage health``, ``engage tasks`` and ``engage sync`` all go through it, and so
+can a script::
+
+    import engage
+    book = engage.Engine.in_memory(internal_domains=["ourco.com"])
+    book.add(engage.Touchpoint(source="notes", external_id="1", customer="acme.com", ...))
+    for health in book.health():
+        print(health.customer, health.score, health.band)
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
+
+import attrs
+
+from engage.clock import parse_moment, utcnow
+from engage.errors import ValidationError
+from engage.facts import CustomerFacts
+from engage.health import Factor, Health, score
+from engage.identity import Identity
+from engage.models import Channel, Contact, Customer, Direction, Owner, Task, Touchpoint
+from engage.playbook import Rule, plan
+from engage.settings import ScoringSettings
+from engage.store.base import Store
+
+
+@attrs.define
+class Engine:
+    """Scores customers and plans tasks from what a store holds.
+
+    Attributes:
+        store: Where the touchpoints are.
+        factors: Health factors, in report order.
+        rules: Playbook rules.
+        settings: Segments, windows, weights and thresholds.
+        identity: Resolves email addresses to customers (for :meth:`touch`).
+    """
+
+    store: Store
+    factors: Sequence[Factor]
+    rules: Sequence[Rule]
+    settings: ScoringSettings = attrs.field(factory=ScoringSettings)
+    identity: Identity = attrs.field(factory=Identity)
+
+    @classmethod
+    def in_memory(
+        cls,
+        *,
+        internal_domains: Iterable[str] = (),
+        settings: ScoringSettings | None = None,
+        plugins: bool = False,
+    ) -> Engine:
+        """An engine on a fresh in-memory store with the built-in factors and rules.
+
+        Args:
+            internal_domains: Our own mail domains (their addresses are owners, not customers).
+            settings: Scoring settings (defaults documented in the README).
+            plugins: Also use factors and rules of installed plugins.
+        """
+        from engage.plugins import Registry, make_plugin_manager
+        from engage.store.sqlite import SQLiteStore
+
+        registry = Registry.from_plugins(make_plugin_manager(entry_points=plugins))
+        return cls(
+            store=SQLiteStore(":memory:"),
+            factors=[r.value for r in registry.factors.values()],
+            rules=[r.value for r in registry.rules.values()],
+            settings=settings or ScoringSettings(),
+            identity=Identity.for_domains(internal_domains),
+        )
+
+    def add(
+        self, records: Iterable[Customer | Contact | Owner | Touchpoint], source: str = "python"
+    ) -> None:
+        """Store records (upserting by their identity) in one transaction."""
+        with self.store.transaction():
+            self.store.write(records, source)
+
+    def touch(
+        self,
+        email: str,
+        at: datetime | str,
+        channel: Channel | str = Channel.EMAIL,
+        direction: Direction | str = Direction.OUTBOUND,
+        *,
+        owner: str | None = None,
+        subject: str | None = None,
+        feedback: float | None = None,
+        source: str = "python",
+    ) -> Touchpoint:
+        """Record one touchpoint with a contact, resolving the customer from the address.
+
+        ``at`` may be an aware datetime or ISO 8601 text (text without an offset is UTC).
+
+        Raises:
+            ValidationError: the address is one of ours or not an address, or a value is bad.
+        """
+        customer = self.identity.customer_key(email)
+        if customer is None:
+            raise ValidationError(
+                f"touch: {email!r} is not a customer's email address (internal or malformed)"
+            )
+        moment = parse_moment(at, what="touch: at") if isinstance(at, str) else at
+        fields = (
+            email,
+            moment.isoformat(),
+            str(channel),
+            str(direction),
+            owner or "",
+            subject or "",
+        )
+        external_id = hashlib.sha256("\x1f".join(fields).encode()).hexdigest()[:24]
+        touchpoint = Touchpoint(
+            source=source,
+            external_id=external_id,
+            customer=customer,
+            occurred_at=moment,
+            channel=channel,
+            direction=direction,
+            contact_email=email,
+            owner=owner,
+            subject=subject,
+            feedback=feedback,
+        )
+        self.add([touchpoint], source)
+        return touchpoint
+
+    def health(
+        self, as_of: datetime | None = None, customer: str | None = None
+    ) -> Iterator[Health]:
+        """Health of every customer (or one), in key order, as of ``as_of`` (default now)."""
+        for _facts, health in self._scored(as_of, customer):
+            yield health
+
+    def assess(
+        self, as_of: datetime | None = None, customer: str | None = None
+    ) -> Iterator[tuple[Health, list[Task]]]:
+        """Health and planned tasks of every customer (or one), in key order."""
+        for facts, health in self._scored(as_of, customer):
+            yield health, plan(facts, health, self.rules, self.settings)
+
+    def tasks(self, as_of: datetime | None = None, customer: str | None = None) -> list[Task]:
+        """Every task the playbook plans as of ``as_of``, most urgent first."""
+        order = {"high": 0, "medium": 1, "low": 2}
+        planned = [task for _health, tasks in self.assess(as_of, customer) for task in tasks]
+        return sorted(planned, key=lambda t: (order[t.priority.value], t.due, t.customer, t.rule))
+
+    def _scored(
+        self, as_of: datetime | None, customer: str | None
+    ) -> Iterator[tuple[CustomerFacts, Health]]:
+        moment = as_of or utcnow()
+        version = self.settings.version
+        for facts in self.store.facts(moment, self.settings, customer):
+            yield facts, score(facts, self.factors, version)

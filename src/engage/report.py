@@ -1,0 +1,128 @@
+"""What a sync did: per-source counts and errors, planned tasks, per-sink pushes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+#: At most this many problem messages are kept per source; the count is always exact.
+MAX_MESSAGES = 200
+
+
+@attrs.frozen
+class SourceReport:
+    """One source's part of a sync.
+
+    Attributes:
+        name: The config table's name.
+        plugin: The plugin that read it.
+        records: Records received and committed (customers, contacts, owners, touchpoints).
+        touchpoints: Touchpoints among them.
+        inserted: Records new to the store.
+        updated: Records that changed.
+        unchanged: Records the store already held as they are.
+        retired: Records the source said were archived or deleted.
+        problems: Bad input records skipped (exact count).
+        messages: The first problem messages, each naming file, line and field.
+        error: Why the source failed, if it did; records since its last checkpoint were
+            rolled back and its cursor is unchanged.
+    """
+
+    name: str
+    plugin: str
+    records: int = 0
+    touchpoints: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    retired: int = 0
+    problems: int = 0
+    messages: tuple[str, ...] = ()
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The source as ``engage sync --json`` prints it."""
+        return {
+            "plugin": self.plugin,
+            "records": self.records,
+            "touchpoints": self.touchpoints,
+            "inserted": self.inserted,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "retired": self.retired,
+            "errors": self.problems + (1 if self.error else 0),
+            "messages": [*self.messages, *([self.error] if self.error else [])],
+            "failed": self.error is not None,
+        }
+
+
+@attrs.frozen
+class SinkReport:
+    """One sink's part of a sync.
+
+    Attributes:
+        pushed: Tasks created in the sink by this run.
+        already_pushed: Planned tasks the ledger shows were pushed before.
+        recovered: Tasks an interrupted run had created, found again instead of re-created.
+        failed: Tasks the sink refused this run (retried next run).
+        cleared: Pushed tasks whose condition cleared.
+        completed: Cleared tasks the sink marked as done.
+        errors: What went wrong.
+        skipped: Why nothing was pushed (dry run, a failed source), if so.
+    """
+
+    name: str
+    plugin: str
+    pushed: int = 0
+    already_pushed: int = 0
+    recovered: int = 0
+    failed: int = 0
+    cleared: int = 0
+    completed: int = 0
+    errors: tuple[str, ...] = ()
+    skipped: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The sink as ``engage sync --json`` prints it."""
+        return {
+            "plugin": self.plugin,
+            "pushed": self.pushed,
+            "already_pushed": self.already_pushed,
+            "recovered": self.recovered,
+            "failed": self.failed,
+            "cleared": self.cleared,
+            "completed": self.completed,
+            "errors": list(self.errors),
+            "skipped": self.skipped,
+        }
+
+
+@attrs.frozen
+class SyncReport:
+    """Everything one ``engage sync`` did."""
+
+    as_of: datetime
+    dry_run: bool
+    sources: tuple[SourceReport, ...]
+    sinks: tuple[SinkReport, ...]
+    customers: int
+    tasks_planned: int
+
+    @property
+    def ok(self) -> bool:
+        """True when no source failed and every sink took every task."""
+        return not any(s.error for s in self.sources) and not any(s.errors for s in self.sinks)
+
+    def to_json(self) -> dict[str, Any]:
+        """The report as ``engage sync --json`` prints it."""
+        return {
+            "ok": self.ok,
+            "as_of": self.as_of.isoformat(),
+            "dry_run": self.dry_run,
+            "sources": {s.name: s.to_json() for s in self.sources},
+            "customers": self.customers,
+            "tasks_planned": self.tasks_planned,
+            "sinks": {s.name: s.to_json() for s in self.sinks},
+        }

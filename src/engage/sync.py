@@ -1,0 +1,288 @@
+"""``engage sync``: pull every source, score and plan, push new tasks to every sink.
+
+The sync is built to run unattended every hour:
+
+- **Nothing lost.** Records and the source's new cursor commit together at each
+  checkpoint; a failure rolls back to the last checkpoint and leaves the cursor there, so
+  the next run pulls the same records again (upserts make that harmless).
+- **Nothing duplicated.** Before a push, the ledger records the intent (committed); after
+  it, the remote id. A task left pending by a crash is looked for in the sink
+  (:meth:`~engage.adapters.Sink.find`) before it is created again.
+- **One at a time.** The store's lock keeps a second sync out.
+- **No action on partial data.** If a source failed, tasks are planned but not pushed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import datetime
+from itertools import islice
+from typing import Any
+
+import pluggy
+
+from engage.adapters import (
+    AdapterContext,
+    Checkpoint,
+    Problem,
+    Progress,
+    PushResult,
+    Retire,
+    Sink,
+    Source,
+    resolve_options,
+)
+from engage.clock import utcnow
+from engage.config import AdapterConfig, Config
+from engage.engine import Engine
+from engage.errors import EngageError, SinkError
+from engage.models import Task, Touchpoint
+from engage.plugins import Registry
+from engage.report import MAX_MESSAGES, SinkReport, SourceReport, SyncReport
+from engage.store.base import LedgerStatus, Record, Store, WriteCounts
+
+log = logging.getLogger(__name__)
+
+#: Records written per executemany batch inside a checkpoint's transaction.
+WRITE_CHUNK = 2000
+
+ProgressFactory = Callable[[str], Progress]
+
+
+def build_adapters(
+    config: Config,
+    registry: Registry,
+    *,
+    progress: ProgressFactory | None = None,
+    env: Mapping[str, str] | None = None,
+) -> tuple[dict[str, Source], dict[str, Sink]]:
+    """Build every configured source and sink, checking each table against its plugin's options.
+
+    Raises:
+        PluginError: a table names a plugin that is not installed.
+        ConfigError: a table has an unknown, missing or bad key.
+    """
+    env = dict(os.environ if env is None else env)
+
+    def context(entry: AdapterConfig) -> AdapterContext:
+        kwargs: dict[str, Any] = {}
+        if progress is not None:
+            kwargs["progress"] = progress(entry.name)
+        return AdapterContext(
+            name=entry.name, base_dir=config.base_dir, identity=config.identity, env=env, **kwargs
+        )
+
+    sources: dict[str, Source] = {}
+    for entry in config.sources.values():
+        cls = registry.source(entry.plugin, entry.where)
+        sources[entry.name] = cls(
+            resolve_options(cls.options, entry.options, entry.where), context(entry)
+        )  # type: ignore[call-arg]
+    sinks: dict[str, Sink] = {}
+    for entry in config.sinks.values():
+        sink_cls = registry.sink(entry.plugin, entry.where)
+        sinks[entry.name] = sink_cls(
+            resolve_options(sink_cls.options, entry.options, entry.where), context(entry)
+        )  # type: ignore[call-arg]
+    return sources, sinks
+
+
+def pull_source(store: Store, name: str, plugin: str, source: Source) -> SourceReport:
+    """Pull one source from its saved cursor into the store, committing at each checkpoint.
+
+    Never raises for a source failure: the report carries the error, and everything since
+    the last checkpoint is rolled back.
+    """
+    counts = WriteCounts()
+    records = touchpoints = problems = 0
+    messages: list[str] = []
+    error: str | None = None
+    try:
+        items = iter(source.pull(store.get_cursor(name)))
+        finished = False
+        while not finished:
+            segment = WriteCounts()
+            segment_records = segment_touchpoints = 0
+            with store.transaction():
+                batch: list[Record | Retire] = []
+                finished = True
+                for item in items:
+                    if isinstance(item, Checkpoint):
+                        segment += store.write(batch, name)
+                        batch = []
+                        store.set_cursor(name, item.cursor)
+                        finished = False
+                        break
+                    if isinstance(item, Problem):
+                        problems += 1
+                        if len(messages) < MAX_MESSAGES:
+                            messages.append(item.message)
+                        continue
+                    batch.append(item)
+                    if not isinstance(item, Retire):
+                        segment_records += 1
+                        segment_touchpoints += isinstance(item, Touchpoint)
+                    if len(batch) >= WRITE_CHUNK:
+                        segment += store.write(batch, name)
+                        batch = []
+                segment += store.write(batch, name)
+            # committed: only now do this segment's records count
+            counts += segment
+            records += segment_records
+            touchpoints += segment_touchpoints
+    except EngageError as exc:
+        error = f"{name}: {exc}"
+    except Exception as exc:  # a plugin bug must not take the other sources down
+        log.exception("source %s failed", name)
+        error = f"{name}: unexpected {type(exc).__name__}: {exc}"
+    return SourceReport(
+        name=name,
+        plugin=plugin,
+        records=records,
+        touchpoints=touchpoints,
+        inserted=counts.inserted,
+        updated=counts.updated,
+        unchanged=counts.unchanged,
+        retired=counts.retired,
+        problems=problems,
+        messages=tuple(messages),
+        error=error,
+    )
+
+
+def _chunks(items: Sequence[Task], size: int) -> Iterator[list[Task]]:
+    it = iter(items)
+    while chunk := list(islice(it, max(1, size))):
+        yield chunk
+
+
+def push_sink(
+    store: Store, name: str, plugin: str, sink: Sink, planned: Sequence[Task]
+) -> SinkReport:
+    """Push the planned tasks the ledger has not seen; recover interrupted pushes; clear the rest."""
+    ledger = store.ledger(name)
+    planned_keys = {task.key for task in planned}
+    errors: list[str] = []
+    recovered = 0
+
+    pending = [entry.task for entry in ledger.values() if entry.status == LedgerStatus.PENDING]
+    if pending:
+        try:
+            found = dict(sink.find(pending))
+        except EngageError as exc:
+            return SinkReport(
+                name, plugin, errors=(f"{name}: could not look for interrupted pushes: {exc}",)
+            )
+        store.record_results(name, [PushResult(key, remote_id=rid) for key, rid in found.items()])
+        recovered = len(found)
+        ledger = store.ledger(name)
+
+    done = {LedgerStatus.PUSHED, LedgerStatus.CLEARED, LedgerStatus.COMPLETED}
+    already = sum(1 for task in planned if task.key in ledger and ledger[task.key].status in done)
+    to_push = [
+        task for task in planned if task.key not in ledger or ledger[task.key].status not in done
+    ]
+    pushed = failed = 0
+    for batch in _chunks(to_push, sink.batch_size):
+        store.record_intent(name, batch)
+        try:
+            results = list(sink.create(batch))
+        except SinkError as exc:
+            errors.append(f"{name}: {exc}")
+            break
+        store.record_results(name, results)
+        pushed += sum(1 for r in results if r.ok)
+        for result in results:
+            if not result.ok:
+                failed += 1
+                errors.append(f"{name}: task {result.key}: {result.error}")
+
+    cleared = completed = 0
+    open_gone = {
+        key: entry.remote_id
+        for key, entry in store.ledger(name).items()
+        if entry.status == LedgerStatus.PUSHED and key not in planned_keys and entry.remote_id
+    }
+    if open_gone:
+        try:
+            done_now = {r.key for r in sink.complete(open_gone) if r.ok}
+        except EngageError as exc:
+            errors.append(f"{name}: could not complete cleared tasks: {exc}")
+            done_now = set()
+        store.record_cleared(name, done_now, completed=True)
+        store.record_cleared(name, set(open_gone) - done_now, completed=False)
+        cleared, completed = len(open_gone), len(done_now)
+    return SinkReport(
+        name=name,
+        plugin=plugin,
+        pushed=pushed,
+        already_pushed=already,
+        recovered=recovered,
+        failed=failed,
+        cleared=cleared,
+        completed=completed,
+        errors=tuple(errors[:MAX_MESSAGES]),
+    )
+
+
+def run_sync(
+    config: Config,
+    registry: Registry,
+    store: Store,
+    *,
+    as_of: datetime | None = None,
+    dry_run: bool = False,
+    progress: ProgressFactory | None = None,
+    pm: pluggy.PluginManager | None = None,
+    env: Mapping[str, str] | None = None,
+) -> SyncReport:
+    """Run one whole sync under the store's lock and return what it did.
+
+    Raises:
+        LockedError: another sync holds the lock.
+        ConfigError, PluginError: the configuration cannot be built; nothing was pulled.
+    """
+    moment = as_of or utcnow()
+    with store.lock():
+        sources, sinks = build_adapters(config, registry, progress=progress, env=env)
+        source_reports = [
+            pull_source(store, name, config.sources[name].plugin, src)
+            for name, src in sources.items()
+        ]
+        engine = Engine(
+            store=store,
+            factors=[r.value for r in registry.factors.values()],
+            rules=[r.value for r in registry.rules.values()],
+            settings=config.scoring,
+            identity=config.identity,
+        )
+        planned = engine.tasks(moment)
+        failed_sources = [r.name for r in source_reports if r.error]
+        skip = (
+            "dry run"
+            if dry_run
+            else (f"source failed: {', '.join(failed_sources)}" if failed_sources else None)
+        )
+        sink_reports = []
+        for name, sink in sinks.items():
+            plugin = config.sinks[name].plugin
+            if skip:
+                sink_reports.append(SinkReport(name, plugin, skipped=skip))
+            else:
+                sink_reports.append(push_sink(store, name, plugin, sink, planned))
+        report = SyncReport(
+            as_of=moment,
+            dry_run=dry_run,
+            sources=tuple(source_reports),
+            sinks=tuple(sink_reports),
+            customers=store.customer_count(),
+            tasks_planned=len(planned),
+        )
+    if pm is not None:
+        try:
+            pm.hook.engage_sync_finished(report=report)
+        except Exception:
+            log.exception("a plugin failed in engage_sync_finished")
+    return report
