@@ -1,0 +1,264 @@
+"""The ``engage`` command line.
+
+Every command reads the config file (``--config``, else ``$ENGAGE_CONFIG``, else
+./engage.toml). Errors become one line on stderr and a non-zero exit: 1 for an error,
+2 for bad usage, 75 when another sync holds the lock (try again later).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import attrs
+import click
+
+from engage import output
+from engage.clock import parse_as_of
+from engage.config import Config, find_config_path
+from engage.engine import Engine
+from engage.errors import ConfigError, EngageError, LockedError, StoreError
+from engage.plugins import Registry, describe_plugins, make_plugin_manager
+from engage.store.sqlite import SQLiteStore
+from engage.sync import run_sync
+
+EXIT_ERROR = 1
+EXIT_LOCKED = 75
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@attrs.define
+class App:
+    """What the commands share, built lazily so ``--help`` never touches plugins or files."""
+
+    config_option: str | None
+    _pm: Any = None
+    _registry: Registry | None = None
+    _config: Config | None = None
+
+    @property
+    def pm(self) -> Any:
+        if self._pm is None:
+            self._pm = make_plugin_manager()
+        return self._pm
+
+    @property
+    def registry(self) -> Registry:
+        if self._registry is None:
+            self._registry = Registry.from_plugins(self.pm)
+        return self._registry
+
+    @property
+    def config_path(self) -> Path:
+        return find_config_path(self.config_option)
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            self._config = Config.load(self.config_path)
+        return self._config
+
+    def engine(self, store: SQLiteStore, config: Config | None = None) -> Engine:
+        config = config or self.config
+        return Engine(
+            store=store,
+            factors=[r.value for r in self.registry.factors.values()],
+            rules=[r.value for r in self.registry.rules.values()],
+            settings=config.scoring,
+            identity=config.identity,
+        )
+
+    def existing_store(self) -> SQLiteStore:
+        path = self.config.store
+        if not path.exists():
+            raise StoreError(f"{path}: no store yet; run 'engage sync' first")
+        return SQLiteStore(path)
+
+
+def fails_cleanly(command: F) -> F:
+    """Turn engage's errors into one stderr line and an exit code."""
+
+    @wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except LockedError as exc:
+            click.echo(f"engage: {exc}", err=True)
+            sys.exit(EXIT_LOCKED)
+        except EngageError as exc:
+            click.echo(f"engage: error: {exc}", err=True)
+            sys.exit(EXIT_ERROR)
+
+    return wrapper  # type: ignore[return-value]
+
+
+class AsOf(click.ParamType):
+    """An ISO 8601 moment for ``--as-of``."""
+
+    name = "DATETIME"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        try:
+            return parse_as_of(str(value))
+        except EngageError as exc:
+            self.fail(str(exc).removeprefix("--as-of: "), param, ctx)
+
+
+as_of_option = click.option(
+    "--as-of", type=AsOf(), default=None, help="Evaluate as of this ISO 8601 moment (default: now)."
+)
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config_option",
+    metavar="PATH",
+    default=None,
+    help="Config file (default: $ENGAGE_CONFIG, else ./engage.toml).",
+)
+@click.version_option(package_name="engage-core", prog_name="engage")
+@click.pass_context
+def cli(ctx: click.Context, config_option: str | None) -> None:
+    """Keep customer relationships from going cold.
+
+    engage reads interactions from your tools, scores each relationship's health with
+    reasons, and writes follow-up tasks back where your team works.
+    """
+    ctx.obj = App(config_option)
+
+
+@cli.command()
+@click.option("--force", is_flag=True, help="Overwrite an existing config file.")
+@click.pass_obj
+@fails_cleanly
+def init(app: App, force: bool) -> None:
+    """Write a starter config file to edit."""
+    from engage.templates import STARTER_CONFIG
+
+    path = app.config_path
+    if path.exists() and not force:
+        raise ConfigError(f"{path}: already exists (use --force to overwrite)")
+    path.write_text(STARTER_CONFIG, encoding="utf-8")
+    click.echo(f"Wrote {path}. Point [sources.files] at your interactions, then run: engage sync")
+
+
+@cli.command()
+@click.option("--dry-run", is_flag=True, help="Pull and plan, but push no task.")
+@json_option
+@as_of_option
+@click.pass_obj
+@fails_cleanly
+def sync(app: App, dry_run: bool, as_json: bool, as_of: datetime | None) -> None:
+    """Pull every source, score every customer, push new tasks to every sink."""
+    config = app.config
+    store = SQLiteStore(config.store)
+    try:
+        with output.progress_bars() as progress:
+            report = run_sync(
+                config,
+                app.registry,
+                store,
+                as_of=as_of,
+                dry_run=dry_run,
+                progress=progress,
+                pm=app.pm,
+            )
+    finally:
+        store.close()
+    if as_json:
+        click.echo(json.dumps(report.to_json(), indent=2))
+    else:
+        output.print_sync(report)
+    if not report.ok:
+        click.echo(f"engage: error: {output.sync_failure_line(report)}", err=True)
+        sys.exit(EXIT_ERROR)
+
+
+@cli.command()
+@click.option(
+    "--customer", metavar="KEY", default=None, help="Only this customer (its key, e.g. acme.com)."
+)
+@json_option
+@as_of_option
+@click.pass_obj
+@fails_cleanly
+def health(app: App, customer: str | None, as_json: bool, as_of: datetime | None) -> None:
+    """Show every customer's relationship health, with the reasons."""
+    store = app.existing_store()
+    try:
+        reports = list(app.engine(store).health(as_of, customer))
+    finally:
+        store.close()
+    if customer and not reports:
+        raise EngageError(f"no customer with key {customer!r} in {app.config.store}")
+    if as_json:
+        click.echo(json.dumps([h.to_json() for h in reports], indent=2))
+    else:
+        output.print_health(reports, details=customer is not None)
+
+
+@cli.command()
+@click.option("--customer", metavar="KEY", default=None, help="Only this customer's tasks.")
+@json_option
+@as_of_option
+@click.pass_obj
+@fails_cleanly
+def tasks(app: App, customer: str | None, as_json: bool, as_of: datetime | None) -> None:
+    """Show the open follow-up tasks the playbook plans."""
+    store = app.existing_store()
+    try:
+        planned = app.engine(store).tasks(as_of, customer)
+    finally:
+        store.close()
+    if as_json:
+        click.echo(json.dumps([t.to_json() for t in planned], indent=2))
+    else:
+        output.print_tasks(planned)
+
+
+@cli.command()
+@json_option
+@click.option("--all", "show_all", is_flag=True, help="Include engage's built-in plugins.")
+@click.pass_obj
+@fails_cleanly
+def plugins(app: App, as_json: bool, show_all: bool) -> None:
+    """List installed plugins and what each registers."""
+    described = describe_plugins(app.pm, app.registry, include_builtin=show_all)
+    if as_json:
+        click.echo(json.dumps(described, indent=2))
+    else:
+        output.print_plugins(described)
+
+
+@cli.command()
+@as_of_option
+@click.option(
+    "--keep",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Keep the demo store and task file in this directory.",
+)
+@click.pass_obj
+@fails_cleanly
+def demo(app: App, as_of: datetime | None, keep: Path | None) -> None:
+    """Run the whole cycle on a bundled sample: sync, health, tasks. No account needed."""
+    from engage.demo import run_demo
+
+    run_demo(app.registry, as_of=as_of, keep=keep, pm=app.pm)
+
+
+def main() -> None:
+    """Entry point of the ``engage`` console script."""
+    cli(prog_name="engage")
