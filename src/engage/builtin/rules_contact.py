@@ -1,0 +1,270 @@
+"""Built-in rules about keeping in touch: welcome, check_in, unanswered, reconnect, pick_up_phone.
+
+Every task key is anchored on the fact the task is about, never on ``as_of``, so an hourly
+sync plans the same key until the situation changes (see each rule's docstring).
+"""
+
+from __future__ import annotations
+
+from engage.builtin import rules_when as when
+from engage.builtin.wording import dated, monthly, number, percent, plural, span, who
+from engage.facts import CustomerFacts, OwnerStatus
+from engage.health import Health
+from engage.models import Priority, Task, TaskKind
+from engage.playbook import anchor_of, build_task
+from engage.settings import ScoringSettings
+
+
+def waited(hours: float) -> str:
+    """A wait as a person says it: ``50 hours`` under three days, else ``4 days``."""
+    if hours < 72:
+        return plural(max(0, int(hours)), "hour")
+    return span(hours / 24)
+
+
+def owner_away(facts: CustomerFacts) -> str | None:
+    """Why the owner cannot answer (``their owner Jo has left``), or None when they can."""
+    status = facts.owner_status
+    name = who(facts.owner, facts.customer.owner or "the owner")
+    if status is OwnerStatus.GONE:
+        return f"their owner {name} has left"
+    if status is OwnerStatus.INACTIVE:
+        return f"their owner {name} has been inactive"
+    if status is OwnerStatus.NONE:
+        return "nobody owns the account"
+    return None
+
+
+class Welcome:
+    """A new customer who has not heard from us: recognise them, say their business is valued.
+
+    Fires when the first touch is at most ``onboarding_days`` old and there was never an
+    outbound touch. Email, high, due tomorrow. Anchor: the date of the first touch.
+    """
+
+    name = "welcome"
+    description = (
+        "a new customer (first touch within the onboarding window) has not heard from us yet"
+    )
+
+    def plan(self, facts: CustomerFacts, health: Health, settings: ScoringSettings) -> Task | None:
+        if not when.welcome_due(facts) or facts.first_touch is None:
+            return None
+        name = facts.display_name
+        first = facts.first_touch
+        lines = [f"first touchpoint {dated(facts, first)}", "no email, call or meeting from us yet"]
+        if facts.touches:
+            lines.append(f"{plural(facts.touches, 'touch', 'touches')} so far, all from them")
+        lines.append(f"onboarding window: {plural(facts.settings.onboarding_days, 'day')}")
+        return build_task(
+            self,
+            facts,
+            settings,
+            anchor=anchor_of(first),
+            title=f"Welcome {name}: new customer since {first.date().isoformat()}, no word from us yet",
+            reason=(
+                f"{name} is a new customer and has not heard from us; recognise them and say "
+                "their business is valued."
+            ),
+            facts_lines=lines,
+            kind=TaskKind.EMAIL,
+            priority=Priority.HIGH,
+            due_in_days=1,
+        )
+
+
+class CheckIn:
+    """No two-way exchange within the cadence: reach out, listen more than talk.
+
+    Fires when the last two-way exchange is older than ``cadence_days``, or there never was
+    one and the tenure is longer than the cadence; stands back while unanswered or welcome
+    fires. Email and medium; a call and high from twice the cadence. Anchor: the date of the
+    last two-way exchange (``never`` when there was none).
+    """
+
+    name = "check_in"
+    description = "no two-way exchange within the segment's cadence"
+
+    def plan(self, facts: CustomerFacts, health: Health, settings: ScoringSettings) -> Task | None:
+        if not when.check_in_due(facts):
+            return None
+        name = facts.display_name
+        cadence = facts.settings.cadence_days
+        lines = []
+        if facts.last_two_way is not None:
+            days = facts.days_since(facts.last_two_way) or 0.0
+            gap = f"for {plural(int(days), 'day')}"
+            lines.append(f"last two-way exchange {dated(facts, facts.last_two_way)}")
+        else:
+            days = facts.days_since(facts.first_touch) or 0.0
+            gap = f"in {span(days)} of relationship"
+            lines.append("no two-way exchange ever")
+        lines.append(f"cadence of segment '{facts.settings.name}': {plural(cadence, 'day')}")
+        if facts.last_inbound is not None:
+            lines.append(f"last message from them {dated(facts, facts.last_inbound)}")
+        if facts.last_outbound is not None:
+            lines.append(f"last message from us {dated(facts, facts.last_outbound)}")
+        far = days >= 2 * cadence
+        return build_task(
+            self,
+            facts,
+            settings,
+            anchor=anchor_of(facts.last_two_way),
+            title=f"Check in with {name}: no two-way exchange {gap}",
+            reason=(
+                f"No two-way exchange with {name} {gap}, past the {cadence}-day cadence; "
+                "reach out and listen more than talk."
+            ),
+            facts_lines=lines,
+            kind=TaskKind.CALL if far else TaskKind.EMAIL,
+            priority=Priority.HIGH if far else Priority.MEDIUM,
+            due_in_days=1 if far else 2,
+        )
+
+
+class Unanswered:
+    """A customer wrote or called and nobody answered within ``response_hours``.
+
+    Email, high, due today. When the owner is not active the task goes to someone who can
+    answer (``reassign``) and says so. Anchor: the date of our last outbound touch before the
+    wait (``never``), so a customer chasing an unanswered message does not get a second task;
+    our reply ends the wait and the next wait has a new anchor.
+    """
+
+    name = "unanswered"
+    description = "a customer's message waited longer than the segment's response time for a reply"
+
+    def plan(self, facts: CustomerFacts, health: Health, settings: ScoringSettings) -> Task | None:
+        waiting = facts.waiting_since
+        if not when.unanswered_due(facts) or waiting is None:
+            return None
+        name = facts.display_name
+        hours = (facts.days_since(waiting) or 0.0) * 24
+        limit = facts.settings.response_hours
+        away = owner_away(facts)
+        lines = [f"latest message from them {dated(facts, waiting)}"]
+        if facts.last_outbound is not None:
+            lines.append(f"our last message {dated(facts, facts.last_outbound)}")
+        else:
+            lines.append("we have never written or called them")
+        lines.append(f"response time of segment '{facts.settings.name}': {plural(limit, 'hour')}")
+        reason = (
+            f"{name} has waited {waited(hours)} for an answer, past the {limit}-hour response "
+            "time; the customer must never meet silence."
+        )
+        title = f"Reply to {name}: their message has waited {waited(hours)}"
+        if away is not None:
+            lines.append(away)
+            reason += f" {away[0].upper()}{away[1:]}, so route it to someone who can answer today."
+            title += f" and {away}"
+        return build_task(
+            self,
+            facts,
+            settings,
+            anchor=anchor_of(facts.last_outbound),
+            title=title,
+            reason=reason,
+            facts_lines=lines,
+            kind=TaskKind.EMAIL,
+            priority=Priority.HIGH,
+            due_in_days=0,
+            reassign=away is not None,
+        )
+
+
+class Reconnect:
+    """A long-standing customer whose touch rate fell well below its own past rate.
+
+    Fires when the tenure is at least ``reconnect_tenure_days`` and the recent rate
+    (``recent_touches / window_days``) is below ``reconnect_ratio`` × the past rate
+    (``touches_before_window`` per day from the first touch to the window's start), unless
+    a call or meeting happened within ``cadence_days``. The body gives a short history.
+    Call, medium. Anchor: the date of the last call or meeting (``never``): the task is done
+    by a personal exchange, and only after one does a new task come.
+    """
+
+    name = "reconnect"
+    description = "a long-standing customer's touch rate fell well below its own past rate"
+
+    def plan(self, facts: CustomerFacts, health: Health, settings: ScoringSettings) -> Task | None:
+        past = when.past_rate(facts)
+        if not when.reconnect_due(facts) or facts.first_touch is None or not past:
+            return None
+        name = facts.display_name
+        s = facts.settings
+        recent = when.recent_rate(facts)
+        together = span(facts.days_since(facts.first_touch) or 0.0)
+        lines = [
+            f"customer for {together} (since {facts.first_touch.date().isoformat()})",
+            f"past rate: {monthly(past)} ({plural(facts.touches_before_window, 'touch', 'touches')} "
+            f"before the last {s.window_days} days)",
+            f"recent rate: {monthly(recent)} "
+            f"({plural(facts.recent_touches, 'touch', 'touches')} in the last {s.window_days} days)",
+        ]
+        if facts.last_personal is not None:
+            lines.append(f"last call or meeting {dated(facts, facts.last_personal)}")
+        else:
+            lines.append("no call or meeting ever")
+        if facts.emails_since_personal >= max(1, s.phone_after_emails):
+            lines.append(f"{plural(facts.emails_since_personal, 'email')} in a row since then")
+        lines.append(f"health {health.score}/100 ({health.band.value})")
+        return build_task(
+            self,
+            facts,
+            settings,
+            anchor=anchor_of(facts.last_personal),
+            title=(
+                f"Call {name}: down from {number(past * 30.44)} to {number(recent * 30.44)} "
+                f"touches a month after {together} together"
+            ),
+            reason=(
+                f"{name}, a customer for {together}, now hears from us at {percent(recent / past)} "
+                "of its own past rate; reconnect before the relationship goes cold."
+            ),
+            facts_lines=lines,
+            kind=TaskKind.CALL,
+            priority=Priority.MEDIUM,
+            due_in_days=3,
+        )
+
+
+class PickUpPhone:
+    """Email after email and no call: call or meet instead.
+
+    Fires when ``emails_since_personal`` is at least ``phone_after_emails`` and at least one
+    email is in the recent window; stands back while reconnect (also a call) fires. Call,
+    medium. Anchor: the date of the last call or meeting (``never``), which only a call or
+    meeting changes, so more emails do not make new tasks.
+    """
+
+    name = "pick_up_phone"
+    description = "the last touches were all email: call or meet instead"
+
+    def plan(self, facts: CustomerFacts, health: Health, settings: ScoringSettings) -> Task | None:
+        if not when.pick_up_phone_due(facts):
+            return None
+        name = facts.display_name
+        emails = plural(facts.emails_since_personal, "email")
+        window = facts.settings.window_days
+        if facts.last_personal is not None:
+            streak = f"{emails} in a row since the last call or meeting"
+            lines = [f"{streak}, {dated(facts, facts.last_personal)}"]
+        else:
+            streak = f"{emails} and never a call or meeting"
+            lines = [streak]
+        lines.append(
+            f"last {window} days: {plural(facts.recent_email, 'email')}, "
+            f"{plural(facts.recent_personal, 'call or meeting', 'calls or meetings')}"
+        )
+        return build_task(
+            self,
+            facts,
+            settings,
+            anchor=anchor_of(facts.last_personal),
+            title=f"Call {name}: {streak}",
+            reason=f"{name} has had {streak}; call or meet instead, a voice builds what email cannot.",
+            facts_lines=lines,
+            kind=TaskKind.CALL,
+            priority=Priority.MEDIUM,
+            due_in_days=3,
+        )
