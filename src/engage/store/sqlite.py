@@ -1,0 +1,423 @@
+"""The embedded SQLite store: one file, WAL, one writer at a time.
+
+Transactions: the connection runs in autocommit mode and engage manages transactions
+itself. :meth:`SQLiteStore.transaction` opens ``BEGIN IMMEDIATE`` (the write lock is taken
+up front, so a concurrent writer waits up to ``timeout`` instead of failing half-way) and
+commits on exit or rolls back on an exception. Used inside another ``transaction()`` it is a
+``SAVEPOINT``: an exception rolls back the inner block only, and nothing is durable until
+the outermost block commits. :meth:`~SQLiteStore.write` and :meth:`~SQLiteStore.set_cursor`
+join the caller's transaction (and run in their own when there is none); the ledger methods
+commit on their own and refuse to run inside a transaction, because their whole point is to
+be durable before a sink is called.
+
+The sync lock is an ``fcntl.flock`` on ``<db>.lock``, which the kernel releases if the
+process dies.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from engage.adapters import PushResult, Retire
+from engage.clock import to_micros, utcnow
+from engage.errors import LockedError, StoreError, ValidationError
+from engage.facts import CustomerFacts
+from engage.models import Contact, Customer, Owner, Task, Touchpoint
+from engage.settings import ScoringSettings
+from engage.store.base import LedgerEntry, LedgerStatus, Record, WriteCounts
+from engage.store.sqlite_facts import compute_facts
+from engage.store.sqlite_schema import migrate
+from engage.store.sqlite_statements import (
+    CLEARED,
+    CONTACT,
+    CUSTOMER,
+    FAILED,
+    IMPLIED_CONTACT,
+    IMPLIED_CUSTOMER,
+    IMPLIED_OWNER,
+    INTENT,
+    OWNER,
+    PUSHED,
+    RETIRE,
+    TOUCHPOINT,
+)
+
+__all__ = ["SQLiteStore", "open_sqlite"]
+
+#: Records per executemany batch in :meth:`SQLiteStore.write`.
+CHUNK = 1000
+
+MEMORY = ":memory:"
+
+
+def _attributes(value: Mapping[str, Any]) -> str:
+    return json.dumps(dict(value), sort_keys=True, default=str)
+
+
+def _micros(value: datetime | None) -> int | None:
+    return None if value is None else to_micros(value)
+
+
+class SQLiteStore:
+    """engage's state in one SQLite file (or ``":memory:"``); implements :class:`~engage.store.base.Store`.
+
+    Args:
+        path: The database file; its directory is created if missing. ``":memory:"`` keeps
+            everything in memory for the life of the object.
+        timeout: Seconds to wait for another process's write transaction before failing.
+
+    Raises:
+        StoreError: the file is not an SQLite database, or was written by a newer engage.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, timeout: float = 5.0) -> None:
+        self.path = os.fspath(path)
+        self._memory = self.path == MEMORY
+        self._depth = 0
+        self._thread_lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = None
+        try:
+            if not self._memory:
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"{self.path}: cannot open the store ({exc})") from exc
+        try:
+            if not self._memory:
+                conn.execute("PRAGMA journal_mode = WAL").fetchone()
+            conn.execute("PRAGMA synchronous = NORMAL")
+            migrate(conn, self.path)
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise StoreError(
+                f"{self.path}: not a usable engage store ({exc}); "
+                "point 'store' at another file or move this one away"
+            ) from exc
+        except BaseException:
+            conn.close()
+            raise
+        self._conn = conn
+
+    # -- plumbing ----------------------------------------------------------------------
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        """The open connection (raises StoreError once closed)."""
+        if self._conn is None:
+            raise StoreError(f"{self.path}: the store is closed")
+        return self._conn
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: {exc}") from exc
+
+    def __enter__(self) -> SQLiteStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Commit everything written inside together, or nothing on an exception.
+
+        Nested use is a savepoint: an exception rolls back the inner block only (and
+        propagates); the outermost block alone makes anything durable.
+        """
+        conn = self.conn
+        depth = self._depth
+        savepoint = f"engage_{depth}"
+        with self._errors():
+            conn.execute("BEGIN IMMEDIATE" if depth == 0 else f"SAVEPOINT {savepoint}")
+        self._depth = depth + 1
+        try:
+            yield
+        except BaseException:
+            self._depth = depth
+            with self._errors():
+                if depth == 0:
+                    conn.execute("ROLLBACK")
+                else:
+                    conn.execute(f"ROLLBACK TO {savepoint}")
+                    conn.execute(f"RELEASE {savepoint}")
+            raise
+        self._depth = depth
+        try:
+            with self._errors():
+                conn.execute("COMMIT" if depth == 0 else f"RELEASE {savepoint}")
+        except StoreError:
+            if depth == 0 and conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+    @contextmanager
+    def _own_transaction(self, what: str) -> Iterator[None]:
+        if self._depth:
+            raise StoreError(f"{what} commits on its own; call it outside store.transaction()")
+        with self._errors(), self.transaction():
+            yield
+
+    # -- records -----------------------------------------------------------------------
+
+    def write(self, records: Iterable[Record | Retire], source: str) -> WriteCounts:
+        """Upsert records in chunks (inside the caller's transaction, or a new one).
+
+        Touchpoints are keyed by their own (source, external_id); a ``Retire`` of kind
+        ``touchpoint`` names an external id of ``source``. Within a chunk, owners, customers
+        and contacts are written before touchpoints (the result is the same as one at a time);
+        a Retire applies after every record before it. Records a touchpoint implies (its
+        customer, owner, contact) are created when unknown but not counted.
+        """
+        counts = WriteCounts()
+        batch: list[Record] = []
+        retires: list[Retire] = []
+        with self._errors(), self.transaction():
+            for item in records:
+                if isinstance(item, Retire):
+                    if batch:
+                        counts += self._write_batch(batch)
+                        batch = []
+                    retires.append(item)
+                    if len(retires) >= CHUNK:
+                        counts += self._retire(retires, source)
+                        retires = []
+                elif isinstance(item, Customer | Contact | Owner | Touchpoint):
+                    if retires:
+                        counts += self._retire(retires, source)
+                        retires = []
+                    batch.append(item)
+                    if len(batch) >= CHUNK:
+                        counts += self._write_batch(batch)
+                        batch = []
+                else:
+                    raise TypeError(f"SQLiteStore.write: cannot store {type(item).__name__}")
+            if batch:
+                counts += self._write_batch(batch)
+            if retires:
+                counts += self._retire(retires, source)
+        return counts
+
+    def _upsert(self, sql: tuple[str, str], rows: Sequence[tuple[Any, ...]]) -> WriteCounts:
+        if not rows:
+            return WriteCounts()
+        conn = self.conn
+        before = conn.total_changes
+        conn.executemany(sql[0], rows)
+        middle = conn.total_changes
+        conn.executemany(sql[1], rows)
+        inserted, updated = middle - before, conn.total_changes - middle
+        return WriteCounts(inserted, updated, len(rows) - inserted - updated)
+
+    def _write_batch(self, batch: list[Record]) -> WriteCounts:
+        owners = [(r.id, r.email, r.name, int(r.active)) for r in batch if isinstance(r, Owner)]
+        customers = [
+            (r.key, r.name, r.segment, r.owner, _micros(r.first_seen), int(r.open_work),
+             _attributes(r.attributes))
+            for r in batch
+            if isinstance(r, Customer)
+        ]  # fmt: skip
+        contacts = [(r.email, r.customer, r.name) for r in batch if isinstance(r, Contact)]
+        touchpoints = [r for r in batch if isinstance(r, Touchpoint)]
+        counts = self._upsert(OWNER, owners)
+        counts += self._upsert(CUSTOMER, customers)
+        counts += self._upsert(CONTACT, contacts)
+        if touchpoints:
+            conn = self.conn
+            implied_contacts: dict[str, str] = {}
+            for t in touchpoints:
+                if t.contact_email:
+                    implied_contacts.setdefault(t.contact_email, t.customer)
+            conn.executemany(
+                IMPLIED_CUSTOMER, [(k,) for k in dict.fromkeys(t.customer for t in touchpoints)]
+            )
+            conn.executemany(
+                IMPLIED_OWNER,
+                [(o,) for o in dict.fromkeys(t.owner for t in touchpoints if t.owner)],
+            )
+            conn.executemany(IMPLIED_CONTACT, list(implied_contacts.items()))
+            rows = [
+                (t.source, t.external_id, t.customer, t.contact_email, to_micros(t.occurred_at),
+                 t.channel.value, t.direction.value, t.owner, t.subject, t.feedback, t.message_id)
+                for t in touchpoints
+            ]  # fmt: skip
+            counts += self._upsert(TOUCHPOINT, rows)
+        return counts
+
+    def _retire(self, retires: list[Retire], source: str) -> WriteCounts:
+        conn = self.conn
+        before = conn.total_changes
+        for retire in retires:
+            sql = RETIRE.get(retire.kind)
+            if sql is None:
+                raise ValidationError(
+                    f"Retire.kind: expected one of {', '.join(RETIRE)} (got {retire.kind!r})"
+                )
+            if retire.kind == "touchpoint":
+                conn.execute(sql, (source, retire.id))
+            elif retire.kind == "contact":
+                conn.execute(sql, (retire.id.strip().lower(),))
+            else:
+                conn.execute(sql, (retire.id,))
+        return WriteCounts(retired=conn.total_changes - before)
+
+    def get_cursor(self, source: str) -> str | None:
+        """The cursor saved for ``source``, or None before its first sync."""
+        with self._errors():
+            row = self.conn.execute(
+                "SELECT cursor FROM cursors WHERE source = ?", (source,)
+            ).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_cursor(self, source: str, cursor: str) -> None:
+        """Save ``source``'s cursor (inside the caller's transaction, or a new one)."""
+        with self._errors(), self.transaction():
+            self.conn.execute(
+                """INSERT INTO cursors (source, cursor, updated_at) VALUES (?, ?, ?)
+                ON CONFLICT (source) DO UPDATE SET cursor = excluded.cursor,
+                    updated_at = excluded.updated_at""",
+                (source, cursor, to_micros(utcnow())),
+            )
+
+    def customer_count(self) -> int:
+        """How many customers the store knows."""
+        with self._errors():
+            return int(self.conn.execute("SELECT count(*) FROM customers").fetchone()[0])
+
+    def touchpoint_count(self, source: str | None = None) -> int:
+        """How many touchpoints the store holds, from one source or all."""
+        with self._errors():
+            if source is None:
+                row = self.conn.execute("SELECT count(*) FROM touchpoints").fetchone()
+            else:
+                row = self.conn.execute(
+                    "SELECT count(*) FROM touchpoints WHERE source = ?", (source,)
+                ).fetchone()
+        return int(row[0])
+
+    def facts(
+        self, as_of: datetime, settings: ScoringSettings, customer: str | None = None
+    ) -> Iterator[CustomerFacts]:
+        """Facts for every customer (or one), in key order, aggregated in SQL and streamed."""
+        with self._errors():
+            yield from compute_facts(self.conn, as_of, settings, customer)
+
+    # -- ledger ------------------------------------------------------------------------
+
+    def ledger(self, sink: str) -> Mapping[str, LedgerEntry]:
+        """The sink's ledger: task key → entry."""
+        with self._errors():
+            rows = self.conn.execute(
+                """SELECT key, task, status, remote_id, error, attempts FROM ledger
+                WHERE sink = ? ORDER BY key""",
+                (sink,),
+            ).fetchall()
+        return {
+            key: LedgerEntry(
+                sink, Task.from_json(json.loads(task)), status, remote_id, error, attempts
+            )
+            for key, task, status, remote_id, error, attempts in rows
+        }
+
+    def record_intent(self, sink: str, tasks: Iterable[Task]) -> None:
+        """Mark tasks pending before the push (committed now); pushed tasks stay pushed.
+
+        A new task starts with one attempt; a failed or still-pending one counts another.
+        """
+        now = to_micros(utcnow())
+        rows = [
+            (sink, t.key, t.customer, t.rule, json.dumps(t.to_json(), sort_keys=True), now)
+            for t in tasks
+        ]
+        with self._own_transaction("record_intent"):
+            self.conn.executemany(INTENT, rows)
+
+    def record_results(self, sink: str, results: Iterable[PushResult]) -> None:
+        """Record outcomes (committed now): ok → pushed with its remote id; else failed.
+
+        Results for keys without a recorded intent are ignored; a failure never downgrades
+        a task already pushed.
+        """
+        now = to_micros(utcnow())
+        pushed, failed = [], []
+        for r in results:
+            if r.ok:
+                pushed.append((r.remote_id, now, sink, r.key))
+            else:
+                failed.append((r.error or "the sink returned no remote id", now, sink, r.key))
+        with self._own_transaction("record_results"):
+            self.conn.executemany(PUSHED, pushed)
+            self.conn.executemany(FAILED, failed)
+
+    def record_cleared(self, sink: str, keys: Iterable[str], completed: bool) -> None:
+        """Mark pushed tasks cleared, or completed (committed now); other states are kept.
+
+        A cleared task may later be marked completed.
+        """
+        now = to_micros(utcnow())
+        status = LedgerStatus.COMPLETED if completed else LedgerStatus.CLEARED
+        rows = [(status, now, sink, key, status) for key in keys]
+        with self._own_transaction("record_cleared"):
+            self.conn.executemany(CLEARED, rows)
+
+    # -- lock and lifetime -------------------------------------------------------------
+
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the one-sync-at-a-time lock, without waiting.
+
+        Not re-entrant: taking it again while held (by this or any store on the same file)
+        raises :class:`~engage.errors.LockedError`.
+        """
+        lock_path = f"{self.path}.lock"
+        message = (
+            f"another engage sync is running on {self.path} (lock file {lock_path}); "
+            "wait for it to finish"
+        )
+        if self._memory:
+            if not self._thread_lock.acquire(blocking=False):
+                raise LockedError(message)
+            try:
+                yield
+            finally:
+                self._thread_lock.release()
+            return
+        try:
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise StoreError(f"{lock_path}: cannot create the lock file ({exc})") from exc
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise LockedError(message) from None
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())
+            try:
+                yield
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
+
+    def close(self) -> None:
+        """Release the connection (a second close does nothing)."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+def open_sqlite(path: str | os.PathLike[str]) -> SQLiteStore:
+    """Open (creating if needed) the SQLite store at ``path``."""
+    return SQLiteStore(path)

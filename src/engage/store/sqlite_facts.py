@@ -1,0 +1,275 @@
+"""Customer facts computed in SQL, streamed one customer at a time.
+
+:func:`compute_facts` runs three queries per call:
+
+1. one ``GROUP BY owner`` over touchpoints for every owner's latest activity (outbound,
+   call or meeting, any customer), which also decides ``team_active``;
+2. the owners table (one row per person on the team);
+3. one streamed query with a row per customer in key order: a ``GROUP BY customer``
+   aggregate with conditional (``FILTER``) aggregates over its touchpoints, a
+   ``GROUP BY customer, contact_email`` ranked with ``row_number()`` for the main contact,
+   and small correlated look-ups on the ``(customer, occurred_at)`` index for the values
+   that depend on an aggregate (emails since the latest call or meeting, the latest feedback
+   score, and the owner of the latest touchpoint that names one).
+
+Each customer's window comes from its segment. When every segment shares one
+``window_days`` it is a query parameter; otherwise each customer's window is written to a
+temporary table the aggregate joins, so mixed segments are exact in the same single pass.
+
+Ties between touchpoints at the same moment are broken by the highest
+``(source, external_id)``; main-contact ties (same touches, same latest touch) by the
+smallest email.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import sqlite3
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from engage.clock import ensure_utc, from_micros, to_micros
+from engage.facts import CustomerFacts, OwnerStatus
+from engage.models import Customer, Owner
+from engage.settings import ScoringSettings, SegmentSettings
+
+DAY_US = 86_400 * 1_000_000
+_MIN_TIME = -(2**63)
+_TOUCH = "direction IN ('inbound', 'outbound')"
+_PERSONAL = "channel IN ('call', 'meeting')"
+_table_ids = itertools.count()
+
+_OWNER_ACTIVITY = """
+SELECT owner, max(occurred_at) FROM touchpoints
+WHERE owner IS NOT NULL AND occurred_at <= :as_of
+  AND (direction = 'outbound' OR channel IN ('call', 'meeting'))
+GROUP BY owner
+"""
+
+_FACTS = """
+WITH agg AS (
+    SELECT t.customer AS key,
+        count(*) FILTER (WHERE t.{touch}) AS touches,
+        min(t.occurred_at) AS first_any,
+        max(t.occurred_at) FILTER (WHERE t.{touch}) AS last_touch,
+        max(t.occurred_at) FILTER (WHERE t.direction = 'inbound') AS last_inbound,
+        max(t.occurred_at) FILTER (WHERE t.direction = 'outbound') AS last_outbound,
+        max(t.occurred_at) FILTER (WHERE t.{touch} AND t.{personal}) AS last_personal,
+        min(t.occurred_at) FILTER (WHERE t.{touch} AND t.{personal}) AS first_engagement,
+        max(t.occurred_at) FILTER (
+            WHERE t.{touch} AND (t.channel = 'feedback' OR t.feedback IS NOT NULL)
+        ) AS last_feedback,
+        max(t.occurred_at) FILTER (WHERE t.{touch} AND t.feedback IS NOT NULL) AS value_at,
+        count(*) FILTER (WHERE t.{touch} AND t.occurred_at > :as_of - {w}) AS recent_touches,
+        count(*) FILTER (
+            WHERE t.{touch} AND t.occurred_at > :as_of - 2 * {w} AND t.occurred_at <= :as_of - {w}
+        ) AS previous_touches,
+        count(*) FILTER (
+            WHERE t.direction = 'inbound' AND t.occurred_at > :as_of - {w}
+        ) AS recent_inbound,
+        count(*) FILTER (
+            WHERE t.direction = 'outbound' AND t.occurred_at > :as_of - {w}
+        ) AS recent_outbound,
+        count(*) FILTER (
+            WHERE t.{touch} AND t.{personal} AND t.occurred_at > :as_of - {w}
+        ) AS recent_personal,
+        count(*) FILTER (
+            WHERE t.{touch} AND t.channel = 'email' AND t.occurred_at > :as_of - {w}
+        ) AS recent_email,
+        count(*) FILTER (WHERE t.{touch} AND t.occurred_at <= :as_of - {w}) AS touches_before
+    FROM touchpoints t {join}
+    WHERE t.occurred_at <= :as_of {only_t}
+    GROUP BY t.customer
+),
+mc AS (
+    SELECT customer, contact_email, row_number() OVER (
+        PARTITION BY customer ORDER BY count(*) DESC, max(occurred_at) DESC, contact_email
+    ) AS rank
+    FROM touchpoints
+    WHERE contact_email IS NOT NULL AND {touch} AND occurred_at <= :as_of {only}
+    GROUP BY customer, contact_email
+),
+base AS (
+    SELECT c.key, c.name, c.segment, c.first_seen, c.open_work, c.attributes,
+        a.touches, a.first_any, a.last_touch, a.last_inbound, a.last_outbound,
+        a.last_personal, a.first_engagement, a.last_feedback, a.value_at,
+        a.recent_touches, a.previous_touches, a.recent_inbound, a.recent_outbound,
+        a.recent_personal, a.recent_email, a.touches_before,
+        (SELECT count(*) FROM touchpoints e
+            WHERE e.customer = c.key AND e.occurred_at <= :as_of
+              AND e.occurred_at > coalesce(a.last_personal, {min_time})
+              AND e.channel = 'email' AND e.{touch}) AS emails_since_personal,
+        (SELECT f.feedback FROM touchpoints f
+            WHERE f.customer = c.key AND f.occurred_at = a.value_at
+              AND f.feedback IS NOT NULL AND f.{touch}
+            ORDER BY f.source DESC, f.external_id DESC LIMIT 1) AS value,
+        coalesce(c.owner, (SELECT o.owner FROM touchpoints o
+            WHERE o.customer = c.key AND o.occurred_at <= :as_of AND o.owner IS NOT NULL
+            ORDER BY o.occurred_at DESC, o.source DESC, o.external_id DESC LIMIT 1)) AS owner,
+        mc.contact_email AS main_contact, ct.name AS main_contact_name
+    FROM customers c
+    LEFT JOIN agg a ON a.key = c.key
+    LEFT JOIN mc ON mc.customer = c.key AND mc.rank = 1
+    LEFT JOIN contacts ct ON ct.email = mc.contact_email
+    WHERE 1 {only_c}
+)
+SELECT * FROM base ORDER BY key
+"""
+
+
+class _Segments:
+    """Resolves (and caches) each customer's segment settings."""
+
+    def __init__(self, settings: ScoringSettings) -> None:
+        self.settings = settings
+        self.by_declared: dict[str, SegmentSettings] = {}
+
+    def __call__(self, key: str, declared: str | None) -> SegmentSettings:
+        if declared:
+            if declared not in self.by_declared:
+                self.by_declared[declared] = self.settings.segment_for(key, declared)
+            return self.by_declared[declared]
+        return self.settings.segment_for(key)
+
+
+def _time(value: int | None) -> datetime | None:
+    return None if value is None else from_micros(value)
+
+
+def compute_facts(
+    conn: sqlite3.Connection, as_of: datetime, settings: ScoringSettings, customer: str | None
+) -> Iterator[CustomerFacts]:
+    """Facts for every customer (or one) as of ``as_of``, in key order, streamed."""
+    as_of = ensure_utc(as_of, "facts: as_of")
+    now = to_micros(as_of)
+    params: dict[str, object] = {"as_of": now, "customer": customer}
+    inactive = settings.owner_inactive_days * DAY_US
+    activity: dict[str, int] = dict(conn.execute(_OWNER_ACTIVITY, params).fetchall())
+    team_active = any(now - moment <= inactive for moment in activity.values())
+    owners = {
+        row[0]: Owner(row[0], email=row[1], name=row[2], active=bool(row[3]))
+        for row in conn.execute("SELECT id, email, name, active FROM owners")
+    }
+    segments = _Segments(settings)
+    windows = {s.window_days for s in settings.segments.values()}
+    table = None
+    if len(windows) == 1:
+        params["w"] = windows.pop() * DAY_US
+        window, join = ":w", ""
+    else:
+        table = f"temp.engage_facts_window_{next(_table_ids)}"
+        _fill_windows(conn, table, segments, customer)
+        window, join = "w.w", f"JOIN {table} w ON w.key = t.customer"
+    sql = _FACTS.format(
+        touch=_TOUCH,
+        personal=_PERSONAL,
+        w=window,
+        join=join,
+        min_time=_MIN_TIME,
+        only_t="AND t.customer = :customer" if customer is not None else "",
+        only="AND customer = :customer" if customer is not None else "",
+        only_c="AND c.key = :customer" if customer is not None else "",
+    )
+    try:
+        cursor = conn.execute(sql, params)
+        while rows := cursor.fetchmany(500):
+            for row in rows:
+                yield _assemble(row, as_of, segments, owners, activity, team_active, inactive)
+    finally:
+        if table is not None:
+            conn.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+def _fill_windows(
+    conn: sqlite3.Connection, table: str, segments: _Segments, customer: str | None
+) -> None:
+    conn.execute(f"CREATE TABLE {table} (key TEXT PRIMARY KEY, w INTEGER NOT NULL)")
+    if customer is None:
+        cursor = conn.execute("SELECT key, segment FROM customers")
+    else:
+        cursor = conn.execute("SELECT key, segment FROM customers WHERE key = ?", (customer,))
+    while rows := cursor.fetchmany(1000):
+        conn.executemany(
+            f"INSERT INTO {table} (key, w) VALUES (?, ?)",
+            [(key, segments(key, declared).window_days * DAY_US) for key, declared in rows],
+        )
+
+
+def _assemble(
+    row: Any,
+    as_of: datetime,
+    segments: _Segments,
+    owners: dict[str, Owner],
+    activity: dict[str, int],
+    team_active: bool,
+    inactive: int,
+) -> CustomerFacts:
+    (
+        key, name, declared, first_seen, open_work, attributes,
+        touches, first_any, last_touch, last_inbound, last_outbound,
+        last_personal, first_engagement, last_feedback, value_at,
+        recent_touches, previous_touches, recent_inbound, recent_outbound,
+        recent_personal, recent_email, touches_before,
+        emails_since_personal, value, owner_id, main_contact, main_contact_name,
+    ) = row  # fmt: skip
+    segment = segments(key, declared)
+    now = to_micros(as_of)
+    starts = [m for m in (first_any, first_seen) if m is not None and m <= now]
+    two_way = [m for m in (last_personal,) if m is not None]
+    if last_inbound is not None and last_outbound is not None:
+        two_way.append(min(last_inbound, last_outbound))
+    owner = None if owner_id is None else owners.get(owner_id) or Owner(owner_id)
+    last_active = None if owner_id is None else activity.get(owner_id)
+    if owner is None:
+        status = OwnerStatus.NONE
+    elif not owner.active:
+        status = OwnerStatus.GONE
+    elif team_active and (last_active is None or now - last_active > inactive):
+        status = OwnerStatus.INACTIVE
+    else:
+        status = OwnerStatus.ACTIVE
+    return CustomerFacts(
+        customer=Customer(
+            key=key,
+            name=name,
+            segment=segment.name,
+            owner=owner_id,
+            first_seen=_time(first_seen),
+            open_work=bool(open_work),
+            attributes=json.loads(attributes),
+        ),
+        as_of=as_of,
+        settings=segment,
+        touches=touches or 0,
+        first_touch=_time(min(starts)) if starts else None,
+        last_touch=_time(last_touch),
+        last_inbound=_time(last_inbound),
+        last_outbound=_time(last_outbound),
+        last_two_way=_time(max(two_way)) if two_way else None,
+        last_personal=_time(last_personal),
+        first_engagement=_time(first_engagement),
+        last_feedback=_time(last_feedback),
+        last_feedback_value=value,
+        last_feedback_value_at=_time(value_at),
+        feedback_since_engagement=(
+            first_engagement is not None
+            and last_feedback is not None
+            and last_feedback >= first_engagement
+        ),
+        recent_touches=recent_touches or 0,
+        previous_touches=previous_touches or 0,
+        recent_inbound=recent_inbound or 0,
+        recent_outbound=recent_outbound or 0,
+        recent_personal=recent_personal or 0,
+        recent_email=recent_email or 0,
+        emails_since_personal=emails_since_personal or 0,
+        touches_before_window=touches_before or 0,
+        owner=owner,
+        owner_status=status,
+        owner_last_active=_time(last_active),
+        team_active=team_active,
+        main_contact=main_contact,
+        main_contact_name=main_contact_name,
+    )

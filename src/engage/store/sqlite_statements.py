@@ -1,0 +1,77 @@
+"""The SQL statements :mod:`engage.store.sqlite` writes with."""
+
+from __future__ import annotations
+
+# Every upsert is two statements over the same parameters: an INSERT that does nothing on a
+# conflict (its changes are the inserted rows), then an UPDATE that only touches rows where
+# something differs (its changes are the updated rows). Replaying the UPDATE for every record
+# in order gives the same result as upserting one record at a time, duplicates included.
+CUSTOMER = (
+    """INSERT INTO customers (key, name, segment, owner, first_seen, open_work, attributes)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, json(?7)) ON CONFLICT (key) DO NOTHING""",
+    """UPDATE customers SET name = coalesce(?2, name), segment = coalesce(?3, segment),
+        owner = coalesce(?4, owner), first_seen = coalesce(?5, first_seen), open_work = ?6,
+        attributes = json_patch(attributes, ?7)
+    WHERE key = ?1 AND (name IS NOT coalesce(?2, name) OR segment IS NOT coalesce(?3, segment)
+        OR owner IS NOT coalesce(?4, owner) OR first_seen IS NOT coalesce(?5, first_seen)
+        OR open_work IS NOT ?6 OR attributes IS NOT json_patch(attributes, ?7))""",
+)
+CONTACT = (
+    """INSERT INTO contacts (email, customer, name) VALUES (?1, ?2, ?3)
+    ON CONFLICT (email) DO NOTHING""",
+    """UPDATE contacts SET customer = ?2, name = coalesce(?3, name)
+    WHERE email = ?1 AND (customer IS NOT ?2 OR name IS NOT coalesce(?3, name))""",
+)
+OWNER = (
+    """INSERT INTO owners (id, email, name, active) VALUES (?1, ?2, ?3, ?4)
+    ON CONFLICT (id) DO NOTHING""",
+    """UPDATE owners SET email = coalesce(?2, email), name = coalesce(?3, name), active = ?4
+    WHERE id = ?1 AND (email IS NOT coalesce(?2, email) OR name IS NOT coalesce(?3, name)
+        OR active IS NOT ?4)""",
+)
+TOUCHPOINT = (
+    """INSERT INTO touchpoints (source, external_id, customer, contact_email, occurred_at,
+        channel, direction, owner, subject, feedback, message_id)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+    ON CONFLICT (source, external_id) DO NOTHING""",
+    """UPDATE touchpoints SET customer = ?3, contact_email = coalesce(?4, contact_email),
+        occurred_at = ?5, channel = ?6, direction = ?7, owner = coalesce(?8, owner),
+        subject = coalesce(?9, subject), feedback = coalesce(?10, feedback),
+        message_id = coalesce(?11, message_id)
+    WHERE source = ?1 AND external_id = ?2 AND (customer IS NOT ?3
+        OR contact_email IS NOT coalesce(?4, contact_email) OR occurred_at IS NOT ?5
+        OR channel IS NOT ?6 OR direction IS NOT ?7 OR owner IS NOT coalesce(?8, owner)
+        OR subject IS NOT coalesce(?9, subject) OR feedback IS NOT coalesce(?10, feedback)
+        OR message_id IS NOT coalesce(?11, message_id))""",
+)
+IMPLIED_CUSTOMER = "INSERT INTO customers (key) VALUES (?) ON CONFLICT (key) DO NOTHING"
+IMPLIED_OWNER = "INSERT INTO owners (id, active) VALUES (?, 1) ON CONFLICT (id) DO NOTHING"
+IMPLIED_CONTACT = (
+    "INSERT INTO contacts (email, customer) VALUES (?, ?) ON CONFLICT (email) DO NOTHING"
+)
+RETIRE = {
+    "touchpoint": "DELETE FROM touchpoints WHERE source = ? AND external_id = ?",
+    "owner": "UPDATE owners SET active = 0 WHERE id = ? AND active <> 0",
+    "customer": "DELETE FROM customers WHERE key = ?",
+    "contact": "DELETE FROM contacts WHERE email = ?",
+}
+INTENT = """
+INSERT INTO ledger (sink, key, customer, rule, status, task, attempts, created_at, updated_at)
+VALUES (?1, ?2, ?3, ?4, 'pending', ?5, 1, ?6, ?6)
+ON CONFLICT (sink, key) DO UPDATE SET status = 'pending', attempts = attempts + 1,
+    customer = excluded.customer, rule = excluded.rule, task = excluded.task,
+    updated_at = excluded.updated_at
+WHERE status IN ('pending', 'failed')
+"""
+PUSHED = """
+UPDATE ledger SET status = 'pushed', remote_id = ?, error = NULL, updated_at = ?
+WHERE sink = ? AND key = ? AND status IN ('pending', 'failed', 'pushed')
+"""
+FAILED = """
+UPDATE ledger SET status = 'failed', error = ?, updated_at = ?
+WHERE sink = ? AND key = ? AND status IN ('pending', 'failed')
+"""
+CLEARED = """
+UPDATE ledger SET status = ?, updated_at = ?
+WHERE sink = ? AND key = ? AND (status = 'pushed' OR (status = 'cleared' AND ? = 'completed'))
+"""
