@@ -1,0 +1,117 @@
+"""CsvSink: one row per task, idempotent by task key."""
+
+from __future__ import annotations
+
+import csv
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from engage_csv import CsvSink
+from engage_csv.sink import COLUMNS
+
+from engage.adapters import AdapterContext, PushResult, resolve_options
+from engage.errors import SinkError
+from engage.models import Task
+
+NOW = datetime(2024, 3, 5, 9, 0, tzinfo=UTC)
+
+
+def task(key: str, **changes: object) -> Task:
+    fields: dict[str, object] = dict(
+        key=key,
+        customer="acme.com",
+        rule="check_in",
+        title="Check in with Acme",
+        body="It has been 40 days.",
+        due=date(2024, 3, 8),
+        priority="high",
+        kind="call",
+        owner="alice@ourco.com",
+        reason="quiet for 40 days",
+        contact_email="jane@acme.com",
+    )
+    fields.update(changes)
+    return Task(**fields)  # type: ignore[arg-type]
+
+
+def sink(tmp_path: Path, path: str = "out/tasks.csv") -> CsvSink:
+    options = resolve_options(CsvSink.options, {"path": path}, "engage.toml: [sinks.sheet]")
+    return CsvSink(options, AdapterContext("sheet", base_dir=tmp_path, now=lambda: NOW))
+
+
+def read(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+class TestCsvSink:
+    """Appending tasks."""
+
+    def test_creates_file_with_header(self, tmp_path: Path) -> None:
+        """The first push creates the file (and its directory) with a header row."""
+        results = list(sink(tmp_path).create([task("k1", owner=None, contact_email=None)]))
+        assert results == [PushResult("k1", remote_id="k1")]
+        path = tmp_path / "out/tasks.csv"
+        assert path.read_text().splitlines()[0] == ",".join(COLUMNS)
+        assert read(path) == [
+            {
+                "key": "k1",
+                "customer": "acme.com",
+                "rule": "check_in",
+                "title": "Check in with Acme",
+                "due": "2024-03-08",
+                "priority": "high",
+                "kind": "call",
+                "owner": "",
+                "contact": "",
+                "reason": "quiet for 40 days",
+                "body": "It has been 40 days.",
+                "created_at": "2024-03-05T09:00:00+00:00",
+            }
+        ]
+
+    def test_create_is_idempotent_by_key(self, tmp_path: Path) -> None:
+        """Creating the same tasks twice writes each key once and reports all as pushed."""
+        out = sink(tmp_path)
+        out.create([task("k1"), task("k2")])
+        results = list(out.create([task("k2"), task("k3"), task("k3")]))
+        assert [r.key for r in results] == ["k2", "k3", "k3"] and all(r.ok for r in results)
+        assert [row["key"] for row in read(tmp_path / "out/tasks.csv")] == ["k1", "k2", "k3"]
+
+    def test_find_reports_keys_already_written(self, tmp_path: Path) -> None:
+        """find maps the keys already in the file to themselves."""
+        out = sink(tmp_path)
+        assert out.find([task("k1")]) == {}
+        out.create([task("k1")])
+        assert sink(tmp_path).find([task("k1"), task("k2")]) == {"k1": "k1"}
+
+    def test_appends_to_an_existing_file(self, tmp_path: Path) -> None:
+        """Rows are appended after existing ones; an empty file gets a header."""
+        path = tmp_path / "tasks.csv"
+        path.write_text("")
+        out = sink(tmp_path, "tasks.csv")
+        out.create([task("k1")])
+        out.create([task("k2", body="line one\nline two, with comma")])
+        rows = read(path)
+        assert [r["key"] for r in rows] == ["k1", "k2"]
+        assert rows[1]["body"] == "line one\nline two, with comma"
+
+    def test_row_cut_short_is_not_joined(self, tmp_path: Path) -> None:
+        """If the file ends mid-row (a crash), the next row starts on a new line."""
+        path = tmp_path / "tasks.csv"
+        sink(tmp_path, "tasks.csv").create([task("k1")])
+        path.write_bytes(path.read_bytes() + b"torn,row")
+        sink(tmp_path, "tasks.csv").create([task("k2")])
+        assert [r["key"] for r in read(path)] == ["k1", "torn", "k2"]
+
+    def test_not_a_task_file(self, tmp_path: Path) -> None:
+        """A file without a key column is refused rather than appended to."""
+        (tmp_path / "tasks.csv").write_text("a,b\n1,2\n")
+        with pytest.raises(SinkError, match=r"tasks\.csv: not a task file"):
+            sink(tmp_path, "tasks.csv").create([task("k1")])
+
+    def test_complete_does_nothing(self, tmp_path: Path) -> None:
+        """A CSV file cannot mark tasks done: complete returns nothing."""
+        assert list(sink(tmp_path).complete({"k1": "k1"})) == []
+        assert CsvSink.batch_size == 500
