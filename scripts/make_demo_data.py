@@ -245,9 +245,10 @@ def story_rows(
     days = lambda n: TODAY - timedelta(days=n)  # noqa: E731
     if story == "steady":
         begin = START + timedelta(days=rng.randint(0, 120))
-        s.conversation(begin, days(4), 10, calls=0.35)
-        s.add(days(rng.randint(1, 6)), "email", "inbound")
-        s.add(days(rng.randint(0, 1)), "meeting", "outbound")
+        s.conversation(begin, days(12), 10, calls=0.35)
+        s.add(days(rng.randint(7, 10)), "email", "inbound")
+        s.add(days(rng.randint(4, 6)), "email", "outbound")
+        s.add(days(rng.randint(1, 3)), rng.choice(("meeting", "call")), "outbound")
         s.feedback_every(begin, TODAY - timedelta(days=10), 90, (8, 10))
     elif story == "welcome":
         s.add(days(rng.randint(4, 9)), "email", "inbound", contact=0)
@@ -268,8 +269,9 @@ def story_rows(
         s.add(days(rng.randint(20, 30)), "email", "outbound")
     elif story in ("unanswered", "unanswered_leaver"):
         begin = START + timedelta(days=rng.randint(0, 150))
-        s.conversation(begin, days(160 if story == "unanswered_leaver" else 10), 11, calls=0.3)
-        s.feedback_every(begin, days(20), 100, (6, 9))
+        until = days(160 if story == "unanswered_leaver" else 10)
+        s.conversation(begin, until, 11, calls=0.3)
+        s.feedback_every(begin, until, 100, (6, 9))
         s.add(
             days(rng.randint(3, 6)),
             "email",
@@ -301,9 +303,9 @@ def story_rows(
         s.add(days(rng.randint(5, 15)), "email", "inbound")
     elif story == "status_update":
         begin = START + timedelta(days=rng.randint(60, 250))
-        s.conversation(begin, days(25), 8, calls=0.35)
-        s.feedback_every(begin, days(10), 90, (7, 10))
-        s.add(days(rng.randint(8, 12)), "meeting", "outbound")
+        s.conversation(begin, days(30), 8, calls=0.35)
+        s.feedback_every(begin, days(30), 90, (7, 10))
+        s.add(days(rng.randint(20, 25)), "meeting", "outbound")
     elif story == "appreciation":
         anniversary = days(365 - rng.randint(3, 10))
         s.conversation(anniversary, days(3), 10, calls=0.35)

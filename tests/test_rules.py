@@ -396,12 +396,12 @@ def test_pick_up_the_phone_after_emails_in_a_row() -> None:
     """Five emails since the last call: call instead."""
     task = fires(PickUpPhone(), SCENARIOS["pick_up_phone"])
     assert task.kind is TaskKind.CALL and task.priority is Priority.MEDIUM
-    assert task.title == "Call Acme Corp: 5 emails in a row since the last call or meeting"
+    assert task.title == "Call Acme Corp: 5 emails from us since the last call or meeting"
     assert task.key == "pick_up_phone:acme.com:2024-05-06"
 
 
 def test_no_phone_call_needed_below_the_streak() -> None:
-    """Three emails in a row is below phone_after_emails."""
+    """Three emails from us is below phone_after_emails."""
     assert run(PickUpPhone(), steady(emails_since_personal=3)) is None
 
 
@@ -413,7 +413,7 @@ def test_no_phone_call_for_an_old_streak() -> None:
 def test_pick_up_phone_never_called() -> None:
     """Never a call: the title says so and the key is anchored on never."""
     task = fires(PickUpPhone(), steady(emails_since_personal=4, last_personal=None))
-    assert task.title == "Call Acme Corp: 4 emails and never a call or meeting"
+    assert task.title == "Call Acme Corp: 4 emails from us and never a call or meeting"
     assert task.key == "pick_up_phone:acme.com:never"
 
 

@@ -145,12 +145,20 @@ def test_none_never_erases_what_the_store_knows(store: SQLiteStore) -> None:
     ) == ("jo@acme.com", "bob", "Hi", 0.8, "<m1>")
 
 
-def test_open_work_and_owner_active_always_follow_the_record(store: SQLiteStore) -> None:
-    """open_work and Owner.active are not optional: the latest record sets them."""
-    write(store, [Customer("acme.com", open_work=True), Owner("bob", active=False)])
-    assert write(store, [Customer("acme.com"), Owner("bob")]) == WriteCounts(updated=2)
-    assert row(store, "SELECT open_work FROM customers") == (0,)
+def test_owner_active_always_follows_the_record(store: SQLiteStore) -> None:
+    """Owner.active is not optional: the latest record sets it."""
+    write(store, [Owner("bob", active=False)])
+    assert write(store, [Owner("bob")]) == WriteCounts(updated=1)
     assert row(store, "SELECT active FROM owners") == (1,)
+
+
+def test_unknown_open_work_never_erases_running_work(store: SQLiteStore) -> None:
+    """A source that does not know about running work (None) leaves what another source said."""
+    write(store, [Customer("acme.com", open_work=True)])
+    assert write(store, [Customer("acme.com")]) == WriteCounts(unchanged=1)
+    assert row(store, "SELECT open_work FROM customers") == (1,)
+    assert write(store, [Customer("acme.com", open_work=False)]) == WriteCounts(updated=1)
+    assert row(store, "SELECT open_work FROM customers") == (0,)
 
 
 def test_customer_attributes_are_merged(store: SQLiteStore) -> None:

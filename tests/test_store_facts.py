@@ -83,7 +83,7 @@ def test_every_touch_attribute_of_one_customer(store: SQLiteStore) -> None:
     assert (f.recent_touches, f.previous_touches, f.touches_before_window) == (4, 2, 3)
     assert (f.recent_inbound, f.recent_outbound) == (3, 1)
     assert (f.recent_personal, f.recent_email) == (1, 2)
-    assert f.emails_since_personal == 2
+    assert f.emails_since_personal == 1  # of the two emails since the call, one was ours
     assert (f.main_contact, f.main_contact_name) == ("al@acme.com", "Al")
     assert f.customer.owner == "bob"  # the latest touchpoint with an owner (dave's is future)
     assert f.owner == Owner("bob")
@@ -155,7 +155,7 @@ def test_last_two_way_needs_both_directions_or_a_conversation(store: SQLiteStore
     assert facts["a.com"].last_two_way is None
     assert facts["a.com"].last_personal is None
     assert facts["b.com"].last_two_way == ago(6)
-    assert facts["b.com"].emails_since_personal == 1
+    assert facts["b.com"].emails_since_personal == 0  # only the customer wrote since the meeting
 
 
 def test_feedback_asked_or_valued(store: SQLiteStore) -> None:
@@ -397,7 +397,7 @@ def reference_facts(
                     segment=segment.name,
                     owner=owner_id,
                     first_seen=c.first_seen,
-                    open_work=c.open_work,
+                    open_work=bool(c.open_work),
                 ),
                 as_of=as_of,
                 settings=segment,
@@ -421,7 +421,9 @@ def reference_facts(
                 recent_personal=sum(t.channel in PERSONAL for t in recent),
                 recent_email=sum(t.channel == Channel.EMAIL for t in recent),
                 emails_since_personal=sum(
-                    last_personal is None or t.occurred_at > last_personal for t in emails
+                    (last_personal is None or t.occurred_at > last_personal)
+                    and t.direction == Direction.OUTBOUND
+                    for t in emails
                 ),
                 touches_before_window=sum(t.occurred_at <= as_of - w for t in touches),
                 owner=owner,

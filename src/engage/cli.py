@@ -98,7 +98,7 @@ def fails_cleanly(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-class AsOf(click.ParamType):
+class AsOf(click.ParamType):  # type: ignore[type-arg]
     """An ISO 8601 moment for ``--as-of``."""
 
     name = "DATETIME"
@@ -136,7 +136,10 @@ def cli(ctx: click.Context, config_option: str | None) -> None:
     engage reads interactions from your tools, scores each relationship's health with
     reasons, and writes follow-up tasks back where your team works.
     """
-    ctx.obj = App(config_option)
+    if isinstance(ctx.obj, App):  # a caller (a test, an embedding script) supplied the plugins
+        ctx.obj.config_option = config_option
+    else:
+        ctx.obj = App(config_option)
 
 
 @cli.command()

@@ -56,9 +56,9 @@ class CustomerFacts:
         recent_outbound: Outbound touches in the window.
         recent_personal: Calls and meetings in the window.
         recent_email: Emails in the window.
-        emails_since_personal: Emails since the latest call or meeting (all emails if none).
+        emails_since_personal: Emails we sent since the latest call or meeting (all we sent if
+            there was none): the count behind "call instead of a fifth email".
         touches_before_window: Touches before the recent window (the past rate of reconnect).
-        last_outbound_by_owner: The latest outbound touchpoint by the customer's owner.
         owner: The owner record, if the customer has one.
         owner_status: Whether that owner can look after the customer.
         owner_last_active: The owner's latest outbound touchpoint, call or meeting with any

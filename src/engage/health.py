@@ -35,11 +35,15 @@ class Stage(enum.StrEnum):
     DORMANT = "dormant"
 
 
+def _unit(value: float) -> float:
+    return min(1.0, max(0.0, float(value)))
+
+
 @attrs.frozen
 class Assessment:
     """What a factor says about one customer: a value in 0–1 (1 is healthy) and why."""
 
-    value: float = attrs.field(converter=lambda v: min(1.0, max(0.0, float(v))))
+    value: float = attrs.field(converter=_unit)
     explain: str
 
 

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from engage.adapters import Sink, Source
     from engage.health import Factor
     from engage.playbook import Rule
-    from engage.sync import SyncReport
+    from engage.report import SyncReport
 
 __all__ = [
     "RegisterFactor",

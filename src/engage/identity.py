@@ -126,6 +126,10 @@ def normalize_customer(text: str) -> str:
     return " ".join(text.split()).lower()
 
 
+def _lower_set(domains: Iterable[str]) -> frozenset[str]:
+    return frozenset(domain.lower() for domain in domains)
+
+
 @attrs.frozen
 class Identity:
     """Resolves email addresses to customer keys for one configuration.
@@ -135,9 +139,7 @@ class Identity:
         personal_domains: Personal mail providers; their addresses are customers of their own.
     """
 
-    internal_domains: frozenset[str] = attrs.field(
-        default=frozenset(), converter=lambda d: frozenset(x.lower() for x in d)
-    )
+    internal_domains: frozenset[str] = attrs.field(default=frozenset(), converter=_lower_set)
     personal_domains: frozenset[str] = PERSONAL_MAIL_DOMAINS
 
     @classmethod

@@ -10,7 +10,7 @@ import enum
 from collections.abc import Mapping
 from datetime import date, datetime
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
@@ -54,33 +54,45 @@ class Priority(enum.StrEnum):
     LOW = "low"
 
 
-def _aware(what: str) -> Any:
-    def convert(value: datetime) -> datetime:
-        if not isinstance(value, datetime):
-            raise ValidationError(f"{what}: expected a datetime (got {value!r})")
-        return ensure_utc(value, what)
-
-    return convert
+def _to_aware(value: datetime, what: str) -> datetime:
+    if not isinstance(value, datetime):
+        raise ValidationError(f"{what}: expected a datetime (got {value!r})")
+    return ensure_utc(value, what)
 
 
-def _optional_aware(what: str) -> Any:
-    convert = _aware(what)
-
-    def optional(value: datetime | None) -> datetime | None:
-        return None if value is None else convert(value)
-
-    return optional
+E = TypeVar("E", bound=enum.StrEnum)
 
 
-def _enum(kind: type[enum.StrEnum], what: str) -> Any:
-    def convert(value: Any) -> Any:
-        try:
-            return kind(value)
-        except ValueError:
-            choices = ", ".join(member.value for member in kind)
-            raise ValidationError(f"{what}: expected one of {choices} (got {value!r})") from None
+def _to_enum(kind: type[E], value: Any, what: str) -> E:
+    try:
+        return kind(value)
+    except ValueError:
+        choices = ", ".join(member.value for member in kind)
+        raise ValidationError(f"{what}: expected one of {choices} (got {value!r})") from None
 
-    return convert
+
+def _occurred_at(value: datetime) -> datetime:
+    return _to_aware(value, "Touchpoint.occurred_at")
+
+
+def _first_seen(value: datetime | None) -> datetime | None:
+    return None if value is None else _to_aware(value, "Customer.first_seen")
+
+
+def _channel(value: Channel | str) -> Channel:
+    return _to_enum(Channel, value, "Touchpoint.channel")
+
+
+def _direction(value: Direction | str) -> Direction:
+    return _to_enum(Direction, value, "Touchpoint.direction")
+
+
+def _priority(value: Priority | str) -> Priority:
+    return _to_enum(Priority, value, "Task.priority")
+
+
+def _kind(value: TaskKind | str) -> TaskKind:
+    return _to_enum(TaskKind, value, "Task.kind")
 
 
 def _email(value: str | None) -> str | None:
@@ -147,7 +159,8 @@ class Customer:
         owner: Id of the owning :class:`Owner`, if any source names one.
         first_seen: When the relationship started, if a source knows better than the
             first touchpoint.
-        open_work: The customer has running work (an open deal, ticket or project).
+        open_work: The customer has running work (an open deal, ticket or project); None
+            when the source does not know, which never erases what another source said.
         attributes: Extra facts a source carries, for third-party factors and rules.
     """
 
@@ -155,10 +168,8 @@ class Customer:
     name: str | None = None
     segment: str | None = None
     owner: str | None = None
-    first_seen: datetime | None = attrs.field(
-        default=None, converter=_optional_aware("Customer.first_seen")
-    )
-    open_work: bool = False
+    first_seen: datetime | None = attrs.field(default=None, converter=_first_seen)
+    open_work: bool | None = None
     attributes: Mapping[str, Any] = attrs.field(factory=dict, converter=_frozen_mapping, eq=False)
 
 
@@ -174,9 +185,9 @@ class Touchpoint:
     source: str
     external_id: str
     customer: str
-    occurred_at: datetime = attrs.field(converter=_aware("Touchpoint.occurred_at"))
-    channel: Channel = attrs.field(converter=_enum(Channel, "Touchpoint.channel"))
-    direction: Direction = attrs.field(converter=_enum(Direction, "Touchpoint.direction"))
+    occurred_at: datetime = attrs.field(converter=_occurred_at)
+    channel: Channel = attrs.field(converter=_channel)
+    direction: Direction = attrs.field(converter=_direction)
     contact_email: str | None = attrs.field(default=None, converter=_email)
     owner: str | None = None
     subject: str | None = None
@@ -198,8 +209,8 @@ class Task:
     title: str
     body: str
     due: date
-    priority: Priority = attrs.field(converter=_enum(Priority, "Task.priority"))
-    kind: TaskKind = attrs.field(converter=_enum(TaskKind, "Task.kind"))
+    priority: Priority = attrs.field(converter=_priority)
+    kind: TaskKind = attrs.field(converter=_kind)
     owner: str | None
     reason: str
     contact_email: str | None = None

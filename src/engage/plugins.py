@@ -103,7 +103,7 @@ def _collect(
 ) -> list[Registered[Any]]:
     found: list[Registered[Any]] = []
     hook = getattr(pm.hook, hook_name)
-    for impl in reversed(hook.get_hookimpls()):  # registration order: built-ins last
+    for impl in hook.get_hookimpls():  # in registration order
         register = make(found, impl.plugin_name)
         try:
             impl.function(**{arg: register for arg in impl.argnames})
@@ -142,16 +142,17 @@ def _named_register(
 def _instance_register(kind: str, protocol: type) -> Callable[[list[Registered[Any]], str], Any]:
     def make(found: list[Registered[Any]], plugin: str) -> Callable[[Any], None]:
         def register(obj: Any) -> None:
-            if not isinstance(obj, protocol):
+            name: str = getattr(obj, "name", "")
+            if not isinstance(obj, protocol) or not name:
                 raise PluginError(
                     f"plugin '{plugin}' registered a {kind} that is not a {protocol.__name__}: {obj!r}"
                 )
             for other in found:
-                if other.name == obj.name:
+                if other.name == name:
                     raise PluginError(
-                        f"{kind} '{obj.name}' is registered by two plugins: '{other.plugin}' and '{plugin}'"
+                        f"{kind} '{name}' is registered by two plugins: '{other.plugin}' and '{plugin}'"
                     )
-            found.append(Registered(obj.name, obj, plugin))
+            found.append(Registered(name, obj, plugin))
 
         return register
 
@@ -217,11 +218,13 @@ class Registry:
 
     def source(self, name: str, where: str) -> type[Source]:
         """The source class registered as ``name``; a clear error when none is."""
-        return self._adapter(self.sources, name, where, "source")
+        cls: type[Source] = self._adapter(self.sources, name, where, "source")
+        return cls
 
     def sink(self, name: str, where: str) -> type[Sink]:
         """The sink class registered as ``name``; a clear error when none is."""
-        return self._adapter(self.sinks, name, where, "sink")
+        cls: type[Sink] = self._adapter(self.sinks, name, where, "sink")
+        return cls
 
     @staticmethod
     def _adapter(table: Mapping[str, Registered[Any]], name: str, where: str, kind: str) -> Any:

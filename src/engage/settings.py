@@ -34,6 +34,18 @@ DEFAULT_WEIGHTS: Mapping[str, float] = MappingProxyType(
 )
 
 
+def _frozen_weights(weights: Mapping[str, float]) -> Mapping[str, float]:
+    return MappingProxyType(dict(weights))
+
+
+def _frozen_segments(segments: Mapping[str, SegmentSettings]) -> Mapping[str, SegmentSettings]:
+    return MappingProxyType({DEFAULT_SEGMENT: SegmentSettings(), **segments})
+
+
+def _default_segments() -> Mapping[str, SegmentSettings]:
+    return {DEFAULT_SEGMENT: SegmentSettings()}
+
+
 @attrs.frozen
 class SegmentSettings:
     """The numbers that define a healthy relationship for one customer type.
@@ -76,9 +88,7 @@ class SegmentSettings:
     dormant_days: int = 180
     healthy_at: int = 70
     watch_at: int = 40
-    weights: Mapping[str, float] = attrs.field(
-        factory=dict, converter=lambda w: MappingProxyType(dict(w)), eq=False
-    )
+    weights: Mapping[str, float] = attrs.field(factory=dict, converter=_frozen_weights, eq=False)
 
     def weight(self, factor: str, default: float) -> float:
         """The configured weight of ``factor``, else its built-in or declared ``default``."""
@@ -120,8 +130,8 @@ class ScoringSettings:
     """
 
     segments: Mapping[str, SegmentSettings] = attrs.field(
-        factory=lambda: {DEFAULT_SEGMENT: SegmentSettings()},
-        converter=lambda s: MappingProxyType({DEFAULT_SEGMENT: SegmentSettings(), **s}),
+        factory=_default_segments,
+        converter=_frozen_segments,
         eq=False,
     )
     owner_inactive_days: int = 60

@@ -37,7 +37,7 @@ from engage.adapters import (
 from engage.clock import utcnow
 from engage.config import AdapterConfig, Config
 from engage.engine import Engine
-from engage.errors import EngageError, SinkError
+from engage.errors import EngageError, SinkError, SourceError
 from engage.models import Task, Touchpoint
 from engage.plugins import Registry
 from engage.report import MAX_MESSAGES, SinkReport, SourceReport, SyncReport
@@ -120,6 +120,11 @@ def pull_source(store: Store, name: str, plugin: str, source: Source) -> SourceR
                         if len(messages) < MAX_MESSAGES:
                             messages.append(item.message)
                         continue
+                    if isinstance(item, Touchpoint) and item.source != name:
+                        raise SourceError(
+                            f"plugin '{plugin}' yielded a touchpoint with source {item.source!r}; "
+                            f"touchpoints must carry the source's config name {name!r} (context.name)"
+                        )
                     batch.append(item)
                     if not isinstance(item, Retire):
                         segment_records += 1

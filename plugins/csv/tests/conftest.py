@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from engage_csv import CsvSource
 
 from engage.adapters import AdapterContext, Checkpoint, Problem, SourceItem, resolve_options
 from engage.identity import Identity
 from engage.models import Contact, Customer, Touchpoint
+from engage_csv import CsvSource
 
 DATA = Path(__file__).parent / "data"
 IDENTITY = Identity.for_domains(["ourco.com"])

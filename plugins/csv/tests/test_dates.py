@@ -6,10 +6,11 @@ from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
-from engage_csv.dates import DateParser
-from engage_csv.fields import FieldError
 from hypothesis import given
 from hypothesis import strategies as st
+
+from engage_csv.dates import DateParser
+from engage_csv.fields import FieldError
 
 BERLIN = ZoneInfo("Europe/Berlin")
 utc = DateParser(UTC)

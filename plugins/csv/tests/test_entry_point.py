@@ -5,11 +5,11 @@ from __future__ import annotations
 from importlib.metadata import entry_points
 from typing import Any
 
-import engage_csv
 import pluggy
-from engage_csv import CsvSink, CsvSource
 
 import engage.hookspecs
+import engage_csv
+from engage_csv import CsvSink, CsvSource
 
 
 def test_entry_point_names_the_package() -> None:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from engage_csv.fields import FieldError, parse_channel, parse_direction, parse_feedback, parse_flag
 
 from engage.models import Channel, Direction
+from engage_csv.fields import FieldError, parse_channel, parse_direction, parse_feedback, parse_flag
 
 
 class TestChannel:
@@ -117,10 +117,15 @@ class TestFlag:
         """Truthy spellings."""
         assert parse_flag(text) is True
 
-    @pytest.mark.parametrize("text", ["no", "False", "0", "n", ""])
+    @pytest.mark.parametrize("text", ["no", "False", "0", "n"])
     def test_false(self, text: str) -> None:
-        """Falsy spellings, including empty."""
+        """Falsy spellings."""
         assert parse_flag(text) is False
+
+    @pytest.mark.parametrize("text", ["", "  "])
+    def test_empty_is_unknown(self, text: str) -> None:
+        """An empty cell says nothing, so it cannot clear running work another source reported."""
+        assert parse_flag(text) is None
 
     def test_other(self) -> None:
         """Anything else is refused."""

@@ -7,12 +7,12 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from engage_csv import CsvSink
-from engage_csv.sink import COLUMNS
 
 from engage.adapters import AdapterContext, PushResult, resolve_options
 from engage.errors import SinkError
 from engage.models import Task
+from engage_csv import CsvSink
+from engage_csv.sink import COLUMNS
 
 NOW = datetime(2024, 3, 5, 9, 0, tzinfo=UTC)
 

@@ -9,11 +9,11 @@ from typing import Any, ClassVar
 
 import pytest
 from conftest import Pull
-from engage_csv import CsvSource
 
 from engage.adapters import AdapterContext
 from engage.errors import ConfigError, SourceError
 from engage.models import Channel, Contact, Customer, Direction
+from engage_csv import CsvSource
 
 Write = Callable[..., Path]
 PullFn = Callable[..., Pull]

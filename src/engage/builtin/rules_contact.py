@@ -206,7 +206,7 @@ class Reconnect:
         else:
             lines.append("no call or meeting ever")
         if facts.emails_since_personal >= max(1, s.phone_after_emails):
-            lines.append(f"{plural(facts.emails_since_personal, 'email')} in a row since then")
+            lines.append(f"{plural(facts.emails_since_personal, 'email')} sent by us since then")
         lines.append(f"health {health.score}/100 ({health.band.value})")
         return build_task(
             self,
@@ -231,8 +231,9 @@ class Reconnect:
 class PickUpPhone:
     """Email after email and no call: call or meet instead.
 
-    Fires when ``emails_since_personal`` is at least ``phone_after_emails`` and at least one
-    email is in the recent window; stands back while reconnect (also a call) fires. Call,
+    Fires when we have sent ``phone_after_emails`` emails since the last call or meeting
+    (``emails_since_personal``: "call instead of a fifth email") and at least one email is in
+    the recent window; stands back while reconnect (also a call) fires. Call,
     medium. Anchor: the date of the last call or meeting (``never``), which only a call or
     meeting changes, so more emails do not make new tasks.
     """
@@ -247,10 +248,10 @@ class PickUpPhone:
         emails = plural(facts.emails_since_personal, "email")
         window = facts.settings.window_days
         if facts.last_personal is not None:
-            streak = f"{emails} in a row since the last call or meeting"
+            streak = f"{emails} from us since the last call or meeting"
             lines = [f"{streak}, {dated(facts, facts.last_personal)}"]
         else:
-            streak = f"{emails} and never a call or meeting"
+            streak = f"{emails} from us and never a call or meeting"
             lines = [streak]
         lines.append(
             f"last {window} days: {plural(facts.recent_email, 'email')}, "

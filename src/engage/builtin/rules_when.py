@@ -102,7 +102,7 @@ def reconnect_due(facts: CustomerFacts) -> bool:
 
 
 def pick_up_phone_due(facts: CustomerFacts) -> bool:
-    """``phone_after_emails`` emails in a row since the last call or meeting, one recently.
+    """We sent ``phone_after_emails`` emails since the last call or meeting, one recently.
 
     Any email in the window is since the last call or meeting when that call is older than
     the window, and any email after a call inside the window is in the window, so "one of

@@ -65,11 +65,18 @@ class Store(Protocol):
     """Persistent state: records, cursors, the task ledger and the sync lock."""
 
     def transaction(self) -> AbstractContextManager[None]:
-        """Everything written inside commits together, or not at all on an exception."""
+        """Everything written inside commits together, or not at all on an exception.
+
+        A transaction inside another is a savepoint: its failure undoes only its own writes
+        (and the error still propagates); nothing is durable until the outermost one commits.
+        """
         ...
 
     def write(self, records: Iterable[Record | Retire], source: str) -> WriteCounts:
         """Upsert records from ``source`` (inside the caller's transaction).
+
+        ``source`` is the config name of the source; touchpoints carry it as their own
+        ``source`` and a ``Retire("touchpoint", id)`` refers to that source's external id.
 
         Touchpoints are keyed by (source, external_id): writing the same one again changes
         nothing. A touchpoint's customer, contact and owner are created if unknown. Fields a
@@ -104,7 +111,11 @@ class Store(Protocol):
         ...
 
     def record_intent(self, sink: str, tasks: Iterable[Task]) -> None:
-        """Mark tasks as about to be pushed (status pending), committed before the push."""
+        """Mark tasks as about to be pushed (status pending), committed before the push.
+
+        The ledger methods commit on their own and refuse to run inside a transaction, whose
+        commit would otherwise come only after the push they guard.
+        """
         ...
 
     def record_results(self, sink: str, results: Iterable[PushResult]) -> None:

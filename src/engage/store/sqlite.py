@@ -223,7 +223,8 @@ class SQLiteStore:
     def _write_batch(self, batch: list[Record]) -> WriteCounts:
         owners = [(r.id, r.email, r.name, int(r.active)) for r in batch if isinstance(r, Owner)]
         customers = [
-            (r.key, r.name, r.segment, r.owner, _micros(r.first_seen), int(r.open_work),
+            (r.key, r.name, r.segment, r.owner, _micros(r.first_seen),
+             None if r.open_work is None else int(r.open_work),
              _attributes(r.attributes))
             for r in batch
             if isinstance(r, Customer)

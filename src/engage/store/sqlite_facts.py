@@ -100,7 +100,7 @@ base AS (
         (SELECT count(*) FROM touchpoints e
             WHERE e.customer = c.key AND e.occurred_at <= :as_of
               AND e.occurred_at > coalesce(a.last_personal, {min_time})
-              AND e.channel = 'email' AND e.{touch}) AS emails_since_personal,
+              AND e.channel = 'email' AND e.direction = 'outbound') AS emails_since_personal,
         (SELECT f.feedback FROM touchpoints f
             WHERE f.customer = c.key AND f.occurred_at = a.value_at
               AND f.feedback IS NOT NULL AND f.{touch}

@@ -8,13 +8,13 @@ from __future__ import annotations
 # in order gives the same result as upserting one record at a time, duplicates included.
 CUSTOMER = (
     """INSERT INTO customers (key, name, segment, owner, first_seen, open_work, attributes)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, json(?7)) ON CONFLICT (key) DO NOTHING""",
+    VALUES (?1, ?2, ?3, ?4, ?5, coalesce(?6, 0), json(?7)) ON CONFLICT (key) DO NOTHING""",
     """UPDATE customers SET name = coalesce(?2, name), segment = coalesce(?3, segment),
-        owner = coalesce(?4, owner), first_seen = coalesce(?5, first_seen), open_work = ?6,
+        owner = coalesce(?4, owner), first_seen = coalesce(?5, first_seen), open_work = coalesce(?6, open_work),
         attributes = json_patch(attributes, ?7)
     WHERE key = ?1 AND (name IS NOT coalesce(?2, name) OR segment IS NOT coalesce(?3, segment)
         OR owner IS NOT coalesce(?4, owner) OR first_seen IS NOT coalesce(?5, first_seen)
-        OR open_work IS NOT ?6 OR attributes IS NOT json_patch(attributes, ?7))""",
+        OR open_work IS NOT coalesce(?6, open_work) OR attributes IS NOT json_patch(attributes, ?7))""",
 )
 CONTACT = (
     """INSERT INTO contacts (email, customer, name) VALUES (?1, ?2, ?3)

@@ -51,7 +51,7 @@ DIRECTION_SYNONYMS: dict[str, Direction] = {
 }
 
 _TRUE = frozenset({"yes", "true", "1", "y", "x"})
-_FALSE = frozenset({"no", "false", "0", "n", ""})
+_FALSE = frozenset({"no", "false", "0", "n"})
 _NUMBER = re.compile(r"^[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)$")
 
 
@@ -118,9 +118,15 @@ def parse_feedback(text: str, scale: float) -> float | None:
     return value
 
 
-def parse_flag(text: str) -> bool:
-    """A yes/no cell: yes, true, 1, y, x are true; no, false, 0, n and empty are false."""
+def parse_flag(text: str) -> bool | None:
+    """A yes/no cell: yes, true, 1, y, x are true; no, false, 0, n are false; empty is unknown.
+
+    Unknown (None) leaves what the store already knows, so a file without the column never
+    clears running work another source reported.
+    """
     key = text.strip().lower()
+    if not key:
+        return None
     if key in _TRUE:
         return True
     if key in _FALSE:

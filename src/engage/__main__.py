@@ -1,0 +1,5 @@
+"""``python -m engage``: the command line."""
+
+from engage.cli import main
+
+main()

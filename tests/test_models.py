@@ -1,0 +1,100 @@
+"""The data model refuses what would silently corrupt the record."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta, timezone
+
+import pytest
+
+from engage.errors import ValidationError
+from engage.models import Channel, Contact, Customer, Direction, Task, Touchpoint
+
+
+def touchpoint(**overrides: object) -> Touchpoint:
+    fields: dict[str, object] = {
+        "source": "test",
+        "external_id": "1",
+        "customer": "acme.com",
+        "occurred_at": datetime(2026, 1, 5, 10, tzinfo=UTC),
+        "channel": "email",
+        "direction": "inbound",
+    }
+    fields.update(overrides)
+    return Touchpoint(**fields)  # type: ignore[arg-type]
+
+
+class TestTouchpoint:
+    def test_naive_time_is_an_error_not_an_assumption(self) -> None:
+        """A time without a zone names an unknown moment, so it is refused."""
+        with pytest.raises(
+            ValidationError, match="occurred_at: expected a timezone-aware datetime"
+        ):
+            touchpoint(occurred_at=datetime(2026, 1, 5, 10))
+
+    def test_aware_times_are_converted_to_utc(self) -> None:
+        """A time in another zone is stored as the same moment in UTC."""
+        berlin = timezone(timedelta(hours=1))
+        tp = touchpoint(occurred_at=datetime(2026, 1, 5, 11, tzinfo=berlin))
+        assert tp.occurred_at == datetime(2026, 1, 5, 10, tzinfo=UTC)
+        assert tp.occurred_at.tzinfo is UTC
+
+    def test_channel_and_direction_must_be_known(self) -> None:
+        """An unknown channel names the accepted values."""
+        with pytest.raises(ValidationError, match="channel: expected one of email, call"):
+            touchpoint(channel="fax")
+        with pytest.raises(ValidationError, match="direction: expected one of inbound"):
+            touchpoint(direction="sideways")
+        assert touchpoint(channel="call").channel is Channel.CALL
+        assert touchpoint(direction="outbound").direction is Direction.OUTBOUND
+
+    def test_feedback_is_a_normalised_score(self) -> None:
+        """Feedback is 0–1; a raw NPS value of 9 is refused rather than misread."""
+        assert touchpoint(feedback=0.9).feedback == 0.9
+        with pytest.raises(ValidationError, match="between 0 and 1"):
+            touchpoint(feedback=9)
+
+    def test_contact_email_is_normalised(self) -> None:
+        """Addresses are compared case-insensitively, so they are stored lower-cased."""
+        assert touchpoint(contact_email=" Jane@ACME.com ").contact_email == "jane@acme.com"
+
+
+def test_contact_needs_an_address() -> None:
+    """A contact without a usable address is refused."""
+    with pytest.raises(ValidationError, match="Contact.email"):
+        Contact(email="not an address", customer="acme.com")
+
+
+def test_customer_first_seen_must_be_aware() -> None:
+    """Every time in the model is aware, the customer's first_seen too."""
+    with pytest.raises(ValidationError):
+        Customer("acme.com", first_seen=datetime(2025, 1, 1))
+
+
+def test_task_json_round_trips() -> None:
+    """The ledger stores tasks as JSON and gets the same task back."""
+    task = Task(
+        key="check_in:acme.com:2026-01-01",
+        customer="acme.com",
+        rule="check_in",
+        title="Check in with Acme",
+        body="Last exchange 45 days ago",
+        due=date(2026, 2, 1),
+        priority="medium",
+        kind="email",
+        owner="alice@ourco.com",
+        reason="No two-way exchange in 45 days",
+        contact_email="jane@acme.com",
+    )
+    assert Task.from_json(task.to_json()) == task
+    assert set(task.to_json()) >= {
+        "key",
+        "customer",
+        "rule",
+        "title",
+        "body",
+        "due",
+        "priority",
+        "kind",
+        "owner",
+        "reason",
+    }
