@@ -36,6 +36,10 @@ def facts(
     """Facts of Acme Corp (acme.com, owned by an active Jo Owner) with ``overrides``."""
     values: dict[str, Any] = {"owner": OWNER, "owner_status": OwnerStatus.ACTIVE}
     values.update(overrides)
+    if "first_unanswered" not in values:  # unless a test says otherwise: one unanswered message
+        inbound, outbound = values.get("last_inbound"), values.get("last_outbound")
+        if inbound is not None and (outbound is None or outbound < inbound):
+            values["first_unanswered"] = inbound
     return CustomerFacts(
         customer=customer or Customer(key="acme.com", name="Acme Corp", owner="u1"),
         as_of=as_of,

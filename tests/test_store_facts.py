@@ -158,6 +158,24 @@ def test_last_two_way_needs_both_directions_or_a_conversation(store: SQLiteStore
     assert facts["b.com"].emails_since_personal == 0  # only the customer wrote since the meeting
 
 
+def test_a_customer_waits_since_their_first_unanswered_message(store: SQLiteStore) -> None:
+    """A chaser does not restart the clock; our reply stops it."""
+    facts = facts_of(
+        store,
+        [
+            tp("a.com", ago(10), "email", "outbound"),
+            tp("a.com", ago(5), "email", "inbound"),
+            tp("a.com", ago(1), "email", "inbound"),
+            tp("b.com", ago(5), "email", "inbound"),
+            tp("b.com", ago(2), "call", "outbound"),
+            tp("c.com", ago(4), "email", "inbound"),
+        ],
+    )
+    assert facts["a.com"].waiting_since == ago(5)
+    assert facts["b.com"].waiting_since is None
+    assert facts["c.com"].waiting_since == ago(4)
+
+
 def test_feedback_asked_or_valued(store: SQLiteStore) -> None:
     """A feedback touchpoint without a score counts as feedback but leaves the last value."""
     facts = facts_of(
@@ -426,6 +444,15 @@ def reference_facts(
                     for t in emails
                 ),
                 touches_before_window=sum(t.occurred_at <= as_of - w for t in touches),
+                first_unanswered=min(
+                    (
+                        t.occurred_at
+                        for t in touches
+                        if t.direction == Direction.INBOUND
+                        and (latest(outbound) is None or t.occurred_at > latest(outbound))
+                    ),
+                    default=None,
+                ),
                 owner=owner,
                 owner_status=status,
                 owner_last_active=last_active,

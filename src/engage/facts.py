@@ -59,6 +59,8 @@ class CustomerFacts:
         emails_since_personal: Emails we sent since the latest call or meeting (all we sent if
             there was none): the count behind "call instead of a fifth email".
         touches_before_window: Touches before the recent window (the past rate of reconnect).
+        first_unanswered: The customer's first message since our latest outbound touch:
+            how long they have been waiting, however often they wrote since.
         owner: The owner record, if the customer has one.
         owner_status: Whether that owner can look after the customer.
         owner_last_active: The owner's latest outbound touchpoint, call or meeting with any
@@ -91,6 +93,7 @@ class CustomerFacts:
     recent_email: int = 0
     emails_since_personal: int = 0
     touches_before_window: int = 0
+    first_unanswered: datetime | None = None
     owner: Owner | None = None
     owner_status: OwnerStatus = OwnerStatus.NONE
     owner_last_active: datetime | None = None
@@ -115,12 +118,8 @@ class CustomerFacts:
 
     @property
     def waiting_since(self) -> datetime | None:
-        """When the customer's latest unanswered message arrived, if it is still unanswered."""
-        if self.last_inbound is None:
-            return None
-        if self.last_outbound is not None and self.last_outbound >= self.last_inbound:
-            return None
-        return self.last_inbound
+        """Since when the customer has waited for our reply: their first unanswered message."""
+        return self.first_unanswered
 
     def days_since(self, moment: datetime | None) -> float | None:
         """Days from ``moment`` to ``as_of``, or None when there is no moment."""

@@ -101,6 +101,9 @@ base AS (
             WHERE e.customer = c.key AND e.occurred_at <= :as_of
               AND e.occurred_at > coalesce(a.last_personal, {min_time})
               AND e.channel = 'email' AND e.direction = 'outbound') AS emails_since_personal,
+        (SELECT min(u.occurred_at) FROM touchpoints u
+            WHERE u.customer = c.key AND u.occurred_at <= :as_of AND u.direction = 'inbound'
+              AND u.occurred_at > coalesce(a.last_outbound, {min_time})) AS first_unanswered,
         (SELECT f.feedback FROM touchpoints f
             WHERE f.customer = c.key AND f.occurred_at = a.value_at
               AND f.feedback IS NOT NULL AND f.{touch}
@@ -212,7 +215,7 @@ def _assemble(
         last_personal, first_engagement, last_feedback, value_at,
         recent_touches, previous_touches, recent_inbound, recent_outbound,
         recent_personal, recent_email, touches_before,
-        emails_since_personal, value, owner_id, main_contact, main_contact_name,
+        emails_since_personal, first_unanswered, value, owner_id, main_contact, main_contact_name,
     ) = row  # fmt: skip
     segment = segments(key, declared)
     now = to_micros(as_of)
@@ -265,6 +268,7 @@ def _assemble(
         recent_personal=recent_personal or 0,
         recent_email=recent_email or 0,
         emails_since_personal=emails_since_personal or 0,
+        first_unanswered=_time(first_unanswered),
         touches_before_window=touches_before or 0,
         owner=owner,
         owner_status=status,
