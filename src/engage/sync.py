@@ -37,7 +37,7 @@ from engage.adapters import (
 from engage.clock import utcnow
 from engage.config import AdapterConfig, Config
 from engage.engine import Engine
-from engage.errors import EngageError, SinkError, SourceError
+from engage.errors import EngageError, SourceError
 from engage.models import Task, Touchpoint
 from engage.plugins import Registry
 from engage.report import MAX_MESSAGES, SinkReport, SourceReport, SyncReport
@@ -194,8 +194,12 @@ def push_sink(
         store.record_intent(name, batch)
         try:
             results = list(sink.create(batch))
-        except SinkError as exc:
+        except EngageError as exc:  # the batch stays pending: the next run looks for it first
             errors.append(f"{name}: {exc}")
+            break
+        except Exception as exc:  # a plugin bug must not lose the record of what was intended
+            log.exception("sink %s failed", name)
+            errors.append(f"{name}: unexpected {type(exc).__name__}: {exc}")
             break
         store.record_results(name, results)
         pushed += sum(1 for r in results if r.ok)
