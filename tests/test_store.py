@@ -508,3 +508,22 @@ def test_a_closed_store_says_so(tmp_path: Path) -> None:
     store.close()
     with pytest.raises(StoreError, match="closed"):
         store.customer_count()
+
+
+def test_directory_lookups_for_sinks(store: SQLiteStore) -> None:
+    """Sinks read customers (with their source ids), owners and contacts back by key."""
+    write(
+        store,
+        [
+            Customer("acme.com", name="Acme", attributes={"hubspot_company_id": "42"}),
+            Owner("carol@ourco.com", email="carol@ourco.com", name="Carol", active=False),
+            Contact("jane@acme.com", "acme.com", name="Jane"),
+        ],
+    )
+    customer = store.get_customer("acme.com")
+    assert customer is not None and customer.attributes["hubspot_company_id"] == "42"
+    assert store.get_customer("nope.com") is None
+    assert store.get_owner("carol@ourco.com") == Owner(
+        "carol@ourco.com", "carol@ourco.com", "Carol", active=False
+    )
+    assert store.get_contacts("acme.com") == [Contact("jane@acme.com", "acme.com", name="Jane")]

@@ -84,6 +84,22 @@ class Progress(Protocol):
         ...
 
 
+class Directory(Protocol):
+    """Read access to what the store knows, for sinks that must map engage's keys to their own ids."""
+
+    def get_customer(self, key: str) -> Customer | None:
+        """The customer record with this key (its ``attributes`` carry source ids), or None."""
+        ...
+
+    def get_owner(self, owner_id: str) -> Owner | None:
+        """The owner record with this id, or None."""
+        ...
+
+    def get_contacts(self, customer: str) -> list[Contact]:
+        """The customer's known contacts."""
+        ...
+
+
 class _SilentProgress:
     def advance(self, what: str, count: int = 1) -> None:
         return None
@@ -101,6 +117,8 @@ class AdapterContext:
         progress: Where to report progress of a long pull.
         now: The moment of this run, for cursors and look-back windows.
         env: The environment to read secrets from (``os.environ`` unless a test gives one).
+        directory: What the store knows about customers, contacts and owners (given to
+            adapters built by ``engage sync``; None when an adapter is built on its own).
     """
 
     name: str
@@ -109,6 +127,7 @@ class AdapterContext:
     progress: Progress = attrs.field(factory=_SilentProgress)
     now: Callable[[], Any] = utcnow
     env: Mapping[str, str] = attrs.field(factory=dict)
+    directory: Directory | None = None
 
     def path(self, value: str) -> Path:
         """Resolve a path option against ``base_dir``, expanding ``~``."""

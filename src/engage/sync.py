@@ -26,6 +26,7 @@ import pluggy
 from engage.adapters import (
     AdapterContext,
     Checkpoint,
+    Directory,
     Problem,
     Progress,
     PushResult,
@@ -57,6 +58,7 @@ def build_adapters(
     *,
     progress: ProgressFactory | None = None,
     env: Mapping[str, str] | None = None,
+    directory: Directory | None = None,
 ) -> tuple[dict[str, Source], dict[str, Sink]]:
     """Build every configured source and sink, checking each table against its plugin's options.
 
@@ -71,7 +73,12 @@ def build_adapters(
         if progress is not None:
             kwargs["progress"] = progress(entry.name)
         return AdapterContext(
-            name=entry.name, base_dir=config.base_dir, identity=config.identity, env=env, **kwargs
+            name=entry.name,
+            base_dir=config.base_dir,
+            identity=config.identity,
+            env=env,
+            directory=directory,
+            **kwargs,
         )
 
     sources: dict[str, Source] = {}
@@ -255,7 +262,9 @@ def run_sync(
     """
     moment = as_of or utcnow()
     with store.lock():
-        sources, sinks = build_adapters(config, registry, progress=progress, env=env)
+        sources, sinks = build_adapters(
+            config, registry, progress=progress, env=env, directory=store
+        )
         source_reports = [
             pull_source(store, name, config.sources[name].plugin, src)
             for name, src in sources.items()

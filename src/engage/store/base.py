@@ -92,6 +92,18 @@ class Store(Protocol):
         """Save ``source``'s cursor (inside the caller's transaction, with its records)."""
         ...
 
+    def get_customer(self, key: str) -> Customer | None:
+        """The stored customer record with this key, or None."""
+        ...
+
+    def get_owner(self, owner_id: str) -> Owner | None:
+        """The stored owner record with this id, or None."""
+        ...
+
+    def get_contacts(self, customer: str) -> list[Contact]:
+        """The customer's known contacts."""
+        ...
+
     def customer_count(self) -> int:
         """How many customers the store knows."""
         ...

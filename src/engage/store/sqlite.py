@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from engage.adapters import PushResult, Retire
-from engage.clock import to_micros, utcnow
+from engage.clock import from_micros, to_micros, utcnow
 from engage.errors import LockedError, StoreError, ValidationError
 from engage.facts import CustomerFacts
 from engage.models import Contact, Customer, Owner, Task, Touchpoint
@@ -290,6 +290,46 @@ class SQLiteStore:
                     updated_at = excluded.updated_at""",
                 (source, cursor, to_micros(utcnow())),
             )
+
+    def get_customer(self, key: str) -> Customer | None:
+        """The stored customer record with this key, or None."""
+        with self._errors():
+            row = self.conn.execute(
+                "SELECT key, name, segment, owner, first_seen, open_work, attributes"
+                " FROM customers WHERE key = ?",
+                (key,),
+            ).fetchone()
+        if row is None:
+            return None
+        key, name, segment, owner, first_seen, open_work, attributes = row
+        return Customer(
+            key,
+            name=name,
+            segment=segment,
+            owner=owner,
+            first_seen=None if first_seen is None else from_micros(first_seen),
+            open_work=bool(open_work),
+            attributes=json.loads(attributes) if attributes else {},
+        )
+
+    def get_owner(self, owner_id: str) -> Owner | None:
+        """The stored owner record with this id, or None."""
+        with self._errors():
+            row = self.conn.execute(
+                "SELECT id, email, name, active FROM owners WHERE id = ?", (owner_id,)
+            ).fetchone()
+        return (
+            None if row is None else Owner(row[0], email=row[1], name=row[2], active=bool(row[3]))
+        )
+
+    def get_contacts(self, customer: str) -> list[Contact]:
+        """The customer's known contacts, by email."""
+        with self._errors():
+            rows = self.conn.execute(
+                "SELECT email, customer, name FROM contacts WHERE customer = ? ORDER BY email",
+                (customer,),
+            ).fetchall()
+        return [Contact(email, customer, name=name) for email, customer, name in rows]
 
     def customer_count(self) -> int:
         """How many customers the store knows."""
