@@ -1,0 +1,185 @@
+"""Google credentials from an authorized-user file, and an HTTP client that refreshes them.
+
+The file is the JSON Google's tools write for an installed app (``client_id``,
+``client_secret``, ``refresh_token``). Its path comes from ``credentials_file`` or the
+environment variable named by ``credentials_env``. ``token_uri`` from config always wins over
+the file's, so tests can point it at a loopback token endpoint.
+
+:func:`google_client` returns an :class:`engage.http.HttpClient` over a google-auth
+``AuthorizedSession``: the access token is refreshed before it expires and once more on a
+401. A refused refresh (``invalid_grant``: the token was revoked or expired) becomes one
+:class:`~engage.http.AuthError` that says what to do. No token or secret appears in messages.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import google.auth.exceptions
+import google.oauth2.credentials
+import requests
+from google.auth.transport.requests import AuthorizedSession
+
+from engage.adapters import AdapterContext, Option
+from engage.errors import ConfigError
+from engage.http import AuthError, Classifier, HttpClient, RateLimiter, RetryPolicy, redact
+
+GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
+DEFAULT_CREDENTIALS_ENV = "GMAIL_CREDENTIALS_FILE"
+
+SCOPE_READONLY = "https://www.googleapis.com/auth/gmail.readonly"
+SCOPE_METADATA = "https://www.googleapis.com/auth/gmail.metadata"
+SCOPE_COMPOSE = "https://www.googleapis.com/auth/gmail.compose"
+SCOPE_TASKS = "https://www.googleapis.com/auth/tasks"
+
+#: The options every Google-facing table accepts.
+CREDENTIAL_OPTIONS: Mapping[str, Option] = {
+    "credentials_file": Option(str, help="path of the Google authorized-user JSON file"),
+    "credentials_env": Option(
+        str,
+        DEFAULT_CREDENTIALS_ENV,
+        help="environment variable holding the credentials file's path",
+    ),
+    "token_uri": Option(str, GOOGLE_TOKEN_URI, help="Google's OAuth token endpoint"),
+}
+
+_REQUIRED = ("client_id", "client_secret", "refresh_token")
+
+
+def load_credentials(
+    options: Mapping[str, Any], context: AdapterContext, scopes: Iterable[str], where: str
+) -> google.oauth2.credentials.Credentials:
+    """Read the authorized-user file named by the options.
+
+    Args:
+        options: The table's resolved options (with :data:`CREDENTIAL_OPTIONS`).
+        context: The adapter's context (for the config directory and the environment).
+        scopes: The scopes this table needs.
+        where: The table, for messages (``[sources.mail]``).
+
+    Raises:
+        ConfigError: no file is configured, or it is missing, unreadable or incomplete.
+    """
+    given = options.get("credentials_file")
+    env_name = options.get("credentials_env") or DEFAULT_CREDENTIALS_ENV
+    if not given:
+        given = context.env.get(env_name)
+    if not given:
+        raise ConfigError(
+            f"{where}: no Google credentials: set credentials_file, or the environment variable "
+            f"{env_name}, to the path of an authorized-user JSON file"
+        )
+    path = context.path(given)
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{where}: credentials file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(
+            f"{where}: cannot read credentials file {path}: {type(exc).__name__}"
+        ) from None
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            f"{where}: credentials file {path} is not JSON (line {exc.lineno})"
+        ) from None
+    if not isinstance(info, dict):
+        raise ConfigError(f"{where}: credentials file {path} must hold a JSON object")
+    missing = [key for key in _REQUIRED if not isinstance(info.get(key), str) or not info.get(key)]
+    if missing:
+        raise ConfigError(
+            f"{where}: credentials file {path} lacks {', '.join(missing)}; it must be an "
+            "authorized-user file (client_id, client_secret, refresh_token)"
+        )
+    return google.oauth2.credentials.Credentials(  # type: ignore[no-untyped-call]
+        token=None,
+        refresh_token=info["refresh_token"],
+        token_uri=options.get("token_uri") or GOOGLE_TOKEN_URI,
+        client_id=info["client_id"],
+        client_secret=info["client_secret"],
+        scopes=list(scopes),
+    )
+
+
+class _GoogleSession(AuthorizedSession):
+    """An AuthorizedSession whose refresh failures become engage errors without secrets."""
+
+    def __init__(self, credentials: google.oauth2.credentials.Credentials, where: str) -> None:
+        super().__init__(credentials)  # type: ignore[no-untyped-call]
+        self._where = where
+        self._secrets = [credentials.refresh_token or "", credentials.client_secret or ""]
+
+    def request(
+        self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any
+    ) -> requests.Response:
+        try:
+            response: requests.Response = super().request(method, url, *args, **kwargs)  # type: ignore[no-untyped-call]
+            return response
+        except google.auth.exceptions.RefreshError as exc:
+            detail = redact(str(exc), [*self._secrets, str(self.credentials.token or "")])
+            if "invalid_grant" in detail:
+                raise AuthError(
+                    f"{self._where}: Google refused the refresh token (invalid_grant: revoked or "
+                    "expired); authorize engage again to write a new authorized-user file"
+                ) from None
+            raise AuthError(
+                f"{self._where}: could not refresh the Google access token: {detail}"
+            ) from None
+        except google.auth.exceptions.TransportError as exc:
+            raise requests.ConnectionError(redact(str(exc), self._secrets)) from None
+
+
+def google_client(
+    credentials: google.oauth2.credentials.Credentials,
+    base_url: str,
+    *,
+    name: str,
+    where: str,
+    limiters: Iterable[RateLimiter] = (),
+    classify: Classifier | None = None,
+    retry: RetryPolicy | None = None,
+) -> HttpClient:
+    """An :class:`HttpClient` for a Google API that refreshes ``credentials`` as needed."""
+    secrets = [credentials.refresh_token or "", credentials.client_secret or ""]
+    return HttpClient(
+        base_url,
+        name=name,
+        session=_GoogleSession(credentials, where),
+        secrets=secrets,
+        limiters=limiters,
+        classify=classify if classify is not None else google_classify,
+        retry=retry,
+    )
+
+
+def google_reasons(response: requests.Response) -> list[str]:
+    """The ``reason`` codes of a Google error body (``rateLimitExceeded``...)."""
+    try:
+        errors = response.json().get("error", {}).get("errors", [])
+    except (ValueError, AttributeError):
+        return []
+    return [str(e.get("reason")) for e in errors if isinstance(e, dict)]
+
+
+def google_classify(response: requests.Response, attempt: int) -> float | None:
+    """Google's retry rules: a 403 for a rate limit is a slow-down, not a refusal.
+
+    Returns a delay for ``rateLimitExceeded``/``userRateLimitExceeded`` 403s (exponential,
+    like ``googleapiclient``), and None (engage's defaults) otherwise. A 403 for a missing scope
+    (``insufficientPermissions``) stays final and says which scope is needed.
+    """
+    if response.status_code == 403:
+        reasons = google_reasons(response)
+        if {"rateLimitExceeded", "userRateLimitExceeded"} & set(reasons):
+            return float(min(60, 2**attempt))
+        if (
+            "insufficientPermissions" in reasons
+            or "ACCESS_TOKEN_SCOPE_INSUFFICIENT" in response.text
+        ):
+            raise AuthError(
+                "Google says the credentials lack a scope this table needs; authorize again with "
+                "the scopes listed in the engage-gmail README",
+                403,
+            )
+    return None

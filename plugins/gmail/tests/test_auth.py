@@ -1,0 +1,142 @@
+"""Google credentials: loaded from a file or the environment, refreshed, and never shown."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fake_oauth import CLIENT_SECRET, REFRESH_TOKEN, FakeOAuth, write_credentials
+
+from engage.adapters import AdapterContext, resolve_options
+from engage.errors import ConfigError
+from engage.http import AuthError, RetryPolicy
+from engage.testing import FakeServer, Reply, Request
+from engage_gmail.auth import CREDENTIAL_OPTIONS, SCOPE_READONLY, google_client, load_credentials
+
+WHERE = "engage.toml: [sources.mail]"
+
+
+@pytest.fixture
+def google() -> Iterator[tuple[FakeServer, FakeOAuth]]:
+    server = FakeServer()
+    oauth = FakeOAuth(server, (SCOPE_READONLY,))
+
+    @server.route("GET", r"/gmail/v1/users/me/profile")
+    def profile(request: Request) -> Reply:
+        return oauth.check(request, SCOPE_READONLY) or Reply(
+            200, {"emailAddress": "carol@ourco.com", "historyId": "100"}
+        )
+
+    with server:
+        yield server, oauth
+
+
+def options(**given: object) -> dict[str, object]:
+    return resolve_options(CREDENTIAL_OPTIONS, given, WHERE)
+
+
+def test_credentials_refresh_and_reach_the_api(
+    tmp_path: Path, google: tuple[FakeServer, FakeOAuth]
+) -> None:
+    """The refresh token buys an access token, sent as a Bearer header; a 401 refreshes once more."""
+    server, oauth = google
+    path = write_credentials(tmp_path)
+    creds = load_credentials(
+        options(credentials_file=str(path), token_uri=oauth.token_uri),
+        AdapterContext("mail"),
+        [SCOPE_READONLY],
+        WHERE,
+    )
+    client = google_client(creds, server.url, name="Gmail", where=WHERE)
+    assert client.get_json("/gmail/v1/users/me/profile")["emailAddress"] == "carol@ourco.com"
+    oauth.expire_access_tokens()
+    assert client.get_json("/gmail/v1/users/me/profile")["historyId"] == "100"
+    assert oauth.refreshes == 2
+
+
+def test_credentials_path_from_the_environment(
+    tmp_path: Path, google: tuple[FakeServer, FakeOAuth]
+) -> None:
+    """credentials_env names the variable that holds the file's path."""
+    _, oauth = google
+    path = write_credentials(tmp_path)
+    context = AdapterContext("mail", env={"MY_GMAIL": str(path)})
+    creds = load_credentials(
+        options(credentials_env="MY_GMAIL", token_uri=oauth.token_uri),
+        context,
+        [SCOPE_READONLY],
+        WHERE,
+    )
+    assert creds.refresh_token == REFRESH_TOKEN
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "does not exist"),
+        ("{not json", "is not JSON"),
+        ('{"client_id": "x"}', "lacks client_secret, refresh_token"),
+    ],
+)
+def test_bad_credentials_files_are_named(tmp_path: Path, content: str | None, message: str) -> None:
+    """A missing, broken or incomplete file is one clear error naming the table."""
+    path = tmp_path / "creds.json"
+    if content is not None:
+        path.write_text(content)
+    with pytest.raises(ConfigError, match=message) as info:
+        load_credentials(
+            options(credentials_file=str(path)), AdapterContext("mail"), [SCOPE_READONLY], WHERE
+        )
+    assert str(info.value).startswith(WHERE)
+
+
+def test_no_credentials_at_all_says_what_to_set() -> None:
+    """Neither a file nor the variable: the message names both ways."""
+    with pytest.raises(
+        ConfigError,
+        match="set credentials_file, or the environment variable GMAIL_CREDENTIALS_FILE",
+    ):
+        load_credentials(options(), AdapterContext("mail", env={}), [SCOPE_READONLY], WHERE)
+
+
+def test_revoked_refresh_token_is_one_clear_error_without_secrets(
+    tmp_path: Path, google: tuple[FakeServer, FakeOAuth]
+) -> None:
+    """invalid_grant says to authorize again, and shows neither token nor secret."""
+    server, oauth = google
+    oauth.revoke()
+    creds = load_credentials(
+        options(credentials_file=str(write_credentials(tmp_path)), token_uri=oauth.token_uri),
+        AdapterContext("mail"),
+        [SCOPE_READONLY],
+        WHERE,
+    )
+    client = google_client(
+        creds, server.url, name="Gmail", where=WHERE, retry=RetryPolicy(attempts=2, base_delay=0.01)
+    )
+    with pytest.raises(AuthError, match="invalid_grant") as info:
+        client.get_json("/gmail/v1/users/me/profile")
+    assert REFRESH_TOKEN not in str(info.value)
+    assert CLIENT_SECRET not in str(info.value)
+
+
+def test_missing_scope_is_named(tmp_path: Path) -> None:
+    """A token without the needed scope gets a 403 that says to authorize with the right scopes."""
+    server = FakeServer()
+    oauth = FakeOAuth(server, ("https://www.googleapis.com/auth/tasks",))
+
+    @server.route("GET", r"/gmail/v1/users/me/profile")
+    def profile(request: Request) -> Reply:
+        return oauth.check(request, SCOPE_READONLY) or Reply(200, {})
+
+    with server:
+        creds = load_credentials(
+            options(credentials_file=str(write_credentials(tmp_path)), token_uri=oauth.token_uri),
+            AdapterContext("mail"),
+            [SCOPE_READONLY],
+            WHERE,
+        )
+        client = google_client(creds, server.url, name="Gmail", where=WHERE)
+        with pytest.raises(AuthError, match="lack a scope"):
+            client.get_json("/gmail/v1/users/me/profile")
