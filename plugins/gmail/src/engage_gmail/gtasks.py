@@ -1,0 +1,7 @@
+"""Placeholder: being written."""
+
+from __future__ import annotations
+
+
+class GoogleTasksSink:
+    """Placeholder."""
