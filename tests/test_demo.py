@@ -15,8 +15,11 @@ from tests.test_plugins import BUILTIN_RULES
 pytest.importorskip("engage_csv", reason="the demo reads its sample with the CSV adapter")
 
 
-def test_demo_runs_the_whole_cycle_and_every_rule_fires(tmp_path: Path) -> None:
+def test_demo_runs_the_whole_cycle_and_every_rule_fires(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The sample has healthy and cooling customers, and every playbook rule fires somewhere."""
+    monkeypatch.setenv("ENGAGE_LOAD_PLUGINS", "csv")  # the CSV adapter through its entry point
     keep = tmp_path / "demo"
     result = CliRunner().invoke(cli, ["demo", "--keep", str(keep)])
     assert result.exit_code == 0, result.output

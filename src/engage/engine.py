@@ -145,6 +145,13 @@ class Engine:
         for facts, health in self._scored(as_of, customer):
             yield health, plan(facts, health, self.rules, self.settings)
 
+    def iter_tasks(
+        self, as_of: datetime | None = None, customer: str | None = None
+    ) -> Iterator[Task]:
+        """Every task the playbook plans, customer by customer, without holding them all."""
+        for _health, tasks in self.assess(as_of, customer):
+            yield from tasks
+
     def tasks(self, as_of: datetime | None = None, customer: str | None = None) -> list[Task]:
         """Every task the playbook plans as of ``as_of``, most urgent first."""
         order = {"high": 0, "medium": 1, "low": 2}

@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from datetime import datetime
-from itertools import islice
 from typing import Any
 
 import pluggy
@@ -29,7 +28,6 @@ from engage.adapters import (
     Directory,
     Problem,
     Progress,
-    PushResult,
     Retire,
     Sink,
     Source,
@@ -39,15 +37,19 @@ from engage.clock import utcnow
 from engage.config import AdapterConfig, Config
 from engage.engine import Engine
 from engage.errors import EngageError, SourceError
-from engage.models import Task, Touchpoint
+from engage.models import Touchpoint
 from engage.plugins import Registry
+from engage.push import SinkPush, chunked
 from engage.report import MAX_MESSAGES, SinkReport, SourceReport, SyncReport
-from engage.store.base import LedgerStatus, Record, Store, WriteCounts
+from engage.store.base import Record, Store, WriteCounts
 
 log = logging.getLogger(__name__)
 
 #: Records written per executemany batch inside a checkpoint's transaction.
 WRITE_CHUNK = 2000
+
+#: Planned tasks handed to the sinks at a time (memory stays flat however many customers).
+PLAN_CHUNK = 1000
 
 ProgressFactory = Callable[[str], Progress]
 
@@ -164,85 +166,6 @@ def pull_source(store: Store, name: str, plugin: str, source: Source) -> SourceR
     )
 
 
-def _chunks(items: Sequence[Task], size: int) -> Iterator[list[Task]]:
-    it = iter(items)
-    while chunk := list(islice(it, max(1, size))):
-        yield chunk
-
-
-def push_sink(
-    store: Store, name: str, plugin: str, sink: Sink, planned: Sequence[Task]
-) -> SinkReport:
-    """Push the planned tasks the ledger has not seen; recover interrupted pushes; clear the rest."""
-    ledger = store.ledger(name)
-    planned_keys = {task.key for task in planned}
-    errors: list[str] = []
-    recovered = 0
-
-    pending = [entry.task for entry in ledger.values() if entry.status == LedgerStatus.PENDING]
-    if pending:
-        try:
-            found = dict(sink.find(pending))
-        except EngageError as exc:
-            return SinkReport(
-                name, plugin, errors=(f"{name}: could not look for interrupted pushes: {exc}",)
-            )
-        store.record_results(name, [PushResult(key, remote_id=rid) for key, rid in found.items()])
-        recovered = len(found)
-        ledger = store.ledger(name)
-
-    done = {LedgerStatus.PUSHED, LedgerStatus.CLEARED, LedgerStatus.COMPLETED}
-    already = sum(1 for task in planned if task.key in ledger and ledger[task.key].status in done)
-    to_push = [
-        task for task in planned if task.key not in ledger or ledger[task.key].status not in done
-    ]
-    pushed = failed = 0
-    for batch in _chunks(to_push, sink.batch_size):
-        store.record_intent(name, batch)
-        try:
-            results = list(sink.create(batch))
-        except EngageError as exc:  # the batch stays pending: the next run looks for it first
-            errors.append(f"{name}: {exc}")
-            break
-        except Exception as exc:  # a plugin bug must not lose the record of what was intended
-            log.exception("sink %s failed", name)
-            errors.append(f"{name}: unexpected {type(exc).__name__}: {exc}")
-            break
-        store.record_results(name, results)
-        pushed += sum(1 for r in results if r.ok)
-        for result in results:
-            if not result.ok:
-                failed += 1
-                errors.append(f"{name}: task {result.key}: {result.error}")
-
-    cleared = completed = 0
-    open_gone = {
-        key: entry.remote_id
-        for key, entry in store.ledger(name).items()
-        if entry.status == LedgerStatus.PUSHED and key not in planned_keys and entry.remote_id
-    }
-    if open_gone:
-        try:
-            done_now = {r.key for r in sink.complete(open_gone) if r.ok}
-        except EngageError as exc:
-            errors.append(f"{name}: could not complete cleared tasks: {exc}")
-            done_now = set()
-        store.record_cleared(name, done_now, completed=True)
-        store.record_cleared(name, set(open_gone) - done_now, completed=False)
-        cleared, completed = len(open_gone), len(done_now)
-    return SinkReport(
-        name=name,
-        plugin=plugin,
-        pushed=pushed,
-        already_pushed=already,
-        recovered=recovered,
-        failed=failed,
-        cleared=cleared,
-        completed=completed,
-        errors=tuple(errors[:MAX_MESSAGES]),
-    )
-
-
 def run_sync(
     config: Config,
     registry: Registry,
@@ -276,20 +199,30 @@ def run_sync(
             settings=config.scoring,
             identity=config.identity,
         )
-        planned = engine.tasks(moment)
         failed_sources = [r.name for r in source_reports if r.error]
         skip = (
             "dry run"
             if dry_run
             else (f"source failed: {', '.join(failed_sources)}" if failed_sources else None)
         )
-        sink_reports = []
-        for name, sink in sinks.items():
-            plugin = config.sinks[name].plugin
-            if skip:
-                sink_reports.append(SinkReport(name, plugin, skipped=skip))
-            else:
-                sink_reports.append(push_sink(store, name, plugin, sink, planned))
+        pushes = (
+            []
+            if skip
+            else [SinkPush(store, n, config.sinks[n].plugin, s) for n, s in sinks.items()]
+        )
+        for push in pushes:
+            push.recover()
+        planned: set[str] = set()
+        for chunk in chunked(engine.iter_tasks(moment), PLAN_CHUNK):
+            planned.update(task.key for task in chunk)
+            for push in pushes:
+                push.push(chunk)
+        for push in pushes:
+            push.clear(planned)
+        if skip:
+            sink_reports = [SinkReport(n, config.sinks[n].plugin, skipped=skip) for n in sinks]
+        else:
+            sink_reports = [push.report() for push in pushes]
         report = SyncReport(
             as_of=moment,
             dry_run=dry_run,

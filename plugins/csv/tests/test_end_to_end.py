@@ -41,7 +41,9 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (tmp_path / "export.csv").write_text(HEADER + "".join(ROWS))
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("ENGAGE_CONFIG", raising=False)
-    monkeypatch.delenv("ENGAGE_LOAD_PLUGINS", raising=False)
+    monkeypatch.setenv(
+        "ENGAGE_LOAD_PLUGINS", "csv"
+    )  # through its entry point, whatever else is installed
     return tmp_path
 
 

@@ -115,3 +115,15 @@ class TestCsvSink:
         """A CSV file cannot mark tasks done: complete returns nothing."""
         assert list(sink(tmp_path).complete({"k1": "k1"})) == []
         assert CsvSink.batch_size == 500
+
+
+def test_rows_added_by_someone_else_are_seen(tmp_path: Path) -> None:
+    """The sink remembers its file's keys, but reads them again when another writer changed the file."""
+    out = sink(tmp_path)
+    out.create([task("a")])
+    path = tmp_path / "out" / "tasks.csv"
+    other = sink(tmp_path)
+    other.create([task("b")])  # another process appends to the same file
+    assert out.find([task("a"), task("b"), task("c")]) == {"a": "a", "b": "b"}
+    out.create([task("b"), task("c")])
+    assert [row["key"] for row in read(path)] == ["a", "b", "c"]

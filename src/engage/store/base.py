@@ -6,7 +6,7 @@ shared server database can take over when several scheduled runners share one st
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Protocol
@@ -120,6 +120,18 @@ class Store(Protocol):
 
     def ledger(self, sink: str) -> Mapping[str, LedgerEntry]:
         """The sink's ledger: task key → entry."""
+        ...
+
+    def ledger_statuses(self, sink: str, keys: Sequence[str]) -> dict[str, str]:
+        """The ledger status of each of ``keys`` the sink's ledger knows (unknown keys are absent)."""
+        ...
+
+    def ledger_with_status(self, sink: str, status: str) -> list[LedgerEntry]:
+        """The sink's ledger entries in one status (``pending`` after a crash, say)."""
+        ...
+
+    def ledger_pushed(self, sink: str) -> dict[str, str]:
+        """Task key → remote id of every task the sink holds open (status pushed)."""
         ...
 
     def record_intent(self, sink: str, tasks: Iterable[Task]) -> None:

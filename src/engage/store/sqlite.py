@@ -371,6 +371,43 @@ class SQLiteStore:
             for key, task, status, remote_id, error, attempts in rows
         }
 
+    def ledger_statuses(self, sink: str, keys: Sequence[str]) -> dict[str, str]:
+        """The ledger status of each of ``keys`` the sink's ledger knows (unknown keys are absent)."""
+        statuses: dict[str, str] = {}
+        with self._errors():
+            for start in range(0, len(keys), 500):
+                part = keys[start : start + 500]
+                marks = ",".join("?" * len(part))
+                statuses.update(
+                    self.conn.execute(
+                        f"SELECT key, status FROM ledger WHERE sink = ? AND key IN ({marks})",
+                        (sink, *part),
+                    ).fetchall()
+                )
+        return statuses
+
+    def ledger_with_status(self, sink: str, status: str) -> list[LedgerEntry]:
+        """The sink's ledger entries in one status (``pending`` after a crash, say)."""
+        with self._errors():
+            rows = self.conn.execute(
+                """SELECT key, task, status, remote_id, error, attempts FROM ledger
+                WHERE sink = ? AND status = ? ORDER BY key""",
+                (sink, status),
+            ).fetchall()
+        return [
+            LedgerEntry(sink, Task.from_json(json.loads(task)), status, remote_id, error, attempts)
+            for _key, task, status, remote_id, error, attempts in rows
+        ]
+
+    def ledger_pushed(self, sink: str) -> dict[str, str]:
+        """Task key → remote id of every task the sink holds open (status pushed)."""
+        with self._errors():
+            rows = self.conn.execute(
+                "SELECT key, remote_id FROM ledger WHERE sink = ? AND status = ? AND remote_id IS NOT NULL",
+                (sink, LedgerStatus.PUSHED),
+            ).fetchall()
+        return dict(rows)
+
     def record_intent(self, sink: str, tasks: Iterable[Task]) -> None:
         """Mark tasks pending before the push (committed now); pushed tasks stay pushed.
 

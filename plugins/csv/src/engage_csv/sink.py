@@ -55,9 +55,26 @@ class CsvSink:
         self.context = context
         self.display: str = options["path"]
         self.path: Path = context.path(options["path"])
+        self._keys: set[str] | None = None
+        self._stamp: tuple[int, int] | None = None
+
+    def _file_stamp(self) -> tuple[int, int] | None:
+        try:
+            stat = self.path.stat()
+        except FileNotFoundError:
+            return None
+        return (stat.st_size, stat.st_mtime_ns)
 
     def _existing_keys(self) -> set[str]:
-        """The task keys already in the file (none when it is missing or empty)."""
+        """The task keys already in the file, read again only when someone else changed it."""
+        stamp = self._file_stamp()
+        if self._keys is None or stamp != self._stamp:
+            self._keys = self._read_keys()
+            self._stamp = stamp
+        return self._keys
+
+    def _read_keys(self) -> set[str]:
+        """The task keys in the file (none when it is missing or empty)."""
         try:
             with self.path.open(encoding="utf-8-sig", newline="") as handle:
                 rows = csv.reader(handle)
@@ -97,6 +114,7 @@ class CsvSink:
             writer.writerow(_row(task, created_at))
         if buffer.tell():
             self._append(buffer.getvalue())
+            self._stamp = self._file_stamp()
         return [PushResult(task.key, remote_id=task.key) for task in tasks]
 
     def complete(self, remote_ids: Mapping[str, str]) -> Iterable[PushResult]:

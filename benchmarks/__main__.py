@@ -1,0 +1,129 @@
+"""Run every benchmark case and print a table: ``python -m benchmarks [--sizes 10000,100000,1000000]``.
+
+Cases (each prints the exact command it timed):
+
+1. full cycle: ``engage sync`` from the CSV source into a fresh store, scoring and planning every
+   customer, pushing to the CSV sink — wall time, touchpoints per second, peak RSS;
+2. the floor: the standard library alone reading the same CSV, inserting the rows into SQLite in
+   one transaction and one GROUP BY per customer; engage's time as a ratio to it;
+3. unchanged re-sync: the same sync again with no new data, as a ratio to case 1;
+4. incremental: 1% new touchpoints appended, as a ratio to case 1;
+5. scaling: cases 1 and 3 at every size (time and memory per touchpoint);
+6. scoring alone over the stored history: customers per second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+import tempfile
+from pathlib import Path
+
+from benchmarks import generate
+from benchmarks.measure import Run, run
+
+AS_OF = "2026-11-01T00:00:00+00:00"
+CONFIG = """\
+store = "engage.db"
+internal_domains = ["ourco.com"]
+
+[sources.history]
+plugin = "csv"
+path = "history.csv"
+
+[sinks.tasks]
+plugin = "csv"
+path = "tasks.csv"
+"""
+
+
+def engage(*args: str) -> list[str]:
+    return [sys.executable, "-m", "engage", "--config", "engage.toml", *args]
+
+
+def bench_size(rows: int, customers: int, workdir: Path, env: dict[str, str]) -> dict[str, object]:
+    """All cases at one size; returns the figures."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    csv_path = workdir / "history.csv"
+    generate.write(csv_path, rows, customers)
+    (workdir / "engage.toml").write_text(CONFIG)
+    cwd = str(workdir)
+    sync = engage("sync", "--as-of", AS_OF)
+
+    floor = run(
+        [sys.executable, "-m", "benchmarks.floor", "history.csv", "floor.db"], cwd=cwd, env=env
+    )
+    full = run(sync, cwd=cwd, env=env)
+    again = run(sync, cwd=cwd, env=env)
+    added = max(1, rows // 100)
+    generate.write(csv_path, added, customers, start_id=rows)
+    incremental = run(sync, cwd=cwd, env=env)
+    scoring = run([sys.executable, "-m", "benchmarks.score", "engage.toml"], cwd=cwd, env=env)
+    match = re.search(r"([\d,]+) customers/s", scoring.output)
+    return {
+        "rows": rows,
+        "customers": customers,
+        "floor": floor,
+        "full": full,
+        "again": again,
+        "incremental": incremental,
+        "scoring": scoring,
+        "customers_per_s": match.group(1) if match else "?",
+    }
+
+
+def describe(name: str, r: Run) -> str:
+    return f"  {name:<12} {r.seconds:8.2f} s  peak {r.peak_rss_mb:7.1f} MB  $ {r.command}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="engage benchmarks")
+    parser.add_argument(
+        "--sizes", default="10000,100000,1000000", help="comma-separated touchpoint counts"
+    )
+    parser.add_argument(
+        "--per-customer",
+        type=int,
+        default=20,
+        help="touchpoints per customer on average (K = N / this)",
+    )
+    parser.add_argument("--keep", type=Path, default=None, help="keep the work directories here")
+    args = parser.parse_args()
+    env = {**os.environ, "ENGAGE_LOAD_PLUGINS": "csv", "PYTHONPATH": os.pathsep.join(sys.path)}
+    root = args.keep or Path(tempfile.mkdtemp(prefix="engage-bench-"))
+    results = []
+    for size in (int(s) for s in args.sizes.split(",")):
+        customers = max(1, size // args.per_customer)
+        print(f"== N = {size:,} touchpoints, K = {customers:,} customers", flush=True)
+        figures = bench_size(size, customers, root / f"n{size}", env)
+        for key in ("floor", "full", "again", "incremental", "scoring"):
+            print(describe(key, figures[key]), flush=True)  # type: ignore[arg-type]
+        results.append(figures)
+
+    print()
+    print(
+        "| N | full s | tp/s | peak MB | floor s | full/floor | re-sync/full | +1%/full | µs/tp full | KB/tp peak | scoring customers/s |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for f in results:
+        rows = int(f["rows"])  # type: ignore[call-overload]
+        full, floor, again, inc = f["full"], f["floor"], f["again"], f["incremental"]
+        assert (
+            isinstance(full, Run)
+            and isinstance(floor, Run)
+            and isinstance(again, Run)
+            and isinstance(inc, Run)
+        )
+        print(
+            f"| {rows:,} | {full.seconds:.2f} | {rows / full.seconds:,.0f} | {full.peak_rss_mb:.0f} | "
+            f"{floor.seconds:.2f} | {full.seconds / floor.seconds:.2f} | {again.seconds / full.seconds:.1%} | "
+            f"{inc.seconds / full.seconds:.1%} | {full.seconds / rows * 1e6:.1f} | "
+            f"{full.peak_rss_mb * 1024 / rows:.3f} | {f['customers_per_s']} |"
+        )
+    print(f"\nwork directories: {root}")
+
+
+if __name__ == "__main__":
+    main()

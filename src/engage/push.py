@@ -1,0 +1,130 @@
+"""Pushing planned tasks to one sink through the ledger, a chunk at a time.
+
+The ledger makes pushes safe to repeat: intent is committed before the sink is called and
+the remote id after, so after a crash the next run asks the sink to :meth:`find
+<engage.adapters.Sink.find>` what it may already hold before creating anything again. Tasks
+arrive in chunks as the planner produces them, so memory stays flat however many customers
+there are; only the planned keys are kept, to clear the tasks whose condition went away.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from itertools import islice
+
+from engage.adapters import PushResult, Sink
+from engage.errors import EngageError
+from engage.models import Task
+from engage.report import MAX_MESSAGES, SinkReport
+from engage.store.base import LedgerStatus, Store
+
+log = logging.getLogger(__name__)
+
+#: Ledger states in which a task needs no push.
+DONE = frozenset({LedgerStatus.PUSHED, LedgerStatus.CLEARED, LedgerStatus.COMPLETED})
+
+
+def chunked(items: Sequence[Task] | Iterator[Task], size: int) -> Iterator[list[Task]]:
+    """Consecutive lists of at most ``size`` items."""
+    it = iter(items)
+    while chunk := list(islice(it, max(1, size))):
+        yield chunk
+
+
+class SinkPush:
+    """One sink's part of a sync: recover, push chunk by chunk, then clear."""
+
+    def __init__(self, store: Store, name: str, plugin: str, sink: Sink) -> None:
+        self.store = store
+        self.name = name
+        self.plugin = plugin
+        self.sink = sink
+        self.pushed = self.already = self.recovered = self.failed = 0
+        self.cleared = self.completed = 0
+        self.errors: list[str] = []
+        self.stopped = False
+
+    def _error(self, message: str) -> None:
+        if len(self.errors) < MAX_MESSAGES:
+            self.errors.append(f"{self.name}: {message}")
+
+    def recover(self) -> None:
+        """Find tasks an interrupted run may have created; record them as pushed."""
+        pending = [
+            entry.task for entry in self.store.ledger_with_status(self.name, LedgerStatus.PENDING)
+        ]
+        if not pending:
+            return
+        try:
+            found = dict(self.sink.find(pending))
+        except EngageError as exc:
+            self._error(f"could not look for interrupted pushes: {exc}")
+            self.stopped = True  # creating them blind could duplicate them
+            return
+        self.store.record_results(
+            self.name, [PushResult(key, remote_id=rid) for key, rid in found.items()]
+        )
+        self.recovered = len(found)
+
+    def push(self, tasks: Sequence[Task]) -> None:
+        """Push the tasks of one planning chunk that the ledger has not seen as pushed."""
+        statuses = self.store.ledger_statuses(self.name, [t.key for t in tasks])
+        todo = [t for t in tasks if statuses.get(t.key) not in DONE]
+        self.already += len(tasks) - len(todo)
+        if self.stopped:
+            return
+        for batch in chunked(todo, self.sink.batch_size):
+            self.store.record_intent(self.name, batch)
+            try:
+                results = list(self.sink.create(batch))
+            except EngageError as exc:  # the batch stays pending: the next run looks for it first
+                self._error(str(exc))
+                self.stopped = True
+                return
+            except Exception as exc:  # a plugin bug must not lose the record of what was intended
+                log.exception("sink %s failed", self.name)
+                self._error(f"unexpected {type(exc).__name__}: {exc}")
+                self.stopped = True
+                return
+            self.store.record_results(self.name, results)
+            for result in results:
+                if result.ok:
+                    self.pushed += 1
+                else:
+                    self.failed += 1
+                    self._error(f"task {result.key}: {result.error}")
+
+    def clear(self, planned: set[str]) -> None:
+        """Tasks pushed earlier whose condition cleared: complete them where the sink can."""
+        if self.stopped:
+            return
+        gone = {
+            key: rid
+            for key, rid in self.store.ledger_pushed(self.name).items()
+            if key not in planned
+        }
+        if not gone:
+            return
+        try:
+            done = {r.key for r in self.sink.complete(gone) if r.ok}
+        except EngageError as exc:
+            self._error(f"could not complete cleared tasks: {exc}")
+            done = set()
+        self.store.record_cleared(self.name, done, completed=True)
+        self.store.record_cleared(self.name, set(gone) - done, completed=False)
+        self.cleared, self.completed = len(gone), len(done)
+
+    def report(self) -> SinkReport:
+        """What this sink's part of the sync did."""
+        return SinkReport(
+            name=self.name,
+            plugin=self.plugin,
+            pushed=self.pushed,
+            already_pushed=self.already,
+            recovered=self.recovered,
+            failed=self.failed,
+            cleared=self.cleared,
+            completed=self.completed,
+            errors=tuple(self.errors),
+        )
