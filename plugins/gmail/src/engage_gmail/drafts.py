@@ -1,7 +1,189 @@
-"""Placeholder: being written."""
+"""GmailDraftsSink: follow-ups as ready-to-send Gmail drafts (``plugin = "gmail"`` under ``[sinks]``).
+
+Each task becomes one draft (``users.drafts.create``) to the customer's main contact: the
+task's contact, else the first contact engage knows for the customer. When the mailbox holds
+an earlier conversation with that address, the draft answers its latest message in the same
+thread; otherwise it is a fresh message whose subject is the task's title.
+
+Every draft carries the task key in an ``X-Engage-Task`` header. :meth:`GmailDraftsSink.find`
+reads the mailbox's drafts for that header, so a draft created by a run that crashed before
+the ledger write is recognised instead of written twice. A draft cannot be completed:
+:meth:`GmailDraftsSink.complete` leaves drafts alone.
+"""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from email.errors import HeaderParseError
+from email.headerregistry import Address
+from typing import Any, ClassVar
+from urllib.parse import quote
 
-class GmailDraftsSink:
-    """Placeholder."""
+from engage.adapters import AdapterContext, Option, PushResult
+from engage.http import HttpError, RetryPolicy
+from engage.identity import email_domain
+from engage.models import Task
+from engage_gmail.auth import CREDENTIAL_OPTIONS, SCOPE_COMPOSE, SCOPE_READONLY
+from engage_gmail.compose import TASK_HEADER, Conversation, build_draft, encode_raw
+from engage_gmail.writes import GoogleSink
+
+GMAIL_BASE_URL = "https://gmail.googleapis.com"
+USER = "/gmail/v1/users/me"
+#: Recent messages read to find the latest conversation that is not itself a draft.
+LOOKBACK_MESSAGES = 5
+#: Headers read from a conversation's latest message to answer it.
+THREAD_HEADERS = ("Subject", "Message-ID", "References", "In-Reply-To")
+
+
+class GmailDraftsSink(GoogleSink):
+    """Writes one Gmail draft per task, threaded on the latest conversation with the contact.
+
+    Needs ``gmail.compose``, and ``gmail.readonly`` too while ``reply_in_thread`` is on
+    (finding the conversation reads the mailbox).
+    """
+
+    options: ClassVar[Mapping[str, Option]] = {
+        **CREDENTIAL_OPTIONS,
+        "base_url": Option(str, GMAIL_BASE_URL, help="the Gmail API root"),
+        "reply_in_thread": Option(
+            bool,
+            True,
+            help="answer the latest conversation with the contact (needs gmail.readonly too)",
+        ),
+    }
+    batch_size: ClassVar[int] = 20
+
+    def __init__(
+        self,
+        options: Mapping[str, Any],
+        context: AdapterContext,
+        *,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        """Build the sink from resolved options; reads the credentials file now."""
+        self.reply_in_thread = bool(options.get("reply_in_thread", True))
+        scopes = [SCOPE_COMPOSE, SCOPE_READONLY] if self.reply_in_thread else [SCOPE_COMPOSE]
+        super().__init__(options, context, api="Gmail", scopes=scopes, retry=retry, sleep=sleep)
+
+    # -- addressing and threading ------------------------------------------------------------
+
+    def recipient(self, task: Task) -> Address | None:
+        """The customer's main contact as an address (with their name when engage knows it)."""
+        directory = self.context.directory
+        contacts = directory.get_contacts(task.customer) if directory is not None else []
+        email = task.contact_email or (contacts[0].email if contacts else None)
+        if not email:
+            return None
+        name = next((c.name for c in contacts if c.email == email and c.name), None)
+        try:
+            return Address(display_name=name or "", addr_spec=email)
+        except (HeaderParseError, ValueError, IndexError):
+            return None
+
+    def conversation(self, address: str) -> Conversation | None:
+        """The latest non-draft message exchanged with ``address``, or None."""
+        listing = self.reader.get_json(
+            f"{USER}/messages",
+            params={"q": f"from:{address} OR to:{address}", "maxResults": LOOKBACK_MESSAGES},
+        )
+        for item in (listing or {}).get("messages") or []:
+            message = self.reader.get_json(
+                f"{USER}/messages/{quote(str(item['id']), safe='')}",
+                params=[("format", "metadata"), *(("metadataHeaders", h) for h in THREAD_HEADERS)],
+            )
+            if "DRAFT" in (message.get("labelIds") or []):
+                continue
+            headers = _headers(message)
+            message_id = headers.get("message-id", "").strip()
+            if not message_id or not message.get("threadId"):
+                return None
+            return Conversation(
+                thread_id=str(message["threadId"]),
+                message_id=message_id,
+                references=headers.get("references") or headers.get("in-reply-to") or "",
+                subject=headers.get("subject", ""),
+            )
+        return None
+
+    def _domain(self, task: Task) -> str:
+        directory = self.context.directory
+        owner = directory.get_owner(task.owner) if directory and task.owner else None
+        domain = email_domain(owner.email) if owner and owner.email else None
+        internal = sorted(self.context.identity.internal_domains)
+        return domain or (internal[0] if internal else "engage.invalid")
+
+    # -- finding earlier drafts --------------------------------------------------------------
+
+    def draft_keys(self, wanted: set[str]) -> dict[str, str]:
+        """Task key → draft id for the mailbox's drafts that carry one of the ``wanted`` keys."""
+        found: dict[str, str] = {}
+        for draft in self.pages(f"{USER}/drafts", {"maxResults": 500}, field="drafts"):
+            full = self.reader.get_json(
+                f"{USER}/drafts/{quote(str(draft['id']), safe='')}", params={"format": "metadata"}
+            )
+            key = _headers(full.get("message") or {}).get(TASK_HEADER.lower(), "").strip()
+            if key in wanted:
+                found.setdefault(key, str(draft["id"]))
+                if len(found) == len(wanted):
+                    break
+        return found
+
+    # -- the Sink protocol -------------------------------------------------------------------
+
+    def find(self, tasks: Sequence[Task]) -> Mapping[str, str]:
+        """Task key → draft id for the tasks an earlier, interrupted run already drafted."""
+        if not tasks:
+            return {}
+        with self.translated("looking for drafts an interrupted run created"):
+            return self.draft_keys({task.key for task in tasks})
+
+    def create(self, tasks: Sequence[Task]) -> Iterable[PushResult]:
+        """Create one draft per task.
+
+        A task without a contact address, or one Gmail rejects, fails alone. Raises
+        :class:`~engage.errors.SinkError` when the credentials are refused or Gmail stays
+        unavailable.
+        """
+        return [self._create_one(task) for task in tasks]
+
+    def _create_one(self, task: Task) -> PushResult:
+        to = self.recipient(task)
+        if to is None:
+            return PushResult(
+                task.key, error=f"no contact email address is known for customer {task.customer}"
+            )
+        conversation = None
+        if self.reply_in_thread:
+            with self.translated(f"looking up the conversation with {to.addr_spec}"):
+                conversation = self.conversation(to.addr_spec)
+        message = build_draft(task, to, conversation=conversation, domain=self._domain(task))
+        body: dict[str, Any] = {"message": {"raw": encode_raw(message)}}
+        if conversation is not None:
+            body["message"]["threadId"] = conversation.thread_id
+
+        def send() -> str:
+            return str(self.writer.post_json(f"{USER}/drafts", body)["id"])
+
+        def recover() -> str | None:
+            return self.draft_keys({task.key}).get(task.key)
+
+        try:
+            remote_id = self.create_once(f"draft for {task.key}", send, recover)
+        except HttpError as exc:  # rejected by Gmail: nothing was created
+            return PushResult(task.key, error=str(exc))
+        return PushResult(task.key, remote_id=remote_id)
+
+    def complete(self, remote_ids: Mapping[str, str]) -> Iterable[PushResult]:
+        """Do nothing: a draft has no notion of done (a person sends or deletes it)."""
+        return []
+
+
+def _headers(message: Mapping[str, Any]) -> dict[str, str]:
+    """A message resource's headers, by lower-cased name (the first of each name)."""
+    headers: dict[str, str] = {}
+    for header in (message.get("payload") or {}).get("headers") or []:
+        name = str(header.get("name", "")).lower()
+        headers.setdefault(name, str(header.get("value", "")))
+    return headers

@@ -1,7 +1,186 @@
-"""Placeholder: being written."""
+"""GoogleTasksSink: follow-ups as tasks in a Google Tasks list (``plugin = "gtasks"``).
+
+Each engage task becomes one Google task: the title, notes made of the body and the reason,
+and the due date (Google Tasks keeps only the date). The notes end with a line
+``engage-task: <key>``; that line is how :meth:`GoogleTasksSink.find` recognises a task an
+interrupted run created, so a crash between the create and the ledger write never leaves a
+duplicate. Tasks whose condition cleared are marked completed.
+"""
 
 from __future__ import annotations
 
+import re
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, ClassVar
+from urllib.parse import quote
 
-class GoogleTasksSink:
-    """Placeholder."""
+from engage.adapters import AdapterContext, Option, PushResult
+from engage.errors import SinkError
+from engage.http import AuthError, HttpError, RetryPolicy
+from engage.models import Task
+from engage_gmail.auth import CREDENTIAL_OPTIONS, SCOPE_TASKS
+from engage_gmail.writes import GoogleSink
+
+TASKS_BASE_URL = "https://tasks.googleapis.com"
+DEFAULT_TASKLIST = "@default"
+KEY_PREFIX = "engage-task: "
+TITLE_LIMIT = 1024
+NOTES_LIMIT = 8192
+PAGE_SIZE = 100
+
+_KEY_LINE = re.compile(r"^engage-task: (\S+)[ \t]*$", re.MULTILINE)
+
+
+def notes_for(task: Task) -> str:
+    """The task's notes: its body, why it exists, and the key line, within Google's 8,192 chars."""
+    tail = f"\n\nWhy: {task.reason.strip()}\n\n{KEY_PREFIX}{task.key}"
+    body = task.body.strip()
+    room = NOTES_LIMIT - len(tail)
+    if len(body) > room:
+        body = body[: max(room - 1, 0)].rstrip() + "…"
+    return body + tail
+
+
+def resource_for(task: Task) -> dict[str, str]:
+    """The Tasks API ``Task`` resource for an engage task."""
+    title = " ".join(task.title.split()) or task.key
+    if len(title) > TITLE_LIMIT:
+        title = title[: TITLE_LIMIT - 1] + "…"
+    return {
+        "title": title,
+        "notes": notes_for(task),
+        "due": f"{task.due.isoformat()}T00:00:00.000Z",
+        "status": "needsAction",
+    }
+
+
+def key_of(notes: str | None) -> str | None:
+    """The engage task key written in a task's notes, or None."""
+    found = _KEY_LINE.findall(notes or "")
+    return str(found[-1]) if found else None
+
+
+class GoogleTasksSink(GoogleSink):
+    """Writes follow-ups into a Google Tasks list; completes them when their condition clears.
+
+    Needs the ``tasks`` scope. ``tasklist`` is a list's id, its title, or ``@default`` (the
+    user's default list).
+    """
+
+    options: ClassVar[Mapping[str, Option]] = {
+        **CREDENTIAL_OPTIONS,
+        "base_url": Option(str, TASKS_BASE_URL, help="the Google Tasks API root"),
+        "tasklist": Option(str, DEFAULT_TASKLIST, help="the task list's id or title, or @default"),
+    }
+    batch_size: ClassVar[int] = 50
+
+    def __init__(
+        self,
+        options: Mapping[str, Any],
+        context: AdapterContext,
+        *,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        """Build the sink from resolved options; reads the credentials file now."""
+        super().__init__(
+            options, context, api="Google Tasks", scopes=[SCOPE_TASKS], retry=retry, sleep=sleep
+        )
+        self.tasklist: str = options.get("tasklist") or DEFAULT_TASKLIST
+        self._list_id: str | None = None
+
+    # -- the list ----------------------------------------------------------------------
+
+    def list_id(self) -> str:
+        """The configured list's id (``@default`` as is), looked up once by id or title."""
+        if self._list_id is None:
+            if self.tasklist == DEFAULT_TASKLIST:
+                self._list_id = DEFAULT_TASKLIST
+            else:
+                with self.translated("looking up the task list"):
+                    lists = list(self.pages("/tasks/v1/users/@me/lists", {"maxResults": 1000}))
+                self._list_id = _pick_list(lists, self.tasklist, self.where)
+        return self._list_id
+
+    def _tasks_path(self) -> str:
+        return f"/tasks/v1/lists/{quote(self.list_id(), safe='@')}/tasks"
+
+    def remote_keys(self) -> dict[str, str]:
+        """Every engage task key in the list (completed, hidden and deleted tasks too) → task id."""
+        found: dict[str, str] = {}
+        params = {
+            "maxResults": PAGE_SIZE,
+            "showCompleted": "true",
+            "showHidden": "true",
+            "showDeleted": "true",
+        }
+        for item in self.pages(self._tasks_path(), params):
+            key = key_of(item.get("notes"))
+            if key is not None and item.get("id"):
+                found.setdefault(key, str(item["id"]))
+        return found
+
+    # -- the Sink protocol ---------------------------------------------------------------
+
+    def find(self, tasks: Sequence[Task]) -> Mapping[str, str]:
+        """Task key → Google task id for the tasks an earlier, interrupted run created."""
+        with self.translated("looking for tasks an interrupted run created"):
+            remote = self.remote_keys()
+        return {task.key: remote[task.key] for task in tasks if task.key in remote}
+
+    def create(self, tasks: Sequence[Task]) -> Iterable[PushResult]:
+        """Insert one Google task per engage task.
+
+        A task Google rejects (a 400) fails alone. Raises :class:`~engage.errors.SinkError`
+        when the credentials are refused or Google stays unavailable.
+        """
+        return [self._create_one(task) for task in tasks]
+
+    def _create_one(self, task: Task) -> PushResult:
+        path = self._tasks_path()
+        body = resource_for(task)
+
+        def send() -> str:
+            return str(self.writer.post_json(path, body)["id"])
+
+        def recover() -> str | None:
+            return self.remote_keys().get(task.key)
+
+        try:
+            remote_id = self.create_once(f"Google task for {task.key}", send, recover)
+        except HttpError as exc:  # rejected by Google: nothing was created
+            return PushResult(task.key, error=str(exc))
+        return PushResult(task.key, remote_id=remote_id)
+
+    def complete(self, remote_ids: Mapping[str, str]) -> Iterable[PushResult]:
+        """Mark the Google tasks of cleared engage tasks completed (a deleted one fails alone)."""
+        results = []
+        for key, remote_id in remote_ids.items():
+            path = f"{self._tasks_path()}/{quote(remote_id, safe='')}"
+            with self.translated(f"completing the Google task for {key}"):
+                try:
+                    self.reader.request("PATCH", path, json={"status": "completed"})
+                except HttpError as exc:
+                    if exc.status != 404 or isinstance(exc, AuthError):
+                        raise
+                    results.append(PushResult(key, error="the Google task no longer exists"))
+                    continue
+            results.append(PushResult(key, remote_id=remote_id))
+        return results
+
+
+def _pick_list(lists: Sequence[Mapping[str, Any]], wanted: str, where: str) -> str:
+    for item in lists:
+        if item.get("id") == wanted:
+            return wanted
+    for exact in (True, False):
+        for item in lists:
+            title = str(item.get("title") or "")
+            if title == wanted if exact else title.casefold() == wanted.casefold():
+                return str(item["id"])
+    titles = ", ".join(repr(str(item.get("title"))) for item in lists) or "none"
+    raise SinkError(
+        f"{where}: tasklist: no Google Tasks list has the id or title {wanted!r} "
+        f"(lists: {titles}); use one of them, or @default"
+    )

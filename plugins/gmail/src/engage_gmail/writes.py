@@ -1,0 +1,150 @@
+"""What both Google sinks share: credentials, HTTP clients, error translation, safe creates.
+
+Reads (lists, gets) and idempotent writes (a patch) go through an ordinary retrying
+:class:`~engage.http.HttpClient`. A *create* is not idempotent: a POST that timed out or got
+a 5xx may have landed, and sending it again could make a second draft or task. So creates go
+through :meth:`GoogleSink.create_once`, which sends each POST once per try and, after an
+ambiguous failure, looks for the object before trying again. Rejections that certainly
+created nothing (429, a rate-limit 403) are simply retried after a backoff.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import requests
+
+from engage.adapters import AdapterContext
+from engage.errors import RetriableSinkError, SinkError
+from engage.http import AuthError, HttpClient, HttpError, RetriesExhausted, RetryPolicy, retry_after
+from engage_gmail.auth import google_classify, google_client, load_credentials
+
+
+def short_scope(scope: str) -> str:
+    """``gmail.compose`` for ``https://www.googleapis.com/auth/gmail.compose``."""
+    return scope.rsplit("/", 1)[-1]
+
+
+class GoogleSink:
+    """Base of the Google sinks: two clients over one set of credentials, and error rules.
+
+    Args:
+        options: The table's resolved options (credentials and ``base_url``).
+        context: The adapter context.
+        api: The API's name in messages (``Gmail``).
+        scopes: The scopes the sink needs, for the token and for messages.
+        retry: The retry budget (tests pass tiny delays).
+        sleep: How to wait between tries.
+    """
+
+    def __init__(
+        self,
+        options: Mapping[str, Any],
+        context: AdapterContext,
+        *,
+        api: str,
+        scopes: Sequence[str],
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.context = context
+        self.where = f"engage.toml: [sinks.{context.name}]"
+        self.scopes = tuple(scopes)
+        self.retry = retry or RetryPolicy()
+        self.sleep = sleep
+        credentials = load_credentials(options, context, self.scopes, self.where)
+        base_url = str(options["base_url"])
+        self.reader: HttpClient = google_client(
+            credentials, base_url, name=api, where=self.where, retry=self.retry
+        )
+        self.reader.sleep = sleep
+        self.writer: HttpClient = google_client(
+            credentials,
+            base_url,
+            name=api,
+            where=self.where,
+            retry=RetryPolicy(attempts=1),
+            classify=self._remember_retry_after,
+        )
+        self._asked: float | None = None
+
+    def _remember_retry_after(self, response: requests.Response, attempt: int) -> float | None:
+        self._asked = retry_after(response)
+        return google_classify(response, attempt)
+
+    def pages(
+        self, path: str, params: Mapping[str, Any], field: str = "items"
+    ) -> Iterator[dict[str, Any]]:
+        """The ``field`` entries of every page of a Google list call (``pageToken`` paging)."""
+        token: str | None = None
+        seen: set[str] = set()
+        while True:
+            page = self.reader.get_json(path, params={**params, "pageToken": token}) or {}
+            yield from page.get(field) or []
+            token = page.get("nextPageToken")
+            if not token or token in seen:
+                return
+            seen.add(token)
+
+    @contextmanager
+    def translated(self, doing: str) -> Iterator[None]:
+        """Turn HTTP failures while ``doing`` something into sink errors naming the table."""
+        try:
+            yield
+        except AuthError as exc:
+            needed = ", ".join(short_scope(s) for s in self.scopes)
+            raise SinkError(
+                f"{self.where}: {doing}: {exc} (this sink needs the scopes: {needed})"
+            ) from None
+        except RetriesExhausted as exc:
+            raise RetriableSinkError(f"{self.where}: {doing}: {exc}") from None
+        except HttpError as exc:
+            raise SinkError(f"{self.where}: {doing}: {exc}") from None
+
+    def create_once(
+        self, what: str, send: Callable[[], str], recover: Callable[[], str | None]
+    ) -> str:
+        """Create one remote object and return its id, never creating it twice.
+
+        Args:
+            what: The object, for messages (``draft for task K``).
+            send: Sends the create once (through :attr:`writer`) and returns the new id.
+            recover: Looks for the object an ambiguous earlier try may have created.
+
+        Raises:
+            HttpError: the API rejected the object itself (a 400): nothing was created.
+            SinkError: the credentials were refused.
+            RetriableSinkError: every try failed; the object may exist, so the task must stay
+                pending and the next run looks for it first.
+        """
+        ambiguous = False
+        last = "no answer"
+        for attempt in range(self.retry.attempts):
+            if ambiguous:
+                with self.translated(f"looking for the {what} after a failed create"):
+                    found = recover()
+                if found is not None:
+                    return found
+            self._asked = None
+            try:
+                return send()
+            except AuthError:
+                with self.translated(f"creating the {what}"):
+                    raise
+            except RetriesExhausted as exc:  # one try, retriable: 429, rate-limit 403, 5xx, network
+                last = str(exc).split("; last: ", 1)[-1].split(". Nothing was changed", 1)[0]
+                ambiguous = ambiguous or exc.status is None or exc.status >= 500
+            if attempt + 1 < self.retry.attempts:
+                asked = self._asked
+                self.sleep(
+                    min(asked, self.retry.max_retry_after)
+                    if asked is not None
+                    else self.retry.backoff(attempt)
+                )
+        raise RetriableSinkError(
+            f"{self.where}: creating the {what} failed {self.retry.attempts} times; last: {last}. "
+            "The task stays pending: the next run looks for it before creating it again."
+        )
