@@ -1,0 +1,426 @@
+"""HubSpot's CRM v3/v4 API over :mod:`engage.http`: auth, paging, search, batches, 429 rules.
+
+Everything that knows HubSpot's wire format lives here; :mod:`engage_hubspot.source` and
+:mod:`engage_hubspot.sink` work with plain dicts of ``{id, properties, ...}``.
+
+- Every request carries ``Authorization: Bearer <token>``; the token is a secret of the
+  :class:`~engage.http.HttpClient`, so it never appears in a message.
+- Requests other than search share the burst limiter (default 100 per 10 s); search has its own
+  (default 5 per second), since HubSpot counts it separately.
+- A 429 waits as HubSpot's own clients do, by ``policyName``: ``TEN_SECONDLY_ROLLING`` 10 s per
+  attempt, the search "secondly" limit 1 s per attempt, ``Retry-After`` when given; ``DAILY``
+  fails at once (nothing helps before midnight). 5xx and network faults back off
+  exponentially; 401 and 403 say which environment variable or scope is wrong.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import attrs
+import requests
+
+from engage.http import (
+    AuthError,
+    HttpClient,
+    HttpError,
+    RateLimiter,
+    RetryPolicy,
+    api_message,
+    redact,
+    retry_after,
+)
+
+#: Most records per list page (HubSpot's SDKs use the same).
+LIST_PAGE = 100
+#: Most records per search page.
+SEARCH_PAGE = 200
+#: Most inputs per batch read, create or update.
+BATCH = 100
+#: Most results per v4 association page.
+ASSOCIATION_PAGE = 500
+#: Search answers 400 when paging reaches this many results.
+SEARCH_CAP = 10_000
+#: Characters of property names one GET may carry; more are fetched by POST batch read.
+URL_PROPERTY_BUDGET = 1500
+
+_SCOPES = {
+    "owners": "crm.objects.owners.read",
+    "companies": "crm.objects.companies.{mode}",
+    "contacts": "crm.objects.contacts.{mode}",
+    "deals": "crm.objects.deals.{mode}",
+    "tickets": "tickets",
+    "feedback_submissions": "crm.objects.feedback_submissions.read",
+}
+_OBJECT = re.compile(r"/crm/v[34]/(?:objects|associations)/(\w+)")
+
+
+@attrs.frozen
+class Timing:
+    """How long to wait and for how long to try.
+
+    Attributes:
+        ten_secondly: Seconds per attempt after a ``TEN_SECONDLY_ROLLING`` 429.
+        secondly: Seconds per attempt after the search API's secondly 429.
+        retry: Attempts and backoff for 5xx answers and network faults.
+        timeout: Connect and read timeouts, in seconds.
+    """
+
+    ten_secondly: float = 10.0
+    secondly: float = 1.0
+    retry: RetryPolicy = attrs.field(
+        factory=lambda: RetryPolicy(attempts=6, base_delay=0.5, max_delay=30.0)
+    )
+    timeout: tuple[float, float] = (10.0, 60.0)
+
+
+#: The timing every client uses unless given one (tests shrink it).
+TIMING = Timing()
+
+
+def required_scope(method: str, path: str) -> str:
+    """The private app scope a request needs, for 403 messages."""
+    if path.rstrip("/").endswith("/crm/v3/owners") or "/owners/" in path:
+        return _SCOPES["owners"]
+    match = _OBJECT.search(path)
+    kind = match.group(1) if match else "contacts"
+    write = method != "GET" and not path.endswith(("/search", "/batch/read"))
+    scope = _SCOPES.get(kind, "crm.objects.contacts.{mode}")
+    return scope.format(mode="write" if write else "read")
+
+
+@attrs.frozen
+class Page:
+    """One page of results and the token of the next (None on the last page)."""
+
+    results: list[dict[str, Any]]
+    after: str | None
+
+
+@attrs.frozen
+class WriteOutcome:
+    """What one batch write answered: the objects written and the per-input errors (207)."""
+
+    results: list[dict[str, Any]]
+    errors: list[dict[str, Any]]
+
+
+class AmbiguousWrite(HttpError):
+    """A write may or may not have happened (5xx, timeout, dropped connection): look before retrying."""
+
+
+class HubSpotClient:
+    """A HubSpot API client for one private app token.
+
+    Args:
+        token: The private app access token.
+        token_env: The environment variable it came from, named in auth errors.
+        base_url: The API root (a test gives its fake).
+        requests_per_10s: Burst limit for all requests but search.
+        searches_per_second: Limit for search requests.
+        timing: Waits and retry budget (:data:`TIMING` by default).
+        sleep: How to wait.
+    """
+
+    def __init__(
+        self,
+        token: str,
+        *,
+        token_env: str,
+        base_url: str,
+        requests_per_10s: int = 100,
+        searches_per_second: int = 5,
+        timing: Timing | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.timing = timing or TIMING
+        self.token_env = token_env
+        self.sleep = sleep
+        self._token = token
+        self.burst = RateLimiter(max(1, requests_per_10s), 10.0)
+        self.searches = RateLimiter(max(1, searches_per_second), 1.0)
+        self.http = HttpClient(
+            base_url,
+            name="HubSpot",
+            headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+            secrets=[token],
+            timeout=self.timing.timeout,
+            retry=self.timing.retry,
+            classify=self._classify,
+            sleep=sleep,
+        )
+
+    def __repr__(self) -> str:
+        return f"HubSpotClient({self.http.base_url!r}, token from ${self.token_env})"
+
+    # -- failure rules --------------------------------------------------------------------
+
+    def _classify(self, response: requests.Response, attempt: int) -> float | None:
+        status = response.status_code
+        method = response.request.method or "GET"
+        path = urlsplit(response.request.url or "").path or "/"
+        message = redact(api_message(response), [self._token])
+        where = f"HubSpot: {method} {path}"
+        if status == 401:
+            raise AuthError(
+                f"{where}: HTTP 401: HubSpot rejected the token in ${self.token_env} ({message}); "
+                f"set {self.token_env} to a valid private app access token",
+                status,
+            )
+        if status == 403:
+            scope = required_scope(method, path)
+            raise AuthError(
+                f"{where}: HTTP 403: the private app token in ${self.token_env} lacks the scope "
+                f"'{scope}' ({message}); add it to the private app and use the new token",
+                status,
+            )
+        if status == 429:
+            return self.rate_limit_wait(response, attempt)
+        if status == 423:
+            return 2.0
+        if status == 477:
+            return retry_after(response) or 1.0
+        return None
+
+    def rate_limit_wait(self, response: requests.Response, attempt: int) -> float | None:
+        """Seconds to wait after a 429, as HubSpot's clients do; raises for the daily limit."""
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        body = body if isinstance(body, dict) else {}
+        policy = str(body.get("policyName") or "")
+        if policy == "DAILY":
+            raise HttpError(
+                "HubSpot: HTTP 429: the account's daily API limit is used up (policy DAILY); "
+                "it resets at midnight in the account's time zone, the next run tries again",
+                429,
+            )
+        asked = retry_after(response)
+        if asked is not None:
+            if asked > self.timing.retry.max_retry_after:
+                raise HttpError(
+                    f"HubSpot: HTTP 429: asked to wait {asked:.0f} s, too long for this run", 429
+                )
+            return asked
+        if policy == "TEN_SECONDLY_ROLLING":
+            return self.timing.ten_secondly * (attempt + 1)
+        if policy == "SECONDLY" or "secondly" in str(body.get("message", "")).lower():
+            return self.timing.secondly * (attempt + 1)
+        return None
+
+    # -- plain requests -------------------------------------------------------------------
+
+    def get(self, path: str, params: Any = None) -> Any:
+        """GET ``path`` under the burst limit and decode the JSON answer."""
+        return self.http.get_json(path, params=params, limiters=[self.burst])
+
+    def post(self, path: str, body: Any) -> Any:
+        """POST a JSON body under the burst limit (or the search limit for ``/search``)."""
+        limiter = self.searches if path.endswith("/search") else self.burst
+        return self.http.post_json(path, body, limiters=[limiter])
+
+    def write_once(self, path: str, body: Any) -> WriteOutcome:
+        """POST a batch write exactly once: no blind retry may duplicate what HubSpot created.
+
+        A 429 is waited out and sent again (HubSpot refused it, so nothing was written).
+
+        Raises:
+            AmbiguousWrite: a 5xx answer, timeout or dropped connection: it may have happened.
+            AuthError, HttpError: refused as a whole (nothing was written).
+        """
+        url = f"{self.http.base_url}/{path.lstrip('/')}"
+        for attempt in range(self.timing.retry.attempts):
+            self.burst.acquire()
+            try:
+                response = self.http.session.post(url, json=body, timeout=self.http.timeout)
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                raise AmbiguousWrite(
+                    f"HubSpot: POST {path}: network error: {type(exc).__name__}"
+                ) from None
+            status = response.status_code
+            if status < 400:
+                data = response.json() if response.content else {}
+                return WriteOutcome(list(data.get("results") or []), list(data.get("errors") or []))
+            message = redact(api_message(response), [self._token])
+            if status >= 500:
+                raise AmbiguousWrite(f"HubSpot: POST {path}: HTTP {status}: {message}", status)
+            wait = self._classify(response, attempt)
+            if status != 429:
+                raise HttpError(f"HubSpot: POST {path}: HTTP {status}: {message}", status)
+            self.sleep(wait if wait is not None else self.timing.retry.backoff(attempt))
+        raise HttpError(f"HubSpot: POST {path}: still rate limited after retries", 429)
+
+    # -- objects --------------------------------------------------------------------------
+
+    def list_pages(
+        self,
+        object_type: str,
+        properties: Sequence[str],
+        *,
+        associations: Sequence[str] = (),
+        archived: bool = False,
+        after: str | None = None,
+    ) -> Iterator[Page]:
+        """Page through ``GET /crm/v3/objects/{type}`` at 100 per page, from ``after``.
+
+        A property list too long for one URL is split: the rest comes by batch read.
+        """
+        first, rest = split_properties(properties)
+        while True:
+            params: dict[str, Any] = {"limit": LIST_PAGE, "properties": ",".join(first)}
+            if associations:
+                params["associations"] = ",".join(associations)
+            if archived:
+                params["archived"] = "true"
+            if after:
+                params["after"] = after
+            data = self.get(f"/crm/v3/objects/{object_type}", params)
+            results = list(data.get("results") or [])
+            for chunk in rest:
+                self._merge_properties(object_type, results, chunk, archived)
+            after = next_after(data)
+            yield Page(results, after)
+            if after is None:
+                return
+
+    def _merge_properties(
+        self, object_type: str, results: list[dict[str, Any]], chunk: list[str], archived: bool
+    ) -> None:
+        extra = {
+            r["id"]: r
+            for r in self.batch_read(
+                object_type, [r["id"] for r in results], chunk, archived=archived
+            )
+        }
+        for result in results:
+            more = extra.get(result["id"], {}).get("properties") or {}
+            result.setdefault("properties", {}).update(
+                {k: v for k, v in more.items() if k in chunk}
+            )
+
+    def search(
+        self,
+        object_type: str,
+        filters: Sequence[Mapping[str, Any]],
+        sort: tuple[str, str],
+        properties: Sequence[str],
+    ) -> list[dict[str, Any]]:
+        """One page (200) of ``POST /crm/v3/objects/{type}/search``: one filter group, one sort."""
+        body = {
+            "filterGroups": [{"filters": list(filters)}],
+            "sorts": [{"propertyName": sort[0], "direction": sort[1]}],
+            "properties": list(properties),
+            "limit": SEARCH_PAGE,
+            "after": "0",
+        }
+        data = self.post(f"/crm/v3/objects/{object_type}/search", body)
+        return list(data.get("results") or [])
+
+    def batch_read(
+        self,
+        object_type: str,
+        ids: Sequence[str],
+        properties: Sequence[str],
+        *,
+        id_property: str | None = None,
+        archived: bool = False,
+    ) -> list[dict[str, Any]]:
+        """``POST /crm/v3/objects/{type}/batch/read`` in batches of 100; missing ids are left out."""
+        found: list[dict[str, Any]] = []
+        path = f"/crm/v3/objects/{object_type}/batch/read" + ("?archived=true" if archived else "")
+        for start in range(0, len(ids), BATCH):
+            body: dict[str, Any] = {
+                "inputs": [{"id": i} for i in ids[start : start + BATCH]],
+                "properties": list(properties),
+            }
+            if id_property:
+                body["idProperty"] = id_property
+            data = self.post(path, body)
+            found.extend((data or {}).get("results") or [])
+        return found
+
+    def associations(
+        self, from_type: str, to_type: str, ids: Sequence[str]
+    ) -> dict[str, list[str]]:
+        """Who each object is associated with: ``POST /crm/v4/associations/{from}/{to}/batch/read``."""
+        linked: dict[str, list[str]] = {i: [] for i in ids}
+        pending = [{"id": i} for i in ids]
+        while pending:
+            batch, pending = pending[:BATCH], pending[BATCH:]
+            data = self.post(
+                f"/crm/v4/associations/{from_type}/{to_type}/batch/read", {"inputs": batch}
+            )
+            for item in (data or {}).get("results") or []:
+                source = str(item["from"]["id"])
+                linked.setdefault(source, []).extend(
+                    str(t["toObjectId"]) for t in item.get("to") or []
+                )
+                after = next_after(item)
+                if after:
+                    pending.append({"id": source, "after": after})
+        return linked
+
+    def associated_ids(self, from_type: str, from_id: str, to_type: str) -> list[str]:
+        """Every id ``from_id`` is associated with: ``GET /crm/v4/objects/{from}/{id}/associations/{to}``."""
+        ids: list[str] = []
+        after: str | None = None
+        path = f"/crm/v4/objects/{from_type}/{quote(from_id)}/associations/{to_type}"
+        while True:
+            params: dict[str, Any] = {"limit": ASSOCIATION_PAGE}
+            if after:
+                params["after"] = after
+            data = self.get(path, params)
+            ids.extend(str(r["toObjectId"]) for r in data.get("results") or [])
+            after = next_after(data)
+            if after is None:
+                return ids
+
+    def owners(self, *, archived: bool) -> Iterator[dict[str, Any]]:
+        """Every owner: ``GET /crm/v3/owners`` (``archived=true`` gives only archived ones)."""
+        after: str | None = None
+        while True:
+            params: dict[str, Any] = {
+                "limit": LIST_PAGE,
+                "archived": "true" if archived else "false",
+            }
+            if after:
+                params["after"] = after
+            data = self.get("/crm/v3/owners", params)
+            yield from data.get("results") or []
+            after = next_after(data)
+            if after is None:
+                return
+
+    def batch_update(self, object_type: str, inputs: Sequence[Mapping[str, Any]]) -> WriteOutcome:
+        """``POST /crm/v3/objects/{type}/batch/update`` (idempotent, so retried normally)."""
+        data = self.post(f"/crm/v3/objects/{object_type}/batch/update", {"inputs": list(inputs)})
+        data = data or {}
+        return WriteOutcome(list(data.get("results") or []), list(data.get("errors") or []))
+
+
+def next_after(data: Any) -> str | None:
+    """``paging.next.after`` of an answer, or None on the last page."""
+    if not isinstance(data, dict):
+        return None
+    after = ((data.get("paging") or {}).get("next") or {}).get("after")
+    return str(after) if after not in (None, "") else None
+
+
+def split_properties(
+    properties: Sequence[str], budget: int = URL_PROPERTY_BUDGET
+) -> tuple[list[str], list[list[str]]]:
+    """Split a property list into the part one URL can carry and chunks for batch reads."""
+    chunks: list[list[str]] = [[]]
+    size = 0
+    for name in dict.fromkeys(properties):
+        if chunks[-1] and size + len(name) + 1 > budget:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(name)
+        size += len(name) + 1
+    return chunks[0], chunks[1:]

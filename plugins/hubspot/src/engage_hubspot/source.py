@@ -1,0 +1,413 @@
+"""The HubSpot source: owners, companies, contacts, engagements and feedback, incrementally.
+
+Each run:
+
+1. reads every owner, active and archived (an archived owner left: ``Owner(active=False)``);
+2. reads open deals and tickets, when ``open_work`` is on, to know which companies have work;
+3. per object type (companies, contacts, then engagements and feedback): the first sync pages
+   through the list endpoint (100 a page); later syncs search on the last-modified property
+   from the saved watermark minus ``overlap_minutes``, 200 a page, by *keyset*: every page is
+   a fresh query from the last time seen, so neither the 10,000-result cap nor records
+   changing while paging can skip or repeat anything; when a whole page shares one time, it
+   pages those records by id. Then it sweeps archived records and retires them;
+4. looks again at engagements that had no company or contact (associations made later);
+5. tells companies whose open work changed.
+
+A :class:`~engage.adapters.Checkpoint` follows every page, so a failure loses nothing and
+the next run resumes from the last page committed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any, ClassVar
+
+from engage.adapters import AdapterContext, Checkpoint, Option, Problem, Retire, SourceItem
+from engage.models import Contact, Customer
+from engage_hubspot import mapping
+from engage_hubspot.client import SEARCH_PAGE, HubSpotClient
+from engage_hubspot.cursor import Cursor, TypeState
+from engage_hubspot.lookups import Lookups
+from engage_hubspot.options import SOURCE_OPTIONS, check_engagements, connect
+
+Record = dict[str, Any]
+
+
+class HubSpotSource:
+    """Pulls a HubSpot account into engage (``plugin = "hubspot"`` under ``[sources.NAME]``)."""
+
+    options: ClassVar[Mapping[str, Option]] = SOURCE_OPTIONS
+
+    def __init__(self, options: Mapping[str, Any], context: AdapterContext) -> None:
+        self.context = context
+        self.segment_property: str = options["segment_property"]
+        self.company_properties: list[str] = [str(p) for p in options["company_properties"]]
+        self.engagements = check_engagements(options["engagements"], f"[sources.{context.name}]")
+        self.feedback: bool = options["feedback"]
+        self.open_work: bool = options["open_work"]
+        self.overlap_ms = max(0, options["overlap_minutes"]) * 60_000
+        self.client: HubSpotClient = connect(options, context, "sources")
+        self.owners: dict[str, str] = {}
+        self.unassociated = 0
+
+    def __repr__(self) -> str:
+        return f"HubSpotSource({self.context.name!r}, {self.client!r})"
+
+    # -- the pull -------------------------------------------------------------------------
+
+    def pull(self, cursor: str | None) -> Iterator[SourceItem]:
+        """Yield records changed since ``cursor``, with a checkpoint after every page."""
+        now: datetime = self.context.now()
+        start = mapping.to_millis(now)
+        state = Cursor.load(cursor)
+        lookups = Lookups(self.client, self.context.identity)
+        self.unassociated = 0
+        yield from self._owners()
+        open_ids = self._open_companies() if self.open_work else None
+        written: set[str] = set()
+        for object_type in self.object_types:
+            yield from self._object_type(object_type, state, start, now, lookups, open_ids, written)
+        for object_type in list(state.unassociated):
+            yield from self._recheck(object_type, state, now, lookups)
+        if open_ids is not None:
+            yield from self._open_work(state, open_ids, lookups, written)
+        if self.unassociated:
+            yield Problem(
+                f"{self.context.name}: {self.unassociated} engagement(s) have no company or "
+                "contact in HubSpot; they are skipped and looked at again next run"
+            )
+        yield Checkpoint(state.dump())
+
+    @property
+    def object_types(self) -> tuple[str, ...]:
+        """The object types pulled, in order: companies before contacts before engagements."""
+        kinds = ("companies", "contacts", *self.engagements)
+        return (*kinds, mapping.FEEDBACK) if self.feedback else kinds
+
+    def _owners(self) -> Iterator[SourceItem]:
+        for archived in (False, True):
+            for data in self.client.owners(archived=archived):
+                owner = mapping.owner_from_hubspot({**data, "archived": archived})
+                self.owners[str(data["id"])] = owner.id
+                self.context.progress.advance("owners")
+                yield owner
+
+    def _open_companies(self) -> set[str]:
+        """Ids of companies with an open deal or ticket (searched by id, so never capped)."""
+        companies: set[str] = set()
+        for object_type in ("deals", "tickets"):
+            after_id = "0"
+            while True:
+                page = self.client.search(
+                    object_type,
+                    [
+                        {"propertyName": "hs_is_closed", "operator": "EQ", "value": "false"},
+                        {"propertyName": "hs_object_id", "operator": "GT", "value": after_id},
+                    ],
+                    ("hs_object_id", "ASCENDING"),
+                    ["hs_object_id"],
+                )
+                if page:
+                    linked = self.client.associations(
+                        object_type, "companies", [r["id"] for r in page]
+                    )
+                    companies.update(c for ids in linked.values() for c in ids)
+                    after_id = str(page[-1]["id"])
+                    self.context.progress.advance(object_type, len(page))
+                if len(page) < SEARCH_PAGE:
+                    break
+        return companies
+
+    # -- one object type ------------------------------------------------------------------
+
+    def _object_type(
+        self,
+        object_type: str,
+        state: Cursor,
+        start: int,
+        now: datetime,
+        lookups: Lookups,
+        open_ids: set[str] | None,
+        written: set[str],
+    ) -> Iterator[SourceItem]:
+        kind = state.types.get(object_type)
+        if kind is None:
+            kind = state.types[object_type] = TypeState(modified=start, archived=start)
+        properties = self._properties(object_type)
+        associations = (
+            ["companies", "contacts"] if object_type not in ("companies", "contacts") else []
+        )
+        if kind.listing:
+            for page in self.client.list_pages(
+                object_type, properties, associations=associations, after=kind.after
+            ):
+                yield from self._records(
+                    object_type, page.results, state, now, lookups, open_ids, written, listed=True
+                )
+                kind.after, kind.listing = page.after, page.after is not None
+                yield Checkpoint(state.dump())
+            return
+        yield from self._changes(object_type, kind, state, start, now, lookups, open_ids, written)
+        yield from self._archived(object_type, kind, state, start)
+
+    def _properties(self, object_type: str) -> list[str]:
+        props = list(mapping.PROPERTIES[object_type])
+        if object_type == "companies":
+            props += [p for p in (self.segment_property, *self.company_properties) if p]
+        return props
+
+    def _changes(
+        self,
+        object_type: str,
+        kind: TypeState,
+        state: Cursor,
+        start: int,
+        now: datetime,
+        lookups: Lookups,
+        open_ids: set[str] | None,
+        written: set[str],
+    ) -> Iterator[SourceItem]:
+        """Keyset search from the watermark: ``modified >= t``; by id while a page shares one t."""
+        prop = mapping.modified_property(object_type)
+        properties = self._properties(object_type)
+        seen: set[str] = set()
+        since = min(kind.modified, start)
+        tie_id = kind.id if self.overlap_ms == 0 else None
+        since -= self.overlap_ms
+        strict = False
+        while True:
+            if tie_id is not None:
+                yield from self._same_time(
+                    object_type, kind, state, since, tie_id, now, lookups, open_ids, written, seen
+                )
+                strict, tie_id = True, None
+                continue
+            page = self.client.search(
+                object_type,
+                [
+                    {
+                        "propertyName": prop,
+                        "operator": "GT" if strict else "GTE",
+                        "value": str(since),
+                    }
+                ],
+                (prop, "ASCENDING"),
+                properties,
+            )
+            fresh = [r for r in page if r["id"] not in seen]
+            seen.update(r["id"] for r in fresh)
+            yield from self._records(object_type, fresh, state, now, lookups, open_ids, written)
+            times = [self._modified(r, prop) for r in page]
+            if len(page) == SEARCH_PAGE and max(times) <= since:
+                tie_id = "0"  # a whole page at one time: page those records by id
+            elif page:
+                since, strict = max(since, max(times)), False
+            kind.modified, kind.id = max(kind.modified, min(since, start)), None
+            yield Checkpoint(state.dump())
+            if len(page) < SEARCH_PAGE:
+                return
+
+    def _same_time(
+        self,
+        object_type: str,
+        kind: TypeState,
+        state: Cursor,
+        moment: int,
+        after_id: str,
+        now: datetime,
+        lookups: Lookups,
+        open_ids: set[str] | None,
+        written: set[str],
+        seen: set[str],
+    ) -> Iterator[SourceItem]:
+        prop = mapping.modified_property(object_type)
+        while True:
+            page = self.client.search(
+                object_type,
+                [
+                    {"propertyName": prop, "operator": "EQ", "value": str(moment)},
+                    {"propertyName": "hs_object_id", "operator": "GT", "value": after_id},
+                ],
+                ("hs_object_id", "ASCENDING"),
+                self._properties(object_type),
+            )
+            fresh = [r for r in page if r["id"] not in seen]
+            seen.update(r["id"] for r in fresh)
+            yield from self._records(object_type, fresh, state, now, lookups, open_ids, written)
+            if page:
+                after_id = str(page[-1]["id"])
+                kind.modified, kind.id = moment, after_id
+                yield Checkpoint(state.dump())
+            if len(page) < SEARCH_PAGE:
+                return
+
+    @staticmethod
+    def _modified(record: Record, prop: str) -> int:
+        props = record.get("properties") or {}
+        moment = mapping.parse_time(props.get(prop) or record.get("updatedAt"))
+        return mapping.to_millis(moment) if moment else 0
+
+    def _archived(
+        self, object_type: str, kind: TypeState, state: Cursor, start: int
+    ) -> Iterator[SourceItem]:
+        """Retire what was archived since the last sweep (archiving keeps the last-modified time)."""
+        since = kind.archived - self.overlap_ms
+        props = (
+            ["domain"]
+            if object_type == "companies"
+            else ["email"]
+            if object_type == "contacts"
+            else []
+        )
+        for page in self.client.list_pages(object_type, props, archived=True):
+            for data in page.results:
+                when = mapping.parse_time(data.get("archivedAt"))
+                if when is not None and mapping.to_millis(when) < since:
+                    continue
+                retire = self._retire(object_type, data)
+                if retire is not None:
+                    yield retire
+        kind.archived = start
+        yield Checkpoint(state.dump())
+
+    @staticmethod
+    def _retire(object_type: str, data: Record) -> Retire | None:
+        props = data.get("properties") or {}
+        if object_type == "companies":
+            return Retire("customer", mapping.company_key(str(data["id"]), props.get("domain")))
+        if object_type == "contacts":
+            return Retire("contact", props["email"]) if props.get("email") else None
+        return Retire("touchpoint", mapping.external_id(object_type, str(data["id"])))
+
+    # -- records --------------------------------------------------------------------------
+
+    def _records(
+        self,
+        object_type: str,
+        results: Sequence[Record],
+        state: Cursor,
+        now: datetime,
+        lookups: Lookups,
+        open_ids: set[str] | None,
+        written: set[str],
+        *,
+        listed: bool = False,
+    ) -> Iterator[SourceItem]:
+        if not results:
+            return
+        self.context.progress.advance(object_type, len(results))
+        if object_type == "companies":
+            for data in results:
+                lookups.add_company(data)
+                written.add(str(data["id"]))
+                yield mapping.customer_from_company(
+                    data,
+                    self.owners,
+                    segment_property=self.segment_property,
+                    extra_properties=self.company_properties,
+                    open_work=None if open_ids is None else str(data["id"]) in open_ids,
+                )
+        elif object_type == "contacts":
+            lookups.load_companies(
+                c for d in results if (c := (d.get("properties") or {}).get("associatedcompanyid"))
+            )
+            for data in results:
+                info = lookups.add_contact(data)
+                if info.email and info.customer:
+                    if info.company_id is None:
+                        yield Customer(key=info.customer)
+                    name = mapping.contact_name(data.get("properties") or {})
+                    yield Contact(email=info.email, customer=info.customer, name=name)
+        else:
+            yield from self._engagements(object_type, results, state, now, lookups, listed)
+
+    def _engagements(
+        self,
+        object_type: str,
+        results: Sequence[Record],
+        state: Cursor,
+        now: datetime,
+        lookups: Lookups,
+        listed: bool,
+    ) -> Iterator[SourceItem]:
+        ids = [str(r["id"]) for r in results]
+        if listed:
+            companies = {str(r["id"]): _listed(r, "companies") for r in results}
+            contacts = {str(r["id"]): _listed(r, "contacts") for r in results}
+        else:
+            companies = self.client.associations(object_type, "companies", ids)
+            contacts = self.client.associations(object_type, "contacts", ids)
+        lookups.load_companies(c for v in companies.values() for c in v)
+        lookups.load_contacts(c for v in contacts.values() for c in v)
+        lonely: list[str] = []
+        for data in results:
+            object_id = str(data["id"])
+            customer, email = lookups.resolve(
+                companies.get(object_id, []), contacts.get(object_id, [])
+            )
+            if customer is None:
+                lonely.append(object_id)
+                continue
+            touchpoint = mapping.touchpoint_from_engagement(
+                object_type,
+                data,
+                source=self.context.name,
+                customer=customer,
+                contact_email=email,
+                owners=self.owners,
+                now=now,
+            )
+            if touchpoint is None:  # did not happen (cancelled, unsent): drop any older copy
+                yield Retire("touchpoint", mapping.external_id(object_type, object_id))
+            else:
+                yield touchpoint
+        self.unassociated += len(lonely)
+        dropped = state.remember_unassociated(object_type, lonely, set(ids) - set(lonely))
+        if dropped:
+            yield Problem(
+                f"{self.context.name}: {dropped} unassociated {object_type} no longer tracked "
+                "(more than 10,000 waiting)"
+            )
+
+    def _recheck(
+        self, object_type: str, state: Cursor, now: datetime, lookups: Lookups
+    ) -> Iterator[SourceItem]:
+        """Engagements without associations last time: read them again if they have some now."""
+        waiting = list(state.unassociated.get(object_type, []))
+        if not waiting:
+            return
+        before = self.unassociated
+        companies = self.client.associations(object_type, "companies", waiting)
+        contacts = self.client.associations(object_type, "contacts", waiting)
+        linked = [i for i in waiting if companies.get(i) or contacts.get(i)]
+        if not linked:
+            return
+        records = self.client.batch_read(object_type, linked, mapping.PROPERTIES[object_type])
+        gone = set(linked) - {str(r["id"]) for r in records}
+        state.remember_unassociated(object_type, [], gone)
+        yield from self._engagements(object_type, records, state, now, lookups, listed=False)
+        self.unassociated = before  # they were counted when first seen this run, or last run
+        yield Checkpoint(state.dump())
+
+    def _open_work(
+        self, state: Cursor, open_ids: set[str], lookups: Lookups, written: set[str]
+    ) -> Iterator[SourceItem]:
+        """Tell companies not pulled this run whose open work started or ended."""
+        before = state.open_companies or {}
+        changed = (open_ids ^ set(before)) - written
+        lookups.load_companies(i for i in changed if i not in before)
+        for company_id in sorted(changed):
+            key = before.get(company_id) or lookups.companies.get(company_id)
+            if key:
+                yield Customer(key=key, open_work=company_id in open_ids)
+        lookups.load_companies(open_ids - set(lookups.companies) - set(before))
+        state.open_companies = {
+            i: k for i in sorted(open_ids) if (k := lookups.companies.get(i) or before.get(i))
+        }
+        yield Checkpoint(state.dump())
+
+
+def _listed(record: Record, to_type: str) -> list[str]:
+    block = (record.get("associations") or {}).get(to_type) or {}
+    return [str(r["id"]) for r in block.get("results") or []]
