@@ -1,23 +1,111 @@
-"""The ``gmail`` source: the Gmail API, or Google Takeout mbox files (work in progress)."""
+"""The ``gmail`` source: a mailbox through the Gmail API, or Google Takeout mbox files.
+
+Exactly one of ``credentials_file`` (or the variable named by ``credentials_env``) and
+``mbox`` says where the mail is. Both ways map messages the same way
+(:mod:`engage_gmail.mapping`); see :mod:`engage_gmail.api_reader` and
+:mod:`engage_gmail.takeout` for how each reads incrementally.
+"""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
 
 from engage.adapters import AdapterContext, Option, SourceItem
-from engage_gmail.auth import CREDENTIAL_OPTIONS
+from engage.errors import ConfigError
+from engage.http import RetryPolicy
+from engage_gmail.api_reader import ApiReader
+from engage_gmail.auth import (
+    CREDENTIAL_OPTIONS,
+    DEFAULT_CREDENTIALS_ENV,
+    SCOPE_METADATA,
+    SCOPE_READONLY,
+    google_client,
+    load_credentials,
+)
+from engage_gmail.gmail_api import GmailApi, QuotaLimiter, scaled_classify
+from engage_gmail.takeout import TakeoutReader
+
+GMAIL_URL = "https://gmail.googleapis.com"
 
 
 class GmailSource:
-    """Reads a Gmail mailbox (API) or Takeout mbox files into touchpoints."""
+    """Every customer conversation in a mailbox as touchpoints (Gmail API or Takeout mbox).
 
-    options: ClassVar[Mapping[str, Option]] = {**CREDENTIAL_OPTIONS}
+    Args:
+        options: The resolved options of the config table.
+        context: The adapter's context.
+        retry: The HTTP retry budget (tests pass tiny delays).
+        quota: The per-user quota limiter (tests may pass a smaller one).
+    """
 
-    def __init__(self, options: Mapping[str, Any], context: AdapterContext) -> None:
-        self._options = dict(options)
-        self._context = context
+    options: ClassVar[Mapping[str, Option]] = {
+        **CREDENTIAL_OPTIONS,
+        "base_url": Option(str, GMAIL_URL, help="Gmail API root URL"),
+        "lookback_days": Option(int, 365, help="how many days of mail the first sync reads"),
+        "mbox": Option(str, help="Takeout mbox file or glob to read instead of the API"),
+        "mailbox_owner": Option(
+            str, help="the mailbox owner's address (default: profile, or the Sent mail's sender)"
+        ),
+        "checkpoint_every": Option(
+            int, 500, help="mbox messages between checkpoints (the API checkpoints every batch)"
+        ),
+    }
+
+    def __init__(
+        self,
+        options: Mapping[str, Any],
+        context: AdapterContext,
+        *,
+        retry: RetryPolicy | None = None,
+        quota: QuotaLimiter | None = None,
+    ) -> None:
+        self.context = context
+        where = f"[sources.{context.name}]"
+        owner = options.get("mailbox_owner")
+        mbox = options.get("mbox")
+        env_name = options.get("credentials_env") or DEFAULT_CREDENTIALS_ENV
+        if mbox and options.get("credentials_file"):
+            raise ConfigError(
+                f"{where}: set either credentials_file (Gmail API) or mbox (Takeout files), not both"
+            )
+        if options.get("lookback_days", 365) < 1:
+            raise ConfigError(f"{where}: lookback_days must be at least 1")
+        self._reader: ApiReader | TakeoutReader
+        if mbox:
+            self._reader = TakeoutReader(
+                mbox, context, owner, int(options.get("checkpoint_every") or 500)
+            )
+            return
+        if not options.get("credentials_file") and not context.env.get(env_name):
+            raise ConfigError(
+                f"{where}: say where the mail is: credentials_file (or the variable {env_name}) "
+                "for the Gmail API, or mbox for Google Takeout files"
+            )
+        credentials = load_credentials(options, context, [SCOPE_READONLY], where)
+        policy = retry or RetryPolicy()
+        client = google_client(
+            credentials,
+            options.get("base_url") or GMAIL_URL,
+            name="Gmail",
+            where=where,
+            classify=scaled_classify(policy),
+            retry=policy,
+        )
+        api = GmailApi(client, quota, retry=policy)
+        self._reader = ApiReader(
+            api, context, int(options.get("lookback_days") or 365), owner.lower() if owner else None
+        )
+
+    @property
+    def counts(self) -> Counter[str]:
+        """What the last pull read and skipped (``messages``, ``skipped automated``...)."""
+        return self._reader.counts
 
     def pull(self, cursor: str | None) -> Iterator[SourceItem]:
-        """Yield touchpoints since ``cursor``."""
-        return iter(())
+        """Yield records since ``cursor`` (None on the first sync), with checkpoints."""
+        return self._reader.pull(cursor)
+
+
+__all__ = ["SCOPE_METADATA", "SCOPE_READONLY", "GmailSource"]

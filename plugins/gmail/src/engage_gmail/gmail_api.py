@@ -1,0 +1,268 @@
+"""A small Gmail API v1 client: profile, messages.list, history.list, and batched metadata gets.
+
+Every call is paid for from a per-user quota of 15,000 units a minute (list 5, get 5,
+history 2, profile 1) kept by :class:`QuotaLimiter`, so a large first sync slows down instead
+of being refused. Failed calls are retried by :class:`engage.http.HttpClient` (429, 5xx, and
+Google's 403 rate-limit reasons); calls that fail inside a batch are retried the same way.
+Only ``format=metadata`` is ever asked for: bodies are never fetched.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import requests
+
+from engage.http import HttpClient, HttpError, RateLimiter, RetriesExhausted, RetryPolicy
+from engage_gmail.auth import google_classify
+from engage_gmail.batch import MAX_BATCH, BatchError, Part, build_batch, parse_batch
+
+#: The headers engage reads (``format=metadata``); nothing else of a message is fetched.
+METADATA_HEADERS = (
+    "From",
+    "To",
+    "Cc",
+    "Bcc",
+    "Date",
+    "Subject",
+    "Message-ID",
+    "In-Reply-To",
+    "References",
+    "List-Unsubscribe",
+    "List-Id",
+    "Precedence",
+    "Auto-Submitted",
+    "Content-Type",
+    "X-Autoreply",
+)
+
+#: Quota units per method (https://developers.google.com/gmail/api/reference/quota).
+UNITS = {"profile": 1, "list": 5, "get": 5, "history": 2}
+
+#: Gmail's per-user quota.
+UNITS_PER_MINUTE = 15_000
+
+_RATE_REASONS = {"rateLimitExceeded", "userRateLimitExceeded"}
+
+
+class HistoryExpired(Exception):
+    """``startHistoryId`` is too old: Gmail answered 404; a full sync is needed."""
+
+
+class QuotaLimiter:
+    """Keeps the units spent in any 60 seconds under the per-user quota."""
+
+    def __init__(
+        self,
+        units_per_minute: int = UNITS_PER_MINUTE,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.limiter = RateLimiter(units_per_minute, 60.0, clock=clock, sleep=sleep)
+        self.spent = 0
+
+    def spend(self, units: int) -> None:
+        """Wait until ``units`` more fit in the window, then count them."""
+        for _ in range(units):
+            self.limiter.acquire()
+        self.spent += units
+
+
+class GmailApi:
+    """The Gmail calls the source needs, for one user (``me``).
+
+    Args:
+        client: An :class:`HttpClient` on the API root (see :func:`engage_gmail.auth.google_client`).
+        quota: The per-user quota to spend from.
+        retry: Retry budget for calls that fail inside a batch.
+        sleep: How to wait between batch retries.
+    """
+
+    def __init__(
+        self,
+        client: HttpClient,
+        quota: QuotaLimiter | None = None,
+        *,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.client = client
+        self.quota = quota or QuotaLimiter()
+        self.retry = retry or client.retry
+        self.sleep = sleep
+        self.batches = 0
+        self.base = "/gmail/v1/users/me"
+
+    def profile(self) -> dict[str, Any]:
+        """``users.getProfile``: the address and the current ``historyId``."""
+        self.quota.spend(UNITS["profile"])
+        return dict(self.client.get_json(f"{self.base}/profile"))
+
+    def list_messages(self, query: str, page_token: str | None = None) -> dict[str, Any]:
+        """One page (up to 500) of ``users.messages.list`` for ``query``."""
+        params: dict[str, Any] = {"q": query, "maxResults": 500}
+        if page_token:
+            params["pageToken"] = page_token
+        self.quota.spend(UNITS["list"])
+        return dict(self.client.get_json(f"{self.base}/messages", params=params))
+
+    def history(self, start: str, page_token: str | None = None) -> dict[str, Any]:
+        """One page of ``users.history.list`` (messageAdded) after ``start``.
+
+        Raises:
+            HistoryExpired: Gmail no longer knows ``start`` (HTTP 404).
+        """
+        params: dict[str, Any] = {
+            "startHistoryId": start,
+            "historyTypes": "messageAdded",
+            "maxResults": 500,
+        }
+        if page_token:
+            params["pageToken"] = page_token
+        self.quota.spend(UNITS["history"])
+        try:
+            return dict(self.client.get_json(f"{self.base}/history", params=params))
+        except HttpError as exc:
+            if exc.status == 404:
+                raise HistoryExpired(str(exc)) from None
+            raise
+
+    def get_metadata(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Metadata of each message, through batches of at most 50 calls.
+
+        Messages Gmail no longer has (404, deleted meanwhile) are left out of the answer.
+
+        Raises:
+            RetriesExhausted: some calls kept failing with rate limits or server errors.
+            HttpError: a call failed for another reason.
+        """
+        found: dict[str, dict[str, Any]] = {}
+        unique = list(dict.fromkeys(ids))
+        for start in range(0, len(unique), MAX_BATCH):
+            found.update(self._batch(unique[start : start + MAX_BATCH]))
+        return found
+
+    def _path(self, message_id: str) -> str:
+        query = urlencode(
+            [("format", "metadata"), *(("metadataHeaders", h) for h in METADATA_HEADERS)]
+        )
+        return f"{self.base}/messages/{quote(message_id, safe='')}?{query}"
+
+    def _batch(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        found: dict[str, dict[str, Any]] = {}
+        pending = list(ids)
+        last = ""
+        for attempt in itertools.count():
+            numbered = {f"engage-{n}": message_id for n, message_id in enumerate(pending)}
+            self.quota.spend(UNITS["get"] * len(pending))
+            parts = self._send([(cid, self._path(mid)) for cid, mid in numbered.items()])
+            retry: list[str] = []
+            for content_id, message_id in numbered.items():
+                part = parts.get(content_id)
+                if part is None:
+                    retry.append(message_id)
+                    last = f"no answer for message {message_id} in the batch"
+                elif part.status == 200 and isinstance(part.body, dict):
+                    found[message_id] = part.body
+                elif part.status == 404:
+                    continue  # deleted since it was listed
+                elif _retriable(part):
+                    retry.append(message_id)
+                    last = f"HTTP {part.status}: {_message(part)}"
+                else:
+                    raise HttpError(
+                        f"{self.client.name}: messages.get {message_id} in a batch: "
+                        f"HTTP {part.status}: {_message(part)}",
+                        part.status,
+                    )
+            if not retry:
+                return found
+            if attempt + 1 >= self.retry.attempts:
+                raise RetriesExhausted(
+                    f"{self.client.name}: {len(retry)} message reads in a batch failed "
+                    f"{self.retry.attempts} times; last: {last}. Nothing was changed; the next "
+                    "run tries again.",
+                    None,
+                )
+            self.sleep(self.retry.backoff(attempt))
+            pending = retry
+        return found  # pragma: no cover - itertools.count never ends
+
+    def _send(self, calls: Sequence[tuple[str, str]]) -> dict[str, Part]:
+        body, content_type = build_batch(calls)
+        self.batches += 1
+        response = self.client.request(
+            "POST", "/batch/gmail/v1", data=body, headers={"Content-Type": content_type}
+        )
+        try:
+            return parse_batch(response.headers.get("Content-Type", ""), response.content)
+        except BatchError as exc:
+            raise HttpError(
+                f"{self.client.name}: batch answer: {exc}", response.status_code
+            ) from None
+
+
+def _retriable(part: Part) -> bool:
+    if part.status == 429 or part.status >= 500:
+        return True
+    return part.status == 403 and bool(_RATE_REASONS & set(_reasons(part.body)))
+
+
+def _reasons(body: Any) -> list[str]:
+    if not isinstance(body, dict):
+        return []
+    error = body.get("error")
+    errors = error.get("errors", []) if isinstance(error, dict) else []
+    return [str(e.get("reason")) for e in errors if isinstance(e, dict)]
+
+
+def _message(part: Part) -> str:
+    body = part.body
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        return str(body["error"].get("message", ""))[:300]
+    return str(body)[:300]
+
+
+def scaled_classify(retry: RetryPolicy) -> Callable[[requests.Response, int], float | None]:
+    """Google's classify rules, with rate-limit delays taken from ``retry`` (bounded, testable)."""
+
+    def classify(response: requests.Response, attempt: int) -> float | None:
+        delay = google_classify(response, attempt)
+        return None if delay is None else retry.backoff(attempt)
+
+    return classify
+
+
+def header_map(message: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The ``payload.headers`` of a metadata message as ``(name, value)`` pairs."""
+    payload = message.get("payload") or {}
+    return [
+        (str(h.get("name", "")), str(h.get("value", "")))
+        for h in payload.get("headers") or []
+        if isinstance(h, dict)
+    ]
+
+
+def mime_types(message: Mapping[str, Any]) -> tuple[str, ...]:
+    """The MIME types of a message's payload and parts, when Gmail gives them."""
+    found: list[str] = []
+
+    def walk(part: Mapping[str, Any]) -> None:
+        if part.get("mimeType"):
+            found.append(str(part["mimeType"]))
+        for child in part.get("parts") or []:
+            if isinstance(child, dict):
+                walk(child)
+
+    walk(message.get("payload") or {})
+    return tuple(found)
+
+
+def message_ids(entries: Iterable[Mapping[str, Any]]) -> list[str]:
+    """The ``id`` of each ``{id, threadId}`` entry."""
+    return [str(e["id"]) for e in entries if isinstance(e, Mapping) and e.get("id")]
