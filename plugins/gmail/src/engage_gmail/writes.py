@@ -22,6 +22,8 @@ from engage.errors import RetriableSinkError, SinkError
 from engage.http import AuthError, HttpClient, HttpError, RetriesExhausted, RetryPolicy, retry_after
 from engage_gmail.auth import google_classify, google_client, load_credentials
 
+PENDING = "The task stays pending: the next run looks for it before creating it again."
+
 
 def short_scope(scope: str) -> str:
     """``gmail.compose`` for ``https://www.googleapis.com/auth/gmail.compose``."""
@@ -95,14 +97,18 @@ class GoogleSink:
         try:
             yield
         except AuthError as exc:
-            needed = ", ".join(short_scope(s) for s in self.scopes)
-            raise SinkError(
-                f"{self.where}: {doing}: {exc} (this sink needs the scopes: {needed})"
-            ) from None
+            text = str(exc)
+            if "scope" in text:
+                needed = ", ".join(short_scope(s) for s in self.scopes)
+                text += f" (this sink needs the scopes: {needed})"
+            raise SinkError(self._named(doing, text)) from None
         except RetriesExhausted as exc:
-            raise RetriableSinkError(f"{self.where}: {doing}: {exc}") from None
+            raise RetriableSinkError(self._named(doing, str(exc))) from None
         except HttpError as exc:
-            raise SinkError(f"{self.where}: {doing}: {exc}") from None
+            raise SinkError(self._named(doing, str(exc))) from None
+
+    def _named(self, doing: str, text: str) -> str:
+        return text if text.startswith(self.where) else f"{self.where}: {doing}: {text}"
 
     def create_once(
         self, what: str, send: Callable[[], str], recover: Callable[[], str | None]
@@ -124,8 +130,16 @@ class GoogleSink:
         last = "no answer"
         for attempt in range(self.retry.attempts):
             if ambiguous:
-                with self.translated(f"looking for the {what} after a failed create"):
+                try:
                     found = recover()
+                except AuthError:
+                    with self.translated(f"looking for the {what} after a failed create"):
+                        raise
+                except HttpError as exc:
+                    raise RetriableSinkError(
+                        f"{self.where}: creating the {what}: an earlier try may have landed, and "
+                        f"looking for it failed: {_last(exc)}. {PENDING}"
+                    ) from None
                 if found is not None:
                     return found
             self._asked = None
@@ -135,7 +149,7 @@ class GoogleSink:
                 with self.translated(f"creating the {what}"):
                     raise
             except RetriesExhausted as exc:  # one try, retriable: 429, rate-limit 403, 5xx, network
-                last = str(exc).split("; last: ", 1)[-1].split(". Nothing was changed", 1)[0]
+                last = _last(exc)
                 ambiguous = ambiguous or exc.status is None or exc.status >= 500
             if attempt + 1 < self.retry.attempts:
                 asked = self._asked
@@ -145,6 +159,10 @@ class GoogleSink:
                     else self.retry.backoff(attempt)
                 )
         raise RetriableSinkError(
-            f"{self.where}: creating the {what} failed {self.retry.attempts} times; last: {last}. "
-            "The task stays pending: the next run looks for it before creating it again."
+            f"{self.where}: creating the {what} failed {self.retry.attempts} times; last: {last}. {PENDING}"
         )
+
+
+def _last(exc: HttpError) -> str:
+    """What an HTTP failure was, without the client's own advice (which assumes a read)."""
+    return str(exc).split("; last: ", 1)[-1].split(". Nothing was changed", 1)[0]
