@@ -1,0 +1,142 @@
+"""engage sync end to end: a CSV export in, Gmail drafts and Google Tasks out, never twice."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from fake_google_write import FakeGoogleWrite
+from fake_oauth import write_credentials
+
+from engage.cli import cli
+from engage.store.sqlite import SQLiteStore
+from engage_gmail.gtasks import key_of
+
+AS_OF = "2026-03-01T09:00:00+00:00"
+HEADER = "Activity Date,Contact Email,Name,Type,Direction,Rep\n"
+ROWS = [
+    "2025-06-02 10:00,jane@acme.com,Jane Doe,Meeting,out,carol@ourco.com\n",
+    "2026-02-20 09:00,jane@acme.com,Jane Doe,Email,in,carol@ourco.com\n",
+    "2026-02-27 09:00,jo@gmail.com,Jo,email,in,\n",
+]
+CONFIG = """
+store = "engage.db"
+internal_domains = ["ourco.com"]
+
+[sources.export]
+plugin = "csv"
+path = "export.csv"
+columns = {{ occurred_at = "Activity Date", email = "Contact Email", channel = "Type", owner = "Rep" }}
+
+[sinks.drafts]
+plugin = "gmail"
+credentials_file = "gmail-authorized-user.json"
+base_url = "{url}"
+token_uri = "{token_uri}"
+
+[sinks.todo]
+plugin = "gtasks"
+credentials_file = "gmail-authorized-user.json"
+base_url = "{url}"
+token_uri = "{token_uri}"
+"""
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeGoogleWrite]:
+    with FakeGoogleWrite() as fake:
+        fake.add_message(
+            "Jane Doe <jane@acme.com>", "carol@ourco.com", "Rollout", message_id="<r@acme.com>"
+        )
+        yield fake
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake: FakeGoogleWrite) -> Path:
+    (tmp_path / "engage.toml").write_text(
+        CONFIG.format(url=fake.url, token_uri=fake.oauth.token_uri)
+    )
+    (tmp_path / "export.csv").write_text(HEADER + "".join(ROWS))
+    write_credentials(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    for name in ("ENGAGE_CONFIG", "ENGAGE_LOAD_PLUGINS", "GMAIL_CREDENTIALS_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    return tmp_path
+
+
+def sync() -> dict[str, Any]:
+    result = CliRunner().invoke(cli, ["sync", "--json", "--as-of", AS_OF])
+    assert result.exit_code == 0, result.output
+    report: dict[str, Any] = json.loads(result.stdout)
+    return report
+
+
+def task_keys(fake: FakeGoogleWrite) -> list[str | None]:
+    return sorted(key_of(t.notes) or "" for t in fake.tasks.values())
+
+
+def forget_pushes(project: Path) -> None:
+    """Simulate a crash after the remote creates: the ledger never learnt the remote ids."""
+    store = SQLiteStore(project / "engage.db")
+    try:
+        store.conn.execute("UPDATE ledger SET status = 'pending', remote_id = NULL")
+    finally:
+        store.close()
+
+
+def test_sync_writes_one_draft_and_one_google_task_per_follow_up(
+    project: Path, fake: FakeGoogleWrite
+) -> None:
+    """Both sinks receive every planned task once; a re-run writes nothing new."""
+    report = sync()
+    planned = report["tasks_planned"]
+    assert planned > 0
+    assert report["sinks"]["drafts"]["pushed"] == planned
+    assert report["sinks"]["todo"]["pushed"] == planned
+    assert len(fake.drafts) == len(fake.tasks) == planned
+    jane = [d for d in fake.draft_messages() if "jane@acme.com" in d.header("To")]
+    assert jane and all(d.header("In-Reply-To") == "<r@acme.com>" for d in jane)
+    again = sync()
+    assert again["sinks"]["drafts"]["pushed"] == again["sinks"]["todo"]["pushed"] == 0
+    assert len(fake.drafts) == len(fake.tasks) == planned
+
+
+def test_a_crash_between_create_and_ledger_write_makes_no_duplicate(
+    project: Path, fake: FakeGoogleWrite
+) -> None:
+    """Pending entries are found remotely and recorded; only a task that never landed is created."""
+    first = sync()
+    planned = first["tasks_planned"]
+    keys = task_keys(fake)
+    lost_draft = next(iter(fake.drafts))
+    del fake.drafts[lost_draft]  # this create never reached Gmail
+    forget_pushes(project)
+    report = sync()
+    drafts, todo = report["sinks"]["drafts"], report["sinks"]["todo"]
+    assert (drafts["recovered"], drafts["pushed"]) == (planned - 1, 1)
+    assert (todo["recovered"], todo["pushed"]) == (planned, 0)
+    assert task_keys(fake) == keys
+    assert all(len(ids) == 1 for ids in fake.drafts_by_key().values())
+    assert len(fake.drafts_by_key()) == planned
+
+
+def test_google_tasks_whose_condition_cleared_are_completed(
+    project: Path, fake: FakeGoogleWrite
+) -> None:
+    """Answering the customers clears their follow-ups: Google Tasks ticks them; drafts stay."""
+    first = sync()
+    with (project / "export.csv").open("a") as handle:
+        handle.write("2026-02-28 15:00,jane@acme.com,Jane Doe,Email,out,carol@ourco.com\n")
+        handle.write("2026-02-28 16:00,jo@gmail.com,Jo,Email,out,carol@ourco.com\n")
+    report = sync()
+    todo, drafts = report["sinks"]["todo"], report["sinks"]["drafts"]
+    assert todo["cleared"] > 0
+    assert todo["completed"] == todo["cleared"]
+    assert drafts["cleared"] == todo["cleared"] and drafts["completed"] == 0
+    done = [t for t in fake.tasks.values() if t.status == "completed"]
+    assert len(done) == todo["completed"]
+    assert len(fake.drafts) == first["tasks_planned"]
