@@ -171,7 +171,7 @@ class HubSpotSource:
         """Keyset search from the watermark: ``modified >= t``; by id while a page shares one t."""
         prop = mapping.modified_property(object_type)
         properties = self._properties(object_type)
-        seen: set[str] = set()
+        seen: set[tuple[str, int]] = set()
         since = min(kind.modified, start)
         tie_id = kind.id if self.overlap_ms == 0 else None
         since -= self.overlap_ms
@@ -195,8 +195,7 @@ class HubSpotSource:
                 (prop, "ASCENDING"),
                 properties,
             )
-            fresh = [r for r in page if r["id"] not in seen]
-            seen.update(r["id"] for r in fresh)
+            fresh = self._fresh(page, prop, seen)
             yield from self._records(object_type, fresh, state, now, lookups, open_ids, written)
             times = [self._modified(r, prop) for r in page]
             if len(page) == SEARCH_PAGE and max(times) <= since:
@@ -219,7 +218,7 @@ class HubSpotSource:
         lookups: Lookups,
         open_ids: set[str] | None,
         written: set[str],
-        seen: set[str],
+        seen: set[tuple[str, int]],
     ) -> Iterator[SourceItem]:
         prop = mapping.modified_property(object_type)
         while True:
@@ -232,8 +231,7 @@ class HubSpotSource:
                 ("hs_object_id", "ASCENDING"),
                 self._properties(object_type),
             )
-            fresh = [r for r in page if r["id"] not in seen]
-            seen.update(r["id"] for r in fresh)
+            fresh = self._fresh(page, prop, seen)
             yield from self._records(object_type, fresh, state, now, lookups, open_ids, written)
             if page:
                 after_id = str(page[-1]["id"])
@@ -241,6 +239,17 @@ class HubSpotSource:
                 yield Checkpoint(state.dump())
             if len(page) < SEARCH_PAGE:
                 return
+
+    @classmethod
+    def _fresh(cls, page: list[Record], prop: str, seen: set[tuple[str, int]]) -> list[Record]:
+        """The records not read yet in this version (a record changed meanwhile comes again)."""
+        fresh = []
+        for record in page:
+            version = (str(record["id"]), cls._modified(record, prop))
+            if version not in seen:
+                seen.add(version)
+                fresh.append(record)
+        return fresh
 
     @staticmethod
     def _modified(record: Record, prop: str) -> int:

@@ -1,0 +1,467 @@
+"""A stateful fake HubSpot on 127.0.0.1, built from the documented CRM v3/v4 API.
+
+It stores objects, owners and associations, and enforces what the real API enforces: Bearer
+auth (401), scopes (403 for object types in ``denied``), list pages of at most 100, search
+pages of at most 200 and the 10,000-result search cap (400), batches of at most 100, property
+values that are strings, ``hs_timestamp`` on engagements, valid association type ids, owner ids
+that exist, and URLs that fit (414). Search sees a record only once it is indexed
+(``unindexed`` holds the ids that are not yet), orders ties in no particular order, and
+answers a single sort. Faults: :meth:`rate_limit_next` (429 with a ``policyName``), and
+FakeServer's ``fail_next``, ``drop_next`` and ``slow_next``; ``lose_create_answers`` makes
+``batch/create`` write the tasks and then answer 502, as when a proxy loses the answer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import socket
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from engage.testing import FakeServer, Reply, Request
+
+ENGAGEMENTS = ("emails", "calls", "meetings", "notes", "tasks")
+#: HUBSPOT_DEFINED association type ids: (from, to) → id.
+TYPE_IDS = {
+    ("tasks", "companies"): 192, ("tasks", "contacts"): 204, ("tasks", "deals"): 216,
+    ("emails", "companies"): 186, ("emails", "contacts"): 198,
+    ("calls", "companies"): 182, ("calls", "contacts"): 194,
+    ("meetings", "companies"): 188, ("meetings", "contacts"): 200,
+    ("notes", "companies"): 190, ("notes", "contacts"): 202,
+    ("contacts", "companies"): 279, ("companies", "tasks"): 191, ("contacts", "tasks"): 203,
+    ("deals", "companies"): 341, ("tickets", "companies"): 339,
+    ("feedback_submissions", "contacts"): 1001,
+}  # fmt: skip
+CATEGORIES = {"HUBSPOT_DEFINED", "INTEGRATOR_DEFINED", "USER_DEFINED", "WORK"}
+TASK_ENUMS = {
+    "hs_task_status": {"NOT_STARTED", "COMPLETED", "IN_PROGRESS", "WAITING", "DEFERRED"},
+    "hs_task_priority": {"LOW", "MEDIUM", "HIGH", "NONE"},
+    "hs_task_type": {"CALL", "EMAIL", "TODO", "LINKED_IN", "MEETING"},
+}
+
+
+def iso(ms: int) -> str:
+    """HubSpot's time format: ISO-8601 UTC with milliseconds."""
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+
+
+def _millis(value: Any) -> float | None:
+    text = str(value).strip()
+    if text.lstrip("-").isdigit():
+        return float(text)
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000
+    except ValueError:
+        try:
+            return float(text)
+        except ValueError:
+            return None
+
+
+def error(status: int, message: str, category: str = "VALIDATION_ERROR", **extra: Any) -> Reply:
+    """An error in HubSpot's documented shape."""
+    body = {"status": "error", "message": message, "category": category,
+            "correlationId": str(uuid.uuid4()), **extra}  # fmt: skip
+    return Reply(status, body)
+
+
+class FakeHubSpot(FakeServer):
+    """The fake account: ``objects[type][id]``, ``owners``, ``links[(from, to)][from_id][to_id]``."""
+
+    def __init__(self, token: str = "pat-na1-test-token") -> None:
+        super().__init__()
+        self.token = token
+        self.denied: set[str] = set()
+        self.now_ms = int(time.time() * 1000)
+        self.objects: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
+        self.owners: list[dict[str, Any]] = []
+        self.links: dict[tuple[str, str], dict[str, dict[str, int]]] = defaultdict(
+            lambda: defaultdict(dict)
+        )
+        self.unindexed: set[str] = set()
+        self.lose_create_answers = 0
+        self.url_limit = 4000
+        self._ids = 1000
+        self._routes()
+
+    # -- state for tests ------------------------------------------------------------------
+
+    def next_id(self) -> str:
+        self._ids += 1
+        return str(self._ids)
+
+    def add(
+        self,
+        object_type: str,
+        properties: dict[str, Any] | None = None,
+        *,
+        id: str | None = None,
+        modified: int | None = None,
+        companies: Iterable[str] = (),
+        contacts: Iterable[str] = (),
+    ) -> str:
+        """Create a record (as the HubSpot UI would) and return its id."""
+        object_id = id or self.next_id()
+        moment = self.now_ms if modified is None else modified
+        self.now_ms += 1
+        props = {k: str(v) for k, v in (properties or {}).items() if v is not None}
+        props.update(hs_object_id=object_id, createdate=iso(moment), hs_createdate=iso(moment))
+        self.objects[object_type][object_id] = {
+            "id": object_id, "properties": props, "createdAt": iso(moment),
+            "archived": False, "archivedAt": None,
+        }  # fmt: skip
+        self.touch(object_type, object_id, moment)
+        for company in companies:
+            self.associate(object_type, object_id, "companies", company)
+        for contact in contacts:
+            self.associate(object_type, object_id, "contacts", contact)
+        return object_id
+
+    def touch(self, object_type: str, object_id: str, moment: int | None = None) -> None:
+        """Set a record's last-modified time (now by default)."""
+        moment = self.now_ms if moment is None else moment
+        record = self.objects[object_type][object_id]
+        record["updatedAt"] = iso(moment)
+        prop = "lastmodifieddate" if object_type == "contacts" else "hs_lastmodifieddate"
+        record["properties"][prop] = iso(moment)
+
+    def update(self, object_type: str, object_id: str, modified: int | None = None, **props: Any) -> None:
+        """Change properties; the last-modified time moves."""
+        self.objects[object_type][object_id]["properties"].update({k: str(v) for k, v in props.items()})
+        self.touch(object_type, object_id, modified)
+        self.now_ms += 1
+
+    def archive(self, object_type: str, object_id: str) -> None:
+        """Archive a record; as in HubSpot, its last-modified time does not change."""
+        record = self.objects[object_type][object_id]
+        record["archived"], record["archivedAt"] = True, iso(self.now_ms)
+
+    def associate(self, from_type: str, from_id: str, to_type: str, to_id: str) -> None:
+        """Associate two records both ways (their last-modified times do not change)."""
+        self.links[(from_type, to_type)][from_id][to_id] = TYPE_IDS.get((from_type, to_type), 1)
+        self.links[(to_type, from_type)][to_id][from_id] = TYPE_IDS.get((to_type, from_type), 1)
+
+    def add_owner(self, email: str | None, *, archived: bool = False, first: str = "") -> str:
+        """Add an owner (archived: a user who was deactivated) and return its id."""
+        owner_id = self.next_id()
+        self.owners.append({
+            "id": owner_id, "email": email, "firstName": first or None, "lastName": None,
+            "userId": int(owner_id) + 5000, "type": "PERSON", "archived": archived, "teams": [],
+            "createdAt": iso(self.now_ms), "updatedAt": iso(self.now_ms),
+        })  # fmt: skip
+        return owner_id
+
+    def rate_limit_next(self, policy: str, count: int = 1, retry_after: str | None = None) -> None:
+        """Answer the next ``count`` requests with HubSpot's 429 for ``policy``."""
+        message = {
+            "DAILY": "You have reached your daily limit.",
+            "TEN_SECONDLY_ROLLING": "You have reached your ten_secondly_rolling limit.",
+            "SECONDLY": "You have reached your secondly limit.",
+        }[policy]
+        body = {"status": "error", "message": message, "errorType": "RATE_LIMIT",
+                "correlationId": str(uuid.uuid4()), "policyName": policy, "requestId": str(uuid.uuid4())}  # fmt: skip
+        self.fail_next(429, count, body=body, headers={"Retry-After": retry_after} if retry_after else None)
+
+    def live(self, object_type: str) -> list[dict[str, Any]]:
+        """The records of a type that are not archived, by id."""
+        return sorted((r for r in self.objects[object_type].values() if not r["archived"]), key=lambda r: int(r["id"]))
+
+    def requests_to(self, method: str, fragment: str) -> list[Request]:
+        """The requests received whose path contains ``fragment``."""
+        return [r for r in self.requests if r.method == method and fragment in r.path]
+
+    @staticmethod
+    def _write(handler: Any, reply: Reply) -> None:
+        # headers and body go out in two writes; without NODELAY the second waits for a
+        # delayed ACK (40 ms a request on Linux loopback)
+        handler.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        FakeServer._write(handler, reply)
+
+    # -- routes ---------------------------------------------------------------------------
+
+    def _routes(self) -> None:
+        obj = r"/crm/v3/objects/(?P<type>\w+)"
+        self._add("GET", r"/crm/v3/owners/?", self._owners, "owners")
+        self._add("GET", obj + "/?", self._list)
+        self._add("POST", obj + "/search", self._search)
+        self._add("POST", obj + "/batch/read", self._batch_read)
+        self._add("POST", obj + "/batch/create", self._batch_create)
+        self._add("POST", obj + "/batch/update", self._batch_update)
+        self._add("GET", r"/crm/v4/objects/(?P<type>\w+)/(?P<id>\d+)/associations/(?P<to>\w+)", self._assoc_page)
+        self._add("POST", r"/crm/v4/associations/(?P<type>\w+)/(?P<to>\w+)/batch/read", self._assoc_batch)
+
+    def _add(self, method: str, pattern: str, handler: Callable[[Request], Reply], scope: str = "") -> None:
+        def guarded(request: Request) -> Reply:
+            if request.header("Authorization") != f"Bearer {self.token}":
+                return error(401, "Authentication credentials not found.", "INVALID_AUTHENTICATION")
+            if len(request.path) + len(urlencode(request.query, doseq=True)) > self.url_limit:
+                return Reply(414, text="Request-URI Too Long")
+            kind = scope or request.match.get("type", "")
+            if kind in self.denied or request.match.get("to") in self.denied:
+                return error(403, f"This app hasn't been granted all required scopes for {kind}.", "MISSING_SCOPES")
+            return handler(request)
+
+        self.route(method, pattern)(guarded)
+
+    @staticmethod
+    def _multi(request: Request, name: str) -> list[str]:
+        return [p for v in request.query.get(name, []) for p in v.split(",") if p]
+
+    @staticmethod
+    def _flag(request: Request, name: str) -> bool:
+        return (request.arg(name) or "false").lower() == "true"
+
+    def _limit(self, value: Any, default: int, most: int) -> int | Reply:
+        limit = int(value) if value not in (None, "") else default
+        if not 0 < limit <= most:
+            return error(400, f"limit must be between 1 and {most} (got {limit})")
+        return limit
+
+    def _view(self, object_type: str, record: dict[str, Any], props: list[str] | None) -> dict[str, Any]:
+        defaults = ["hs_object_id", "createdate", "lastmodifieddate", "hs_lastmodifieddate", "hs_createdate"]
+        wanted = props if props else ["name", "domain", "firstname", "lastname", "email"]
+        shown = {k: v for k, v in record["properties"].items() if k in wanted or k in defaults}
+        shown.update({k: None for k in wanted if k not in shown})
+        view = {"id": record["id"], "properties": shown, "createdAt": record["createdAt"],
+                "updatedAt": record["updatedAt"], "archived": record["archived"]}  # fmt: skip
+        if record["archived"]:
+            view["archivedAt"] = record["archivedAt"]
+        return view
+
+    def _owners(self, request: Request) -> Reply:
+        limit = self._limit(request.arg("limit"), 100, 500)
+        if isinstance(limit, Reply):
+            return limit
+        archived = self._flag(request, "archived")
+        owners = [o for o in self.owners if o["archived"] == archived]
+        start = int(request.arg("after") or 0)
+        body: dict[str, Any] = {"results": owners[start : start + limit]}
+        if start + limit < len(owners):
+            body["paging"] = {"next": {"after": str(start + limit), "link": "?after=" + str(start + limit)}}
+        return Reply(200, body)
+
+    def _list(self, request: Request) -> Reply:
+        object_type = request.match["type"]
+        limit = self._limit(request.arg("limit"), 10, 100)
+        if isinstance(limit, Reply):
+            return limit
+        archived = self._flag(request, "archived")
+        props = self._multi(request, "properties")
+        start = int(request.arg("after") or 0)
+        records = [r for r in sorted(self.objects[object_type].values(), key=lambda r: int(r["id"]))
+                   if r["archived"] == archived and int(r["id"]) >= start]  # fmt: skip
+        page = records[:limit]
+        results = []
+        for record in page:
+            view = self._view(object_type, record, props)
+            linked = {}
+            for to_type in self._multi(request, "associations"):
+                ids = self.links[(object_type, to_type)].get(record["id"], {})
+                if ids:
+                    linked[to_type] = {"results": [{"id": i, "type": f"{object_type[:-1]}_to_{to_type[:-1]}"} for i in ids]}
+            if linked:
+                view["associations"] = linked
+            results.append(view)
+        body: dict[str, Any] = {"results": results}
+        if len(records) > limit:
+            after = str(int(page[-1]["id"]) + 1)
+            body["paging"] = {"next": {"after": after, "link": f"?after={after}"}}
+        return Reply(200, body)
+
+    def _matches(self, record: dict[str, Any], flt: dict[str, Any]) -> bool:
+        name, op = flt["propertyName"], flt["operator"]
+        value = record["properties"].get(name)
+        if op == "HAS_PROPERTY":
+            return value not in (None, "")
+        if op == "NOT_HAS_PROPERTY":
+            return value in (None, "")
+        if value is None:
+            return op == "NEQ"
+        if op == "CONTAINS_TOKEN":
+            return str(flt["value"]).lower() in str(value).lower().split()
+        if op in ("IN", "NOT_IN"):
+            inside = str(value).lower() in {str(v).lower() for v in flt.get("values", [])}
+            return inside == (op == "IN")
+        left, right = _millis(value), _millis(flt.get("value"))
+        if left is None or right is None:
+            left, right = str(value).lower(), str(flt.get("value")).lower()  # type: ignore[assignment]
+        return {
+            "EQ": left == right, "NEQ": left != right, "LT": left < right, "LTE": left <= right,  # type: ignore[operator]
+            "GT": left > right, "GTE": left >= right,  # type: ignore[operator]
+        }[op]  # fmt: skip
+
+    def _search(self, request: Request) -> Reply:
+        object_type = request.match["type"]
+        body = request.json() or {}
+        limit = self._limit(body.get("limit"), 10, 200)
+        if isinstance(limit, Reply):
+            return limit
+        start = int(body.get("after") or 0)
+        if start + limit > 10_000:
+            return error(400, "The maximum number of results that can be returned is 10,000.")
+        groups = body.get("filterGroups") or []
+        if len(groups) > 5 or any(len(g.get("filters", [])) > 6 for g in groups):
+            return error(400, "too many filterGroups or filters")
+        sorts = body.get("sorts") or []
+        if len(sorts) > 1:
+            return error(400, "only one sort is supported")
+        records = [r for r in self.live(object_type) if r["id"] not in self.unindexed
+                   and (not groups or any(all(self._matches(r, f) for f in g["filters"]) for g in groups))]  # fmt: skip
+
+        def tie(record: dict[str, Any]) -> str:  # ties come back in no useful order
+            return hashlib.sha1(record["id"].encode()).hexdigest()
+
+        if sorts:
+            prop = sorts[0]["propertyName"] if isinstance(sorts[0], dict) else str(sorts[0])
+            descending = isinstance(sorts[0], dict) and sorts[0].get("direction") == "DESCENDING"
+            records.sort(key=lambda r: (_millis(r["properties"].get(prop)) or 0, tie(r)), reverse=descending)
+        page = records[start : start + limit]
+        reply: dict[str, Any] = {
+            "total": len(records),
+            "results": [self._view(object_type, r, body.get("properties")) for r in page],
+        }
+        if start + limit < len(records):
+            reply["paging"] = {"next": {"after": str(start + limit)}}
+        return Reply(200, reply)
+
+    def _batch_read(self, request: Request) -> Reply:
+        object_type = request.match["type"]
+        body = request.json() or {}
+        inputs = body.get("inputs") or []
+        if len(inputs) > 100:
+            return error(400, "Batch operations are limited to 100 records at a time")
+        archived = self._flag(request, "archived")
+        by = body.get("idProperty")
+        index = {
+            (str(r["properties"].get(by, "")).lower() if by else r["id"]): r
+            for r in self.objects[object_type].values() if r["archived"] == archived
+        }  # fmt: skip
+        results, errors = [], []
+        for item in inputs:
+            record = index.get(str(item["id"]).lower() if by else str(item["id"]))
+            if record is None:
+                errors.append({"status": "error", "category": "OBJECT_NOT_FOUND", "message": f"{item['id']} not found",
+                               "context": {"ids": [str(item["id"])]}, "errors": [], "links": {}})  # fmt: skip
+            else:
+                results.append(self._view(object_type, record, body.get("properties")))
+        return self._batch_reply(results, errors, 200)
+
+    def _batch_reply(self, results: list[Any], errors: list[Any], ok: int) -> Reply:
+        stamp = iso(self.now_ms)
+        body: dict[str, Any] = {"status": "COMPLETE", "results": results, "startedAt": stamp, "completedAt": stamp}
+        if errors:
+            body.update(numErrors=len(errors), errors=errors)
+        return Reply(207 if errors else ok, body)
+
+    def _invalid(self, object_type: str, item: dict[str, Any]) -> str | None:
+        props = item.get("properties")
+        if not isinstance(props, dict):
+            return "properties must be an object"
+        bad = [k for k, v in props.items() if not isinstance(v, str)]
+        if bad:
+            return f"Property values were not valid: {bad[0]} must be a string"
+        if object_type in ENGAGEMENTS and not props.get("hs_timestamp"):
+            return "Property values were not valid: hs_timestamp is required"
+        for name, allowed in TASK_ENUMS.items():
+            if object_type == "tasks" and name in props and props[name] not in allowed:
+                return f"{props[name]!r} was not one of the allowed options for {name}"
+        owner = props.get("hubspot_owner_id")
+        if owner and owner not in {o["id"] for o in self.owners if not o["archived"]}:
+            return f"{owner!r} was not one of the allowed options for hubspot_owner_id"
+        for association in item.get("associations") or []:
+            for spec in association.get("types") or []:
+                pair = next((k for k, v in TYPE_IDS.items() if k[0] == object_type and v == spec.get("associationTypeId")), None)
+                if spec.get("associationCategory") not in CATEGORIES or pair is None:
+                    return f"invalid association type {spec}"
+                if str(association["to"]["id"]) not in self.objects[pair[1]]:
+                    return f"{pair[1]} {association['to']['id']} does not exist"
+        return None
+
+    def _batch_create(self, request: Request) -> Reply:
+        object_type = request.match["type"]
+        inputs = (request.json() or {}).get("inputs") or []
+        if len(inputs) > 100:
+            return error(400, "Batch operations are limited to 100 records at a time")
+        problems = [(item, self._invalid(object_type, item)) for item in inputs]
+        traced = all(item.get("objectWriteTraceId") for item in inputs)
+        if any(p for _, p in problems) and not traced:
+            return error(400, next(p for _, p in problems if p))
+        results, errors = [], []
+        for item, problem in problems:
+            trace = item.get("objectWriteTraceId")
+            if problem:
+                errors.append({"status": "error", "category": "VALIDATION_ERROR", "message": problem,
+                               "context": {"objectWriteTraceId": [trace]}, "errors": [], "links": {}})  # fmt: skip
+                continue
+            object_id = self.add(object_type, item["properties"])
+            for association in item.get("associations") or []:
+                for spec in association["types"]:
+                    to_type = next(k[1] for k, v in TYPE_IDS.items() if k[0] == object_type and v == spec["associationTypeId"])
+                    self.associate(object_type, object_id, to_type, str(association["to"]["id"]))
+            self.unindexed.add(object_id)  # search catches up later
+            view = self._view(object_type, self.objects[object_type][object_id], list(item["properties"]))
+            results.append({**view, **({"objectWriteTraceId": trace} if trace else {})})
+        if self.lose_create_answers > 0:
+            self.lose_create_answers -= 1
+            return Reply(502, text="Bad Gateway")
+        return self._batch_reply(results, errors, 201)
+
+    def _batch_update(self, request: Request) -> Reply:
+        object_type = request.match["type"]
+        inputs = (request.json() or {}).get("inputs") or []
+        if len(inputs) > 100:
+            return error(400, "Batch operations are limited to 100 records at a time")
+        results, errors = [], []
+        for item in inputs:
+            record = self.objects[object_type].get(str(item.get("id")))
+            props = item.get("properties") or {}
+            if record is None or any(not isinstance(v, str) for v in props.values()):
+                errors.append({"status": "error", "category": "VALIDATION_ERROR", "message": f"cannot update {item.get('id')}",
+                               "context": {"ids": [str(item.get("id"))]}, "errors": [], "links": {}})  # fmt: skip
+                continue
+            self.update(object_type, record["id"], **props)
+            results.append(self._view(object_type, record, list(props)))
+        return self._batch_reply(results, errors, 200)
+
+    def _assoc_page(self, request: Request) -> Reply:
+        limit = self._limit(request.arg("limit"), 500, 500)
+        if isinstance(limit, Reply):
+            return limit
+        kind, to_type = request.match["type"], request.match["to"]
+        linked = sorted(self.links[(kind, to_type)].get(request.match["id"], {}).items(), key=lambda kv: int(kv[0]))
+        start = int(request.arg("after") or 0)
+        page = linked[start : start + limit]
+        body: dict[str, Any] = {"results": [
+            {"toObjectId": int(i), "associationTypes": [{"category": "HUBSPOT_DEFINED", "typeId": t, "label": None}]}
+            for i, t in page]}  # fmt: skip
+        if start + limit < len(linked):
+            body["paging"] = {"next": {"after": str(start + limit)}}
+        return Reply(200, body)
+
+    def _assoc_batch(self, request: Request) -> Reply:
+        kind, to_type = request.match["type"], request.match["to"]
+        inputs = (request.json() or {}).get("inputs") or []
+        if len(inputs) > 1000:
+            return error(400, "at most 1000 inputs")
+        results, errors = [], []
+        for item in inputs:
+            linked = self.links[(kind, to_type)].get(str(item["id"]), {})
+            if not linked:
+                errors.append({"status": "error", "category": "OBJECT_NOT_FOUND", "message": f"No {to_type} associated with {item['id']}",
+                               "context": {"fromObjectId": [str(item["id"])]}, "errors": [], "links": {}})  # fmt: skip
+                continue
+            results.append({"from": {"id": str(item["id"])}, "to": [
+                {"toObjectId": int(i), "associationTypes": [{"category": "HUBSPOT_DEFINED", "typeId": t, "label": None}]}
+                for i, t in linked.items()]})  # fmt: skip
+        return self._batch_reply(results, errors, 200)
+
+
+def dump(data: Any) -> str:
+    """JSON for test messages."""
+    return json.dumps(data, indent=1, default=str)
