@@ -1,0 +1,481 @@
+"""A stateful fake of the Gmail API v1 on a loopback :class:`engage.testing.FakeServer`.
+
+It implements what the source uses, as the discovery document and guides describe it:
+``users.getProfile``; ``users.messages.list`` (``q`` with ``after:``/``before:`` epoch
+seconds, ``maxResults`` 1-500 default 100, ``pageToken``, ``labelIds``, ``includeSpamTrash``;
+newest first); ``users.messages.get`` (``format=metadata`` with repeated ``metadataHeaders``,
+or ``minimal``; ``full``/``raw`` are refused so a test notices if bodies are ever fetched);
+``users.history.list`` (``startHistoryId`` required, records *after* it, 404 ``notFound`` for
+an expired id, ``historyTypes`` filter, paging); and ``POST /batch/gmail/v1`` (multipart/mixed,
+``application/http`` parts, ``Content-ID: <response-ID>`` answers, at most 100 parts). Errors
+use Google's body shape. Tokens are checked by :class:`fake_oauth.FakeOAuth`; every call is
+charged to the user's quota (list 5, get 5, history 2, profile 1), and an optional per-minute
+limit answers 429 ``userRateLimitExceeded`` when exceeded.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+import re
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from fake_oauth import FakeOAuth
+
+from engage.testing import FakeServer, Reply, Request
+from engage_gmail.auth import SCOPE_METADATA, SCOPE_READONLY
+
+READ_SCOPES = (SCOPE_READONLY, SCOPE_METADATA, "https://mail.google.com/")
+UNITS = {"profile": 1, "list": 5, "get": 5, "history": 2}
+_USER = r"/gmail/v1/users/(?P<user>[^/]+)"
+
+
+def google_error(code: int, message: str, reason: str, status: str) -> dict[str, Any]:
+    """A Google API error body."""
+    return {
+        "error": {
+            "code": code,
+            "message": message,
+            "errors": [{"domain": "global", "reason": reason, "message": message}],
+            "status": status,
+        }
+    }
+
+
+def _bad(message: str) -> Reply:
+    return Reply(400, google_error(400, message, "invalidArgument", "INVALID_ARGUMENT"))
+
+
+def _token(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"o{offset}".encode()).decode()
+
+
+def _offset(token: str | None) -> int | None:
+    if not token:
+        return 0
+    try:
+        text = base64.urlsafe_b64decode(token.encode()).decode()
+        return int(text[1:]) if text.startswith("o") else None
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def _limit(request: Request) -> int | None:
+    text = request.arg("maxResults", "100") or "100"
+    try:
+        value = int(text)
+    except ValueError:
+        return None
+    return value if 1 <= value <= 500 else None
+
+
+class FakeGmail:
+    """One mailbox (``email``) behind a fake Gmail API and OAuth token endpoint."""
+
+    def __init__(
+        self, email: str = "carol@ourco.com", scopes: tuple[str, ...] = (SCOPE_READONLY,)
+    ) -> None:
+        self.server = FakeServer()
+        self.oauth = FakeOAuth(self.server, scopes)
+        self.email = email
+        self.messages: dict[str, dict[str, Any]] = {}
+        self.history: list[dict[str, Any]] = []
+        self.history_id = 1000
+        self.expired_before = 0
+        self.units: Counter[str] = Counter()
+        self.quota_per_minute: int | None = None
+        self.batch_sizes: list[int] = []
+        self.part_faults: list[tuple[int, str]] = []
+        self.api_faults: list[Reply] = []
+        self._spent: list[tuple[float, int]] = []
+        self._ids = itertools.count(0x18C0000000000000)
+        self._lock = threading.Lock()
+        route = self.server.route
+        route("GET", _USER + r"/profile")(self.profile)
+        route("GET", _USER + r"/messages")(self.list_messages)
+        route("GET", _USER + r"/messages/(?P<id>[^/]+)")(self.get_message)
+        route("GET", _USER + r"/history")(self.list_history)
+        route("POST", r"/batch/gmail/v1")(self.batch)
+        route("POST", r"/batch")(self.batch)
+
+    # -- running ----------------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        """The fake's base URL."""
+        return self.server.url
+
+    @property
+    def token_uri(self) -> str:
+        """The fake token endpoint."""
+        return self.oauth.token_uri
+
+    def __enter__(self) -> FakeGmail:
+        self.server.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.stop()
+
+    # -- state --------------------------------------------------------------------------------
+    def add(
+        self,
+        sender: str,
+        to: str | Sequence[str],
+        subject: str = "Hello",
+        *,
+        date: datetime | None = None,
+        cc: Sequence[str] = (),
+        labels: Iterable[str] = ("INBOX",),
+        headers: Mapping[str, str] | None = None,
+        mime_type: str = "text/plain",
+        message_id: str | None = None,
+        internal_date: datetime | None = None,
+    ) -> str:
+        """Deliver a message (a messageAdded history record); return its Gmail id."""
+        when = date or datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
+        received = internal_date or when
+        with self._lock:
+            gmail_id = format(next(self._ids), "x")
+        fields: list[tuple[str, str]] = [
+            ("From", sender),
+            ("To", to if isinstance(to, str) else ", ".join(to)),
+        ]
+        if cc:
+            fields.append(("Cc", ", ".join(cc)))
+        fields += [
+            ("Subject", subject),
+            ("Date", format_datetime(when)),
+            ("Message-ID", message_id or f"<{gmail_id}@mail.example>"),
+        ]
+        fields += list((headers or {}).items())
+        message = {
+            "id": gmail_id,
+            "threadId": gmail_id,
+            "labelIds": list(labels),
+            "snippet": "",
+            "internalDate": str(int(received.timestamp() * 1000)),
+            "sizeEstimate": 1024,
+            "payload": {
+                "partId": "",
+                "mimeType": mime_type,
+                "filename": "",
+                "headers": [{"name": k, "value": v} for k, v in fields],
+                "body": {"size": 0},
+            },
+        }
+        with self._lock:
+            self.history_id += 3  # ids increase but are not contiguous
+            message["historyId"] = str(self.history_id)
+            self.messages[gmail_id] = message
+            summary = {"id": gmail_id, "threadId": gmail_id}
+            self.history.append(
+                {
+                    "id": str(self.history_id),
+                    "messages": [summary],
+                    "messagesAdded": [{"message": {**summary, "labelIds": list(labels)}}],
+                }
+            )
+        return gmail_id
+
+    def relabel(self, gmail_id: str, *labels: str) -> None:
+        """Add labels to a message (a labelAdded history record)."""
+        with self._lock:
+            message = self.messages[gmail_id]
+            message["labelIds"] = [*message["labelIds"], *labels]
+            self.history_id += 2
+            summary = {"id": gmail_id, "threadId": gmail_id}
+            self.history.append(
+                {
+                    "id": str(self.history_id),
+                    "messages": [summary],
+                    "labelsAdded": [{"message": summary, "labelIds": list(labels)}],
+                }
+            )
+
+    def expire_history(self) -> None:
+        """Every history id issued so far stops being valid (history.list answers 404)."""
+        self.expired_before = self.history_id + 1
+
+    def fail_next(
+        self,
+        status: int = 503,
+        count: int = 1,
+        *,
+        reason: str = "backendError",
+        body: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        """The next ``count`` API requests (not token refreshes) fail with ``status``."""
+        message = f"injected {reason}"
+        reply = Reply(
+            status,
+            body if body is not None else google_error(status, message, reason, "UNAVAILABLE"),
+            dict(headers or {}),
+        )
+        with self._lock:
+            self.api_faults.extend([reply] * count)
+
+    def fail_parts(self, status: int, count: int = 1, reason: str = "backendError") -> None:
+        """The next ``count`` calls inside batches fail with ``status`` and ``reason``."""
+        with self._lock:
+            self.part_faults.extend([(status, reason)] * count)
+
+    # -- quota --------------------------------------------------------------------------------
+    def _charge(self, user: str, method: str) -> Reply | None:
+        units = UNITS[method]
+        now = time.monotonic()
+        with self._lock:
+            self.units[user] += units
+            self._spent = [(t, u) for t, u in self._spent if now - t < 60] + [(now, units)]
+            over = (
+                self.quota_per_minute is not None
+                and sum(u for _, u in self._spent) > self.quota_per_minute
+            )
+        if over:
+            message = "User-rate limit exceeded. Retry after a while."
+            return Reply(
+                429, google_error(429, message, "userRateLimitExceeded", "RESOURCE_EXHAUSTED")
+            )
+        return None
+
+    def _scripted(self) -> Reply | None:
+        with self._lock:
+            return self.api_faults.pop(0) if self.api_faults else None
+
+    def _user(self, request: Request) -> tuple[str, Reply | None]:
+        scripted = self._scripted()
+        if scripted is not None:
+            return "", scripted
+        user = request.match.get("user", "me")
+        if user not in ("me", self.email):
+            return user, Reply(
+                403, google_error(403, "Delegation denied", "forbidden", "PERMISSION_DENIED")
+            )
+        return self.email, self.oauth.check(request, *READ_SCOPES)
+
+    # -- routes -------------------------------------------------------------------------------
+    def profile(self, request: Request) -> Reply:
+        user, refused = self._user(request)
+        if refused:
+            return refused
+        return self._charge(user, "profile") or Reply(
+            200,
+            {
+                "emailAddress": self.email,
+                "messagesTotal": len(self.messages),
+                "threadsTotal": len(self.messages),
+                "historyId": str(self.history_id),
+            },
+        )
+
+    def list_messages(self, request: Request) -> Reply:
+        user, refused = self._user(request)
+        if refused:
+            return refused
+        limit, start = _limit(request), _offset(request.arg("pageToken"))
+        if limit is None:
+            return _bad("Invalid maxResults: must be between 1 and 500")
+        if start is None:
+            return _bad("Invalid pageToken")
+        query = request.arg("q")
+        if query and SCOPE_READONLY not in self._scopes(request):
+            return Reply(
+                403,
+                google_error(
+                    403,
+                    "Metadata scope does not support 'q' parameter",
+                    "forbidden",
+                    "PERMISSION_DENIED",
+                ),
+            )
+        bounds = {"after": 0.0, "before": float("inf")}
+        for term in (query or "").split():
+            match = re.fullmatch(r"(after|before):(\d+)", term)
+            if match is None:
+                return _bad(f"fake Gmail: unsupported search term {term!r}")
+            bounds[match.group(1)] = float(match.group(2))
+        wanted = set(request.query.get("labelIds", []))
+        spam_trash = request.arg("includeSpamTrash", "false") == "true"
+        found = [
+            m
+            for m in sorted(self.messages.values(), key=lambda m: -int(m["internalDate"]))
+            if bounds["after"] < int(m["internalDate"]) / 1000 < bounds["before"]
+            and wanted <= set(m["labelIds"])
+            and (spam_trash or not {"SPAM", "TRASH"} & set(m["labelIds"]))
+        ]
+        page = found[start : start + limit]
+        body: dict[str, Any] = {"resultSizeEstimate": len(found)}
+        if page:
+            body["messages"] = [{"id": m["id"], "threadId": m["threadId"]} for m in page]
+        if start + limit < len(found):
+            body["nextPageToken"] = _token(start + limit)
+        return self._charge(user, "list") or Reply(200, body)
+
+    def get_message(self, request: Request) -> Reply:
+        user, refused = self._user(request)
+        if refused:
+            return refused
+        charged = self._charge(user, "get")
+        if charged:
+            return charged
+        message = self.messages.get(request.match["id"])
+        if message is None:
+            return Reply(
+                404, google_error(404, "Requested entity was not found.", "notFound", "NOT_FOUND")
+            )
+        form = request.arg("format", "full")
+        if form not in ("metadata", "minimal"):
+            return _bad(f"fake Gmail: format={form} would fetch the body; engage must not")
+        if form == "minimal":
+            return Reply(200, {k: v for k, v in message.items() if k != "payload"})
+        names = {h.lower() for h in request.query.get("metadataHeaders", [])}
+        payload = dict(message["payload"])
+        payload["headers"] = [
+            h for h in payload["headers"] if not names or h["name"].lower() in names
+        ]
+        return Reply(200, {**message, "payload": payload})
+
+    def list_history(self, request: Request) -> Reply:
+        user, refused = self._user(request)
+        if refused:
+            return refused
+        start_text = request.arg("startHistoryId")
+        if not start_text:
+            return _bad("Missing required parameter startHistoryId")
+        if not start_text.isdigit():
+            return _bad("Invalid startHistoryId")
+        limit, offset = _limit(request), _offset(request.arg("pageToken"))
+        if limit is None or offset is None:
+            return _bad("Invalid maxResults or pageToken")
+        charged = self._charge(user, "history")
+        if charged:
+            return charged
+        start = int(start_text)
+        if start < self.expired_before:
+            return Reply(
+                404, google_error(404, "Requested entity was not found.", "notFound", "NOT_FOUND")
+            )
+        kinds = set(request.query.get("historyTypes", []))
+        key = {"messageAdded": "messagesAdded", "labelAdded": "labelsAdded"}
+        records = [
+            r
+            for r in self.history
+            if int(r["id"]) > start and (not kinds or any(key.get(k, k) in r for k in kinds))
+        ]
+        page = records[offset : offset + limit]
+        body: dict[str, Any] = {"historyId": str(self.history_id)}
+        if page:
+            body["history"] = page
+        if offset + limit < len(records):
+            body["nextPageToken"] = _token(offset + limit)
+        return Reply(200, body)
+
+    def batch(self, request: Request) -> Reply:
+        refused = self._scripted() or self.oauth.check(request, *READ_SCOPES)
+        if refused:
+            return refused
+        content_type = request.header("Content-Type") or ""
+        match = re.search(r'boundary="?([^";]+)"?', content_type)
+        if not content_type.startswith("multipart/mixed") or match is None:
+            return _bad("Batch requests must be multipart/mixed with a boundary")
+        parts = _split(request.body, match.group(1))
+        if len(parts) > 100:
+            return _bad("A batch holds at most 100 calls")
+        self.batch_sizes.append(len(parts))
+        boundary = "batch_fake_" + format(len(self.batch_sizes), "x")
+        out: list[str] = []
+        for number, part in enumerate(parts, 1):
+            content_id, inner = _inner_request(part, request)
+            reply = self._fault() or self._route(inner)
+            payload = json.dumps(reply.body) if reply.body is not None else ""
+            response_id = f"<response-{content_id}>" if content_id else f"<response-{number}>"
+            out += [
+                f"--{boundary}",
+                "Content-Type: application/http",
+                f"Content-ID: {response_id}",
+                "",
+                f"HTTP/1.1 {reply.status} {'OK' if reply.status == 200 else 'Error'}",
+                "Content-Type: application/json; charset=UTF-8",
+                "",
+                payload,
+            ]
+        out.append(f"--{boundary}--")
+        return Reply(
+            200,
+            text="\r\n".join(out) + "\r\n",
+            headers={"Content-Type": f"multipart/mixed; boundary={boundary}"},
+        )
+
+    # -- helpers ------------------------------------------------------------------------------
+    def _scopes(self, request: Request) -> tuple[str, ...]:
+        token = (request.header("Authorization") or "").removeprefix("Bearer ")
+        return self.oauth.issued.get(token, ())
+
+    def _fault(self) -> Reply | None:
+        with self._lock:
+            if not self.part_faults:
+                return None
+            status, reason = self.part_faults.pop(0)
+        return Reply(status, google_error(status, f"injected {reason}", reason, "UNAVAILABLE"))
+
+    def _route(self, inner: Request) -> Reply:
+        if not inner.path.startswith("/gmail/v1/"):
+            return _bad("All calls in a batch must go to the same API (gmail/v1)")
+        for method, pattern, handler in self.server.routes:
+            found = pattern.match(inner.path)
+            if found and method == inner.method:
+                return handler(
+                    Request(
+                        inner.method,
+                        inner.path,
+                        inner.query,
+                        inner.headers,
+                        inner.body,
+                        found.groupdict(),
+                    )
+                )
+        return Reply(404, google_error(404, "Not Found", "notFound", "NOT_FOUND"))
+
+
+def _split(body: bytes, boundary: str) -> list[bytes]:
+    pieces = body.split(b"--" + boundary.encode())
+    parts = []
+    for piece in pieces[1:]:
+        if piece.startswith(b"--"):
+            break
+        parts.append(piece.lstrip(b"\r\n"))
+    return parts
+
+
+def _head(data: bytes) -> tuple[dict[str, str], bytes]:
+    head, _, rest = data.replace(b"\r\n", b"\n").partition(b"\n\n")
+    headers = {}
+    for line in head.decode().splitlines():
+        name, colon, value = line.partition(":")
+        if colon:
+            headers[name.strip()] = value.strip()
+    return headers, rest
+
+
+def _inner_request(part: bytes, outer: Request) -> tuple[str, Request]:
+    part_headers, inner = _head(part)
+    content_id = next((v for k, v in part_headers.items() if k.lower() == "content-id"), "")
+    request_line, _, rest = inner.lstrip(b"\n").partition(b"\n")
+    method, target = request_line.decode().split()[:2]
+    headers, body = _head(rest) if rest.strip() and not rest.startswith(b"\n") else ({}, rest)
+    merged = {**dict(outer.headers), **headers}
+    merged.pop("Content-Type", None)
+    merged.pop("Content-Length", None)
+    url = urlsplit(target)
+    request = Request(
+        method, url.path, parse_qs(url.query, keep_blank_values=True), merged, body.strip()
+    )
+    return content_id.strip("<>"), request

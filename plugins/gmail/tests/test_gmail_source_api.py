@@ -1,0 +1,314 @@
+"""The Gmail API source against the fake Gmail: first sync, history, fallback, quotas and failures."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from fake_gmail import FakeGmail
+from fake_oauth import REFRESH_TOKEN
+from gmail_kit import NOW, api_source, ids, pull, pull_until_error
+
+from engage.errors import ConfigError, EngageError
+from engage.http import AuthError, RetriesExhausted, RetryPolicy
+from engage.models import Channel, Direction
+from engage_gmail.gmail_api import QuotaLimiter
+
+CUSTOMER = "Jane Roe <jane@acme.com>"
+US = "carol@ourco.com"
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeGmail]:
+    with FakeGmail(US) as gmail:
+        yield gmail
+
+
+def mail(fake: FakeGmail, n: int, days_ago: int = 3, **kwargs: object) -> list[str]:
+    return [
+        fake.add(
+            CUSTOMER, US, f"Question {i}", date=NOW - timedelta(days=days_ago, minutes=i), **kwargs
+        )  # type: ignore[arg-type]
+        for i in range(n)
+    ]
+
+
+def test_first_sync_reads_the_lookback_window_through_batches(
+    fake: FakeGmail, tmp_path: Path
+) -> None:
+    """The first sync lists after:<now - lookback>, reads metadata in batches and saves a cursor."""
+    recent = mail(fake, 3)
+    fake.add(CUSTOMER, US, "Ancient", date=NOW - timedelta(days=400))
+    result = pull(api_source(fake, tmp_path))
+    assert ids(result.touchpoints) == sorted(recent)
+    touchpoint = result.touchpoints[0]
+    assert (touchpoint.customer, touchpoint.direction, touchpoint.channel) == (
+        "acme.com",
+        Direction.INBOUND,
+        Channel.EMAIL,
+    )
+    assert touchpoint.message_id == f"{touchpoint.external_id}@mail.example"
+    listed = [r for r in fake.server.requests if r.path.endswith("/messages")]
+    assert listed[0].arg("q") == f"after:{int((NOW - timedelta(days=365)).timestamp())}"
+    assert json.loads(result.cursor or "")["phase"] == "history"
+    assert not [r for r in fake.server.requests if "/messages/" in r.path]  # only via batch
+
+
+def test_history_id_is_taken_before_listing(fake: FakeGmail, tmp_path: Path) -> None:
+    """The cursor holds the historyId of getProfile, called before messages.list."""
+    mail(fake, 2)
+    before = str(fake.history_id)
+    result = pull(api_source(fake, tmp_path))
+    paths = [r.path.rsplit("/", 1)[-1] for r in fake.server.requests if "/users/" in r.path]
+    assert paths.index("profile") < paths.index("messages")
+    assert json.loads(result.cursor or "")["history_id"] == before
+
+
+def test_incremental_sync_reads_history_only(fake: FakeGmail, tmp_path: Path) -> None:
+    """A later sync reads history.list(messageAdded) from the saved id and lists nothing."""
+    mail(fake, 2)
+    source = api_source(fake, tmp_path)
+    first = pull(source)
+    new = fake.add(CUSTOMER, US, "Follow-up", date=NOW)
+    fake.relabel(new, "IMPORTANT")
+    fake.server.requests.clear()
+    second = pull(api_source(fake, tmp_path), first.cursor)
+    assert ids(second.touchpoints) == [new]
+    [history] = [r for r in fake.server.requests if r.path.endswith("/history")]
+    assert history.arg("startHistoryId") == json.loads(first.cursor or "")["history_id"]
+    assert history.query["historyTypes"] == ["messageAdded"]
+    assert not [r for r in fake.server.requests if r.path.endswith("/messages")]
+    assert json.loads(second.cursor or "")["history_id"] == str(fake.history_id)
+    assert ids(pull(api_source(fake, tmp_path), second.cursor).touchpoints) == []
+
+
+def test_expired_history_falls_back_to_a_list_sync_without_duplicates(
+    fake: FakeGmail, tmp_path: Path
+) -> None:
+    """A 404 for the saved historyId lists again from a day before the last seen date; ids stay stable."""
+    older = fake.add(CUSTOMER, US, "Twenty days ago", date=NOW - timedelta(days=20))
+    old = fake.add(CUSTOMER, US, "Ten days ago", date=NOW - timedelta(days=10))
+    first = pull(api_source(fake, tmp_path))
+    assert ids(first.touchpoints) == sorted([older, old])
+    fake.expire_history()
+    newer = fake.add(CUSTOMER, US, "After the gap", date=NOW - timedelta(hours=1))
+    source = api_source(fake, tmp_path)
+    second = pull(source, first.cursor)
+    assert ids(second.touchpoints) == sorted([old, newer])  # a day of overlap, same ids
+    assert source.counts["history expired"] == 1
+    last_seen = int(fake.messages[old]["internalDate"]) // 1000
+    listed = [r for r in fake.server.requests if r.path.endswith("/messages")][-1]
+    assert listed.arg("q") == f"after:{last_seen - 86400}"
+    third = pull(api_source(fake, tmp_path), second.cursor)
+    assert third.touchpoints == []
+    assert json.loads(third.cursor or "")["phase"] == "history"
+
+
+def test_fallback_overlap_yields_same_ids(fake: FakeGmail, tmp_path: Path) -> None:
+    """Messages read again after a fallback keep their external ids (the store upserts them)."""
+    recent = mail(fake, 2, days_ago=0)
+    first = pull(api_source(fake, tmp_path))
+    fake.expire_history()
+    second = pull(api_source(fake, tmp_path), first.cursor)
+    assert ids(second.touchpoints) == ids(first.touchpoints) == sorted(recent)
+
+
+def test_batches_hold_at_most_50_calls_and_map_content_ids(fake: FakeGmail, tmp_path: Path) -> None:
+    """120 messages take three batches (50, 50, 20) with each answer matched by Content-ID."""
+    made = mail(fake, 120)
+    source = api_source(fake, tmp_path)
+    result = pull(source)
+    assert fake.batch_sizes == [50, 50, 20]
+    assert ids(result.touchpoints) == sorted(made)
+    subjects = {t.external_id: t.subject for t in result.touchpoints}
+    assert all(subjects[m] == f"Question {n}" for n, m in enumerate(made))
+    assert len(result.checkpoints) == 4  # after each batch, then the switch to history
+
+
+def test_list_pages_are_followed_and_checkpoints_resume_mid_page(
+    fake: FakeGmail, tmp_path: Path
+) -> None:
+    """A cursor saved after a batch resumes the same listing page without re-reading that batch."""
+    mail(fake, 120)
+    items = api_source(fake, tmp_path).pull(None)
+    first_cursor = None
+    for item in items:
+        if hasattr(item, "cursor"):
+            first_cursor = item.cursor
+            break
+    state = json.loads(first_cursor or "")
+    assert (state["phase"], state["skip"]) == ("list", 50)
+    rest = pull(api_source(fake, tmp_path), first_cursor)
+    assert len(rest.touchpoints) == 70
+
+
+def test_spam_trash_and_drafts_are_skipped(fake: FakeGmail, tmp_path: Path) -> None:
+    """SPAM and TRASH are not listed; a DRAFT is read but skipped, in history too."""
+    keep = mail(fake, 1)
+    fake.add(CUSTOMER, US, "Cheap pills", date=NOW - timedelta(days=1), labels=["SPAM"])
+    fake.add(CUSTOMER, US, "Deleted", date=NOW - timedelta(days=1), labels=["TRASH"])
+    fake.add(US, CUSTOMER, "Unsent", date=NOW - timedelta(days=1), labels=["DRAFT"])
+    source = api_source(fake, tmp_path)
+    first = pull(source)
+    assert ids(first.touchpoints) == keep
+    assert source.counts["skipped spam/trash/draft"] == 1
+    fake.add(US, CUSTOMER, "Another draft", date=NOW, labels=["DRAFT"])
+    later = api_source(fake, tmp_path)
+    assert pull(later, first.cursor).touchpoints == []
+    assert later.counts["skipped spam/trash/draft"] == 1
+
+
+def test_automated_mail_is_counted_not_stored(fake: FakeGmail, tmp_path: Path) -> None:
+    """Newsletters, no-reply senders and auto-replies are skipped and counted on the progress."""
+    fake.add(
+        "News <news@acme.com>", US, "Weekly", headers={"List-Unsubscribe": "<mailto:u@acme.com>"}
+    )
+    fake.add("noreply@acme.com", US, "Your invoice")
+    fake.add(CUSTOMER, US, "Out of office", headers={"Auto-Submitted": "auto-replied"})
+    keep = fake.add(CUSTOMER, US, "A real question")
+    source = api_source(fake, tmp_path, lookback_days=3650)
+    assert ids(pull(source).touchpoints) == [keep]
+    assert source.counts["skipped automated"] == 3
+    assert source.context.progress.counts["skipped automated"] == 3  # type: ignore[attr-defined]
+
+
+def test_outbound_mail_is_owned_by_the_mailbox_owner(fake: FakeGmail, tmp_path: Path) -> None:
+    """Mail from the owner to a customer is outbound with owner = the owner's address."""
+    sent = fake.add(f"Carol <{US}>", CUSTOMER, "Re: Question", labels=["SENT"])
+    [touchpoint] = pull(api_source(fake, tmp_path, lookback_days=3650)).touchpoints
+    assert (touchpoint.external_id, touchpoint.direction, touchpoint.owner) == (
+        sent,
+        Direction.OUTBOUND,
+        US,
+    )
+    assert touchpoint.contact_email == "jane@acme.com"
+
+
+def test_rate_limit_and_server_error_storms_recover(fake: FakeGmail, tmp_path: Path) -> None:
+    """429s, 403 rateLimitExceeded and 5xx, on requests and inside batches, are retried to success."""
+    made = mail(fake, 60)
+    fake.fail_next(429, body={"error": {"code": 429, "message": "slow down"}})
+    fake.fail_next(503)
+    fake.fail_parts(503, 3)
+    fake.fail_parts(403, 2, reason="userRateLimitExceeded")
+    fake.fail_parts(429, 1, reason="rateLimitExceeded")
+    source = api_source(fake, tmp_path)
+    assert ids(pull(source).touchpoints) == sorted(made)
+
+
+def test_user_rate_limit_403_is_a_slow_down(fake: FakeGmail, tmp_path: Path) -> None:
+    """A 403 userRateLimitExceeded is retried (not taken as a refusal) and the pull finishes."""
+    made = mail(fake, 5)
+    fake.fail_next(
+        403,
+        body={
+            "error": {
+                "code": 403,
+                "message": "User-rate limit exceeded",
+                "errors": [{"domain": "usageLimits", "reason": "userRateLimitExceeded"}],
+            }
+        },
+    )
+    assert ids(pull(api_source(fake, tmp_path)).touchpoints) == sorted(made)
+
+
+def test_the_source_spends_units_like_gmail_counts_them(fake: FakeGmail, tmp_path: Path) -> None:
+    """The quota limiter counts what Gmail charges (profile 1, list 5, get 5) and waits when full."""
+    made = mail(fake, 30)
+    clock = [0.0]
+    quota = QuotaLimiter(
+        100, clock=lambda: clock[0], sleep=lambda s: clock.__setitem__(0, clock[0] + s)
+    )
+    source = api_source(fake, tmp_path, quota=quota)
+    assert ids(pull(source).touchpoints) == sorted(made)
+    assert quota.spent == fake.units[US] == 1 + 5 + 30 * 5
+    assert clock[0] >= 60.0  # 156 units at 100 a minute: it had to wait a window
+
+
+def test_persistent_outage_fails_clearly_and_keeps_the_cursor(
+    fake: FakeGmail, tmp_path: Path
+) -> None:
+    """When 5xx never stops, the pull fails with a clear error and no checkpoint moved on."""
+    mail(fake, 2)
+    first = pull(api_source(fake, tmp_path))
+    fake.add(CUSTOMER, US, "Lost?", date=NOW)
+    fake.fail_next(503, count=50)
+    before, error = pull_until_error(api_source(fake, tmp_path), first.cursor)
+    assert isinstance(error, RetriesExhausted)
+    assert "Gmail: GET /gmail/v1/users/me/history failed 4 times" in str(error)
+    assert before.cursor == first.cursor
+    fake.api_faults.clear()
+    assert len(pull(api_source(fake, tmp_path), first.cursor).touchpoints) == 1
+
+
+def test_batch_parts_that_keep_failing_fail_the_pull(fake: FakeGmail, tmp_path: Path) -> None:
+    """Inner calls that fail on every try end in RetriesExhausted; nothing is checkpointed."""
+    mail(fake, 3)
+    fake.fail_parts(500, 100)
+    before, error = pull_until_error(api_source(fake, tmp_path))
+    assert isinstance(error, RetriesExhausted)
+    assert "message reads in a batch failed 4 times" in str(error)
+    assert before.cursor is None and before.touchpoints == []
+
+
+def test_tokens_never_appear_in_errors(fake: FakeGmail, tmp_path: Path) -> None:
+    """A revoked grant is one clear AuthError without the refresh token or client secret."""
+    fake.oauth.revoke()
+    _, error = pull_until_error(api_source(fake, tmp_path))
+    assert isinstance(error, AuthError)
+    assert "invalid_grant" in str(error)
+    assert REFRESH_TOKEN not in str(error) and "GOCSPX" not in str(error)
+
+
+def test_tokens_echoed_by_the_server_are_redacted(fake: FakeGmail, tmp_path: Path) -> None:
+    """An error body that echoes the refresh token shows *** instead."""
+    fake.fail_next(500, count=10, body={"error": {"message": f"echo {REFRESH_TOKEN}"}})
+    _, error = pull_until_error(api_source(fake, tmp_path))
+    assert REFRESH_TOKEN not in str(error)
+    assert "echo ***" in str(error)
+
+
+def test_a_missing_scope_is_one_clear_error(tmp_path: Path) -> None:
+    """Credentials without a read scope give an AuthError naming the README."""
+    with FakeGmail(US, scopes=("https://www.googleapis.com/auth/tasks",)) as fake:
+        _, error = pull_until_error(api_source(fake, tmp_path))
+    assert isinstance(error, AuthError)
+    assert "lack a scope" in str(error)
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        ({"mbox": "x.mbox"}, "not both"),
+        ({"credentials_file": None}, "say where the mail is"),
+        ({"lookback_days": 0}, "at least 1"),
+    ],
+)
+def test_configuration_errors(
+    fake: FakeGmail, tmp_path: Path, given: dict[str, object], message: str
+) -> None:
+    """Exactly one of credentials_file and mbox; a positive look-back."""
+    options = {k: v for k, v in given.items() if v is not None}
+    if "credentials_file" in given:
+        from gmail_kit import context
+
+        from engage.adapters import resolve_options
+        from engage_gmail.sources import GmailSource
+
+        with pytest.raises(ConfigError, match=message):
+            GmailSource(resolve_options(GmailSource.options, options, "t"), context(tmp_path))
+        return
+    with pytest.raises(ConfigError, match=message):
+        api_source(fake, tmp_path, **options)
+
+
+def test_errors_are_engage_errors(fake: FakeGmail, tmp_path: Path) -> None:
+    """A failed pull raises an EngageError, which engage sync reports for the source alone."""
+    fake.fail_next(503, count=10)
+    _, error = pull_until_error(
+        api_source(fake, tmp_path, retry=RetryPolicy(attempts=2, base_delay=0.001))
+    )
+    assert isinstance(error, EngageError)
