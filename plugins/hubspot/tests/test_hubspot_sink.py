@@ -1,0 +1,207 @@
+"""The HubSpot sink against the fake: batches, associations, owners, 207, lost answers, find, complete."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+
+import pytest
+from fake_hubspot import FakeHubSpot
+
+from engage.http import AuthError, RetriesExhausted
+from engage.models import Customer, Task
+from engage.store.sqlite import SQLiteStore
+from engage_hubspot import HubSpotSink
+
+Make = Callable[..., HubSpotSink]
+
+
+def task(n: int = 0, customer: str = "acme.com", owner: str | None = "carol@ourco.com", **kw: object) -> Task:
+    values: dict[str, object] = {
+        "key": f"check_in:{customer}:2026-01-{n % 28 + 1:02d}-{n}",
+        "customer": customer,
+        "rule": "check_in",
+        "title": f"Check in with {customer}",
+        "body": "No touch for 40 days.\n\n- last touch 2026-01-01",
+        "due": date(2026, 3, 2),
+        "priority": "medium",
+        "kind": "call",
+        "owner": owner,
+        "reason": "No touch for 40 days.",
+        "contact_email": "jane@acme.com",
+    }
+    values.update(kw)
+    return Task(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def account(fake: FakeHubSpot) -> dict[str, str]:
+    """An account with an owner, a company, a contact, and a store that knows the company."""
+    return {
+        "carol": fake.add_owner("carol@ourco.com"),
+        "boss": fake.add_owner("boss@ourco.com"),
+        "dave": fake.add_owner("dave@ourco.com", archived=True),
+        "acme": fake.add("companies", {"name": "Acme", "domain": "acme.com"}),
+        "jane": fake.add("contacts", {"email": "jane@acme.com"}),
+    }
+
+
+@pytest.fixture
+def store(account: dict[str, str]) -> SQLiteStore:
+    """A store that knows acme.com and its HubSpot company id."""
+    store = SQLiteStore(":memory:")
+    store.write([Customer("acme.com", attributes={"hubspot_company_id": account["acme"]})], "crm")
+    return store
+
+
+class TestCreate:
+    """Tasks are created in batches of 100, owned and associated."""
+
+    def test_a_task_lands_owned_associated_and_carrying_its_key(
+        self, fake: FakeHubSpot, account: dict[str, str], store: SQLiteStore, make_sink: Make
+    ) -> None:
+        """Subject, body with key marker, due, priority, type, status, owner and associations 192/204."""
+        results = list(make_sink(store).create([task()]))
+        assert results[0].ok
+        created = fake.objects["tasks"][results[0].remote_id or ""]
+        props = created["properties"]
+        assert props["hs_task_subject"] == "Check in with acme.com"
+        assert props["hs_task_body"].endswith("engage-task-key: " + task().key)
+        assert (props["hs_task_status"], props["hs_task_priority"], props["hs_task_type"]) == (
+            "NOT_STARTED",
+            "MEDIUM",
+            "CALL",
+        )
+        assert props["hubspot_owner_id"] == account["carol"]
+        assert fake.links[("tasks", "companies")][created["id"]] == {account["acme"]: 192}
+        assert fake.links[("tasks", "contacts")][created["id"]] == {account["jane"]: 204}
+
+    def test_250_tasks_go_in_three_requests(self, fake: FakeHubSpot, account: dict[str, str], store: SQLiteStore, make_sink: Make) -> None:
+        """engage hands the sink 100 at a time; each batch is one create request."""
+        sink = make_sink(store)
+        tasks = [task(n) for n in range(250)]
+        for start in range(0, 250, sink.batch_size):
+            assert all(r.ok for r in sink.create(tasks[start : start + sink.batch_size]))
+        creates = fake.requests_to("POST", "/tasks/batch/create")
+        assert [len(r.json()["inputs"]) for r in creates] == [100, 100, 50]
+        assert len(fake.objects["tasks"]) == 250
+
+    def test_a_gone_or_missing_owner_hands_the_task_to_the_fallback_owner(
+        self, fake: FakeHubSpot, account: dict[str, str], store: SQLiteStore, make_sink: Make
+    ) -> None:
+        """An archived owner or no owner at all: the task goes to fallback_owner."""
+        sink = make_sink(store, fallback_owner="boss@ourco.com")
+        results = list(sink.create([task(1, owner="dave@ourco.com"), task(2, owner=None)]))
+        owners = {fake.objects["tasks"][r.remote_id or ""]["properties"]["hubspot_owner_id"] for r in results}
+        assert owners == {account["boss"]}
+
+    def test_a_207_answer_fails_only_the_bad_task(
+        self, fake: FakeHubSpot, account: dict[str, str], store: SQLiteStore, make_sink: Make
+    ) -> None:
+        """A task HubSpot refuses is reported failed by its trace id; the others are created."""
+        fake.objects["contacts"].clear()  # the association target ...
+        good = task(1, contact_email=None)
+        bad = task(2, customer="hubspot-company:999999", contact_email=None)  # no such company
+        results = {r.key: r for r in make_sink(store).create([good, bad])}
+        assert results[good.key].ok
+        assert not results[bad.key].ok and "999999" in (results[bad.key].error or "")
+        assert len(fake.objects["tasks"]) == 1
+
+    def test_a_lost_answer_is_followed_by_a_look_not_a_duplicate(
+        self, fake: FakeHubSpot, account: dict[str, str], store: SQLiteStore, make_sink: Make
+    ) -> None:
+        """HubSpot creates the tasks but the answer is a 502: the sink finds them instead of resending."""
+        fake.lose_create_answers = 1
+        tasks = [task(n) for n in range(3)]
+        results = list(make_sink(store).create(tasks))
+        assert all(r.ok for r in results) and len(results) == 3
+        assert len(fake.objects["tasks"]) == 3
+        assert len(fake.requests_to("POST", "/tasks/batch/create")) == 1
+
+    def test_a_dropped_connection_before_hubspot_saw_it_is_sent_again(
+        self, fake: FakeHubSpot, account: dict[str, str], store: SQLiteStore, make_sink: Make
+    ) -> None:
+        """A connection dropped before HubSpot created anything: look, find nothing, create once."""
+        sink = make_sink(store)
+        sink.owner_ids()
+        sink.contact_ids(["jane@acme.com"])
+        fake.drop_next(1)
+        results = list(sink.create([task()]))
+        assert results[0].ok and len(fake.objects["tasks"]) == 1
+
+    def test_a_persistent_outage_raises_and_creates_nothing(
+        self, fake: FakeHubSpot, account: dict[str, str], store: SQLiteStore, make_sink: Make
+    ) -> None:
+        """5xx on every try: a RetriesExhausted error, so engage keeps the batch pending."""
+        sink = make_sink(store)
+        sink.owner_ids()
+        fake.fail_next(503, 50)
+        with pytest.raises(RetriesExhausted):
+            list(sink.create([task()]))
+        assert fake.objects["tasks"] == {}
+
+    def test_a_rate_limited_create_waits_and_succeeds(
+        self, fake: FakeHubSpot, account: dict[str, str], store: SQLiteStore, make_sink: Make
+    ) -> None:
+        """A 429 TEN_SECONDLY_ROLLING on create is waited out and sent again, once."""
+        sink = make_sink(store)
+        sink.owner_ids()
+        sink.contact_ids(["jane@acme.com"])
+        fake.rate_limit_next("TEN_SECONDLY_ROLLING", 2)
+        assert all(r.ok for r in sink.create([task()]))
+        assert len(fake.objects["tasks"]) == 1
+
+    def test_a_missing_write_scope_names_the_scope(
+        self, fake: FakeHubSpot, account: dict[str, str], store: SQLiteStore, make_sink: Make
+    ) -> None:
+        """403 on tasks: the error names the scope and the token variable, never the token."""
+        fake.denied.add("tasks")
+        with pytest.raises(AuthError) as caught:
+            list(make_sink(store).create([task()]))
+        assert "crm.objects.contacts.write" in str(caught.value)
+        assert "HUBSPOT_TOKEN" in str(caught.value) and fake.token not in str(caught.value)
+
+
+class TestFind:
+    """Tasks an interrupted run created are found by the key they carry."""
+
+    def test_find_looks_through_the_customers_associated_tasks(
+        self, fake: FakeHubSpot, account: dict[str, str], store: SQLiteStore, make_sink: Make
+    ) -> None:
+        """Freshly created tasks are not in search yet; the association read still finds them."""
+        sink = make_sink(store)
+        created = {r.key: r.remote_id for r in sink.create([task(1), task(2)])}
+        assert fake.unindexed  # search has not caught up
+        found = make_sink(store).find([task(1), task(2), task(3)])
+        assert found == created
+
+    def test_find_uses_the_key_property_when_configured(
+        self, fake: FakeHubSpot, account: dict[str, str], store: SQLiteStore, make_sink: Make
+    ) -> None:
+        """With task_key_property the key is written there and searched there too."""
+        sink = make_sink(store, task_key_property="engage_task_key")
+        created = {r.key: r.remote_id for r in sink.create([task(1, customer="nowhere.com", contact_email=None)])}
+        fake.unindexed.clear()
+        found = make_sink(store, task_key_property="engage_task_key").find([task(1, customer="nowhere.com", contact_email=None)])
+        assert found == created
+
+
+class TestComplete:
+    """Cleared tasks are completed only when asked to."""
+
+    def test_cleared_tasks_are_completed_when_complete_cleared_is_on(
+        self, fake: FakeHubSpot, account: dict[str, str], store: SQLiteStore, make_sink: Make
+    ) -> None:
+        """complete_cleared = true marks the task COMPLETED and reports it done."""
+        remote = next(iter(make_sink(store).create([task()]))).remote_id or ""
+        results = list(make_sink(store, complete_cleared=True).complete({task().key: remote}))
+        assert results[0].ok
+        assert fake.objects["tasks"][remote]["properties"]["hs_task_status"] == "COMPLETED"
+
+    def test_cleared_tasks_are_left_alone_by_default(
+        self, fake: FakeHubSpot, account: dict[str, str], store: SQLiteStore, make_sink: Make
+    ) -> None:
+        """Without complete_cleared nothing is sent and nothing is reported completed."""
+        remote = next(iter(make_sink(store).create([task()]))).remote_id or ""
+        assert list(make_sink(store).complete({task().key: remote})) == []
+        assert fake.objects["tasks"][remote]["properties"]["hs_task_status"] == "NOT_STARTED"
