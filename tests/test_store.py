@@ -18,6 +18,7 @@ from engage.models import Contact, Customer, Owner, Task, Touchpoint
 from engage.settings import ScoringSettings
 from engage.store.base import LedgerStatus, WriteCounts
 from engage.store.sqlite import CHUNK, SQLiteStore, open_sqlite
+from engage.store.sqlite_schema import SCHEMA_VERSION
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -483,12 +484,12 @@ def test_a_store_from_a_newer_engage_is_refused(tmp_path: Path) -> None:
 
 
 def test_a_new_store_creates_its_directory_and_uses_wal(tmp_path: Path) -> None:
-    """The parent directory is created; the file is in WAL mode at schema version 1."""
+    """The parent directory is created; the file is in WAL mode at the current schema version."""
     path = tmp_path / "state" / "nested" / "engage.db"
     with open_sqlite(path) as store:
         assert path.exists()
         assert row(store, "PRAGMA journal_mode") == ("wal",)
-        assert row(store, "PRAGMA user_version") == (1,)
+        assert row(store, "PRAGMA user_version") == (SCHEMA_VERSION,)
 
 
 def test_reopening_keeps_everything(tmp_path: Path) -> None:

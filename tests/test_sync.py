@@ -337,3 +337,27 @@ def _toml(world: World) -> str:
         '[sources.feed]\nplugin = "jsonl"\npath = "touchpoints.jsonl"\n'
         f'[sinks.remote]\nplugin = "jsonfile"\npath = "remote.json"\n{sink}'
     )
+
+
+def test_the_same_email_from_two_sources_is_merged_and_reported(tmp_path: Path) -> None:
+    """The mailbox and the CRM both have the email: the sync says how many merged, health counts it once."""
+    world = World(tmp_path)
+    mail = tmp_path / "mail.jsonl"
+    world.add(line("c1", "2026-02-20T10:00:00+00:00") | {"message_id": "m-1@acme.com"})
+    mail.write_text(json.dumps(line("g1", "2026-02-20T10:03:00+00:00") | {"message_id": "m-1@acme.com"}) + "\n")
+    config = Config.from_dict(
+        {
+            "store": "engage.db",
+            "sources": {
+                "crm": {"plugin": "jsonl", "path": "touchpoints.jsonl"},
+                "mail": {"plugin": "jsonl", "path": "mail.jsonl"},
+            },
+        },
+        path=tmp_path / "engage.toml",
+    )
+    store = SQLiteStore(config.store)
+    report = run_sync(config, world.registry, store, as_of=AS_OF)
+    assert [s.merged for s in report.sources] == [0, 1]
+    (facts,) = store.facts(AS_OF, config.scoring)
+    assert facts.touches == 1
+    store.close()

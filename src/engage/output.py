@@ -140,7 +140,8 @@ def print_sync(report: SyncReport) -> None:
         out.print(
             f"source {source.name} ({source.plugin}): {source.records:,} records "
             f"({source.inserted:,} new, {source.updated:,} changed, {source.unchanged:,} unchanged"
-            f"{f', {source.retired:,} retired' if source.retired else ''}), "
+            f"{f', {source.retired:,} retired' if source.retired else ''}"
+            f"{f', {source.merged:,} merged with other sources' if source.merged else ''}), "
             f"{source.problems:,} bad records skipped; {state}"
         )
         for message in source.messages[:20]:

@@ -24,6 +24,7 @@ class SourceReport:
         updated: Records that changed.
         unchanged: Records the store already held as they are.
         retired: Records the source said were archived or deleted.
+        merged: Touchpoints that were an email another source already holds (counted once).
         problems: Bad input records skipped (exact count).
         messages: The first problem messages, each naming file, line and field.
         error: Why the source failed, if it did; records since its last checkpoint were
@@ -38,6 +39,7 @@ class SourceReport:
     updated: int = 0
     unchanged: int = 0
     retired: int = 0
+    merged: int = 0
     problems: int = 0
     messages: tuple[str, ...] = ()
     error: str | None = None
@@ -52,6 +54,7 @@ class SourceReport:
             "updated": self.updated,
             "unchanged": self.unchanged,
             "retired": self.retired,
+            "merged": self.merged,
             "errors": self.problems + (1 if self.error else 0),
             "messages": [*self.messages, *([self.error] if self.error else [])],
             "failed": self.error is not None,

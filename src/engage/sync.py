@@ -160,6 +160,7 @@ def pull_source(store: Store, name: str, plugin: str, source: Source) -> SourceR
         updated=counts.updated,
         unchanged=counts.unchanged,
         retired=counts.retired,
+        merged=counts.merged,
         problems=problems,
         messages=tuple(messages),
         error=error,

@@ -29,6 +29,7 @@ class WriteCounts:
     updated: int = 0
     unchanged: int = 0
     retired: int = 0
+    merged: int = 0  # touchpoints found to be an email another source already holds
 
     def __add__(self, other: WriteCounts) -> WriteCounts:
         return WriteCounts(
@@ -36,6 +37,7 @@ class WriteCounts:
             self.updated + other.updated,
             self.unchanged + other.unchanged,
             self.retired + other.retired,
+            self.merged + other.merged,
         )
 
 

@@ -33,9 +33,10 @@ from engage.errors import LockedError, StoreError, ValidationError
 from engage.facts import CustomerFacts
 from engage.models import Contact, Customer, Owner, Task, Touchpoint
 from engage.settings import ScoringSettings
+from engage.store import sqlite_touchpoints as touchpoints_sql
 from engage.store.base import LedgerEntry, LedgerStatus, Record, WriteCounts
 from engage.store.sqlite_facts import compute_facts
-from engage.store.sqlite_schema import migrate
+from engage.store.sqlite_schema import CUSTOMER_INDEX, migrate
 from engage.store.sqlite_statements import (
     CLEARED,
     CONTACT,
@@ -48,7 +49,6 @@ from engage.store.sqlite_statements import (
     OWNER,
     PUSHED,
     RETIRE,
-    TOUCHPOINT,
 )
 
 __all__ = ["SQLiteStore", "open_sqlite"]
@@ -83,6 +83,9 @@ class SQLiteStore:
         self.path = os.fspath(path)
         self._memory = self.path == MEMORY
         self._depth = 0
+        self._bulk: bool | None = (
+            None  # this transaction loads into an empty store (None: undecided)
+        )
         self._thread_lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
         try:
@@ -148,6 +151,7 @@ class SQLiteStore:
             self._depth = depth
             with self._errors():
                 if depth == 0:
+                    self._bulk = None  # the rollback restores the index too
                     conn.execute("ROLLBACK")
                 else:
                     conn.execute(f"ROLLBACK TO {savepoint}")
@@ -156,6 +160,8 @@ class SQLiteStore:
         self._depth = depth
         try:
             with self._errors():
+                if depth == 0:
+                    self._end_bulk_load()
                 conn.execute("COMMIT" if depth == 0 else f"RELEASE {savepoint}")
         except StoreError:
             if depth == 0 and conn.in_transaction:
@@ -253,8 +259,25 @@ class SQLiteStore:
                  t.channel.value, t.direction.value, t.owner, t.subject, t.feedback, t.message_id)
                 for t in touchpoints
             ]  # fmt: skip
-            counts += self._upsert(TOUCHPOINT, rows)
+            self._begin_bulk_load_if_empty()
+            inserted, updated = touchpoints_sql.upsert(conn, rows)
+            merged = touchpoints_sql.mark_merges(conn, rows)
+            counts += WriteCounts(inserted, updated, len(rows) - inserted - updated, merged=merged)
         return counts
+
+    def _begin_bulk_load_if_empty(self) -> None:
+        """Loading into an empty store: build the customer index once at commit, not row by row."""
+        if self._bulk is not None:
+            return
+        conn = self.conn
+        self._bulk = conn.execute("SELECT 1 FROM touchpoints LIMIT 1").fetchone() is None
+        if self._bulk:
+            conn.execute("DROP INDEX IF EXISTS touchpoints_customer")
+
+    def _end_bulk_load(self) -> None:
+        if self._bulk:
+            self.conn.execute(CUSTOMER_INDEX)
+        self._bulk = None
 
     def _retire(self, retires: list[Retire], source: str) -> WriteCounts:
         conn = self.conn
@@ -266,7 +289,8 @@ class SQLiteStore:
                     f"Retire.kind: expected one of {', '.join(RETIRE)} (got {retire.kind!r})"
                 )
             if retire.kind == "touchpoint":
-                conn.execute(sql, (source, retire.id))
+                if conn.execute(sql, (source, retire.id)).rowcount:
+                    conn.execute(touchpoints_sql.UNMERGE, (f"{source}\x1f{retire.id}",))
             elif retire.kind == "contact":
                 conn.execute(sql, (retire.id.strip().lower(),))
             else:

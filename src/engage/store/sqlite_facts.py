@@ -43,7 +43,7 @@ _table_ids = itertools.count()
 
 _OWNER_ACTIVITY = """
 SELECT owner, max(occurred_at) FROM touchpoints
-WHERE owner IS NOT NULL AND occurred_at <= :as_of
+WHERE owner IS NOT NULL AND occurred_at <= :as_of AND duplicate_of IS NULL
   AND (direction = 'outbound' OR channel IN ('call', 'meeting'))
 GROUP BY owner
 """
@@ -80,7 +80,7 @@ WITH agg AS (
         ) AS recent_email,
         count(*) FILTER (WHERE t.{touch} AND t.occurred_at <= :as_of - {w}) AS touches_before
     FROM touchpoints t {join}
-    WHERE t.occurred_at <= :as_of {only_t}
+    WHERE t.occurred_at <= :as_of AND t.duplicate_of IS NULL {only_t}
     GROUP BY t.customer
 ),
 mc AS (
@@ -88,7 +88,7 @@ mc AS (
         PARTITION BY customer ORDER BY count(*) DESC, max(occurred_at) DESC, contact_email
     ) AS rank
     FROM touchpoints
-    WHERE contact_email IS NOT NULL AND {touch} AND occurred_at <= :as_of {only}
+    WHERE contact_email IS NOT NULL AND {touch} AND occurred_at <= :as_of AND duplicate_of IS NULL {only}
     GROUP BY customer, contact_email
 ),
 base AS (
@@ -100,16 +100,19 @@ base AS (
         (SELECT count(*) FROM touchpoints e
             WHERE e.customer = c.key AND e.occurred_at <= :as_of
               AND e.occurred_at > coalesce(a.last_personal, {min_time})
-              AND e.channel = 'email' AND e.direction = 'outbound') AS emails_since_personal,
+              AND e.channel = 'email' AND e.direction = 'outbound'
+              AND e.duplicate_of IS NULL) AS emails_since_personal,
         (SELECT min(u.occurred_at) FROM touchpoints u
             WHERE u.customer = c.key AND u.occurred_at <= :as_of AND u.direction = 'inbound'
-              AND u.occurred_at > coalesce(a.last_outbound, {min_time})) AS first_unanswered,
+              AND u.occurred_at > coalesce(a.last_outbound, {min_time})
+              AND u.duplicate_of IS NULL) AS first_unanswered,
         (SELECT f.feedback FROM touchpoints f
             WHERE f.customer = c.key AND f.occurred_at = a.value_at
-              AND f.feedback IS NOT NULL AND f.{touch}
+              AND f.feedback IS NOT NULL AND f.{touch} AND f.duplicate_of IS NULL
             ORDER BY f.source DESC, f.external_id DESC LIMIT 1) AS value,
         coalesce(c.owner, (SELECT o.owner FROM touchpoints o
             WHERE o.customer = c.key AND o.occurred_at <= :as_of AND o.owner IS NOT NULL
+              AND o.duplicate_of IS NULL
             ORDER BY o.occurred_at DESC, o.source DESC, o.external_id DESC LIMIT 1)) AS owner,
         mc.contact_email AS main_contact, ct.name AS main_contact_name
     FROM customers c

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from engage.errors import StoreError
 
 #: The schema version this engage writes.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _V1 = """
 CREATE TABLE IF NOT EXISTS customers (
@@ -83,8 +83,32 @@ def _to_v1(conn: sqlite3.Connection) -> None:
             conn.execute(statement)
 
 
+_V2 = """
+DROP INDEX IF EXISTS touchpoints_owner;
+ALTER TABLE touchpoints ADD COLUMN duplicate_of TEXT;
+CREATE INDEX IF NOT EXISTS touchpoints_message ON touchpoints (message_id)
+    WHERE message_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS touchpoints_duplicate ON touchpoints (duplicate_of)
+    WHERE duplicate_of IS NOT NULL;
+"""
+
+
+def _to_v2(conn: sqlite3.Connection) -> None:
+    """Cross-source merges (``duplicate_of``: the touchpoint another source already holds),
+    and no owner index: owner activity is one scan per scoring run, cheaper than the index
+    costs every write."""
+    for statement in _V2.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
 #: version → the step that brings a store from ``version - 1`` to ``version``.
-MIGRATIONS: Mapping[int, Callable[[sqlite3.Connection], None]] = {1: _to_v1}
+MIGRATIONS: Mapping[int, Callable[[sqlite3.Connection], None]] = {1: _to_v1, 2: _to_v2}
+
+#: The index of touchpoints by customer and time, dropped during a bulk load and rebuilt after.
+CUSTOMER_INDEX = (
+    "CREATE INDEX IF NOT EXISTS touchpoints_customer ON touchpoints (customer, occurred_at)"
+)
 
 
 def migrate(conn: sqlite3.Connection, where: str) -> None:

@@ -29,21 +29,6 @@ OWNER = (
     WHERE id = ?1 AND (email IS NOT coalesce(?2, email) OR name IS NOT coalesce(?3, name)
         OR active IS NOT ?4)""",
 )
-TOUCHPOINT = (
-    """INSERT INTO touchpoints (source, external_id, customer, contact_email, occurred_at,
-        channel, direction, owner, subject, feedback, message_id)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
-    ON CONFLICT (source, external_id) DO NOTHING""",
-    """UPDATE touchpoints SET customer = ?3, contact_email = coalesce(?4, contact_email),
-        occurred_at = ?5, channel = ?6, direction = ?7, owner = coalesce(?8, owner),
-        subject = coalesce(?9, subject), feedback = coalesce(?10, feedback),
-        message_id = coalesce(?11, message_id)
-    WHERE source = ?1 AND external_id = ?2 AND (customer IS NOT ?3
-        OR contact_email IS NOT coalesce(?4, contact_email) OR occurred_at IS NOT ?5
-        OR channel IS NOT ?6 OR direction IS NOT ?7 OR owner IS NOT coalesce(?8, owner)
-        OR subject IS NOT coalesce(?9, subject) OR feedback IS NOT coalesce(?10, feedback)
-        OR message_id IS NOT coalesce(?11, message_id))""",
-)
 IMPLIED_CUSTOMER = "INSERT INTO customers (key) VALUES (?) ON CONFLICT (key) DO NOTHING"
 IMPLIED_OWNER = "INSERT INTO owners (id, active) VALUES (?, 1) ON CONFLICT (id) DO NOTHING"
 IMPLIED_CONTACT = (

@@ -1,0 +1,132 @@
+"""Writing touchpoints to SQLite: upserts that do only the work each row needs, and merges.
+
+- **Upserts.** One query per chunk finds which rows the store already holds; new rows are
+  inserted, known rows updated only where something differs. A first load so never pays
+  for updates, and a re-pull never pays for inserts.
+- **Merges.** The same email reaches engage from several places (the mailbox, the CRM that
+  logged it, a CSV export). A touchpoint is marked ``duplicate_of`` the one another source
+  already holds when both carry the same Message-ID, or, when either lacks one, when both
+  are emails of the same customer, contact, direction and subject within a minute. Scoring
+  counts only unmarked rows. Merges are looked for only when another source has touchpoints.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+#: Emails this close in time (microseconds) with the same parties and subject are one email.
+SAME_EMAIL_WINDOW = 60_000_000
+
+#: Columns of a touchpoint row, in order.
+COLUMNS = (
+    "source",
+    "external_id",
+    "customer",
+    "contact_email",
+    "occurred_at",
+    "channel",
+    "direction",
+    "owner",
+    "subject",
+    "feedback",
+    "message_id",
+)
+
+INSERT = f"""INSERT INTO touchpoints ({", ".join(COLUMNS)})
+    VALUES ({", ".join("?" * len(COLUMNS))}) ON CONFLICT (source, external_id) DO NOTHING"""
+
+UPDATE = """UPDATE touchpoints SET customer = ?3, contact_email = coalesce(?4, contact_email),
+        occurred_at = ?5, channel = ?6, direction = ?7, owner = coalesce(?8, owner),
+        subject = coalesce(?9, subject), feedback = coalesce(?10, feedback),
+        message_id = coalesce(?11, message_id)
+    WHERE source = ?1 AND external_id = ?2 AND (customer IS NOT ?3
+        OR contact_email IS NOT coalesce(?4, contact_email) OR occurred_at IS NOT ?5
+        OR channel IS NOT ?6 OR direction IS NOT ?7 OR owner IS NOT coalesce(?8, owner)
+        OR subject IS NOT coalesce(?9, subject) OR feedback IS NOT coalesce(?10, feedback)
+        OR message_id IS NOT coalesce(?11, message_id))"""
+
+_SAME_MESSAGE = """
+    SELECT d.source || char(31) || d.external_id FROM touchpoints d
+    WHERE d.message_id = touchpoints.message_id AND d.source <> touchpoints.source AND d.duplicate_of IS NULL
+    ORDER BY d.source, d.external_id LIMIT 1"""
+
+_SAME_EMAIL = f"""
+    SELECT d.source || char(31) || d.external_id FROM touchpoints d
+    WHERE d.customer = touchpoints.customer
+      AND d.occurred_at BETWEEN touchpoints.occurred_at - {SAME_EMAIL_WINDOW} AND touchpoints.occurred_at + {SAME_EMAIL_WINDOW}
+      AND d.source <> touchpoints.source AND d.duplicate_of IS NULL AND d.channel = 'email'
+      AND d.direction = touchpoints.direction AND d.contact_email IS touchpoints.contact_email
+      AND lower(coalesce(d.subject, '')) = lower(coalesce(touchpoints.subject, ''))
+      AND (d.message_id IS NULL OR touchpoints.message_id IS NULL OR d.message_id = touchpoints.message_id)
+    ORDER BY d.source, d.external_id LIMIT 1"""
+
+MARK_SAME_MESSAGE = f"""UPDATE touchpoints SET duplicate_of = ({_SAME_MESSAGE})
+    WHERE source = ?1 AND external_id = ?2 AND duplicate_of IS NULL
+      AND message_id IS NOT NULL AND EXISTS ({_SAME_MESSAGE})"""
+
+MARK_SAME_EMAIL = f"""UPDATE touchpoints SET duplicate_of = ({_SAME_EMAIL})
+    WHERE source = ?1 AND external_id = ?2 AND duplicate_of IS NULL
+      AND channel = 'email' AND EXISTS ({_SAME_EMAIL})"""
+
+#: When a canonical touchpoint goes, the ones merged into it count again.
+UNMERGE = "UPDATE touchpoints SET duplicate_of = NULL WHERE duplicate_of = ?"
+
+
+def existing_ids(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> set[tuple[str, str]]:
+    """The (source, external_id) pairs of ``rows`` the store already holds."""
+    by_source: dict[str, list[str]] = {}
+    for row in rows:
+        by_source.setdefault(row[0], []).append(row[1])
+    found: set[tuple[str, str]] = set()
+    for source, ids in by_source.items():
+        for start in range(0, len(ids), 500):
+            part = ids[start : start + 500]
+            query = f"SELECT external_id FROM touchpoints WHERE source = ? AND external_id IN ({','.join('?' * len(part))})"
+            found.update(
+                (source, external_id) for (external_id,) in conn.execute(query, (source, *part))
+            )
+    return found
+
+
+def upsert(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> tuple[int, int]:
+    """Insert new rows and update known ones; returns (inserted, updated)."""
+    known = existing_ids(conn, rows)
+    new: list[tuple[Any, ...]] = []
+    old: list[tuple[Any, ...]] = []
+    for row in rows:
+        ident = (row[0], row[1])
+        if ident in known:
+            old.append(row)
+        else:
+            new.append(row)
+            known.add(ident)  # a repeat later in the chunk is an update of this one
+    before = conn.total_changes
+    if new:
+        conn.executemany(INSERT, new)
+    middle = conn.total_changes
+    if old:
+        conn.executemany(UPDATE, old)
+    return middle - before, conn.total_changes - middle
+
+
+def other_sources_exist(conn: sqlite3.Connection, sources: set[str]) -> bool:
+    """True when the store holds touchpoints of a source not in ``sources`` (merges are possible)."""
+    marks = ",".join("?" * len(sources))
+    query = f"SELECT 1 FROM touchpoints WHERE source NOT IN ({marks}) LIMIT 1"
+    return conn.execute(query, tuple(sources)).fetchone() is not None
+
+
+def mark_merges(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> int:
+    """Mark rows that repeat an email another source holds; returns how many were merged."""
+    if not rows or not other_sources_exist(conn, {row[0] for row in rows}):
+        return 0
+    before = conn.total_changes
+    with_id = [(row[0], row[1]) for row in rows if row[10]]
+    if with_id:
+        conn.executemany(MARK_SAME_MESSAGE, with_id)
+    emails = [(row[0], row[1]) for row in rows if row[5] == "email"]
+    if emails:
+        conn.executemany(MARK_SAME_EMAIL, emails)
+    return conn.total_changes - before
