@@ -123,10 +123,6 @@ class _GoogleSession(AuthorizedSession):
                     f"{self._where}: Google refused the refresh token (invalid_grant: revoked or "
                     "expired); authorize engage again to write a new authorized-user file"
                 ) from None
-            if getattr(exc, "retryable", False):  # the token endpoint's own 5xx/429: try again
-                raise requests.ConnectionError(
-                    f"{self._where}: the Google token endpoint failed: {detail}"
-                ) from None
             raise AuthError(
                 f"{self._where}: could not refresh the Google access token: {detail}"
             ) from None
