@@ -179,7 +179,7 @@ class FakeGoogleWrite:
         self.server.start()
         # Answer without Nagle's 40 ms wait on each keep-alive request (FakeServer sends headers
         # and body in two writes); keeps hundreds of calls fast.
-        handler = self.server._server.RequestHandlerClass  # type: ignore[union-attr]
+        handler: Any = self.server._server.RequestHandlerClass  # type: ignore[union-attr]
         handler.disable_nagle_algorithm = True
         return self
 
@@ -311,7 +311,7 @@ class FakeGoogleWrite:
         if denied:
             return denied
         body = request.json()
-        message = body.get("message") if isinstance(body, dict) else None
+        message: Any = body.get("message") if isinstance(body, dict) else None
         raw = message.get("raw") if isinstance(message, dict) else None
         if not isinstance(raw, str) or not raw:
             return bad_request("Missing draft message")

@@ -75,7 +75,7 @@ def sync() -> dict[str, Any]:
     return report
 
 
-def task_keys(fake: FakeGoogleWrite) -> list[str | None]:
+def task_keys(fake: FakeGoogleWrite) -> list[str]:
     return sorted(key_of(t.notes) or "" for t in fake.tasks.values())
 
 

@@ -11,8 +11,8 @@ import google.oauth2.credentials
 import pytest
 from fake_google_write import COMPOSE, READONLY, TASKS, FakeGoogleWrite
 from fake_oauth import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN
-from googleapiclient.discovery import build
-from googleapiclient.errors import HttpError
+from googleapiclient.discovery import build  # type: ignore[import-untyped]
+from googleapiclient.errors import HttpError  # type: ignore[import-untyped]
 from sink_support import drafts_sink, task, tasks_sink
 
 from engage_gmail.compose import build_draft, encode_raw
