@@ -28,7 +28,7 @@ IDENTITY = Identity.for_domains(["ourco.com"])
 FAST = client_module.Timing(
     ten_secondly=0.001,
     secondly=0.001,
-    retry=RetryPolicy(attempts=4, base_delay=0.001, max_delay=0.005, max_retry_after=2.0),
+    retry=RetryPolicy(attempts=6, base_delay=0.001, max_delay=0.005, max_retry_after=2.0),
     timeout=(2.0, 2.0),
 )
 

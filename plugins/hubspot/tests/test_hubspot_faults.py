@@ -115,7 +115,7 @@ class TestOutage:
         fake.update("companies", ids["acme"], name="Acme Renamed")
         fake.fail_next(503, 1000)
         report = pull_source(store, "crm", "hubspot", make_source())
-        assert report.error and "failed 4 times" in report.error and "503" in report.error
+        assert report.error and "failed 6 times" in report.error and "503" in report.error
         assert store.get_cursor("crm") == cursor
         assert (store.get_customer("acme.com") or pytest.fail()).name == "Acme"
         fake.fail_next(200, 0)

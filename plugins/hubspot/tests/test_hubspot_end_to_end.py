@@ -1,0 +1,145 @@
+"""``engage sync`` from HubSpot to HubSpot through the installed entry point and the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from conftest import seed
+from fake_hubspot import FakeHubSpot
+
+from engage.cli import cli
+
+CONFIG = """
+store = "engage.db"
+internal_domains = ["ourco.com"]
+fallback_owner = "boss@ourco.com"
+
+[sources.crm]
+plugin = "hubspot"
+base_url = "{url}"
+searches_per_second = 1000
+requests_per_10s = 10000
+
+[sinks.hubspot_tasks]
+plugin = "hubspot"
+base_url = "{url}"
+requests_per_10s = 10000
+complete_cleared = true
+"""
+
+CRASH_AFTER_CREATE = """
+import os, sys
+import engage_hubspot.sink as sink_module
+
+def die(self, *args, **kwargs):
+    os._exit(70)  # the process dies after HubSpot created the tasks, before the ledger knows
+
+sink_module.HubSpotSink._outcome = die
+from engage.cli import main
+sys.argv = ["engage", "sync", "--json"]
+main()
+"""
+
+
+@pytest.fixture
+def project(tmp_path: Path, fake: FakeHubSpot, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A project directory whose engage.toml uses HubSpot as source and sink."""
+    (tmp_path / "engage.toml").write_text(CONFIG.format(url=fake.url))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HUBSPOT_TOKEN", fake.token)
+    for name in ("ENGAGE_CONFIG", "ENGAGE_LOAD_PLUGINS", "ENGAGE_DISABLE_PLUGINS"):
+        monkeypatch.delenv(name, raising=False)
+    return tmp_path
+
+
+def sync() -> tuple[int, dict[str, Any], str]:
+    result = CliRunner().invoke(cli, ["sync", "--json"])
+    return result.exit_code, json.loads(result.stdout or "{}"), result.stderr
+
+
+def account(fake: FakeHubSpot) -> dict[str, str]:
+    ids = seed(fake)
+    ids["boss"] = fake.add_owner("boss@ourco.com", first="Boss")
+    return ids
+
+
+class TestEndToEnd:
+    """A whole sync: pull HubSpot, plan, push tasks back, and again without duplicates."""
+
+    def test_hubspot_to_hubspot_then_again_without_duplicates(self, fake: FakeHubSpot, project: Path) -> None:
+        """Tasks land in HubSpot once; the archived owner's customer gets a handover task for the fallback owner."""
+        ids = account(fake)
+        code, report, err = sync()
+        assert code == 0, err
+        assert report["sources"]["crm"]["touchpoints"] >= 5
+        sink = report["sinks"]["hubspot_tasks"]
+        assert sink["pushed"] == report["tasks_planned"] > 0 and sink["failed"] == 0
+        tasks = list(fake.objects["tasks"].values())
+        assert len(tasks) == sink["pushed"]
+        handover = [t for t in tasks if "engage-task-key: handover:globex.io" in t["properties"]["hs_task_body"]]
+        assert len(handover) == 1
+        assert handover[0]["properties"]["hubspot_owner_id"] == ids["boss"]
+        assert fake.links[("tasks", "companies")][handover[0]["id"]] == {ids["globex"]: 192}
+
+        code, again, err = sync()
+        assert code == 0, err
+        assert again["sinks"]["hubspot_tasks"]["pushed"] == 0
+        assert again["sinks"]["hubspot_tasks"]["already_pushed"] == report["tasks_planned"]
+        assert len(fake.objects["tasks"]) == len(tasks)
+
+    def test_a_crash_between_create_and_ledger_never_duplicates(self, fake: FakeHubSpot, project: Path) -> None:
+        """The process dies after HubSpot created the tasks; the next run finds them and creates none."""
+        account(fake)
+        env = {**os.environ, "HUBSPOT_TOKEN": fake.token}
+        crashed = subprocess.run(
+            [sys.executable, "-c", CRASH_AFTER_CREATE], cwd=project, env=env, capture_output=True, timeout=120
+        )
+        assert crashed.returncode == 70, crashed.stderr.decode()
+        created = len(fake.objects["tasks"])
+        assert created > 0
+        code, report, err = sync()
+        assert code == 0, err
+        sink = report["sinks"]["hubspot_tasks"]
+        assert sink["recovered"] == created and sink["pushed"] == 0
+        assert len(fake.objects["tasks"]) == created
+
+    def test_a_persistent_outage_fails_cleanly_and_keeps_the_cursor(
+        self, fake: FakeHubSpot, project: Path
+    ) -> None:
+        """Every request fails: exit code non-zero, one clear line, no task pushed, cursor unchanged."""
+        account(fake)
+        code, _, err = sync()
+        assert code == 0, err
+        cursor = _cursor(project)
+        fake.fail_next(503, 10_000)
+        code, report, err = sync()
+        assert code != 0
+        assert "503" in err and fake.token not in err
+        assert report["sinks"]["hubspot_tasks"]["skipped"]
+        assert _cursor(project) == cursor
+
+    def test_a_storm_of_429s_and_5xx_ends_in_success(self, fake: FakeHubSpot, project: Path) -> None:
+        """Rate limits and server errors scattered through a sync are ridden out within bounds."""
+        account(fake)
+        fake.rate_limit_next("TEN_SECONDLY_ROLLING", 2)
+        fake.fail_next(500)
+        fake.rate_limit_next("SECONDLY")
+        fake.drop_next()  # five faults in a row: within the budget of six tries
+        code, report, err = sync()
+        assert code == 0, err
+        assert report["sinks"]["hubspot_tasks"]["pushed"] == report["tasks_planned"]
+
+
+def _cursor(project: Path) -> str | None:
+    import sqlite3
+
+    with sqlite3.connect(project / "engage.db") as conn:
+        row = conn.execute("SELECT cursor FROM cursors WHERE source = 'crm'").fetchone()
+    return None if row is None else str(row[0])

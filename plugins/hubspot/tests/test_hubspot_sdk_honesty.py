@@ -1,0 +1,97 @@
+"""Keep the fake honest: HubSpot's official Python SDK, pointed at it, accepts every answer."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import seed
+from fake_hubspot import FakeHubSpot
+
+hubspot = pytest.importorskip("hubspot")
+from hubspot import HubSpot  # noqa: E402
+from hubspot.crm.contacts import Filter, FilterGroup, PublicObjectSearchRequest  # noqa: E402
+from hubspot.crm.contacts.exceptions import ApiException  # noqa: E402
+from hubspot.crm.objects.tasks import (  # noqa: E402
+    AssociationSpec,
+    BatchInputSimplePublicObjectBatchInputForCreate,
+    PublicAssociationsForObject,
+    PublicObjectId,
+    SimplePublicObjectBatchInputForCreate,
+)
+
+
+@pytest.fixture
+def sdk(fake: FakeHubSpot) -> HubSpot:
+    """The official client, talking to the fake."""
+    return HubSpot(access_token=fake.token, host=fake.url)
+
+
+class TestOfficialSdk:
+    """The SDK's requests are accepted and its models deserialize the fake's answers."""
+
+    def test_list_pages_with_after(self, fake: FakeHubSpot, sdk: HubSpot) -> None:
+        """basic_api.get_page and get_all page through companies and contacts."""
+        seed(fake)
+        for n in range(150):
+            fake.add("contacts", {"email": f"p{n}@acme.com"})
+        page = sdk.crm.companies.basic_api.get_page(limit=2, properties=["name", "domain"], associations=["contacts"])
+        assert len(page.results) == 2 and page.paging.next.after
+        nxt = sdk.crm.companies.basic_api.get_page(limit=2, after=page.paging.next.after, properties=["name"])
+        assert {r.id for r in nxt.results}.isdisjoint({r.id for r in page.results})
+        everyone = sdk.crm.contacts.get_all()
+        assert len(everyone) == 152
+        first = fake.requests_to("GET", "/companies")[0]
+        assert first.query["properties"] == ["name", "domain"]  # the SDK repeats the parameter
+
+    def test_search(self, fake: FakeHubSpot, sdk: HubSpot) -> None:
+        """do_search with a filter and a sort answers with total, results and paging."""
+        seed(fake)
+        request = PublicObjectSearchRequest(
+            filter_groups=[FilterGroup(filters=[Filter(property_name="email", operator="HAS_PROPERTY")])],
+            sorts=["lastmodifieddate"],
+            properties=["email"],
+            limit=1,
+            after="0",
+        )
+        answer = sdk.crm.contacts.search_api.do_search(public_object_search_request=request)
+        assert answer.total == 2 and len(answer.results) == 1 and answer.paging.next.after == "1"
+
+    def test_search_past_10000_is_refused_as_hubspot_does(self, fake: FakeHubSpot, sdk: HubSpot) -> None:
+        """Paging search past 10,000 results is a 400 the SDK raises as ApiException."""
+        request = PublicObjectSearchRequest(limit=200, after="9900", properties=["email"])
+        with pytest.raises(ApiException) as caught:
+            sdk.crm.contacts.search_api.do_search(public_object_search_request=request)
+        assert caught.value.status == 400
+
+    def test_batch_create_tasks(self, fake: FakeHubSpot, sdk: HubSpot) -> None:
+        """batch_api.create of a task with associations 192/204 deserializes the 201 answer."""
+        ids = seed(fake)
+        spec = AssociationSpec(association_category="HUBSPOT_DEFINED", association_type_id=192)
+        inputs = BatchInputSimplePublicObjectBatchInputForCreate(
+            inputs=[
+                SimplePublicObjectBatchInputForCreate(
+                    properties={"hs_timestamp": "1767261600000", "hs_task_subject": "Call Acme",
+                                "hs_task_status": "NOT_STARTED", "hubspot_owner_id": ids["carol"]},
+                    associations=[PublicAssociationsForObject(to=PublicObjectId(id=ids["acme"]), types=[spec])],
+                    object_write_trace_id="k1",
+                )
+            ]
+        )  # fmt: skip
+        answer = sdk.crm.objects.tasks.batch_api.create(batch_input_simple_public_object_batch_input_for_create=inputs)
+        assert answer.status == "COMPLETE" and answer.results[0].object_write_trace_id == "k1"
+        assert fake.objects["tasks"][answer.results[0].id]["properties"]["hs_task_subject"] == "Call Acme"
+
+    def test_owners_active_and_archived(self, fake: FakeHubSpot, sdk: HubSpot) -> None:
+        """owners_api.get_page (trailing slash, archived=True) lists archived owners only."""
+        seed(fake)
+        active = sdk.crm.owners.owners_api.get_page()
+        archived = sdk.crm.owners.owners_api.get_page(archived=True)
+        assert [o.email for o in active.results] == ["Carol@OurCo.com"]
+        assert [o.email for o in archived.results] == ["dave@ourco.com"]
+        assert archived.results[0].archived is True
+
+    def test_a_429_reaches_the_sdk_with_its_policy(self, fake: FakeHubSpot, sdk: HubSpot) -> None:
+        """The fake's 429 body is what the SDK reports, policyName included."""
+        fake.rate_limit_next("SECONDLY")
+        with pytest.raises(ApiException) as caught:
+            sdk.crm.contacts.search_api.do_search(public_object_search_request=PublicObjectSearchRequest(limit=10))
+        assert caught.value.status == 429 and "SECONDLY" in caught.value.body
