@@ -243,7 +243,7 @@ class _Entry:
 
 def _name(words: list[str]) -> str | None:
     text = " ".join(" ".join(word for word in words if word).split())
-    text = decode_words(text).strip().strip('"').strip()
+    text = decode_words(text).strip()
     return " ".join(text.split()) or None
 
 
