@@ -137,7 +137,12 @@ def seed(fake: FakeHubSpot) -> dict[str, str]:
     ids["dave"] = fake.add_owner("dave@ourco.com", archived=True, first="Dave")
     ids["acme"] = fake.add(
         "companies",
-        {"name": "Acme", "domain": "www.Acme.com", "hubspot_owner_id": ids["carol"], "tier": "enterprise"},
+        {
+            "name": "Acme",
+            "domain": "www.Acme.com",
+            "hubspot_owner_id": ids["carol"],
+            "tier": "enterprise",
+        },
     )
     ids["globex"] = fake.add(
         "companies", {"name": "Globex", "domain": "globex.io", "hubspot_owner_id": ids["dave"]}
@@ -145,7 +150,12 @@ def seed(fake: FakeHubSpot) -> dict[str, str]:
     ids["nodomain"] = fake.add("companies", {"name": "No Domain Ltd"})
     ids["jane"] = fake.add(
         "contacts",
-        {"email": "Jane@Acme.com", "firstname": "Jane", "lastname": "Doe", "associatedcompanyid": ids["acme"]},
+        {
+            "email": "Jane@Acme.com",
+            "firstname": "Jane",
+            "lastname": "Doe",
+            "associatedcompanyid": ids["acme"],
+        },
     )
     ids["jo"] = fake.add("contacts", {"email": "jo@gmail.com", "firstname": "Jo"})
     ids["email_in"] = fake.add(

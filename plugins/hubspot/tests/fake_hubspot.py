@@ -48,7 +48,9 @@ TASK_ENUMS = {
 
 def iso(ms: int) -> str:
     """HubSpot's time format: ISO-8601 UTC with milliseconds."""
-    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+    return (
+        datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+    )
 
 
 def _millis(value: Any) -> float | None:
@@ -131,9 +133,13 @@ class FakeHubSpot(FakeServer):
         prop = "lastmodifieddate" if object_type == "contacts" else "hs_lastmodifieddate"
         record["properties"][prop] = iso(moment)
 
-    def update(self, object_type: str, object_id: str, modified: int | None = None, **props: Any) -> None:
+    def update(
+        self, object_type: str, object_id: str, modified: int | None = None, **props: Any
+    ) -> None:
         """Change properties; the last-modified time moves."""
-        self.objects[object_type][object_id]["properties"].update({k: str(v) for k, v in props.items()})
+        self.objects[object_type][object_id]["properties"].update(
+            {k: str(v) for k, v in props.items()}
+        )
         self.touch(object_type, object_id, modified)
         self.now_ms += 1
 
@@ -166,11 +172,16 @@ class FakeHubSpot(FakeServer):
         }[policy]
         body = {"status": "error", "message": message, "errorType": "RATE_LIMIT",
                 "correlationId": str(uuid.uuid4()), "policyName": policy, "requestId": str(uuid.uuid4())}  # fmt: skip
-        self.fail_next(429, count, body=body, headers={"Retry-After": retry_after} if retry_after else None)
+        self.fail_next(
+            429, count, body=body, headers={"Retry-After": retry_after} if retry_after else None
+        )
 
     def live(self, object_type: str) -> list[dict[str, Any]]:
         """The records of a type that are not archived, by id."""
-        return sorted((r for r in self.objects[object_type].values() if not r["archived"]), key=lambda r: int(r["id"]))
+        return sorted(
+            (r for r in self.objects[object_type].values() if not r["archived"]),
+            key=lambda r: int(r["id"]),
+        )
 
     def requests_to(self, method: str, fragment: str) -> list[Request]:
         """The requests received whose path contains ``fragment``."""
@@ -193,10 +204,18 @@ class FakeHubSpot(FakeServer):
         self._add("POST", obj + "/batch/read", self._batch_read)
         self._add("POST", obj + "/batch/create", self._batch_create)
         self._add("POST", obj + "/batch/update", self._batch_update)
-        self._add("GET", r"/crm/v4/objects/(?P<type>\w+)/(?P<id>\d+)/associations/(?P<to>\w+)", self._assoc_page)
-        self._add("POST", r"/crm/v4/associations/(?P<type>\w+)/(?P<to>\w+)/batch/read", self._assoc_batch)
+        self._add(
+            "GET",
+            r"/crm/v4/objects/(?P<type>\w+)/(?P<id>\d+)/associations/(?P<to>\w+)",
+            self._assoc_page,
+        )
+        self._add(
+            "POST", r"/crm/v4/associations/(?P<type>\w+)/(?P<to>\w+)/batch/read", self._assoc_batch
+        )
 
-    def _add(self, method: str, pattern: str, handler: Callable[[Request], Reply], scope: str = "") -> None:
+    def _add(
+        self, method: str, pattern: str, handler: Callable[[Request], Reply], scope: str = ""
+    ) -> None:
         def guarded(request: Request) -> Reply:
             if request.header("Authorization") != f"Bearer {self.token}":
                 return error(401, "Authentication credentials not found.", "INVALID_AUTHENTICATION")
@@ -204,7 +223,11 @@ class FakeHubSpot(FakeServer):
                 return Reply(414, text="Request-URI Too Long")
             kind = scope or request.match.get("type", "")
             if kind in self.denied or request.match.get("to") in self.denied:
-                return error(403, f"This app hasn't been granted all required scopes for {kind}.", "MISSING_SCOPES")
+                return error(
+                    403,
+                    f"This app hasn't been granted all required scopes for {kind}.",
+                    "MISSING_SCOPES",
+                )
             return handler(request)
 
         self.route(method, pattern)(guarded)
@@ -223,8 +246,16 @@ class FakeHubSpot(FakeServer):
             return error(400, f"limit must be between 1 and {most} (got {limit})")
         return limit
 
-    def _view(self, object_type: str, record: dict[str, Any], props: list[str] | None) -> dict[str, Any]:
-        defaults = ["hs_object_id", "createdate", "lastmodifieddate", "hs_lastmodifieddate", "hs_createdate"]
+    def _view(
+        self, object_type: str, record: dict[str, Any], props: list[str] | None
+    ) -> dict[str, Any]:
+        defaults = [
+            "hs_object_id",
+            "createdate",
+            "lastmodifieddate",
+            "hs_lastmodifieddate",
+            "hs_createdate",
+        ]
         wanted = props if props else ["name", "domain", "firstname", "lastname", "email"]
         shown = {k: v for k, v in record["properties"].items() if k in wanted or k in defaults}
         shown.update({k: None for k in wanted if k not in shown})
@@ -243,7 +274,9 @@ class FakeHubSpot(FakeServer):
         start = int(request.arg("after") or 0)
         body: dict[str, Any] = {"results": owners[start : start + limit]}
         if start + limit < len(owners):
-            body["paging"] = {"next": {"after": str(start + limit), "link": "?after=" + str(start + limit)}}
+            body["paging"] = {
+                "next": {"after": str(start + limit), "link": "?after=" + str(start + limit)}
+            }
         return Reply(200, body)
 
     def _list(self, request: Request) -> Reply:
@@ -264,7 +297,11 @@ class FakeHubSpot(FakeServer):
             for to_type in self._multi(request, "associations"):
                 ids = self.links[(object_type, to_type)].get(record["id"], {})
                 if ids:
-                    linked[to_type] = {"results": [{"id": i, "type": f"{object_type[:-1]}_to_{to_type[:-1]}"} for i in ids]}
+                    linked[to_type] = {
+                        "results": [
+                            {"id": i, "type": f"{object_type[:-1]}_to_{to_type[:-1]}"} for i in ids
+                        ]
+                    }
             if linked:
                 view["associations"] = linked
             results.append(view)
@@ -320,7 +357,9 @@ class FakeHubSpot(FakeServer):
         if sorts:
             prop = sorts[0]["propertyName"] if isinstance(sorts[0], dict) else str(sorts[0])
             descending = isinstance(sorts[0], dict) and sorts[0].get("direction") == "DESCENDING"
-            records.sort(key=lambda r: (_millis(r["properties"].get(prop)) or 0, tie(r)), reverse=descending)
+            records.sort(
+                key=lambda r: (_millis(r["properties"].get(prop)) or 0, tie(r)), reverse=descending
+            )
         page = records[start : start + limit]
         reply: dict[str, Any] = {
             "total": len(records),
@@ -354,7 +393,12 @@ class FakeHubSpot(FakeServer):
 
     def _batch_reply(self, results: list[Any], errors: list[Any], ok: int) -> Reply:
         stamp = iso(self.now_ms)
-        body: dict[str, Any] = {"status": "COMPLETE", "results": results, "startedAt": stamp, "completedAt": stamp}
+        body: dict[str, Any] = {
+            "status": "COMPLETE",
+            "results": results,
+            "startedAt": stamp,
+            "completedAt": stamp,
+        }
         if errors:
             body.update(numErrors=len(errors), errors=errors)
         return Reply(207 if errors else ok, body)
@@ -376,7 +420,14 @@ class FakeHubSpot(FakeServer):
             return f"{owner!r} was not one of the allowed options for hubspot_owner_id"
         for association in item.get("associations") or []:
             for spec in association.get("types") or []:
-                pair = next((k for k, v in TYPE_IDS.items() if k[0] == object_type and v == spec.get("associationTypeId")), None)
+                pair = next(
+                    (
+                        k
+                        for k, v in TYPE_IDS.items()
+                        if k[0] == object_type and v == spec.get("associationTypeId")
+                    ),
+                    None,
+                )
                 if spec.get("associationCategory") not in CATEGORIES or pair is None:
                     return f"invalid association type {spec}"
                 if str(association["to"]["id"]) not in self.objects[pair[1]]:
@@ -402,10 +453,16 @@ class FakeHubSpot(FakeServer):
             object_id = self.add(object_type, item["properties"])
             for association in item.get("associations") or []:
                 for spec in association["types"]:
-                    to_type = next(k[1] for k, v in TYPE_IDS.items() if k[0] == object_type and v == spec["associationTypeId"])
+                    to_type = next(
+                        k[1]
+                        for k, v in TYPE_IDS.items()
+                        if k[0] == object_type and v == spec["associationTypeId"]
+                    )
                     self.associate(object_type, object_id, to_type, str(association["to"]["id"]))
             self.unindexed.add(object_id)  # search catches up later
-            view = self._view(object_type, self.objects[object_type][object_id], list(item["properties"]))
+            view = self._view(
+                object_type, self.objects[object_type][object_id], list(item["properties"])
+            )
             results.append({**view, **({"objectWriteTraceId": trace} if trace else {})})
         if self.lose_create_answers > 0:
             self.lose_create_answers -= 1
@@ -434,7 +491,10 @@ class FakeHubSpot(FakeServer):
         if isinstance(limit, Reply):
             return limit
         kind, to_type = request.match["type"], request.match["to"]
-        linked = sorted(self.links[(kind, to_type)].get(request.match["id"], {}).items(), key=lambda kv: int(kv[0]))
+        linked = sorted(
+            self.links[(kind, to_type)].get(request.match["id"], {}).items(),
+            key=lambda kv: int(kv[0]),
+        )
         start = int(request.arg("after") or 0)
         page = linked[start : start + limit]
         body: dict[str, Any] = {"results": [

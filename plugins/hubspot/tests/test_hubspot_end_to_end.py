@@ -73,7 +73,9 @@ def account(fake: FakeHubSpot) -> dict[str, str]:
 class TestEndToEnd:
     """A whole sync: pull HubSpot, plan, push tasks back, and again without duplicates."""
 
-    def test_hubspot_to_hubspot_then_again_without_duplicates(self, fake: FakeHubSpot, project: Path) -> None:
+    def test_hubspot_to_hubspot_then_again_without_duplicates(
+        self, fake: FakeHubSpot, project: Path
+    ) -> None:
         """Tasks land in HubSpot once; the archived owner's customer gets a handover task for the fallback owner."""
         ids = account(fake)
         code, report, err = sync()
@@ -83,7 +85,11 @@ class TestEndToEnd:
         assert sink["pushed"] == report["tasks_planned"] > 0 and sink["failed"] == 0
         tasks = list(fake.objects["tasks"].values())
         assert len(tasks) == sink["pushed"]
-        handover = [t for t in tasks if "engage-task-key: handover:globex.io" in t["properties"]["hs_task_body"]]
+        handover = [
+            t
+            for t in tasks
+            if "engage-task-key: handover:globex.io" in t["properties"]["hs_task_body"]
+        ]
         assert len(handover) == 1
         assert handover[0]["properties"]["hubspot_owner_id"] == ids["boss"]
         assert fake.links[("tasks", "companies")][handover[0]["id"]] == {ids["globex"]: 192}
@@ -94,12 +100,18 @@ class TestEndToEnd:
         assert again["sinks"]["hubspot_tasks"]["already_pushed"] == report["tasks_planned"]
         assert len(fake.objects["tasks"]) == len(tasks)
 
-    def test_a_crash_between_create_and_ledger_never_duplicates(self, fake: FakeHubSpot, project: Path) -> None:
+    def test_a_crash_between_create_and_ledger_never_duplicates(
+        self, fake: FakeHubSpot, project: Path
+    ) -> None:
         """The process dies after HubSpot created the tasks; the next run finds them and creates none."""
         account(fake)
         env = {**os.environ, "HUBSPOT_TOKEN": fake.token}
         crashed = subprocess.run(
-            [sys.executable, "-c", CRASH_AFTER_CREATE], cwd=project, env=env, capture_output=True, timeout=120
+            [sys.executable, "-c", CRASH_AFTER_CREATE],
+            cwd=project,
+            env=env,
+            capture_output=True,
+            timeout=120,
         )
         assert crashed.returncode == 70, crashed.stderr.decode()
         created = len(fake.objects["tasks"])
@@ -125,7 +137,9 @@ class TestEndToEnd:
         assert report["sinks"]["hubspot_tasks"]["skipped"]
         assert _cursor(project) == cursor
 
-    def test_a_storm_of_429s_and_5xx_ends_in_success(self, fake: FakeHubSpot, project: Path) -> None:
+    def test_a_storm_of_429s_and_5xx_ends_in_success(
+        self, fake: FakeHubSpot, project: Path
+    ) -> None:
         """Rate limits and server errors scattered through a sync are ridden out within bounds."""
         account(fake)
         fake.rate_limit_next("TEN_SECONDLY_ROLLING", 2)

@@ -82,7 +82,9 @@ class TestRateLimits:
 class TestStorms:
     """Storms of retriable faults end in success within the retry budget."""
 
-    def test_5xx_slow_and_dropped_answers_end_in_success(self, fake: FakeHubSpot, make_source: Make) -> None:
+    def test_5xx_slow_and_dropped_answers_end_in_success(
+        self, fake: FakeHubSpot, make_source: Make
+    ) -> None:
         """A 503, a 502, a dropped connection and a slow answer are all retried; nothing is lost."""
         ids = seed(fake)
         fake.fail_next(503)
@@ -92,7 +94,9 @@ class TestStorms:
         result = pull(make_source())
         assert f"email:{ids['email_in']}" in {t.external_id for t in result.touchpoints}
 
-    def test_a_timeout_is_retried(self, fake: FakeHubSpot, make_source: Make, monkeypatch: pytest.MonkeyPatch) -> None:
+    def test_a_timeout_is_retried(
+        self, fake: FakeHubSpot, make_source: Make, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
         """An answer slower than the read timeout is retried like a network fault."""
         seed(fake)
         source = make_source()
@@ -104,7 +108,9 @@ class TestStorms:
 class TestOutage:
     """A persistent outage fails cleanly and leaves the cursor where it was."""
 
-    def test_an_outage_mid_pull_keeps_the_last_checkpoint(self, fake: FakeHubSpot, make_source: Make) -> None:
+    def test_an_outage_mid_pull_keeps_the_last_checkpoint(
+        self, fake: FakeHubSpot, make_source: Make
+    ) -> None:
         """engage commits page by page; an outage rolls back to the last checkpoint, the cursor too."""
         ids = seed(fake)
         store = SQLiteStore(":memory:")
@@ -144,7 +150,9 @@ class TestAuth:
             pull(make_source())
         assert pull(make_source(feedback=False)).customers
 
-    def test_retries_exhausted_never_show_the_token(self, fake: FakeHubSpot, make_source: Make) -> None:
+    def test_retries_exhausted_never_show_the_token(
+        self, fake: FakeHubSpot, make_source: Make
+    ) -> None:
         """Even a failure's message is free of the token."""
         source = make_source()
         fake.fail_next(500, 10, body={"message": f"echo {fake.token}"})

@@ -33,9 +33,13 @@ class TestOfficialSdk:
         seed(fake)
         for n in range(150):
             fake.add("contacts", {"email": f"p{n}@acme.com"})
-        page = sdk.crm.companies.basic_api.get_page(limit=2, properties=["name", "domain"], associations=["contacts"])
+        page = sdk.crm.companies.basic_api.get_page(
+            limit=2, properties=["name", "domain"], associations=["contacts"]
+        )
         assert len(page.results) == 2 and page.paging.next.after
-        nxt = sdk.crm.companies.basic_api.get_page(limit=2, after=page.paging.next.after, properties=["name"])
+        nxt = sdk.crm.companies.basic_api.get_page(
+            limit=2, after=page.paging.next.after, properties=["name"]
+        )
         assert {r.id for r in nxt.results}.isdisjoint({r.id for r in page.results})
         everyone = sdk.crm.contacts.get_all()
         assert len(everyone) == 152
@@ -46,7 +50,9 @@ class TestOfficialSdk:
         """do_search with a filter and a sort answers with total, results and paging."""
         seed(fake)
         request = PublicObjectSearchRequest(
-            filter_groups=[FilterGroup(filters=[Filter(property_name="email", operator="HAS_PROPERTY")])],
+            filter_groups=[
+                FilterGroup(filters=[Filter(property_name="email", operator="HAS_PROPERTY")])
+            ],
             sorts=["lastmodifieddate"],
             properties=["email"],
             limit=1,
@@ -55,7 +61,9 @@ class TestOfficialSdk:
         answer = sdk.crm.contacts.search_api.do_search(public_object_search_request=request)
         assert answer.total == 2 and len(answer.results) == 1 and answer.paging.next.after == "1"
 
-    def test_search_past_10000_is_refused_as_hubspot_does(self, fake: FakeHubSpot, sdk: HubSpot) -> None:
+    def test_search_past_10000_is_refused_as_hubspot_does(
+        self, fake: FakeHubSpot, sdk: HubSpot
+    ) -> None:
         """Paging search past 10,000 results is a 400 the SDK raises as ApiException."""
         request = PublicObjectSearchRequest(limit=200, after="9900", properties=["email"])
         with pytest.raises(ApiException) as caught:
@@ -76,9 +84,14 @@ class TestOfficialSdk:
                 )
             ]
         )  # fmt: skip
-        answer = sdk.crm.objects.tasks.batch_api.create(batch_input_simple_public_object_batch_input_for_create=inputs)
+        answer = sdk.crm.objects.tasks.batch_api.create(
+            batch_input_simple_public_object_batch_input_for_create=inputs
+        )
         assert answer.status == "COMPLETE" and answer.results[0].object_write_trace_id == "k1"
-        assert fake.objects["tasks"][answer.results[0].id]["properties"]["hs_task_subject"] == "Call Acme"
+        assert (
+            fake.objects["tasks"][answer.results[0].id]["properties"]["hs_task_subject"]
+            == "Call Acme"
+        )
 
     def test_owners_active_and_archived(self, fake: FakeHubSpot, sdk: HubSpot) -> None:
         """owners_api.get_page (trailing slash, archived=True) lists archived owners only."""
@@ -93,5 +106,7 @@ class TestOfficialSdk:
         """The fake's 429 body is what the SDK reports, policyName included."""
         fake.rate_limit_next("SECONDLY")
         with pytest.raises(ApiException) as caught:
-            sdk.crm.contacts.search_api.do_search(public_object_search_request=PublicObjectSearchRequest(limit=10))
+            sdk.crm.contacts.search_api.do_search(
+                public_object_search_request=PublicObjectSearchRequest(limit=10)
+            )
         assert caught.value.status == 429 and "SECONDLY" in caught.value.body

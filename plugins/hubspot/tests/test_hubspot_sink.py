@@ -16,7 +16,9 @@ from engage_hubspot import HubSpotSink
 Make = Callable[..., HubSpotSink]
 
 
-def task(n: int = 0, customer: str = "acme.com", owner: str | None = "carol@ourco.com", **kw: object) -> Task:
+def task(
+    n: int = 0, customer: str = "acme.com", owner: str | None = "carol@ourco.com", **kw: object
+) -> Task:
     values: dict[str, object] = {
         "key": f"check_in:{customer}:2026-01-{n % 28 + 1:02d}-{n}",
         "customer": customer,
@@ -76,7 +78,9 @@ class TestCreate:
         assert fake.links[("tasks", "companies")][created["id"]] == {account["acme"]: 192}
         assert fake.links[("tasks", "contacts")][created["id"]] == {account["jane"]: 204}
 
-    def test_250_tasks_go_in_three_requests(self, fake: FakeHubSpot, account: dict[str, str], store: SQLiteStore, make_sink: Make) -> None:
+    def test_250_tasks_go_in_three_requests(
+        self, fake: FakeHubSpot, account: dict[str, str], store: SQLiteStore, make_sink: Make
+    ) -> None:
         """engage hands the sink 100 at a time; each batch is one create request."""
         sink = make_sink(store)
         tasks = [task(n) for n in range(250)]
@@ -92,7 +96,10 @@ class TestCreate:
         """An archived owner or no owner at all: the task goes to fallback_owner."""
         sink = make_sink(store, fallback_owner="boss@ourco.com")
         results = list(sink.create([task(1, owner="dave@ourco.com"), task(2, owner=None)]))
-        owners = {fake.objects["tasks"][r.remote_id or ""]["properties"]["hubspot_owner_id"] for r in results}
+        owners = {
+            fake.objects["tasks"][r.remote_id or ""]["properties"]["hubspot_owner_id"]
+            for r in results
+        }
         assert owners == {account["boss"]}
 
     def test_a_207_answer_fails_only_the_bad_task(
@@ -180,9 +187,14 @@ class TestFind:
     ) -> None:
         """With task_key_property the key is written there and searched there too."""
         sink = make_sink(store, task_key_property="engage_task_key")
-        created = {r.key: r.remote_id for r in sink.create([task(1, customer="nowhere.com", contact_email=None)])}
+        created = {
+            r.key: r.remote_id
+            for r in sink.create([task(1, customer="nowhere.com", contact_email=None)])
+        }
         fake.unindexed.clear()
-        found = make_sink(store, task_key_property="engage_task_key").find([task(1, customer="nowhere.com", contact_email=None)])
+        found = make_sink(store, task_key_property="engage_task_key").find(
+            [task(1, customer="nowhere.com", contact_email=None)]
+        )
         assert found == created
 
 

@@ -102,7 +102,9 @@ class TestFirstSync:
 class TestIncrementalSync:
     """Later syncs search from the saved watermark."""
 
-    def test_only_changes_are_searched_and_pulled(self, fake: FakeHubSpot, make_source: Make) -> None:
+    def test_only_changes_are_searched_and_pulled(
+        self, fake: FakeHubSpot, make_source: Make
+    ) -> None:
         """A second sync uses search from the cursor and brings only what changed."""
         ids = seed(fake)
         first = pull(make_source(overlap_minutes=0))
@@ -121,7 +123,10 @@ class TestIncrementalSync:
         company = fake.add("companies", {"name": "Big", "domain": "big.com"})
         first = pull(make_source(overlap_minutes=0, feedback=False, open_work=False))
         fake.now_ms += 60_000
-        ids = [fake.add("contacts", {"email": f"p{n}@big.com", "associatedcompanyid": company}) for n in range(450)]
+        ids = [
+            fake.add("contacts", {"email": f"p{n}@big.com", "associatedcompanyid": company})
+            for n in range(450)
+        ]
         source = make_source(overlap_minutes=0, feedback=False, open_work=False)
         seen: list[str] = []
         changed = False
@@ -139,7 +144,9 @@ class TestIncrementalSync:
         self, fake: FakeHubSpot, make_source: Make
     ) -> None:
         """A bulk update gives 10,050 records one time: they are paged by id, each once."""
-        first = pull(make_source(overlap_minutes=0, feedback=False, open_work=False, engagements=[]))
+        first = pull(
+            make_source(overlap_minutes=0, feedback=False, open_work=False, engagements=[])
+        )
         fake.now_ms += 60_000
         moment = fake.now_ms
         for n in range(10_050):
@@ -162,7 +169,11 @@ class TestIncrementalSync:
         fake.add("companies", {"name": "Early", "domain": "early.com"})
         first = pull(make_source(overlap_minutes=0, feedback=False, open_work=False))
         fake.now_ms += 60_000
-        fake.add("companies", {"name": "Future", "domain": "future.com"}, modified=fake.now_ms + 3_600_000)
+        fake.add(
+            "companies",
+            {"name": "Future", "domain": "future.com"},
+            modified=fake.now_ms + 3_600_000,
+        )
         second = pull(make_source(overlap_minutes=0, feedback=False, open_work=False), first.cursor)
         assert json.loads(second.cursor)["types"]["companies"]["modified"] <= fake.now_ms
         fake.now_ms += 60_000
@@ -204,7 +215,9 @@ class TestIncrementalSync:
         third = pull(make_source(overlap_minutes=0), second.cursor)
         assert not [r for r in third.retired if r.kind != "touchpoint"]
 
-    def test_associations_made_later_are_read_again(self, fake: FakeHubSpot, make_source: Make) -> None:
+    def test_associations_made_later_are_read_again(
+        self, fake: FakeHubSpot, make_source: Make
+    ) -> None:
         """An engagement associated after its last change still reaches its customer."""
         ids = seed(fake)
         first = pull(make_source())
@@ -214,7 +227,9 @@ class TestIncrementalSync:
         assert second.touchpoint(f"note:{ids['lonely']}").customer == "acme.com"
         assert json.loads(second.cursor)["unassociated"] == {}
 
-    def test_work_that_closes_is_reported_on_its_customer(self, fake: FakeHubSpot, make_source: Make) -> None:
+    def test_work_that_closes_is_reported_on_its_customer(
+        self, fake: FakeHubSpot, make_source: Make
+    ) -> None:
         """When the last open deal closes, the company (unchanged itself) gets open_work False."""
         ids = seed(fake)
         first = pull(make_source())

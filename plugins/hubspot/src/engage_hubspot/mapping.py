@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from engage.models import Channel, Customer, Direction, Owner, Task, Touchpoint
@@ -56,6 +56,8 @@ PROPERTIES: Mapping[str, tuple[str, ...]] = {
     ),
 }  # fmt: skip
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
 #: The last-modified property search filters on, per object type.
 MODIFIED = {"contacts": "lastmodifieddate"}
 MODIFIED_DEFAULT = "hs_lastmodifieddate"
@@ -87,8 +89,8 @@ def parse_time(value: Any) -> datetime | None:
         return None
     if re.fullmatch(r"-?\d+", text):
         try:
-            return datetime.fromtimestamp(int(text) / 1000, UTC)
-        except (OverflowError, OSError, ValueError):
+            return EPOCH + timedelta(milliseconds=int(text))
+        except (OverflowError, ValueError):
             return None
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
@@ -99,7 +101,7 @@ def parse_time(value: Any) -> datetime | None:
 
 def to_millis(moment: datetime) -> int:
     """Epoch milliseconds of an aware datetime."""
-    return int(moment.timestamp() * 1000)
+    return (moment - EPOCH) // timedelta(milliseconds=1)
 
 
 def domain_key(domain: str | None) -> str | None:
