@@ -95,6 +95,7 @@ class FakeGmail:
         self.batch_sizes: list[int] = []
         self.part_faults: list[tuple[int, str]] = []
         self.api_faults: list[Reply] = []
+        self.inner_requests: list[Request] = []
         self._spent: list[tuple[float, int]] = []
         self._ids = itertools.count(0x18C0000000000000)
         self._lock = threading.Lock()
@@ -394,6 +395,7 @@ class FakeGmail:
         out: list[str] = []
         for number, part in enumerate(parts, 1):
             content_id, inner = _inner_request(part, request)
+            self.inner_requests.append(inner)
             reply = self._fault() or self._route(inner)
             payload = json.dumps(reply.body) if reply.body is not None else ""
             response_id = f"<response-{content_id}>" if content_id else f"<response-{number}>"
