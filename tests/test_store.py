@@ -237,14 +237,21 @@ def test_retire_owner_marks_them_gone(store: SQLiteStore) -> None:
     assert write(store, [Retire("owner", "bob")]) == WriteCounts()
 
 
-def test_retire_customer_and_contact_delete_rows_but_keep_touchpoints(store: SQLiteStore) -> None:
-    """Retired customers and contacts disappear; their touchpoints stay."""
+def test_retire_contact_deletes_the_row_but_keeps_touchpoints(store: SQLiteStore) -> None:
+    """A retired contact disappears; their touchpoints stay."""
     write(store, [tp("1"), Contact("al@acme.com", "acme.com")])
-    counts = write(store, [Retire("customer", "acme.com"), Retire("contact", "JO@acme.com ")])
-    assert counts == WriteCounts(retired=2)
-    assert store.customer_count() == 0
+    counts = write(store, [Retire("contact", "JO@acme.com ")])
+    assert counts == WriteCounts(retired=1)
     assert row(store, "SELECT count(*) FROM contacts") == (1,)
     assert store.touchpoint_count() == 1
+
+
+def test_retire_customer_only_when_nothing_else_knows_it(store: SQLiteStore) -> None:
+    """A customer with touchpoints (from any source) outlives one source's archive; a bare one goes."""
+    write(store, [tp("1"), Customer("globex.com", name="Globex")])
+    counts = write(store, [Retire("customer", "acme.com"), Retire("customer", "globex.com")])
+    assert counts == WriteCounts(retired=1)
+    assert [f.key for f in store.facts(T0, ScoringSettings())] == ["acme.com"]
 
 
 def test_retire_applies_after_the_records_before_it(store: SQLiteStore) -> None:

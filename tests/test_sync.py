@@ -344,7 +344,9 @@ def test_the_same_email_from_two_sources_is_merged_and_reported(tmp_path: Path) 
     world = World(tmp_path)
     mail = tmp_path / "mail.jsonl"
     world.add(line("c1", "2026-02-20T10:00:00+00:00") | {"message_id": "m-1@acme.com"})
-    mail.write_text(json.dumps(line("g1", "2026-02-20T10:03:00+00:00") | {"message_id": "m-1@acme.com"}) + "\n")
+    mail.write_text(
+        json.dumps(line("g1", "2026-02-20T10:03:00+00:00") | {"message_id": "m-1@acme.com"}) + "\n"
+    )
     config = Config.from_dict(
         {
             "store": "engage.db",

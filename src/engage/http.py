@@ -147,9 +147,18 @@ def api_message(response: requests.Response) -> str:
     return str(data)[:300]
 
 
-#: ``classify(response, attempt)``: seconds to wait before retrying, or None for the default rules.
-#: It may raise an :class:`HttpError` to fail at once.
-Classifier = Callable[[requests.Response, int], float | None]
+class Backoff:
+    """Returned by a classifier: retry after the policy's usual exponential backoff."""
+
+    def __repr__(self) -> str:
+        return "BACKOFF"
+
+
+BACKOFF = Backoff()
+
+#: ``classify(response, attempt)``: seconds to wait before retrying, :data:`BACKOFF` for the
+#: policy's backoff, or None for the default rules. It may raise an :class:`HttpError` to fail.
+Classifier = Callable[[requests.Response, int], float | Backoff | None]
 
 
 class HttpClient:
@@ -251,10 +260,10 @@ class HttpClient:
                 status = response.status_code
                 message = self._say(api_message(response))
                 last = f"HTTP {status}: {message}"
-                delay_or_none = self.classify(response, attempt) if self.classify else None
-                if delay_or_none is None:
-                    delay_or_none = self._default_delay(response, attempt, where, message)
-                delay = delay_or_none
+                decided = self.classify(response, attempt) if self.classify else None
+                if decided is None:
+                    decided = self._default_delay(response, attempt, where, message)
+                delay = self.retry.backoff(attempt) if isinstance(decided, Backoff) else decided
             if attempt + 1 < self.retry.attempts:
                 self.sleep(delay)
         raise RetriesExhausted(

@@ -37,7 +37,10 @@ IMPLIED_CONTACT = (
 RETIRE = {
     "touchpoint": "DELETE FROM touchpoints WHERE source = ? AND external_id = ?",
     "owner": "UPDATE owners SET active = 0 WHERE id = ? AND active <> 0",
-    "customer": "DELETE FROM customers WHERE key = ?",
+    # A customer other sources still have touchpoints with stays: one source's archive is
+    # not the end of the relationship.
+    "customer": """DELETE FROM customers WHERE key = ?1
+        AND NOT EXISTS (SELECT 1 FROM touchpoints WHERE customer = ?1)""",
     "contact": "DELETE FROM contacts WHERE email = ?",
 }
 INTENT = """

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 from collections.abc import Sequence
 from typing import Any
@@ -113,9 +114,16 @@ def upsert(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> tuple[i
 
 def other_sources_exist(conn: sqlite3.Connection, sources: set[str]) -> bool:
     """True when the store holds touchpoints of a source not in ``sources`` (merges are possible)."""
-    marks = ",".join("?" * len(sources))
-    query = f"SELECT 1 FROM touchpoints WHERE source NOT IN ({marks}) LIMIT 1"
-    return conn.execute(query, tuple(sources)).fetchone() is not None
+    # Ranges around each known source use the primary key: no scan, however large the table.
+    bounds = sorted(sources)
+    ranges = ["source < ?", *["(source > ? AND source < ?)" for _ in bounds[1:]], "source > ?"]
+    params = [
+        bounds[0],
+        *[b for pair in itertools.pairwise(bounds) for b in pair],
+        bounds[-1],
+    ]
+    query = f"SELECT 1 FROM touchpoints WHERE {' OR '.join(ranges)} LIMIT 1"
+    return conn.execute(query, params).fetchone() is not None
 
 
 def mark_merges(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> int:

@@ -141,6 +141,7 @@ class FakeServer:
 
         class _Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # small keep-alive answers would wait ~40 ms for an ACK
 
             def log_message(self, format: str, *args: Any) -> None:
                 return None

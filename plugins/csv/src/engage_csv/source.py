@@ -36,6 +36,7 @@ from engage_csv.header import FIELDS, IDENTIFYING, find_files, match_header
 
 _SNIFF_BYTES = 64 * 1024
 _PROGRESS_EVERY = 5000
+_MAX_REMEMBERED = 500_000  # addresses whose customer is cached; bounds memory on huge exports
 _DELIMITERS = ",;\t|"
 
 
@@ -118,6 +119,8 @@ class CsvSource:
                 f"{where}: feedback_scale must be above 0 (got {given['feedback_scale']!r})"
             )
         self.parse_date = DateParser(self.zone, self.date_format)
+        #: email → (is an address, its customer key): resolved once per distinct address
+        self._customers: dict[str, tuple[bool, str | None]] = {}
         identity = context.identity
         self.fingerprint = options_hash(
             {
@@ -356,12 +359,17 @@ class CsvSource:
         email = cells[index["email"]].strip()
         customer_text = cells[index["customer"]].strip()
         contact_name = cells[index["name"]].strip() or None
-        identity = self.context.identity
         contact: Contact | None = None
         if email:
-            if email_domain(email) is None:
+            resolved = self._customers.get(email)
+            if resolved is None:  # addresses repeat across rows: resolve each once per pull
+                valid = email_domain(email) is not None
+                resolved = (valid, self.context.identity.customer_key(email) if valid else None)
+                if len(self._customers) < _MAX_REMEMBERED:
+                    self._customers[email] = resolved
+            if not resolved[0]:
                 raise _BadRow("email", "not an email address", email)
-            key = identity.customer_key(email)
+            key = resolved[1]
             if key is None:  # one of our own addresses
                 if not customer_text:
                     raise _BadRow(
@@ -373,7 +381,8 @@ class CsvSource:
                 email = ""
             else:
                 email = email.lower()
-                contact = Contact(email, key, contact_name)
+                if "@" + email not in seen:
+                    contact = Contact(email, key, contact_name)
         elif customer_text:
             key = normalize_customer(customer_text)
         else:
@@ -385,7 +394,7 @@ class CsvSource:
             name = customer_text or (contact_name if key == email else None)
             segment = cells[index["segment"]].strip() or None
             records.append(Customer(key, name=name, segment=segment, open_work=open_work))
-        if contact is not None and "@" + email not in seen:
+        if contact is not None:
             seen.add("@" + email)
             records.append(contact)
         external_id = cells[index["id"]].strip()

@@ -24,7 +24,16 @@ from google.auth.transport.requests import AuthorizedSession
 
 from engage.adapters import AdapterContext, Option
 from engage.errors import ConfigError
-from engage.http import AuthError, Classifier, HttpClient, RateLimiter, RetryPolicy, redact
+from engage.http import (
+    BACKOFF,
+    AuthError,
+    Backoff,
+    Classifier,
+    HttpClient,
+    RateLimiter,
+    RetryPolicy,
+    redact,
+)
 
 GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
 DEFAULT_CREDENTIALS_ENV = "GMAIL_CREDENTIALS_FILE"
@@ -162,17 +171,18 @@ def google_reasons(response: requests.Response) -> list[str]:
     return [str(e.get("reason")) for e in errors if isinstance(e, dict)]
 
 
-def google_classify(response: requests.Response, attempt: int) -> float | None:
+def google_classify(response: requests.Response, attempt: int) -> float | Backoff | None:
     """Google's retry rules: a 403 for a rate limit is a slow-down, not a refusal.
 
-    Returns a delay for ``rateLimitExceeded``/``userRateLimitExceeded`` 403s (exponential,
-    like ``googleapiclient``), and None (engage's defaults) otherwise. A 403 for a missing scope
+    Returns :data:`~engage.http.BACKOFF` (the retry policy's exponential backoff, as
+    ``googleapiclient`` does) for ``rateLimitExceeded``/``userRateLimitExceeded`` 403s, and
+    None (engage's defaults) otherwise. A 403 for a missing scope
     (``insufficientPermissions``) stays final and says which scope is needed.
     """
     if response.status_code == 403:
         reasons = google_reasons(response)
         if {"rateLimitExceeded", "userRateLimitExceeded"} & set(reasons):
-            return float(min(60, 2**attempt))
+            return BACKOFF
         if (
             "insufficientPermissions" in reasons
             or "ACCESS_TOKEN_SCOPE_INSUFFICIENT" in response.text

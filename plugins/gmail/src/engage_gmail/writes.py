@@ -19,7 +19,15 @@ import requests
 
 from engage.adapters import AdapterContext
 from engage.errors import RetriableSinkError, SinkError
-from engage.http import AuthError, HttpClient, HttpError, RetriesExhausted, RetryPolicy, retry_after
+from engage.http import (
+    AuthError,
+    Backoff,
+    HttpClient,
+    HttpError,
+    RetriesExhausted,
+    RetryPolicy,
+    retry_after,
+)
 from engage_gmail.auth import google_classify, google_client, load_credentials
 
 PENDING = "The task stays pending: the next run looks for it before creating it again."
@@ -73,7 +81,9 @@ class GoogleSink:
         )
         self._asked: float | None = None
 
-    def _remember_retry_after(self, response: requests.Response, attempt: int) -> float | None:
+    def _remember_retry_after(
+        self, response: requests.Response, attempt: int
+    ) -> float | Backoff | None:
         self._asked = retry_after(response)
         return google_classify(response, attempt)
 
