@@ -190,6 +190,33 @@ def test_an_invitation_sent_through_a_list_header_is_still_a_meeting() -> None:
     assert [t.channel for t in touchpoints(mapped)] == [Channel.MEETING]
 
 
+def test_outlook_calendar_messages_are_meetings() -> None:
+    """`Content-Class: urn:content-classes:calendarmessage` marks an Outlook invitation."""
+    mapped = mapper().map(
+        message(
+            ("From", "jane@acme.com"),
+            ("To", "carol@ourco.com"),
+            ("Subject", "Sync"),
+            ("Content-Class", "urn:content-classes:calendarmessage"),
+        )
+    )
+    assert [t.channel for t in touchpoints(mapped)] == [Channel.MEETING]
+
+
+def test_takeout_chats_are_chat_touchpoints() -> None:
+    """Old Hangouts chats in a Takeout file (label Chat) are chat touchpoints."""
+    mapped = mapper().map(
+        message(("From", "jane@acme.com"), ("To", "carol@ourco.com"), labels=("CHAT",))
+    )
+    assert [t.channel for t in touchpoints(mapped)] == [Channel.CHAT]
+
+
+def test_outside_senders_without_a_customer_are_skipped() -> None:
+    """A sender whose address has no usable domain gives no touchpoint."""
+    mapped = mapper().map(message(("From", "root@localhost"), ("To", "carol@ourco.com")))
+    assert mapped.skipped == "no customer"
+
+
 @pytest.mark.parametrize("label", ["SPAM", "TRASH", "DRAFT"])
 def test_spam_trash_and_drafts_are_skipped(label: str) -> None:
     """Messages labelled SPAM, TRASH or DRAFT give nothing."""

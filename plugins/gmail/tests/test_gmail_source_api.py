@@ -128,10 +128,10 @@ def test_batches_hold_at_most_50_calls_and_map_content_ids(fake: FakeGmail, tmp_
     assert len(result.checkpoints) == 4  # after each batch, then the switch to history
 
 
-def test_list_pages_are_followed_and_checkpoints_resume_mid_page(
+def test_a_resumed_listing_reads_its_page_again_from_the_start(
     fake: FakeGmail, tmp_path: Path
 ) -> None:
-    """A cursor saved after a batch resumes the same listing page without re-reading that batch."""
+    """A cursor saved mid-page resumes that page from its start: a deletion cannot make it skip mail."""
     mail(fake, 120)
     items = api_source(fake, tmp_path).pull(None)
     first_cursor = None
@@ -141,8 +141,10 @@ def test_list_pages_are_followed_and_checkpoints_resume_mid_page(
             break
     state = json.loads(first_cursor or "")
     assert (state["phase"], state["skip"]) == ("list", 50)
+    done = [r for r in fake.inner_requests]
+    fake.messages.pop(done[0].path.rsplit("/", 1)[-1])  # deleted meanwhile
     rest = pull(api_source(fake, tmp_path), first_cursor)
-    assert len(rest.touchpoints) == 70
+    assert len(rest.touchpoints) == 119
 
 
 def test_spam_trash_and_drafts_are_skipped(fake: FakeGmail, tmp_path: Path) -> None:

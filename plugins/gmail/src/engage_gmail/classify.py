@@ -62,6 +62,8 @@ def is_invitation(headers: Headers, subject: str | None, mime_types: Iterable[st
     """True for a calendar invitation or reply: a text/calendar part, or an invitation subject."""
     types = [t.lower() for t in mime_types]
     types.append((headers.get("Content-Type") or "").lower())
+    if "calendarmessage" in (headers.get("Content-Class") or "").lower():
+        return True  # Outlook: urn:content-classes:calendarmessage
     if any("text/calendar" in t or "application/ics" in t for t in types):
         return True
     return bool(subject and _INVITE_SUBJECT.match(subject.strip()))

@@ -37,6 +37,7 @@ METADATA_HEADERS = (
     "Precedence",
     "Auto-Submitted",
     "Content-Type",
+    "Content-Class",
     "X-Autoreply",
 )
 

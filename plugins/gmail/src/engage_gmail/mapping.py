@@ -121,7 +121,12 @@ class Mapper:
             key = self.identity.customer_key(sender.email)
             involved = [(key, [sender])] if key else []
         if not involved:
-            return Mapped(skipped="internal")
+            return Mapped(skipped="internal" if direction is Direction.OUTBOUND else "no customer")
+        channel = Channel.EMAIL
+        if meeting:
+            channel = Channel.MEETING
+        elif "CHAT" in message.labels:
+            channel = Channel.CHAT  # Takeout keeps old Hangouts chats with the Chat label
         records: list[Customer | Contact | Owner | Touchpoint] = []
         if owner is not None and "owner:" + owner not in self._seen:
             self._seen.add("owner:" + owner)
@@ -137,7 +142,7 @@ class Mapper:
                     external_id=external_id,
                     customer=key,
                     occurred_at=occurred_at,
-                    channel=Channel.MEETING if meeting else Channel.EMAIL,
+                    channel=channel,
                     direction=direction,
                     contact_email=addresses[0].email,
                     owner=owner,

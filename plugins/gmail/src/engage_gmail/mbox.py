@@ -32,6 +32,9 @@ from engage_gmail.headers import (
 #: The most header bytes kept for one message; a larger header block is reported and skipped.
 MAX_HEADER_BYTES = 256 * 1024
 
+#: Longest piece of a line read at once (a line without line ends is read in pieces).
+MAX_LINE = 1024 * 1024
+
 #: How many leading bytes identify a file across runs.
 HEAD_BYTES = 4096
 
@@ -87,13 +90,13 @@ class _Lines:
         if self._peeked is not None:
             line, self._peeked = self._peeked, None
         else:
-            line = self.handle.readline()
+            line = self.handle.readline(MAX_LINE)
         self.offset += len(line)
         return start, line
 
     def peek(self) -> bytes:
         if self._peeked is None:
-            self._peeked = self.handle.readline()
+            self._peeked = self.handle.readline(MAX_LINE)
         return self._peeked
 
 

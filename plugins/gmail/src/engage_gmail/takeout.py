@@ -70,12 +70,15 @@ class TakeoutReader:
         """Yield records from the parts of the files not read yet, with checkpoints."""
         state = _load(cursor)
         files = self.files()
-        owner = self.mailbox_owner or state.get("owner") or _infer_owner(files)
-        if owner is None:
-            yield Problem(
-                f"{self.pattern}: mailbox owner unknown (no message labelled Sent); set "
-                "mailbox_owner, or only the internal domains count as us"
-            )
+        owner = self.mailbox_owner or state.get("owner")
+        if owner is None and not state.get("owner_checked"):
+            owner = _infer_owner(files)
+            state["owner_checked"] = True
+            if owner is None:
+                yield Problem(
+                    f"{self.pattern}: mailbox owner unknown (no message labelled Sent); set "
+                    "mailbox_owner, or only the internal domains count as us"
+                )
         state["owner"] = owner
         mapper = Mapper(self.context.name, self.context.identity, owner)
         progress: dict[str, Any] = state.setdefault("files", {})
