@@ -4,7 +4,7 @@ The ledger makes pushes safe to repeat: intent is committed before the sink is c
 the remote id after, so after a crash the next run asks the sink to :meth:`find
 <engage.adapters.Sink.find>` what it may already hold before creating anything again. Tasks
 arrive in chunks as the planner produces them, so memory stays flat however many customers
-there are; only the planned keys are kept, to clear the tasks whose condition went away.
+there are; the planned keys are noted in the store, to clear the tasks whose condition went away.
 """
 
 from __future__ import annotations
@@ -95,15 +95,12 @@ class SinkPush:
                     self.failed += 1
                     self._error(f"task {result.key}: {result.error}")
 
-    def clear(self, planned: set[str]) -> None:
-        """Tasks pushed earlier whose condition cleared: complete them where the sink can."""
+    def clear(self) -> None:
+        """Tasks pushed earlier but not planned now (see ``Store.note_planned``): their
+        condition cleared, so complete them where the sink can."""
         if self.stopped:
             return
-        gone = {
-            key: rid
-            for key, rid in self.store.ledger_pushed(self.name).items()
-            if key not in planned
-        }
+        gone = self.store.ledger_pushed(self.name, unplanned_only=True)
         if not gone:
             return
         try:

@@ -213,13 +213,15 @@ def run_sync(
         )
         for push in pushes:
             push.recover()
-        planned: set[str] = set()
+        planned = 0
+        store.note_planned((), fresh=True)
         for chunk in chunked(engine.iter_tasks(moment), PLAN_CHUNK):
-            planned.update(task.key for task in chunk)
+            planned += len(chunk)
+            store.note_planned(task.key for task in chunk)
             for push in pushes:
                 push.push(chunk)
         for push in pushes:
-            push.clear(planned)
+            push.clear()
         if skip:
             sink_reports = [SinkReport(n, config.sinks[n].plugin, skipped=skip) for n in sinks]
         else:
@@ -230,7 +232,7 @@ def run_sync(
             sources=tuple(source_reports),
             sinks=tuple(sink_reports),
             customers=store.customer_count(),
-            tasks_planned=len(planned),
+            tasks_planned=planned,
         )
     if pm is not None:
         try:

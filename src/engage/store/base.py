@@ -132,8 +132,15 @@ class Store(Protocol):
         """The sink's ledger entries in one status (``pending`` after a crash, say)."""
         ...
 
-    def ledger_pushed(self, sink: str) -> dict[str, str]:
-        """Task key → remote id of every task the sink holds open (status pushed)."""
+    def ledger_pushed(self, sink: str, *, unplanned_only: bool = False) -> dict[str, str]:
+        """Task key → remote id of every task the sink holds open (status pushed).
+
+        With ``unplanned_only``, only those not noted by :meth:`note_planned` in this run.
+        """
+        ...
+
+    def note_planned(self, keys: Iterable[str], *, fresh: bool = False) -> None:
+        """Remember task keys planned in this run; ``fresh`` forgets earlier ones."""
         ...
 
     def record_intent(self, sink: str, tasks: Iterable[Task]) -> None:

@@ -423,14 +423,33 @@ class SQLiteStore:
             for _key, task, status, remote_id, error, attempts in rows
         ]
 
-    def ledger_pushed(self, sink: str) -> dict[str, str]:
-        """Task key → remote id of every task the sink holds open (status pushed)."""
+    def ledger_pushed(self, sink: str, *, unplanned_only: bool = False) -> dict[str, str]:
+        """Task key → remote id of every task the sink holds open (status pushed).
+
+        With ``unplanned_only``, only those not noted by :meth:`note_planned` in this run:
+        the tasks whose condition cleared.
+        """
+        query = "SELECT key, remote_id FROM ledger WHERE sink = ? AND status = ? AND remote_id IS NOT NULL"
+        if unplanned_only:
+            query += " AND key NOT IN (SELECT key FROM temp.engage_planned)"
         with self._errors():
-            rows = self.conn.execute(
-                "SELECT key, remote_id FROM ledger WHERE sink = ? AND status = ? AND remote_id IS NOT NULL",
-                (sink, LedgerStatus.PUSHED),
-            ).fetchall()
+            if unplanned_only:
+                self._planned_table()
+            rows = self.conn.execute(query, (sink, LedgerStatus.PUSHED)).fetchall()
         return dict(rows)
+
+    def note_planned(self, keys: Iterable[str], *, fresh: bool = False) -> None:
+        """Remember task keys planned in this run (on disk, so memory stays flat); ``fresh`` forgets earlier ones."""
+        with self._errors():
+            self._planned_table()
+            if fresh:
+                self.conn.execute("DELETE FROM temp.engage_planned")
+            self.conn.executemany(
+                "INSERT OR IGNORE INTO temp.engage_planned (key) VALUES (?)", ((k,) for k in keys)
+            )
+
+    def _planned_table(self) -> None:
+        self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS engage_planned (key TEXT PRIMARY KEY)")
 
     def record_intent(self, sink: str, tasks: Iterable[Task]) -> None:
         """Mark tasks pending before the push (committed now); pushed tasks stay pushed.

@@ -36,7 +36,9 @@ from engage_csv.header import FIELDS, IDENTIFYING, find_files, match_header
 
 _SNIFF_BYTES = 64 * 1024
 _PROGRESS_EVERY = 5000
-_MAX_REMEMBERED = 500_000  # addresses whose customer is cached; bounds memory on huge exports
+#: Customers, contacts and addresses remembered within a pull (to send each record once and
+#: resolve each address once); past it they are forgotten, so memory stays flat on huge files.
+_MAX_REMEMBERED = 50_000
 _DELIMITERS = ",;\t|"
 
 
@@ -365,8 +367,9 @@ class CsvSource:
             if resolved is None:  # addresses repeat across rows: resolve each once per pull
                 valid = email_domain(email) is not None
                 resolved = (valid, self.context.identity.customer_key(email) if valid else None)
-                if len(self._customers) < _MAX_REMEMBERED:
-                    self._customers[email] = resolved
+                if len(self._customers) >= _MAX_REMEMBERED:
+                    self._customers.clear()
+                self._customers[email] = resolved
             if not resolved[0]:
                 raise _BadRow("email", "not an email address", email)
             key = resolved[1]
@@ -389,6 +392,8 @@ class CsvSource:
             raise _BadRow("email", "missing; every row needs an email or a customer", "")
 
         records: list[Customer | Contact | Touchpoint] = []
+        if len(seen) >= _MAX_REMEMBERED:  # memory stays flat: at worst a record is sent twice
+            seen.clear()
         if key not in seen:
             seen.add(key)
             name = customer_text or (contact_name if key == email else None)
