@@ -34,7 +34,7 @@ from engage.testing import FakeServer, Reply, Request
 from engage_gmail.auth import SCOPE_METADATA, SCOPE_READONLY
 
 READ_SCOPES = (SCOPE_READONLY, SCOPE_METADATA, "https://mail.google.com/")
-UNITS = {"profile": 1, "list": 5, "get": 5, "history": 2}
+UNITS = {"profile": 1, "list": 5, "get": 5, "history": 2, "sendAs": 1}
 _USER = r"/gmail/v1/users/(?P<user>[^/]+)"
 
 
@@ -95,12 +95,14 @@ class FakeGmail:
         self.batch_sizes: list[int] = []
         self.part_faults: list[tuple[int, str]] = []
         self.api_faults: list[Reply] = []
+        self.aliases: list[str] = []
         self.inner_requests: list[Request] = []
         self._spent: list[tuple[float, int]] = []
         self._ids = itertools.count(0x18C0000000000000)
         self._lock = threading.Lock()
         route = self.server.route
         route("GET", _USER + r"/profile")(self.profile)
+        route("GET", _USER + r"/settings/sendAs")(self.send_as)
         route("GET", _USER + r"/messages")(self.list_messages)
         route("GET", _USER + r"/messages/(?P<id>[^/]+)")(self.get_message)
         route("GET", _USER + r"/history")(self.list_history)
@@ -276,6 +278,20 @@ class FakeGmail:
                 "historyId": str(self.history_id),
             },
         )
+
+    def send_as(self, request: Request) -> Reply:
+        user, refused = self._user(request)
+        if refused:
+            return refused
+        entries = [
+            {
+                "sendAsEmail": address,
+                "isPrimary": address == self.email,
+                "verificationStatus": "accepted",
+            }
+            for address in [self.email, *self.aliases]
+        ]
+        return self._charge(user, "sendAs") or Reply(200, {"sendAs": entries})
 
     def list_messages(self, request: Request) -> Reply:
         user, refused = self._user(request)

@@ -85,6 +85,7 @@ def test_every_request_matches_the_discovery_document(fake: FakeGmail, tmp_path:
     seen = {check(doc, r) for r in [*outer, *fake.inner_requests] if r not in batches}
     assert seen == {
         "gmail.users.getProfile",
+        "gmail.users.settings.sendAs.list",
         "gmail.users.messages.list",
         "gmail.users.messages.get",
         "gmail.users.history.list",

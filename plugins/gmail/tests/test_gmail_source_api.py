@@ -189,6 +189,14 @@ def test_outbound_mail_is_owned_by_the_mailbox_owner(fake: FakeGmail, tmp_path: 
     assert touchpoint.contact_email == "jane@acme.com"
 
 
+def test_send_as_aliases_are_us(fake: FakeGmail, tmp_path: Path) -> None:
+    """Mail sent from one of the owner's send-as aliases is outbound, not a customer of its own."""
+    fake.aliases = ["carol@ourco.io"]
+    fake.add("Carol <carol@ourco.io>", CUSTOMER, "From my alias", labels=["SENT"])
+    [touchpoint] = pull(api_source(fake, tmp_path, lookback_days=3650)).touchpoints
+    assert (touchpoint.customer, touchpoint.direction) == ("acme.com", Direction.OUTBOUND)
+
+
 def test_rate_limit_and_server_error_storms_recover(fake: FakeGmail, tmp_path: Path) -> None:
     """429s, 403 rateLimitExceeded and 5xx, on requests and inside batches, are retried to success."""
     made = mail(fake, 60)
@@ -226,7 +234,7 @@ def test_the_source_spends_units_like_gmail_counts_them(fake: FakeGmail, tmp_pat
     )
     source = api_source(fake, tmp_path, quota=quota)
     assert ids(pull(source).touchpoints) == sorted(made)
-    assert quota.spent == fake.units[US] == 1 + 5 + 30 * 5
+    assert quota.spent == fake.units[US] == 1 + 1 + 5 + 30 * 5
     assert clock[0] >= 60.0  # 156 units at 100 a minute: it had to wait a window
 
 
@@ -240,7 +248,8 @@ def test_persistent_outage_fails_clearly_and_keeps_the_cursor(
     fake.fail_next(503, count=50)
     before, error = pull_until_error(api_source(fake, tmp_path), first.cursor)
     assert isinstance(error, RetriesExhausted)
-    assert "Gmail: GET /gmail/v1/users/me/history failed 4 times" in str(error)
+    assert "Gmail: GET /gmail/v1/users/me/" in str(error) and "failed 4 times" in str(error)
+    assert "Nothing was changed; the next run tries again" in str(error)
     assert before.cursor == first.cursor
     fake.api_faults.clear()
     assert len(pull(api_source(fake, tmp_path), first.cursor).touchpoints) == 1

@@ -74,6 +74,7 @@ class ApiReader:
             yield from self._fresh(int(after.timestamp()), {})
             return
         self.mapper.owner = self.mailbox_owner or state.get("owner")
+        self.mapper.aliases = frozenset(self.api.send_as())
         if state["phase"] == "list":
             yield from self._list(state)
             return
@@ -93,6 +94,7 @@ class ApiReader:
         profile = self.api.profile()
         owner = self.mailbox_owner or str(profile.get("emailAddress") or "").lower() or None
         self.mapper.owner = owner
+        self.mapper.aliases = frozenset(self.api.send_as())
         state: dict[str, Any] = {
             "phase": "list",
             "history_id": str(profile["historyId"]),

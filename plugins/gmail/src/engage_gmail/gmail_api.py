@@ -42,7 +42,7 @@ METADATA_HEADERS = (
 )
 
 #: Quota units per method (https://developers.google.com/gmail/api/reference/quota).
-UNITS = {"profile": 1, "list": 5, "get": 5, "history": 2}
+UNITS = {"profile": 1, "list": 5, "get": 5, "history": 2, "sendAs": 1}
 
 #: Gmail's per-user quota.
 UNITS_PER_MINUTE = 15_000
@@ -103,6 +103,25 @@ class GmailApi:
         """``users.getProfile``: the address and the current ``historyId``."""
         self.quota.spend(UNITS["profile"])
         return dict(self.client.get_json(f"{self.base}/profile"))
+
+    def send_as(self) -> list[str]:
+        """``users.settings.sendAs.list``: the owner's own addresses (aliases included).
+
+        An empty list when the credentials may not read settings (403) or Gmail has none.
+        """
+        self.quota.spend(UNITS["sendAs"])
+        try:
+            answer = self.client.get_json(f"{self.base}/settings/sendAs")
+        except HttpError as exc:
+            if exc.status in (403, 404):
+                return []
+            raise
+        entries = answer.get("sendAs") if isinstance(answer, dict) else None
+        return [
+            str(e["sendAsEmail"]).lower()
+            for e in entries or []
+            if isinstance(e, dict) and e.get("sendAsEmail")
+        ]
 
     def list_messages(self, query: str, page_token: str | None = None) -> dict[str, Any]:
         """One page (up to 500) of ``users.messages.list`` for ``query``."""

@@ -81,16 +81,22 @@ class Mapper:
         source: The source's config name (every touchpoint's ``source``).
         identity: Resolves addresses to customers and tells who is internal.
         owner: The mailbox owner's address, when known.
+        aliases: The owner's other addresses (Gmail send-as aliases), also us.
     """
 
     source: str
     identity: Identity
     owner: str | None = None
+    aliases: frozenset[str] = frozenset()
     _seen: set[str] = attrs.field(factory=set, init=False)
 
     def is_us(self, email: str) -> bool:
-        """True for the mailbox owner and addresses in the internal domains."""
-        return email == (self.owner or "").lower() or self.identity.is_internal(email)
+        """True for the mailbox owner, their aliases and addresses in the internal domains."""
+        return (
+            email == (self.owner or "").lower()
+            or email in self.aliases
+            or self.identity.is_internal(email)
+        )
 
     def map(self, message: MailMessage) -> Mapped:
         """The records for ``message``, or why it gives none."""
