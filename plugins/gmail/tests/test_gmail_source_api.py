@@ -14,7 +14,7 @@ from gmail_kit import NOW, api_source, ids, pull, pull_until_error
 
 from engage.errors import ConfigError, EngageError
 from engage.http import AuthError, RetriesExhausted, RetryPolicy
-from engage.models import Channel, Direction
+from engage.models import Channel, Direction, Touchpoint
 from engage_gmail.gmail_api import QuotaLimiter
 
 CUSTOMER = "Jane Roe <jane@acme.com>"
@@ -187,6 +187,21 @@ def test_outbound_mail_is_owned_by_the_mailbox_owner(fake: FakeGmail, tmp_path: 
         US,
     )
     assert touchpoint.contact_email == "jane@acme.com"
+
+
+def test_an_access_token_expiring_mid_sync_is_refreshed(fake: FakeGmail, tmp_path: Path) -> None:
+    """When the access token dies between batches, the next call refreshes it and the pull goes on."""
+    made = mail(fake, 120)
+    items = api_source(fake, tmp_path).pull(None)
+    seen = []
+    for item in items:
+        seen.append(item)
+        if hasattr(item, "cursor"):
+            break
+    fake.oauth.expire_access_tokens()
+    seen.extend(items)
+    assert ids(t for t in seen if isinstance(t, Touchpoint)) == sorted(made)
+    assert fake.oauth.refreshes == 2
 
 
 def test_send_as_aliases_are_us(fake: FakeGmail, tmp_path: Path) -> None:
