@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 import pytest
-from conftest import pull, seed
+from conftest import FAST, pull, seed
 from fake_hubspot import FakeHubSpot
 
+from engage.adapters import Checkpoint, SourceItem
 from engage.http import AuthError, HttpError, RetriesExhausted
+from engage.models import Contact, Touchpoint
 from engage.store.sqlite import SQLiteStore
 from engage.sync import pull_source
+from engage.testing import Request
 from engage_hubspot import HubSpotSource
 
 Make = Callable[..., HubSpotSource]
@@ -57,6 +61,30 @@ class TestRateLimits:
         with pytest.raises(HttpError, match="daily API limit"):
             pull(make_source())
         assert len(fake.requests) == 1
+
+    def test_a_retry_after_longer_than_allowed_fails_at_once_and_keeps_the_cursor(
+        self, fake: FakeHubSpot, make_source: Make
+    ) -> None:
+        """Retry-After: 3600 with 2 s allowed: one request, no wait, a clear error, same cursor."""
+        ids = seed(fake)
+        store = SQLiteStore(":memory:")
+        assert pull_source(store, "crm", "hubspot", make_source()).error is None
+        cursor = store.get_cursor("crm")
+        fake.now_ms += 60_000
+        fake.update("companies", ids["acme"], name="Acme Renamed")
+        source = make_source()
+        recorded = waits(source)
+        before = len(fake.requests)
+        fake.rate_limit_next("TEN_SECONDLY_ROLLING", 1, retry_after="3600")
+        report = pull_source(store, "crm", "hubspot", source)
+        assert report.error is not None
+        assert "GET /crm/v3/owners: HTTP 429" in report.error
+        assert "asks to wait 3600 s (Retry-After), longer than the 2 s" in report.error
+        assert fake.token not in report.error
+        assert len(fake.requests) == before + 1  # not retried
+        assert recorded == []  # and not waited for
+        assert store.get_cursor("crm") == cursor
+        assert (store.get_customer("acme.com") or pytest.fail()).name == "Acme"
 
     def test_the_configured_rate_is_kept(self, fake: FakeHubSpot, make_source: Make) -> None:
         """With 3 searches a second, N searches wait at least (N - 3) / 3 seconds in all."""
@@ -129,6 +157,66 @@ class TestOutage:
         again = pull_source(store, "crm", "hubspot", make_source())
         assert again.error is None
         assert (store.get_customer("acme.com") or pytest.fail()).name == "Acme Renamed"
+
+
+class TestResume:
+    """An interrupted first listing resumes from the page it reached."""
+
+    def test_an_interrupted_first_listing_resumes_from_its_checkpoint(
+        self, fake: FakeHubSpot, make_source: Make
+    ) -> None:
+        """A 5xx outage on the third page of contacts: the next run starts at that page.
+
+        Items count as committed only up to each checkpoint, as engage commits them. The
+        second run lists no page the first one finished, and every contact arrives once.
+        """
+        company = fake.add("companies", {"name": "Big", "domain": "big.com"})
+        emails = [f"p{n:03d}@big.com" for n in range(450)]  # five pages: 4 x 100 + 50
+        for email in emails:
+            fake.add("contacts", {"email": email, "associatedcompanyid": company})
+        note = fake.add("notes", {"hs_timestamp": fake.now_ms}, companies=[company])
+        fake.now_ms += 60_000
+
+        def listed(object_type: str, since: int = 0) -> list[Request]:
+            return [
+                r
+                for r in fake.requests[since:]
+                if r.method == "GET"
+                and r.path == f"/crm/v3/objects/{object_type}"
+                and r.arg("archived") != "true"
+            ]
+
+        committed: list[SourceItem] = []
+        pending: list[SourceItem] = []
+        cursor: str | None = None
+        with pytest.raises(RetriesExhausted, match="HTTP 503"):
+            for item in make_source(feedback=False, open_work=False).pull(None):
+                if not isinstance(item, Checkpoint):
+                    pending.append(item)
+                    continue
+                committed, pending, cursor = committed + pending, [], item.cursor
+                if len(listed("contacts")) == 2:  # two pages of contacts are committed
+                    fake.fail_next(503, FAST.retry.attempts)  # down for the whole retry budget
+        assert cursor is not None
+        first_pages = listed("contacts")
+        done, failed = first_pages[:2], first_pages[2:]
+        assert len(failed) == FAST.retry.attempts
+        resume_at = failed[0].arg("after")
+        assert resume_at is not None and {r.arg("after") for r in failed} == {resume_at}
+        state = json.loads(cursor)["types"]["contacts"]
+        assert (state["listing"], state["after"]) == (True, resume_at)
+
+        before = len(fake.requests)
+        second = pull(make_source(feedback=False, open_work=False), cursor)
+        again = listed("contacts", before)
+        assert again[0].arg("after") == resume_at
+        assert not {r.arg("after") for r in again} & {r.arg("after") for r in done}
+        assert listed("companies", before) == []  # finished before the outage: not listed again
+        pulled = [i.email for i in committed + second.items if isinstance(i, Contact)]
+        assert sorted(pulled) == emails  # nothing lost, nothing twice
+        assert [t.external_id for t in second.items if isinstance(t, Touchpoint)] == [
+            f"note:{note}"
+        ]
 
 
 class TestAuth:

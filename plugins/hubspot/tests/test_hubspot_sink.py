@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 from fake_hubspot import FakeHubSpot
 
-from engage.http import AuthError, RetriesExhausted
+from engage.http import AuthError, HttpError, RetriesExhausted
 from engage.models import Customer, Task
 from engage.store.sqlite import SQLiteStore
 from engage_hubspot import HubSpotSink
@@ -157,6 +157,19 @@ class TestCreate:
         fake.rate_limit_next("TEN_SECONDLY_ROLLING", 2)
         assert all(r.ok for r in sink.create([task()]))
         assert len(fake.objects["tasks"]) == 1
+
+    def test_a_retry_after_longer_than_allowed_fails_the_create_at_once(
+        self, fake: FakeHubSpot, account: dict[str, str], store: SQLiteStore, make_sink: Make
+    ) -> None:
+        """A 429 asking for an hour is not waited for nor resent: an error, no task created."""
+        sink = make_sink(store)
+        sink.owner_ids()
+        before = len(fake.requests)
+        fake.rate_limit_next("TEN_SECONDLY_ROLLING", 1, retry_after="3600")
+        with pytest.raises(HttpError, match=r"batch/create: HTTP 429 .*asks to wait 3600 s"):
+            list(sink.create([task(contact_email=None)]))
+        assert len(fake.requests) == before + 1
+        assert fake.objects["tasks"] == {}
 
     def test_a_missing_write_scope_names_the_scope(
         self, fake: FakeHubSpot, account: dict[str, str], store: SQLiteStore, make_sink: Make

@@ -202,9 +202,15 @@ class HubSpotClient:
             )
         asked = retry_after(response)
         if asked is not None:
-            if asked > self.timing.retry.max_retry_after:
+            longest = self.timing.retry.max_retry_after
+            if asked > longest:
+                method = response.request.method or "GET"
+                path = urlsplit(response.request.url or "").path or "/"
                 raise HttpError(
-                    f"HubSpot: HTTP 429: asked to wait {asked:.0f} s, too long for this run", 429
+                    f"HubSpot: {method} {path}: HTTP 429 (policy {policy or 'unknown'}): HubSpot "
+                    f"asks to wait {asked:.0f} s (Retry-After), longer than the {longest:.0f} s "
+                    "a run waits; stopped without retrying, the next run tries again",
+                    429,
                 )
             return asked
         if policy == "TEN_SECONDLY_ROLLING":
