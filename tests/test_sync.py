@@ -162,6 +162,15 @@ def test_bad_records_are_counted_and_the_rest_lands(world: World) -> None:
     assert report.ok
 
 
+def test_input_passed_over_on_purpose_is_counted_by_reason(world: World) -> None:
+    """Automated mail and the like are not errors, but the summary says how many and why."""
+    world.add({"skipped": "automated"}, {"skipped": "automated"}, {"skipped": "spam/trash/draft"})
+    report = world.sync()
+    assert report.ok
+    assert report.sources[0].skipped == {"automated": 2, "spam/trash/draft": 1}
+    assert report.to_json()["sources"]["feed"]["skipped"] == {"automated": 2, "spam/trash/draft": 1}
+
+
 def test_a_failing_source_keeps_what_was_checkpointed_and_pushes_nothing(
     world: World, tmp_path: Path
 ) -> None:

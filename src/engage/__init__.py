@@ -20,6 +20,7 @@ from engage.adapters import (
     PushResult,
     Retire,
     Sink,
+    Skipped,
     Source,
     resolve_options,
 )
@@ -94,6 +95,7 @@ __all__ = [
     "Sink",
     "SinkError",
     "SinkReport",
+    "Skipped",
     "Source",
     "SourceError",
     "SourceReport",

@@ -4,7 +4,8 @@ A **source** is a class registered under a name through ``engage_register_source
 builds it from its config table and calls :meth:`Source.pull` with the cursor it saved last
 time. ``pull`` yields records (:class:`~engage.models.Customer`, :class:`~engage.models.Contact`,
 :class:`~engage.models.Owner`, :class:`~engage.models.Touchpoint`) as a stream, a
-:class:`Problem` for each bad input record it skipped, and a :class:`Checkpoint` whenever the
+:class:`Problem` for each bad input record it skipped, :class:`Skipped` for input it passed over
+on purpose (automated mail, say), and a :class:`Checkpoint` whenever the
 records so far form a consistent whole. engage commits the records and the checkpoint's cursor
 in one transaction; if the pull fails, everything since the last checkpoint is rolled back and
 the cursor stays where it was.
@@ -47,6 +48,17 @@ class Problem:
 
 
 @attrs.frozen
+class Skipped:
+    """Input records a source passed over on purpose (not errors), counted in the sync summary.
+
+    ``what`` says why, in a few words (``automated``, ``spam/trash/draft``).
+    """
+
+    what: str
+    count: int = 1
+
+
+@attrs.frozen
 class Retire:
     """A record the source says no longer exists (archived or deleted) since the last pull."""
 
@@ -55,7 +67,7 @@ class Retire:
 
 
 #: What a pull yields.
-SourceItem = Customer | Contact | Owner | Touchpoint | Problem | Checkpoint | Retire
+SourceItem = Customer | Contact | Owner | Touchpoint | Problem | Skipped | Checkpoint | Retire
 
 
 @attrs.frozen

@@ -144,6 +144,11 @@ def print_sync(report: SyncReport) -> None:
             f"{f', {source.merged:,} merged with other sources' if source.merged else ''}), "
             f"{source.problems:,} bad records skipped; {state}"
         )
+        if source.skipped:
+            passed = ", ".join(
+                f"{count:,} {what}" for what, count in sorted(source.skipped.items())
+            )
+            out.print(f"  passed over on purpose: {passed}", markup=False)
         for message in source.messages[:20]:
             out.print(f"  {message}", markup=False)
         if source.problems > 20:

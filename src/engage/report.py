@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +27,7 @@ class SourceReport:
         retired: Records the source said were archived or deleted.
         merged: Touchpoints that were an email another source already holds (counted once).
         problems: Bad input records skipped (exact count).
+        skipped: Input passed over on purpose, by reason (``{"automated": 120}``).
         messages: The first problem messages, each naming file, line and field.
         error: Why the source failed, if it did; records since its last checkpoint were
             rolled back and its cursor is unchanged.
@@ -41,6 +43,7 @@ class SourceReport:
     retired: int = 0
     merged: int = 0
     problems: int = 0
+    skipped: Mapping[str, int] = attrs.field(factory=dict)
     messages: tuple[str, ...] = ()
     error: str | None = None
 
@@ -55,6 +58,7 @@ class SourceReport:
             "unchanged": self.unchanged,
             "retired": self.retired,
             "merged": self.merged,
+            "skipped": dict(self.skipped),
             "errors": self.problems + (1 if self.error else 0),
             "messages": [*self.messages, *([self.error] if self.error else [])],
             "failed": self.error is not None,

@@ -30,6 +30,7 @@ from engage.adapters import (
     Progress,
     Retire,
     Sink,
+    Skipped,
     Source,
     resolve_options,
 )
@@ -107,6 +108,7 @@ def pull_source(store: Store, name: str, plugin: str, source: Source) -> SourceR
     counts = WriteCounts()
     records = touchpoints = problems = 0
     messages: list[str] = []
+    skipped: dict[str, int] = {}
     error: str | None = None
     try:
         items = iter(source.pull(store.get_cursor(name)))
@@ -124,6 +126,9 @@ def pull_source(store: Store, name: str, plugin: str, source: Source) -> SourceR
                         store.set_cursor(name, item.cursor)
                         finished = False
                         break
+                    if isinstance(item, Skipped):
+                        skipped[item.what] = skipped.get(item.what, 0) + item.count
+                        continue
                     if isinstance(item, Problem):
                         problems += 1
                         if len(messages) < MAX_MESSAGES:
@@ -162,6 +167,7 @@ def pull_source(store: Store, name: str, plugin: str, source: Source) -> SourceR
         retired=counts.retired,
         merged=counts.merged,
         problems=problems,
+        skipped=skipped,
         messages=tuple(messages),
         error=error,
     )

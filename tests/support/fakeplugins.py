@@ -14,7 +14,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
-from engage.adapters import AdapterContext, Checkpoint, Option, Problem, PushResult, SourceItem
+from engage.adapters import (
+    AdapterContext,
+    Checkpoint,
+    Option,
+    Problem,
+    PushResult,
+    Skipped,
+    SourceItem,
+)
 from engage.errors import RetriableSourceError, SinkError
 from engage.hookspecs import hookimpl
 from engage.models import Touchpoint
@@ -23,7 +31,7 @@ from engage.models import Touchpoint
 class JsonlSource:
     """Touchpoints from a JSON-lines file; the cursor is the number of lines already read.
 
-    A line ``{"problem": "..."}`` is a bad record; ``{"fail": "..."}`` makes the pull fail there;
+    A line ``{"problem": "..."}`` is a bad record; ``{"skipped": "why"}`` input passed over; ``{"fail": "..."}`` makes the pull fail there;
     ``{"checkpoint": true}`` commits what came before.
     """
 
@@ -44,6 +52,8 @@ class JsonlSource:
                 yield Problem(f"{self.path.name}:{number}: {data['problem']}")
             elif "fail" in data:
                 raise RetriableSourceError(data["fail"])
+            elif "skipped" in data:
+                yield Skipped(data["skipped"])
             elif "checkpoint" in data:
                 yield Checkpoint(str(number))
             else:

@@ -82,7 +82,8 @@ def sources(report: dict[str, Any]) -> dict[str, Any]:
 def test_engage_sync_reads_the_api_and_the_takeout_file_without_duplicates(
     project: tuple[Path, FakeGmail],
 ) -> None:
-    """Two sources, one plugin: the first sync stores touchpoints, the second adds only new mail."""
+    """Two sources, one plugin: the first sync stores touchpoints (the same mail in both counts
+    once, automated mail is counted as passed over), the second adds only new mail."""
     _, fake = project
     fake.add(
         "Jane Roe <jane@acme.com>",
@@ -109,6 +110,8 @@ def test_engage_sync_reads_the_api_and_the_takeout_file_without_duplicates(
     assert code == 0, stderr
     first = sources(report)
     assert (first["mail"]["touchpoints"], first["archive"]["touchpoints"]) == (2, 1)
+    assert first["mail"]["skipped"] == {"automated": 1}  # the newsletter, counted in the summary
+    assert first["archive"]["merged"] == 1  # the Takeout copy of the renewal mail counts once
     assert not first["mail"].get("failed")
     code, report, stderr = sync()
     assert code == 0, stderr

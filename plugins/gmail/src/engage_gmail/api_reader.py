@@ -22,7 +22,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from engage.adapters import AdapterContext, Checkpoint, Problem, SourceItem
+from engage.adapters import AdapterContext, Checkpoint, Problem, Skipped, SourceItem
 from engage.http import HttpError
 from engage_gmail.batch import MAX_BATCH
 from engage_gmail.gmail_api import GmailApi, HistoryExpired, header_map, message_ids, mime_types
@@ -33,13 +33,16 @@ from engage_gmail.mapping import SKIPPED_LABELS, MailMessage, Mapper
 FALLBACK_MARGIN = timedelta(days=1)
 
 
-def count_outcome(counts: Counter[str], context: AdapterContext, skipped: str | None) -> None:
-    """Count a skipped message in ``counts`` and on the progress display."""
+def count_outcome(
+    counts: Counter[str], context: AdapterContext, skipped: str | None
+) -> Iterator[Skipped]:
+    """Count a skipped message in ``counts``, on the progress display and in the sync summary."""
     if skipped is None:
         return
     what = f"skipped {skipped}"
     counts[what] += 1
     context.progress.advance(what)
+    yield Skipped(skipped)
 
 
 class ApiReader:
@@ -144,7 +147,7 @@ class ApiReader:
                 for added in record.get("messagesAdded") or []:
                     message = added.get("message") or {}
                     if set(message.get("labelIds") or []) & SKIPPED_LABELS:
-                        count_outcome(self.counts, self.context, "spam/trash/draft")
+                        yield from count_outcome(self.counts, self.context, "spam/trash/draft")
                     elif message.get("id"):
                         pending.append(str(message["id"]))
                 if len(pending) >= MAX_BATCH:
@@ -182,7 +185,7 @@ class ApiReader:
             mapped = self.mapper.map(message)
             self.counts["messages"] += 1
             self.context.progress.advance("messages")
-            count_outcome(self.counts, self.context, mapped.skipped)
+            yield from count_outcome(self.counts, self.context, mapped.skipped)
             if mapped.problem:
                 yield Problem(f"gmail message {message_id}: {mapped.problem}")
             yield from mapped.records

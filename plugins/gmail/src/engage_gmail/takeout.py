@@ -120,7 +120,7 @@ class TakeoutReader:
             mime_types=raw.mime_types,
         )
         mapped = mapper.map(message)
-        count_outcome(self.counts, self.context, mapped.skipped)
+        yield from count_outcome(self.counts, self.context, mapped.skipped)
         if mapped.problem:
             self.counts["problems"] += 1
             yield Problem(f"{where}: {mapped.problem}; message skipped")
