@@ -10,6 +10,10 @@ Cases (each prints the exact command it timed):
 4. incremental: 1% new touchpoints appended, as a ratio to case 1;
 5. scaling: cases 1 and 3 at every size (time and memory per touchpoint);
 6. scoring alone over the stored history: customers per second.
+
+Then the adapters' cases (``--no-adapters`` skips them): HubSpot requests per record and per
+task on a fake account (``benchmarks/hubspot.py``), and Gmail messages per round trip and
+Takeout throughput (``plugins/gmail/benchmarks/gmail_source.py``).
 """
 
 from __future__ import annotations
@@ -90,6 +94,12 @@ def main() -> None:
         help="touchpoints per customer on average (K = N / this)",
     )
     parser.add_argument("--keep", type=Path, default=None, help="keep the work directories here")
+    parser.add_argument(
+        "--no-adapters",
+        dest="adapters",
+        action="store_false",
+        help="skip the HubSpot and Gmail cases",
+    )
     args = parser.parse_args()
     env = {**os.environ, "ENGAGE_LOAD_PLUGINS": "csv", "PYTHONPATH": os.pathsep.join(sys.path)}
     root = args.keep or Path(tempfile.mkdtemp(prefix="engage-bench-"))
@@ -123,6 +133,26 @@ def main() -> None:
             f"{full.peak_rss_mb * 1024 / rows:.3f} | {f['customers_per_s']} |"
         )
     print(f"\nwork directories: {root}")
+    if args.adapters:
+        adapter_cases(env)
+
+
+def adapter_cases(env: dict[str, str]) -> None:
+    """The HubSpot and Gmail adapters' own benchmarks, each printing its figures and command."""
+    repo = Path(__file__).resolve().parent.parent
+    cases = [
+        [sys.executable, "-m", "benchmarks.hubspot"],
+        [sys.executable, str(repo / "plugins" / "gmail" / "benchmarks" / "gmail_source.py")],
+    ]
+    for argv in cases:
+        print(f"\n== $ {' '.join(argv)}", flush=True)
+        try:
+            result = run(argv, cwd=str(repo), env=env)
+        except RuntimeError as exc:  # a missed target exits non-zero; show it and go on
+            print(exc)
+            continue
+        print(result.output.rstrip())
+        print(f"   ({result.seconds:.1f} s, peak {result.peak_rss_mb:.0f} MB)", flush=True)
 
 
 if __name__ == "__main__":
