@@ -159,3 +159,16 @@ def test_a_version_1_store_is_upgraded_in_place(tmp_path: Path) -> None:
         assert store.conn.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
         assert touches(store) == 1
         assert write(store, "mail", attrs.evolve(email("mail", "m1"))).merged == 1
+
+
+def test_a_first_load_of_two_sources_in_one_transaction_still_merges(store: SQLiteStore) -> None:
+    """A script adding mail and CRM copies at once into an empty store gets them merged."""
+    with store.transaction():
+        store.write([email("crm", "e1", message_id="abc@x")], "crm")
+        counts = store.write([email("mail", "m1", message_id="abc@x")], "mail")
+    assert counts.merged == 1
+    assert touches(store) == 1
+    indexes = {
+        r[0] for r in store.conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
+    }
+    assert "touchpoints_customer" in indexes

@@ -261,7 +261,12 @@ class SQLiteStore:
             ]  # fmt: skip
             self._begin_bulk_load_if_empty()
             inserted, updated = touchpoints_sql.upsert(conn, rows)
-            merged = touchpoints_sql.mark_merges(conn, rows)
+            merged = 0
+            if touchpoints_sql.other_sources_exist(conn, {row[0] for row in rows}):
+                if self._bulk:  # finding merges needs the customer index: build it now
+                    self._end_bulk_load()
+                    self._bulk = False
+                merged = touchpoints_sql.mark_merges(conn, rows)
             counts += WriteCounts(inserted, updated, len(rows) - inserted - updated, merged=merged)
         return counts
 
