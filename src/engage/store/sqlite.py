@@ -27,27 +27,24 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from engage.adapters import PushResult, Retire
+from engage.adapters import Retire
 from engage.clock import from_micros, to_micros, utcnow
 from engage.errors import LockedError, StoreError, ValidationError
 from engage.facts import CustomerFacts
-from engage.models import Contact, Customer, Owner, Task, Touchpoint
+from engage.models import Contact, Customer, Owner, Touchpoint
 from engage.settings import ScoringSettings
 from engage.store import sqlite_touchpoints as touchpoints_sql
-from engage.store.base import LedgerEntry, LedgerStatus, Record, WriteCounts
+from engage.store.base import Record, WriteCounts
 from engage.store.sqlite_facts import compute_facts
+from engage.store.sqlite_ledger import LedgerMixin
 from engage.store.sqlite_schema import CUSTOMER_INDEX, migrate
 from engage.store.sqlite_statements import (
-    CLEARED,
     CONTACT,
     CUSTOMER,
-    FAILED,
     IMPLIED_CONTACT,
     IMPLIED_CUSTOMER,
     IMPLIED_OWNER,
-    INTENT,
     OWNER,
-    PUSHED,
     RETIRE,
 )
 
@@ -67,7 +64,7 @@ def _micros(value: datetime | None) -> int | None:
     return None if value is None else to_micros(value)
 
 
-class SQLiteStore:
+class SQLiteStore(LedgerMixin):
     """engage's state in one SQLite file (or ``":memory:"``); implements :class:`~engage.store.base.Store`.
 
     Args:
@@ -382,120 +379,6 @@ class SQLiteStore:
         """Facts for every customer (or one), in key order, aggregated in SQL and streamed."""
         with self._errors():
             yield from compute_facts(self.conn, as_of, settings, customer)
-
-    # -- ledger ------------------------------------------------------------------------
-
-    def ledger(self, sink: str) -> Mapping[str, LedgerEntry]:
-        """The sink's ledger: task key → entry."""
-        with self._errors():
-            rows = self.conn.execute(
-                """SELECT key, task, status, remote_id, error, attempts FROM ledger
-                WHERE sink = ? ORDER BY key""",
-                (sink,),
-            ).fetchall()
-        return {
-            key: LedgerEntry(
-                sink, Task.from_json(json.loads(task)), status, remote_id, error, attempts
-            )
-            for key, task, status, remote_id, error, attempts in rows
-        }
-
-    def ledger_statuses(self, sink: str, keys: Sequence[str]) -> dict[str, str]:
-        """The ledger status of each of ``keys`` the sink's ledger knows (unknown keys are absent)."""
-        statuses: dict[str, str] = {}
-        with self._errors():
-            for start in range(0, len(keys), 500):
-                part = keys[start : start + 500]
-                marks = ",".join("?" * len(part))
-                statuses.update(
-                    self.conn.execute(
-                        f"SELECT key, status FROM ledger WHERE sink = ? AND key IN ({marks})",
-                        (sink, *part),
-                    ).fetchall()
-                )
-        return statuses
-
-    def ledger_with_status(self, sink: str, status: str) -> list[LedgerEntry]:
-        """The sink's ledger entries in one status (``pending`` after a crash, say)."""
-        with self._errors():
-            rows = self.conn.execute(
-                """SELECT key, task, status, remote_id, error, attempts FROM ledger
-                WHERE sink = ? AND status = ? ORDER BY key""",
-                (sink, status),
-            ).fetchall()
-        return [
-            LedgerEntry(sink, Task.from_json(json.loads(task)), status, remote_id, error, attempts)
-            for _key, task, status, remote_id, error, attempts in rows
-        ]
-
-    def ledger_pushed(self, sink: str, *, unplanned_only: bool = False) -> dict[str, str]:
-        """Task key → remote id of every task the sink holds open (status pushed).
-
-        With ``unplanned_only``, only those not noted by :meth:`note_planned` in this run:
-        the tasks whose condition cleared.
-        """
-        query = "SELECT key, remote_id FROM ledger WHERE sink = ? AND status = ? AND remote_id IS NOT NULL"
-        if unplanned_only:
-            query += " AND key NOT IN (SELECT key FROM temp.engage_planned)"
-        with self._errors():
-            if unplanned_only:
-                self._planned_table()
-            rows = self.conn.execute(query, (sink, LedgerStatus.PUSHED)).fetchall()
-        return dict(rows)
-
-    def note_planned(self, keys: Iterable[str], *, fresh: bool = False) -> None:
-        """Remember task keys planned in this run (on disk, so memory stays flat); ``fresh`` forgets earlier ones."""
-        with self._errors():
-            self._planned_table()
-            if fresh:
-                self.conn.execute("DELETE FROM temp.engage_planned")
-            self.conn.executemany(
-                "INSERT OR IGNORE INTO temp.engage_planned (key) VALUES (?)", ((k,) for k in keys)
-            )
-
-    def _planned_table(self) -> None:
-        self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS engage_planned (key TEXT PRIMARY KEY)")
-
-    def record_intent(self, sink: str, tasks: Iterable[Task]) -> None:
-        """Mark tasks pending before the push (committed now); pushed tasks stay pushed.
-
-        A new task starts with one attempt; a failed or still-pending one counts another.
-        """
-        now = to_micros(utcnow())
-        rows = [
-            (sink, t.key, t.customer, t.rule, json.dumps(t.to_json(), sort_keys=True), now)
-            for t in tasks
-        ]
-        with self._own_transaction("record_intent"):
-            self.conn.executemany(INTENT, rows)
-
-    def record_results(self, sink: str, results: Iterable[PushResult]) -> None:
-        """Record outcomes (committed now): ok → pushed with its remote id; else failed.
-
-        Results for keys without a recorded intent are ignored; a failure never downgrades
-        a task already pushed.
-        """
-        now = to_micros(utcnow())
-        pushed, failed = [], []
-        for r in results:
-            if r.ok:
-                pushed.append((r.remote_id, now, sink, r.key))
-            else:
-                failed.append((r.error or "the sink returned no remote id", now, sink, r.key))
-        with self._own_transaction("record_results"):
-            self.conn.executemany(PUSHED, pushed)
-            self.conn.executemany(FAILED, failed)
-
-    def record_cleared(self, sink: str, keys: Iterable[str], completed: bool) -> None:
-        """Mark pushed tasks cleared, or completed (committed now); other states are kept.
-
-        A cleared task may later be marked completed.
-        """
-        now = to_micros(utcnow())
-        status = LedgerStatus.COMPLETED if completed else LedgerStatus.CLEARED
-        rows = [(status, now, sink, key, status) for key in keys]
-        with self._own_transaction("record_cleared"):
-            self.conn.executemany(CLEARED, rows)
 
     # -- lock and lifetime -------------------------------------------------------------
 
