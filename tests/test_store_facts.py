@@ -407,6 +407,13 @@ def reference_facts(
                     last_by.get(t.contact_email, t.occurred_at), t.occurred_at
                 )
         main = min(counts, key=lambda e: (-counts[e], -to_micros(last_by[e]), e), default=None)
+        # time alone changes the facts when a touch leaves a window or a later one comes due
+        leaving = [t.occurred_at + w for t in recent] + [
+            t.occurred_at + 2 * w for t in touches if as_of - 2 * w < t.occurred_at <= as_of - w
+        ]
+        coming = [t.occurred_at for t in touchpoints if t.customer == key and t.occurred_at > as_of]
+        if c.first_seen is not None and c.first_seen > as_of:
+            coming.append(c.first_seen)
         out.append(
             CustomerFacts(
                 customer=Customer(
@@ -457,6 +464,7 @@ def reference_facts(
                 owner_status=status,
                 owner_last_active=last_active,
                 team_active=team_active,
+                changes_at=min(leaving + coming, default=None),
                 main_contact=main,
                 main_contact_name=None if main is None else names.get(main),
             )

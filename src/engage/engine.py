@@ -14,6 +14,8 @@ can a script::
 from __future__ import annotations
 
 import hashlib
+import inspect
+import os
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 
@@ -25,7 +27,7 @@ from engage.facts import CustomerFacts
 from engage.health import Factor, Health, score
 from engage.identity import Identity
 from engage.models import Channel, Contact, Customer, Direction, Owner, Task, Touchpoint
-from engage.playbook import Rule, plan
+from engage.playbook import CustomerPlan, Rule, plan, plan_until
 from engage.settings import ScoringSettings
 from engage.store.base import Store
 
@@ -158,6 +160,36 @@ class Engine:
         planned = [task for _health, tasks in self.assess(as_of, customer) for task in tasks]
         return sorted(planned, key=lambda t: (order[t.priority.value], t.due, t.customer, t.rule))
 
+    def fingerprint(self) -> str:
+        """Identifies everything planning depends on besides the data.
+
+        The scoring version (settings and formulas), the fallback owner, and each factor's
+        and rule's name, class, ``version`` attribute if any, and source file (its size and
+        modification time, so upgrading a plugin counts). When it changes, a sync plans every
+        customer again.
+        """
+        parts = [self.settings.version, self.settings.fallback_owner or ""]
+        for kind, items in (("factor", self.factors), ("rule", self.rules)):
+            for item in items:
+                parts.append(f"{kind} {item.name} {_code_identity(item)}")
+        return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+    def replan(
+        self, as_of: datetime | None = None, sinks: Sequence[str] = ()
+    ) -> Iterator[CustomerPlan]:
+        """Plans of the customers whose plan may have changed since the last planning.
+
+        The store chooses them (:meth:`~engage.store.base.Store.begin_planning`): new data,
+        a plan's ``valid_until`` come, an owner's status changed, a task one of ``sinks`` does
+        not hold yet, or different rules or settings (then everyone). The caller saves each
+        plan with :meth:`~engage.store.base.Store.save_plans` once it acted on it.
+        """
+        moment = as_of or utcnow()
+        self.store.begin_planning(moment, self.settings, self.fingerprint(), sinks)
+        version = self.settings.version
+        for facts in self.store.facts_to_plan(moment, self.settings):
+            yield plan_until(facts, score(facts, self.factors, version), self.rules, self.settings)
+
     def _scored(
         self, as_of: datetime | None, customer: str | None
     ) -> Iterator[tuple[CustomerFacts, Health]]:
@@ -165,3 +197,16 @@ class Engine:
         version = self.settings.version
         for facts in self.store.facts(moment, self.settings, customer):
             yield facts, score(facts, self.factors, version)
+
+
+def _code_identity(item: object) -> str:
+    """A factor's or rule's class, version attribute and source file state."""
+    kind = type(item)
+    version = getattr(item, "version", "")
+    try:
+        path = inspect.getfile(kind)
+        stat = os.stat(path)
+        where = f"{path}:{stat.st_size}:{stat.st_mtime_ns}"
+    except (TypeError, OSError):
+        where = "?"
+    return f"{kind.__module__}.{kind.__qualname__} {version} {where}"

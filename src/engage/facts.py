@@ -68,6 +68,9 @@ class CustomerFacts:
         team_active: Someone on the team was active within ``owner_inactive_days``.
         main_contact: The customer's contact with the most touches (latest breaks ties).
         main_contact_name: That contact's name, if known.
+        changes_at: The next moment these facts change with time alone: a touch leaving the
+            recent or the previous window, a touchpoint dated after ``as_of`` coming due.
+            None when only new data can change them.
     """
 
     customer: Customer
@@ -100,6 +103,7 @@ class CustomerFacts:
     team_active: bool = True
     main_contact: str | None = None
     main_contact_name: str | None = None
+    changes_at: datetime | None = None
 
     @property
     def key(self) -> str:

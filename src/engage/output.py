@@ -156,7 +156,8 @@ def print_sync(report: SyncReport) -> None:
                 f"  ... and {source.problems - 20:,} more (engage sync --json lists up to 200)"
             )
     out.print(
-        f"{report.customers:,} customers; {report.tasks_planned:,} tasks planned as of {report.as_of:%Y-%m-%d %H:%M} UTC"
+        f"{report.customers:,} customers ({report.customers_planned:,} planned again); "
+        f"{report.tasks_planned:,} tasks planned as of {report.as_of:%Y-%m-%d %H:%M} UTC"
     )
     for sink in report.sinks:
         if sink.skipped:

@@ -4,6 +4,10 @@ A :class:`Rule` looks at one customer's :class:`~engage.facts.CustomerFacts` and
 :class:`~engage.health.Health` and returns at most one :class:`~engage.models.Task`. Its key
 comes from :func:`task_key`: the same rule, customer and anchoring fact give the same key, so
 re-planning never duplicates a task, and a new key means the facts changed.
+
+A rule may also say when its answer can next change with time alone (``next_change``); a
+sync then re-plans a customer only when its data changed or that moment came
+(:func:`plan_until`). A rule without ``next_change`` is asked again at every sync.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ import hashlib
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import Protocol, runtime_checkable
+
+import attrs
 
 from engage.facts import CustomerFacts, OwnerStatus
 from engage.health import Health
@@ -34,6 +40,40 @@ class Rule(Protocol):
     def plan(self, facts: CustomerFacts, health: Health, settings: ScoringSettings) -> Task | None:
         """The task this rule asks for, or None when it does not fire for this customer."""
         ...
+
+
+class NextChange(Protocol):
+    """The optional ``next_change`` method of a :class:`Rule`.
+
+    ``next_change(facts, health, settings)`` returns the first moment at or after
+    ``facts.as_of`` at which :meth:`Rule.plan` may answer differently (fire or stop, or
+    another task key) if no new data arrives; None when only new data can change it. An
+    early moment only costs a re-plan; a late one delays a task, so when in doubt return
+    the earlier. ``facts.changes_at`` need not be included: the engine adds it.
+    """
+
+    def __call__(
+        self, facts: CustomerFacts, health: Health, settings: ScoringSettings
+    ) -> datetime | None: ...
+
+
+@attrs.frozen
+class CustomerPlan:
+    """What the playbook planned for one customer, and until when that plan holds.
+
+    Attributes:
+        customer: The customer's key.
+        tasks: The tasks planned as of the moment of planning.
+        valid_until: Re-plan at or after this moment even without new data; None when only
+            new data can change the plan.
+        owner: The owner id the plan was made with (a change in that owner's status
+            re-plans the customer).
+    """
+
+    customer: str
+    tasks: tuple[Task, ...]
+    valid_until: datetime | None
+    owner: str | None
 
 
 def task_key(rule: str, customer: str, anchor: str) -> str:
@@ -113,3 +153,24 @@ def plan(
         if task is not None:
             tasks.append(task)
     return tasks
+
+
+def plan_until(
+    facts: CustomerFacts, health: Health, rules: Iterable[Rule], settings: ScoringSettings
+) -> CustomerPlan:
+    """Every task the rules ask for one customer, and the first moment that may change.
+
+    That moment is the earliest of ``facts.changes_at`` and each rule's ``next_change``; a
+    rule without ``next_change`` makes it ``as_of`` (ask again at the next sync).
+    """
+    tasks = []
+    until = facts.changes_at
+    for rule in rules:
+        task = rule.plan(facts, health, settings)
+        if task is not None:
+            tasks.append(task)
+        next_change: NextChange | None = getattr(rule, "next_change", None)
+        moment = facts.as_of if next_change is None else next_change(facts, health, settings)
+        if moment is not None and (until is None or moment < until):
+            until = moment
+    return CustomerPlan(facts.key, tuple(tasks), until, facts.customer.owner)

@@ -4,7 +4,7 @@ The ledger makes pushes safe to repeat: intent is committed before the sink is c
 the remote id after, so after a crash the next run asks the sink to :meth:`find
 <engage.adapters.Sink.find>` what it may already hold before creating anything again. Tasks
 arrive in chunks as the planner produces them, so memory stays flat however many customers
-there are; the planned keys are noted in the store, to clear the tasks whose condition went away.
+there are; the store's saved plans tell which pushed tasks are planned no more, to clear them.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Sequence
 from itertools import islice
+from typing import TypeVar
 
 from engage.adapters import PushResult, Sink
 from engage.errors import EngageError
@@ -21,11 +22,13 @@ from engage.store.base import LedgerStatus, Store
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 #: Ledger states in which a task needs no push.
 DONE = frozenset({LedgerStatus.PUSHED, LedgerStatus.CLEARED, LedgerStatus.COMPLETED})
 
 
-def chunked(items: Sequence[Task] | Iterator[Task], size: int) -> Iterator[list[Task]]:
+def chunked(items: Sequence[T] | Iterator[T], size: int) -> Iterator[list[T]]:
     """Consecutive lists of at most ``size`` items."""
     it = iter(items)
     while chunk := list(islice(it, max(1, size))):
@@ -96,8 +99,8 @@ class SinkPush:
                     self._error(f"task {result.key}: {result.error}")
 
     def clear(self) -> None:
-        """Tasks pushed earlier but not planned now (see ``Store.note_planned``): their
-        condition cleared, so complete them where the sink can."""
+        """Tasks pushed earlier that no saved plan holds any more: their condition cleared,
+        so complete them where the sink can."""
         if self.stopped:
             return
         gone = self.store.ledger_pushed(self.name, unplanned_only=True)

@@ -116,6 +116,7 @@ class SyncReport:
     sinks: tuple[SinkReport, ...]
     customers: int
     tasks_planned: int
+    customers_planned: int = 0
 
     @property
     def ok(self) -> bool:
@@ -131,5 +132,6 @@ class SyncReport:
             "sources": {s.name: s.to_json() for s in self.sources},
             "customers": self.customers,
             "tasks_planned": self.tasks_planned,
+            "customers_planned": self.customers_planned,
             "sinks": {s.name: s.to_json() for s in self.sinks},
         }

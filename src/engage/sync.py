@@ -10,6 +10,10 @@ The sync is built to run unattended every hour:
   (:meth:`~engage.adapters.Sink.find`) before it is created again.
 - **One at a time.** The store's lock keeps a second sync out.
 - **No action on partial data.** If a source failed, tasks are planned but not pushed.
+- **Only what changed.** Each customer's plan is saved with the moment it may next change;
+  a sync plans again only the customers whose data changed, whose moment came, or whose
+  tasks a sink does not hold yet (:meth:`engage.engine.Engine.replan`). The others' tasks
+  stay planned as they were.
 """
 
 from __future__ import annotations
@@ -49,8 +53,8 @@ log = logging.getLogger(__name__)
 #: Records written per executemany batch inside a checkpoint's transaction.
 WRITE_CHUNK = 2000
 
-#: Planned tasks handed to the sinks at a time (memory stays flat however many customers).
-PLAN_CHUNK = 1000
+#: Customers planned, saved and pushed at a time (memory stays flat however many there are).
+PLAN_CHUNK = 500
 
 ProgressFactory = Callable[[str], Progress]
 
@@ -219,15 +223,21 @@ def run_sync(
         )
         for push in pushes:
             push.recover()
-        planned = 0
-        store.note_planned((), fresh=True)
-        for chunk in chunked(engine.iter_tasks(moment), PLAN_CHUNK):
-            planned += len(chunk)
-            store.note_planned(task.key for task in chunk)
+        replanned = replanned_tasks = 0
+        for chunk in chunked(engine.replan(moment, [p.name for p in pushes]), PLAN_CHUNK):
+            store.save_plans(chunk, moment)
+            tasks = [task for plan in chunk for task in plan.tasks]
+            replanned += len(chunk)
+            replanned_tasks += len(tasks)
             for push in pushes:
-                push.push(chunk)
+                push.push(tasks)
+        planned = store.planned_task_count()
         for push in pushes:
+            # the tasks of customers not planned again: every sink holds them already
+            push.already += planned - replanned_tasks
             push.clear()
+            if not push.stopped and not push.failed:
+                store.mark_all_held(push.name)
         if skip:
             sink_reports = [SinkReport(n, config.sinks[n].plugin, skipped=skip) for n in sinks]
         else:
@@ -238,6 +248,7 @@ def run_sync(
             sources=tuple(source_reports),
             sinks=tuple(sink_reports),
             customers=store.customer_count(),
+            customers_planned=replanned,
             tasks_planned=planned,
         )
     if pm is not None:

@@ -40,6 +40,12 @@ class FirstFeedback:
     name = "first_feedback"
     description = "the first call or meeting was days ago and no feedback was asked since"
 
+    def next_change(
+        self, facts: CustomerFacts, health: Health, settings: ScoringSettings
+    ) -> datetime | None:
+        """The first moment this rule's answer may change with time alone (see rules_when)."""
+        return when.earliest(facts, when.first_feedback_changes(facts))
+
     def plan(self, facts: CustomerFacts, health: Health, settings: ScoringSettings) -> Task | None:
         first = facts.first_engagement
         if not when.first_feedback_due(facts) or first is None:
@@ -77,6 +83,12 @@ class PeriodicFeedback:
 
     name = "periodic_feedback"
     description = "no feedback asked or given within the segment's feedback interval"
+
+    def next_change(
+        self, facts: CustomerFacts, health: Health, settings: ScoringSettings
+    ) -> datetime | None:
+        """The first moment this rule's answer may change with time alone (see rules_when)."""
+        return when.earliest(facts, when.periodic_feedback_changes(facts))
 
     def plan(self, facts: CustomerFacts, health: Health, settings: ScoringSettings) -> Task | None:
         if not when.periodic_feedback_due(facts):
@@ -129,6 +141,19 @@ class Handover:
 
     name = "handover"
     description = "the account owner left or is inactive, or nobody owns the account"
+
+    def next_change(
+        self, facts: CustomerFacts, health: Health, settings: ScoringSettings
+    ) -> datetime | None:
+        """The first moment this rule's answer may change with time alone (see rules_when)."""
+        # The owner going quiet. Whatever else changes an owner's status (coming back,
+        # leaving, the whole team going quiet), the store notices at every sync and
+        # re-plans that owner's customers.
+        if facts.owner_status is not OwnerStatus.ACTIVE or facts.owner_last_active is None:
+            return None
+        return when.earliest(
+            facts, [when.after(facts.owner_last_active, settings.owner_inactive_days)]
+        )
 
     def plan(self, facts: CustomerFacts, health: Health, settings: ScoringSettings) -> Task | None:
         if not when.handover_due(facts):
@@ -202,6 +227,12 @@ class StatusUpdate:
     name = "status_update"
     description = "running work (open deal, ticket or project) and no outbound update for days"
 
+    def next_change(
+        self, facts: CustomerFacts, health: Health, settings: ScoringSettings
+    ) -> datetime | None:
+        """The first moment this rule's answer may change with time alone (see rules_when)."""
+        return when.earliest(facts, when.status_update_changes(facts))
+
     def plan(self, facts: CustomerFacts, health: Health, settings: ScoringSettings) -> Task | None:
         if not when.status_update_due(facts):
             return None
@@ -244,6 +275,12 @@ class Appreciation:
 
     name = "appreciation"
     description = "an anniversary of the relationship is coming up: say thank you"
+
+    def next_change(
+        self, facts: CustomerFacts, health: Health, settings: ScoringSettings
+    ) -> datetime | None:
+        """The first moment this rule's answer may change with time alone (see rules_when)."""
+        return when.earliest(facts, when.anniversary_changes(facts))
 
     def plan(self, facts: CustomerFacts, health: Health, settings: ScoringSettings) -> Task | None:
         upcoming = when.next_anniversary(facts)

@@ -6,6 +6,8 @@ sync plans the same key until the situation changes (see each rule's docstring).
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from engage.builtin import rules_when as when
 from engage.builtin.wording import dated, monthly, number, percent, plural, span, who
 from engage.facts import CustomerFacts, OwnerStatus
@@ -47,6 +49,12 @@ class Welcome:
         "a new customer (first touch within the onboarding window) has not heard from us yet"
     )
 
+    def next_change(
+        self, facts: CustomerFacts, health: Health, settings: ScoringSettings
+    ) -> datetime | None:
+        """The first moment this rule's answer may change with time alone (see rules_when)."""
+        return when.earliest(facts, when.welcome_changes(facts))
+
     def plan(self, facts: CustomerFacts, health: Health, settings: ScoringSettings) -> Task | None:
         if not when.welcome_due(facts) or facts.first_touch is None:
             return None
@@ -84,6 +92,12 @@ class CheckIn:
 
     name = "check_in"
     description = "no two-way exchange within the segment's cadence"
+
+    def next_change(
+        self, facts: CustomerFacts, health: Health, settings: ScoringSettings
+    ) -> datetime | None:
+        """The first moment this rule's answer may change with time alone (see rules_when)."""
+        return when.earliest(facts, when.check_in_changes(facts))
 
     def plan(self, facts: CustomerFacts, health: Health, settings: ScoringSettings) -> Task | None:
         if not when.check_in_due(facts):
@@ -133,6 +147,12 @@ class Unanswered:
 
     name = "unanswered"
     description = "a customer's message waited longer than the segment's response time for a reply"
+
+    def next_change(
+        self, facts: CustomerFacts, health: Health, settings: ScoringSettings
+    ) -> datetime | None:
+        """The first moment this rule's answer may change with time alone (see rules_when)."""
+        return when.earliest(facts, when.unanswered_changes(facts))
 
     def plan(self, facts: CustomerFacts, health: Health, settings: ScoringSettings) -> Task | None:
         waiting = facts.waiting_since
@@ -185,6 +205,12 @@ class Reconnect:
 
     name = "reconnect"
     description = "a long-standing customer's touch rate fell well below its own past rate"
+
+    def next_change(
+        self, facts: CustomerFacts, health: Health, settings: ScoringSettings
+    ) -> datetime | None:
+        """The first moment this rule's answer may change with time alone (see rules_when)."""
+        return when.earliest(facts, when.reconnect_changes(facts))
 
     def plan(self, facts: CustomerFacts, health: Health, settings: ScoringSettings) -> Task | None:
         past = when.past_rate(facts)
@@ -240,6 +266,12 @@ class PickUpPhone:
 
     name = "pick_up_phone"
     description = "the last touches were all email: call or meet instead"
+
+    def next_change(
+        self, facts: CustomerFacts, health: Health, settings: ScoringSettings
+    ) -> datetime | None:
+        """The first moment this rule's answer may change with time alone (see rules_when)."""
+        return when.earliest(facts, when.pick_up_phone_changes(facts))
 
     def plan(self, facts: CustomerFacts, health: Health, settings: ScoringSettings) -> Task | None:
         if not when.pick_up_phone_due(facts):

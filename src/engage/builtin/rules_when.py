@@ -4,14 +4,43 @@ The rules themselves (:mod:`engage.builtin.rules`) build the tasks; the conditio
 so one rule can stand back for another (check_in waits while a reply or a welcome is due,
 periodic_feedback while first_feedback is due, pick_up_phone while reconnect is due) without
 the rules importing each other.
+
+Beside each predicate, a ``*_changes`` function lists the moments at which its answer may
+flip with time alone, the facts staying as they are (a wait passing the response time, a
+tenure passing a threshold). The rules' ``next_change`` takes the earliest of them, so a
+sync re-plans a customer only when its data changed or one of those moments has come.
+Listing a moment too many costs a re-plan; missing one would leave a task unplanned, so
+each list covers every comparison its predicate makes with ``as_of``.
 """
 
 from __future__ import annotations
 
 import calendar
-from datetime import date, timedelta
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, time, timedelta
 
 from engage.facts import CustomerFacts, OwnerStatus
+
+Moments = list[datetime | None]
+
+#: Moments this close before ``as_of`` count as now: float day arithmetic may put a
+#: threshold a hair before the moment its comparison flips.
+ROUNDING = timedelta(seconds=1)
+
+
+def after(moment: datetime | None, days: float) -> datetime | None:
+    """``moment`` plus ``days``, or None when there is no moment."""
+    return None if moment is None else moment + timedelta(days=days)
+
+
+def earliest(facts: CustomerFacts, moments: Iterable[datetime | None]) -> datetime | None:
+    """The first of ``moments`` not before ``as_of`` (one a hair earlier counts as ``as_of``).
+
+    None when every moment is past or missing: time alone changes nothing any more.
+    """
+    floor = facts.as_of - ROUNDING
+    upcoming = [m for m in moments if m is not None and m >= floor]
+    return max(min(upcoming), facts.as_of) if upcoming else None
 
 
 def welcome_due(facts: CustomerFacts) -> bool:
@@ -20,6 +49,11 @@ def welcome_due(facts: CustomerFacts) -> bool:
     return (
         days is not None and days <= facts.settings.onboarding_days and facts.last_outbound is None
     )
+
+
+def welcome_changes(facts: CustomerFacts) -> Moments:
+    """When welcome_due may flip: the onboarding window closing."""
+    return [after(facts.first_touch, facts.settings.onboarding_days)]
 
 
 def first_feedback_due(facts: CustomerFacts) -> bool:
@@ -36,6 +70,16 @@ def first_feedback_due(facts: CustomerFacts) -> bool:
     return s.first_feedback_days < days <= max(s.feedback_days, s.first_feedback_days)
 
 
+def first_feedback_changes(facts: CustomerFacts) -> Moments:
+    """When first_feedback_due may flip: the ask opening, and closing for periodic_feedback."""
+    s = facts.settings
+    first = facts.first_engagement
+    return [
+        after(first, s.first_feedback_days),
+        after(first, max(s.feedback_days, s.first_feedback_days)),
+    ]
+
+
 def periodic_feedback_due(facts: CustomerFacts) -> bool:
     """No feedback for ``feedback_days`` (or never, with a longer tenure); first_feedback first."""
     limit = facts.settings.feedback_days
@@ -47,10 +91,22 @@ def periodic_feedback_due(facts: CustomerFacts) -> bool:
     return tenure is not None and tenure > limit
 
 
+def periodic_feedback_changes(facts: CustomerFacts) -> Moments:
+    """When periodic_feedback_due may flip: the interval passing, or first_feedback's moments."""
+    limit = facts.settings.feedback_days
+    since = facts.last_feedback if facts.last_feedback is not None else facts.first_touch
+    return [after(since, limit), *first_feedback_changes(facts)]
+
+
 def unanswered_due(facts: CustomerFacts) -> bool:
     """The customer's latest message has waited longer than ``response_hours`` for a reply."""
     waiting = facts.days_since(facts.waiting_since)
     return waiting is not None and waiting * 24 > facts.settings.response_hours
+
+
+def unanswered_changes(facts: CustomerFacts) -> Moments:
+    """When unanswered_due may flip: the wait passing the response time."""
+    return [after(facts.waiting_since, facts.settings.response_hours / 24)]
 
 
 def check_in_due(facts: CustomerFacts) -> bool:
@@ -65,6 +121,16 @@ def check_in_due(facts: CustomerFacts) -> bool:
         tenure = facts.days_since(facts.first_touch)
         late = tenure is not None and tenure > cadence
     return late and not unanswered_due(facts) and not welcome_due(facts)
+
+
+def check_in_changes(facts: CustomerFacts) -> Moments:
+    """When check_in_due may flip: the cadence passing, or unanswered's or welcome's moments."""
+    since = facts.last_two_way if facts.last_two_way is not None else facts.first_touch
+    return [
+        after(since, facts.settings.cadence_days),
+        *unanswered_changes(facts),
+        *welcome_changes(facts),
+    ]
 
 
 def past_rate(facts: CustomerFacts) -> float | None:
@@ -101,6 +167,30 @@ def reconnect_due(facts: CustomerFacts) -> bool:
     return recent_rate(facts) < s.reconnect_ratio * past
 
 
+def reconnect_changes(facts: CustomerFacts) -> Moments:
+    """When reconnect_due may flip.
+
+    The tenure reaching long-standing, the past rate starting (the first touch a window
+    old), a recent call or meeting ageing past the cadence, and the past rate falling to
+    the recent one's level: the past rate is ``before / (tenure - window)`` and shrinks as
+    the tenure grows, so ``recent < ratio * past`` holds until the tenure reaches
+    ``window + ratio * before / recent`` days.
+    """
+    s = facts.settings
+    first = facts.first_touch
+    moments = [
+        after(first, s.reconnect_tenure_days),
+        after(first, s.window_days),
+        after(facts.last_personal, s.cadence_days),
+    ]
+    recent = recent_rate(facts)
+    if first is not None and recent > 0 and facts.touches_before_window > 0:
+        moments.append(
+            after(first, s.window_days + s.reconnect_ratio * facts.touches_before_window / recent)
+        )
+    return moments
+
+
 def pick_up_phone_due(facts: CustomerFacts) -> bool:
     """We sent ``phone_after_emails`` emails since the last call or meeting, one recently.
 
@@ -110,6 +200,11 @@ def pick_up_phone_due(facts: CustomerFacts) -> bool:
     """
     enough = facts.emails_since_personal >= max(1, facts.settings.phone_after_emails)
     return enough and facts.recent_email > 0 and not reconnect_due(facts)
+
+
+def pick_up_phone_changes(facts: CustomerFacts) -> Moments:
+    """When pick_up_phone_due may flip: only with reconnect (its counts change with data)."""
+    return reconnect_changes(facts)
 
 
 def handover_due(facts: CustomerFacts) -> bool:
@@ -126,6 +221,13 @@ def status_update_due(facts: CustomerFacts) -> bool:
         return False
     days = facts.days_since(facts.last_outbound)
     return days is None or days > facts.settings.status_update_days
+
+
+def status_update_changes(facts: CustomerFacts) -> Moments:
+    """When status_update_due may flip: our silence passing the update interval."""
+    if not facts.customer.open_work:
+        return []
+    return [after(facts.last_outbound, facts.settings.status_update_days)]
 
 
 def anniversary(start: date, year: int) -> date:
@@ -151,3 +253,25 @@ def next_anniversary(facts: CustomerFacts) -> tuple[date, int] | None:
         if today <= day <= last_day:
             return day, years
     return None
+
+
+def anniversary_changes(facts: CustomerFacts) -> Moments:
+    """When next_anniversary may change: the days an anniversary enters and leaves the window.
+
+    An anniversary ``day`` is planned from ``day - appreciation_days`` through ``day``; the
+    moments are those days' midnights (UTC), for the anniversaries around today.
+    """
+    if facts.first_touch is None:
+        return []
+    start = facts.first_touch.date()
+    ahead = timedelta(days=max(0, facts.settings.appreciation_days))
+    today = facts.as_of.date()
+    # a new year changes which years the rule looks at (it matters with a long window)
+    moments: Moments = [datetime(today.year + 1, 1, 1, tzinfo=UTC)]
+    for year in range(today.year - 1, today.year + 3):
+        if year - start.year < 1:
+            continue
+        day = anniversary(start, year)
+        for edge in (day - ahead, day + timedelta(days=1)):
+            moments.append(datetime.combine(edge, time(), tzinfo=UTC))
+    return moments

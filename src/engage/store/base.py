@@ -16,6 +16,7 @@ import attrs
 from engage.adapters import PushResult, Retire
 from engage.facts import CustomerFacts
 from engage.models import Contact, Customer, Owner, Task, Touchpoint
+from engage.playbook import CustomerPlan
 from engage.settings import ScoringSettings
 
 Record = Customer | Contact | Owner | Touchpoint
@@ -135,12 +136,42 @@ class Store(Protocol):
     def ledger_pushed(self, sink: str, *, unplanned_only: bool = False) -> dict[str, str]:
         """Task key → remote id of every task the sink holds open (status pushed).
 
-        With ``unplanned_only``, only those not noted by :meth:`note_planned` in this run.
+        With ``unplanned_only``, only those no saved plan holds (see :meth:`save_plans`).
         """
         ...
 
-    def note_planned(self, keys: Iterable[str], *, fresh: bool = False) -> None:
-        """Remember task keys planned in this run; ``fresh`` forgets earlier ones."""
+    def begin_planning(
+        self,
+        as_of: datetime,
+        settings: ScoringSettings,
+        fingerprint: str,
+        sinks: Iterable[str] = (),
+    ) -> int:
+        """Choose the customers a sync must plan again as of ``as_of``; returns how many.
+
+        They are: every customer when ``fingerprint`` (the rules and settings) changed;
+        customers never planned or whose data changed since (touchpoints, record, contacts,
+        owner record); those whose plan's ``valid_until`` has come; those of an owner whose
+        status changed; and those with a planned task one of ``sinks`` does not hold.
+        Commits on its own.
+        """
+        ...
+
+    def facts_to_plan(self, as_of: datetime, settings: ScoringSettings) -> Iterator[CustomerFacts]:
+        """Facts of the customers :meth:`begin_planning` chose, in key order."""
+        ...
+
+    def save_plans(self, plans: Sequence[CustomerPlan], as_of: datetime) -> None:
+        """Record customers' plans, replacing their planned tasks (commits on its own)."""
+        ...
+
+    def mark_all_held(self, sink: str) -> None:
+        """Record that ``sink`` holds every planned task, so the next :meth:`begin_planning`
+        need not look for tasks it lacks; :meth:`save_plans` forgets it (commits on its own)."""
+        ...
+
+    def planned_task_count(self) -> int:
+        """How many tasks the saved plans hold."""
         ...
 
     def record_intent(self, sink: str, tasks: Iterable[Task]) -> None:

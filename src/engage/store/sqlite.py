@@ -37,7 +37,8 @@ from engage.store import sqlite_touchpoints as touchpoints_sql
 from engage.store.base import Record, WriteCounts
 from engage.store.sqlite_facts import compute_facts
 from engage.store.sqlite_ledger import LedgerMixin
-from engage.store.sqlite_schema import CUSTOMER_INDEX, migrate
+from engage.store.sqlite_plans import PlanMixin
+from engage.store.sqlite_schema import CUSTOMER_INDEX, TOUCHPOINT_INSERTED, migrate
 from engage.store.sqlite_statements import (
     CONTACT,
     CUSTOMER,
@@ -64,7 +65,7 @@ def _micros(value: datetime | None) -> int | None:
     return None if value is None else to_micros(value)
 
 
-class SQLiteStore(LedgerMixin):
+class SQLiteStore(LedgerMixin, PlanMixin):
     """engage's state in one SQLite file (or ``":memory:"``); implements :class:`~engage.store.base.Store`.
 
     Args:
@@ -216,11 +217,9 @@ class SQLiteStore(LedgerMixin):
         if not rows:
             return WriteCounts()
         conn = self.conn
-        before = conn.total_changes
-        conn.executemany(sql[0], rows)
-        middle = conn.total_changes
-        conn.executemany(sql[1], rows)
-        inserted, updated = middle - before, conn.total_changes - middle
+        # rowcount, not total_changes: the re-planning triggers' own writes must not count
+        inserted = conn.executemany(sql[0], rows).rowcount
+        updated = conn.executemany(sql[1], rows).rowcount
         return WriteCounts(inserted, updated, len(rows) - inserted - updated)
 
     def _write_batch(self, batch: list[Record]) -> WriteCounts:
@@ -268,22 +267,28 @@ class SQLiteStore(LedgerMixin):
         return counts
 
     def _begin_bulk_load_if_empty(self) -> None:
-        """Loading into an empty store: build the customer index once at commit, not row by row."""
+        """Loading into an empty store: build the customer index once at commit, not row by
+        row, and re-plan every customer then instead of marking each row's."""
         if self._bulk is not None:
             return
         conn = self.conn
         self._bulk = conn.execute("SELECT 1 FROM touchpoints LIMIT 1").fetchone() is None
         if self._bulk:
             conn.execute("DROP INDEX IF EXISTS touchpoints_customer")
+            conn.execute("DROP TRIGGER IF EXISTS touchpoints_inserted")
 
     def _end_bulk_load(self) -> None:
         if self._bulk:
-            self.conn.execute(CUSTOMER_INDEX)
+            conn = self.conn
+            conn.execute(CUSTOMER_INDEX)
+            conn.execute(TOUCHPOINT_INSERTED)
+            conn.execute("DELETE FROM plans")
+            conn.execute("DELETE FROM planning WHERE name = 'activity_as_of'")
         self._bulk = None
 
     def _retire(self, retires: list[Retire], source: str) -> WriteCounts:
         conn = self.conn
-        before = conn.total_changes
+        retired = 0
         for retire in retires:
             sql = RETIRE.get(retire.kind)
             if sql is None:
@@ -291,13 +296,15 @@ class SQLiteStore(LedgerMixin):
                     f"Retire.kind: expected one of {', '.join(RETIRE)} (got {retire.kind!r})"
                 )
             if retire.kind == "touchpoint":
-                if conn.execute(sql, (source, retire.id)).rowcount:
+                gone = conn.execute(sql, (source, retire.id)).rowcount
+                if gone:
                     conn.execute(touchpoints_sql.UNMERGE, (f"{source}\x1f{retire.id}",))
             elif retire.kind == "contact":
-                conn.execute(sql, (retire.id.strip().lower(),))
+                gone = conn.execute(sql, (retire.id.strip().lower(),)).rowcount
             else:
-                conn.execute(sql, (retire.id,))
-        return WriteCounts(retired=conn.total_changes - before)
+                gone = conn.execute(sql, (retire.id,)).rowcount
+            retired += gone
+        return WriteCounts(retired=retired)
 
     def get_cursor(self, source: str) -> str | None:
         """The cursor saved for ``source``, or None before its first sync."""

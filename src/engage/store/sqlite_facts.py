@@ -2,8 +2,9 @@
 
 :func:`compute_facts` runs three queries per call:
 
-1. one ``GROUP BY owner`` over touchpoints for every owner's latest activity (outbound,
-   call or meeting, any customer), which also decides ``team_active``;
+1. every owner's latest activity (outbound, call or meeting, any customer), which also
+   decides ``team_active``: one ``GROUP BY owner`` over touchpoints, or the snapshot the
+   last planning saved while no touchpoint changed since;
 2. the owners table (one row per person on the team);
 3. one streamed query with a row per customer in key order: a ``GROUP BY customer``
    aggregate with conditional (``FILTER``) aggregates over its touchpoints, a
@@ -15,6 +16,9 @@
 Each customer's window comes from its segment. When every segment shares one
 ``window_days`` it is a query parameter; otherwise each customer's window is written to a
 temporary table the aggregate joins, so mixed segments are exact in the same single pass.
+
+Each customer's facts also say when time alone next changes them (``changes_at``): the first
+touch to leave the recent or previous window, or the first touchpoint dated after ``as_of``.
 
 Ties between touchpoints at the same moment are broken by the highest
 ``(source, external_id)``; main-contact ties (same touches, same latest touch) by the
@@ -41,46 +45,74 @@ _TOUCH = "direction IN ('inbound', 'outbound')"
 _PERSONAL = "channel IN ('call', 'meeting')"
 _table_ids = itertools.count()
 
+#: Each owner's latest activity at or before ``as_of`` and first one after it.
 _OWNER_ACTIVITY = """
-SELECT owner, max(occurred_at) FROM touchpoints
-WHERE owner IS NOT NULL AND occurred_at <= :as_of AND duplicate_of IS NULL
+SELECT owner, max(occurred_at) FILTER (WHERE occurred_at <= :as_of),
+    min(occurred_at) FILTER (WHERE occurred_at > :as_of)
+FROM touchpoints
+WHERE owner IS NOT NULL AND duplicate_of IS NULL
   AND (direction = 'outbound' OR channel IN ('call', 'meeting'))
 GROUP BY owner
 """
 
+#: The subset filters of the facts query: one customer, or those chosen for planning.
+_ONE = ("AND t.customer = :customer", "AND customer = :customer", "AND c.key = :customer")
+_DUE = (
+    "AND t.customer IN (SELECT key FROM temp.engage_due)",
+    "AND customer IN (SELECT key FROM temp.engage_due)",
+    "AND c.key IN (SELECT key FROM temp.engage_due)",
+)
+
 _FACTS = """
 WITH agg AS (
     SELECT t.customer AS key,
-        count(*) FILTER (WHERE t.{touch}) AS touches,
-        min(t.occurred_at) AS first_any,
-        max(t.occurred_at) FILTER (WHERE t.{touch}) AS last_touch,
-        max(t.occurred_at) FILTER (WHERE t.direction = 'inbound') AS last_inbound,
-        max(t.occurred_at) FILTER (WHERE t.direction = 'outbound') AS last_outbound,
-        max(t.occurred_at) FILTER (WHERE t.{touch} AND t.{personal}) AS last_personal,
-        min(t.occurred_at) FILTER (WHERE t.{touch} AND t.{personal}) AS first_engagement,
+        count(*) FILTER (WHERE t.{touch} AND t.occurred_at <= :as_of) AS touches,
+        min(t.occurred_at) FILTER (WHERE t.occurred_at <= :as_of) AS first_any,
+        max(t.occurred_at) FILTER (WHERE t.{touch} AND t.occurred_at <= :as_of) AS last_touch,
+        max(t.occurred_at) FILTER (
+            WHERE t.direction = 'inbound' AND t.occurred_at <= :as_of
+        ) AS last_inbound,
+        max(t.occurred_at) FILTER (
+            WHERE t.direction = 'outbound' AND t.occurred_at <= :as_of
+        ) AS last_outbound,
+        max(t.occurred_at) FILTER (
+            WHERE t.{touch} AND t.{personal} AND t.occurred_at <= :as_of
+        ) AS last_personal,
+        min(t.occurred_at) FILTER (
+            WHERE t.{touch} AND t.{personal} AND t.occurred_at <= :as_of
+        ) AS first_engagement,
         max(t.occurred_at) FILTER (
             WHERE t.{touch} AND (t.channel = 'feedback' OR t.feedback IS NOT NULL)
+              AND t.occurred_at <= :as_of
         ) AS last_feedback,
-        max(t.occurred_at) FILTER (WHERE t.{touch} AND t.feedback IS NOT NULL) AS value_at,
-        count(*) FILTER (WHERE t.{touch} AND t.occurred_at > :as_of - {w}) AS recent_touches,
+        max(t.occurred_at) FILTER (
+            WHERE t.{touch} AND t.feedback IS NOT NULL AND t.occurred_at <= :as_of
+        ) AS value_at,
+        count(*) FILTER (WHERE t.{touch} AND t.occurred_at > :as_of - {w} AND t.occurred_at <= :as_of) AS recent_touches,
         count(*) FILTER (
             WHERE t.{touch} AND t.occurred_at > :as_of - 2 * {w} AND t.occurred_at <= :as_of - {w}
         ) AS previous_touches,
         count(*) FILTER (
-            WHERE t.direction = 'inbound' AND t.occurred_at > :as_of - {w}
+            WHERE t.direction = 'inbound' AND t.occurred_at > :as_of - {w} AND t.occurred_at <= :as_of
         ) AS recent_inbound,
         count(*) FILTER (
-            WHERE t.direction = 'outbound' AND t.occurred_at > :as_of - {w}
+            WHERE t.direction = 'outbound' AND t.occurred_at > :as_of - {w} AND t.occurred_at <= :as_of
         ) AS recent_outbound,
         count(*) FILTER (
-            WHERE t.{touch} AND t.{personal} AND t.occurred_at > :as_of - {w}
+            WHERE t.{touch} AND t.{personal} AND t.occurred_at > :as_of - {w} AND t.occurred_at <= :as_of
         ) AS recent_personal,
         count(*) FILTER (
             WHERE t.{touch} AND t.channel = 'email' AND t.occurred_at > :as_of - {w}
+              AND t.occurred_at <= :as_of
         ) AS recent_email,
-        count(*) FILTER (WHERE t.{touch} AND t.occurred_at <= :as_of - {w}) AS touches_before
+        count(*) FILTER (WHERE t.{touch} AND t.occurred_at <= :as_of - {w}) AS touches_before,
+        min(CASE WHEN t.occurred_at > :as_of - {w} THEN t.occurred_at + {w}
+                 ELSE t.occurred_at + 2 * {w} END) FILTER (
+            WHERE t.{touch} AND t.occurred_at > :as_of - 2 * {w} AND t.occurred_at <= :as_of
+        ) AS window_change,
+        min(t.occurred_at) FILTER (WHERE t.occurred_at > :as_of) AS next_arrival
     FROM touchpoints t {join}
-    WHERE t.occurred_at <= :as_of AND t.duplicate_of IS NULL {only_t}
+    WHERE t.duplicate_of IS NULL {only_t}
     GROUP BY t.customer
 ),
 mc AS (
@@ -96,7 +128,7 @@ base AS (
         a.touches, a.first_any, a.last_touch, a.last_inbound, a.last_outbound,
         a.last_personal, a.first_engagement, a.last_feedback, a.value_at,
         a.recent_touches, a.previous_touches, a.recent_inbound, a.recent_outbound,
-        a.recent_personal, a.recent_email, a.touches_before,
+        a.recent_personal, a.recent_email, a.touches_before, a.window_change, a.next_arrival,
         (SELECT count(*) FROM touchpoints e
             WHERE e.customer = c.key AND e.occurred_at <= :as_of
               AND e.occurred_at > coalesce(a.last_personal, {min_time})
@@ -144,20 +176,75 @@ def _time(value: int | None) -> datetime | None:
     return None if value is None else from_micros(value)
 
 
+def owner_activity(conn: sqlite3.Connection, now: int, *, save: bool = False) -> dict[str, int]:
+    """Each owner's latest activity (outbound, call or meeting, any customer) at or before ``now``.
+
+    Read from the saved snapshot while it still holds: taken at or before ``now``, no
+    touchpoint written since (the touchpoint triggers drop its stamp), and no owner's next
+    activity come due. Otherwise computed with one scan, and saved with ``save`` (the
+    caller's transaction then holds the write lock).
+    """
+    stamp = conn.execute("SELECT value FROM planning WHERE name = 'activity_as_of'").fetchone()
+    if stamp is not None and int(stamp[0]) <= now:
+        saved = conn.execute(
+            "SELECT owner, last_active, next_active FROM owner_activity"
+        ).fetchall()
+        if all(upcoming is None or upcoming > now for _, _, upcoming in saved):
+            return {owner: last for owner, last, _ in saved if last is not None}
+    rows = conn.execute(_OWNER_ACTIVITY, {"as_of": now}).fetchall()
+    if save:
+        conn.execute("DELETE FROM owner_activity")
+        conn.executemany("INSERT INTO owner_activity VALUES (?, ?, ?)", rows)
+        conn.execute(
+            "INSERT OR REPLACE INTO planning (name, value) VALUES ('activity_as_of', ?)",
+            (str(now),),
+        )
+    return {owner: last for owner, last, _ in rows if last is not None}
+
+
+def load_owners(conn: sqlite3.Connection) -> dict[str, Owner]:
+    """Every owner record, by id."""
+    return {
+        row[0]: Owner(row[0], email=row[1], name=row[2], active=bool(row[3]))
+        for row in conn.execute("SELECT id, email, name, active FROM owners")
+    }
+
+
+def is_team_active(activity: dict[str, int], now: int, inactive: int) -> bool:
+    """Someone on the team was active within ``inactive`` microseconds of ``now``."""
+    return any(now - moment <= inactive for moment in activity.values())
+
+
+def owner_status(
+    owner: Owner | None, last_active: int | None, team_active: bool, now: int, inactive: int
+) -> OwnerStatus:
+    """Whether an owner can look after a customer (see :class:`~engage.facts.OwnerStatus`)."""
+    if owner is None:
+        return OwnerStatus.NONE
+    if not owner.active:
+        return OwnerStatus.GONE
+    if team_active and (last_active is None or now - last_active > inactive):
+        return OwnerStatus.INACTIVE
+    return OwnerStatus.ACTIVE
+
+
 def compute_facts(
-    conn: sqlite3.Connection, as_of: datetime, settings: ScoringSettings, customer: str | None
+    conn: sqlite3.Connection,
+    as_of: datetime,
+    settings: ScoringSettings,
+    customer: str | None,
+    *,
+    due_only: bool = False,
 ) -> Iterator[CustomerFacts]:
-    """Facts for every customer (or one) as of ``as_of``, in key order, streamed."""
+    """Facts for every customer (or one, or those in ``temp.engage_due``) as of ``as_of``,
+    in key order, streamed."""
     as_of = ensure_utc(as_of, "facts: as_of")
     now = to_micros(as_of)
     params: dict[str, object] = {"as_of": now, "customer": customer}
     inactive = settings.owner_inactive_days * DAY_US
-    activity: dict[str, int] = dict(conn.execute(_OWNER_ACTIVITY, params).fetchall())
-    team_active = any(now - moment <= inactive for moment in activity.values())
-    owners = {
-        row[0]: Owner(row[0], email=row[1], name=row[2], active=bool(row[3]))
-        for row in conn.execute("SELECT id, email, name, active FROM owners")
-    }
+    activity = owner_activity(conn, now)
+    team_active = is_team_active(activity, now, inactive)
+    owners = load_owners(conn)
     segments = _Segments(settings)
     windows = {s.window_days for s in settings.segments.values()}
     table = None
@@ -166,17 +253,16 @@ def compute_facts(
         window, join = ":w", ""
     else:
         table = f"temp.engage_facts_window_{next(_table_ids)}"
-        _fill_windows(conn, table, segments, customer)
+        _fill_windows(conn, table, segments, customer, due_only)
         window, join = "w.w", f"JOIN {table} w ON w.key = t.customer"
+    subset = _ONE if customer is not None else _DUE if due_only else ("", "", "")
     sql = _FACTS.format(
         touch=_TOUCH,
         personal=_PERSONAL,
         w=window,
         join=join,
         min_time=_MIN_TIME,
-        only_t="AND t.customer = :customer" if customer is not None else "",
-        only="AND customer = :customer" if customer is not None else "",
-        only_c="AND c.key = :customer" if customer is not None else "",
+        **dict(zip(("only_t", "only", "only_c"), subset, strict=True)),
     )
     try:
         cursor = conn.execute(sql, params)
@@ -189,13 +275,17 @@ def compute_facts(
 
 
 def _fill_windows(
-    conn: sqlite3.Connection, table: str, segments: _Segments, customer: str | None
+    conn: sqlite3.Connection, table: str, segments: _Segments, customer: str | None, due_only: bool
 ) -> None:
     conn.execute(f"CREATE TABLE {table} (key TEXT PRIMARY KEY, w INTEGER NOT NULL)")
-    if customer is None:
-        cursor = conn.execute("SELECT key, segment FROM customers")
-    else:
+    if customer is not None:
         cursor = conn.execute("SELECT key, segment FROM customers WHERE key = ?", (customer,))
+    elif due_only:
+        cursor = conn.execute(
+            "SELECT key, segment FROM customers WHERE key IN (SELECT key FROM temp.engage_due)"
+        )
+    else:
+        cursor = conn.execute("SELECT key, segment FROM customers")
     while rows := cursor.fetchmany(1000):
         conn.executemany(
             f"INSERT INTO {table} (key, w) VALUES (?, ?)",
@@ -217,25 +307,19 @@ def _assemble(
         touches, first_any, last_touch, last_inbound, last_outbound,
         last_personal, first_engagement, last_feedback, value_at,
         recent_touches, previous_touches, recent_inbound, recent_outbound,
-        recent_personal, recent_email, touches_before,
+        recent_personal, recent_email, touches_before, window_change, next_arrival,
         emails_since_personal, first_unanswered, value, owner_id, main_contact, main_contact_name,
     ) = row  # fmt: skip
     segment = segments(key, declared)
     now = to_micros(as_of)
     starts = [m for m in (first_any, first_seen) if m is not None and m <= now]
+    upcoming = [m for m in (window_change, next_arrival, first_seen) if m is not None and m > now]
     two_way = [m for m in (last_personal,) if m is not None]
     if last_inbound is not None and last_outbound is not None:
         two_way.append(min(last_inbound, last_outbound))
     owner = None if owner_id is None else owners.get(owner_id) or Owner(owner_id)
     last_active = None if owner_id is None else activity.get(owner_id)
-    if owner is None:
-        status = OwnerStatus.NONE
-    elif not owner.active:
-        status = OwnerStatus.GONE
-    elif team_active and (last_active is None or now - last_active > inactive):
-        status = OwnerStatus.INACTIVE
-    else:
-        status = OwnerStatus.ACTIVE
+    status = owner_status(owner, last_active, team_active, now, inactive)
     return CustomerFacts(
         customer=Customer(
             key=key,
@@ -279,4 +363,5 @@ def _assemble(
         team_active=team_active,
         main_contact=main_contact,
         main_contact_name=main_contact_name,
+        changes_at=_time(min(upcoming)) if upcoming else None,
     )

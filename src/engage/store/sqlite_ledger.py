@@ -18,6 +18,14 @@ from engage.models import Task
 from engage.store.base import LedgerEntry, LedgerStatus
 from engage.store.sqlite_statements import CLEARED, FAILED, INTENT, PUSHED
 
+STATUSES = (
+    LedgerStatus.PENDING,
+    LedgerStatus.PUSHED,
+    LedgerStatus.FAILED,
+    LedgerStatus.CLEARED,
+    LedgerStatus.COMPLETED,
+)
+
 
 class LedgerMixin:
     """Ledger methods over the store's connection."""
@@ -63,12 +71,19 @@ class LedgerMixin:
 
     def ledger_with_status(self, sink: str, status: str) -> list[LedgerEntry]:
         """The sink's ledger entries in one status (``pending`` after a crash, say)."""
+        if status not in STATUSES:
+            raise ValueError(
+                f"ledger status: expected one of {', '.join(STATUSES)} (got {status!r})"
+            )
         with self._errors():
+            # the status as a literal and no ORDER BY, so the partial index of pending
+            # tasks applies (a crash leaves few; the ledger may hold millions)
             rows = self.conn.execute(
-                """SELECT key, task, status, remote_id, error, attempts FROM ledger
-                WHERE sink = ? AND status = ? ORDER BY key""",
-                (sink, status),
+                f"""SELECT key, task, status, remote_id, error, attempts FROM ledger
+                WHERE sink = ? AND status = '{status}'""",
+                (sink,),
             ).fetchall()
+        rows.sort()
         return [
             LedgerEntry(sink, Task.from_json(json.loads(task)), status, remote_id, error, attempts)
             for _key, task, status, remote_id, error, attempts in rows
@@ -77,30 +92,15 @@ class LedgerMixin:
     def ledger_pushed(self, sink: str, *, unplanned_only: bool = False) -> dict[str, str]:
         """Task key → remote id of every task the sink holds open (status pushed).
 
-        With ``unplanned_only``, only those not noted by :meth:`note_planned` in this run:
-        the tasks whose condition cleared.
+        With ``unplanned_only``, only those no saved plan holds any more (see
+        :meth:`~engage.store.sqlite.SQLiteStore.save_plans`): the tasks whose condition cleared.
         """
         query = "SELECT key, remote_id FROM ledger WHERE sink = ? AND status = ? AND remote_id IS NOT NULL"
         if unplanned_only:
-            query += " AND key NOT IN (SELECT key FROM temp.engage_planned)"
+            query += " AND key NOT IN (SELECT key FROM planned_tasks)"
         with self._errors():
-            if unplanned_only:
-                self._planned_table()
             rows = self.conn.execute(query, (sink, LedgerStatus.PUSHED)).fetchall()
         return dict(rows)
-
-    def note_planned(self, keys: Iterable[str], *, fresh: bool = False) -> None:
-        """Remember task keys planned in this run (on disk, so memory stays flat); ``fresh`` forgets earlier ones."""
-        with self._errors():
-            self._planned_table()
-            if fresh:
-                self.conn.execute("DELETE FROM temp.engage_planned")
-            self.conn.executemany(
-                "INSERT OR IGNORE INTO temp.engage_planned (key) VALUES (?)", ((k,) for k in keys)
-            )
-
-    def _planned_table(self) -> None:
-        self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS engage_planned (key TEXT PRIMARY KEY)")
 
     def record_intent(self, sink: str, tasks: Iterable[Task]) -> None:
         """Mark tasks pending before the push (committed now); pushed tasks stay pushed.

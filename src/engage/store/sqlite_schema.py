@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from engage.errors import StoreError
 
 #: The schema version this engage writes.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 _V1 = """
 CREATE TABLE IF NOT EXISTS customers (
@@ -115,11 +115,107 @@ def _to_v3(conn: sqlite3.Connection) -> None:
     conn.execute(CUSTOMER_INDEX)
 
 
+#: Marks the customers a new or changed touchpoint concerns for re-planning. Dropped during a
+#: bulk load into an empty store (which re-plans everyone), built again at commit.
+TOUCHPOINT_INSERTED = """CREATE TRIGGER IF NOT EXISTS touchpoints_inserted
+    AFTER INSERT ON touchpoints BEGIN
+        INSERT OR IGNORE INTO stale_customers (customer) VALUES (new.customer);
+        DELETE FROM planning WHERE name = 'activity_as_of';
+    END"""
+
+_V4 = f"""
+CREATE TABLE IF NOT EXISTS plans (
+    customer     TEXT PRIMARY KEY,
+    owner        TEXT,
+    valid_until  INTEGER,
+    planned_at   INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS plans_owner ON plans (owner) WHERE owner IS NOT NULL;
+CREATE INDEX IF NOT EXISTS plans_valid_until ON plans (valid_until) WHERE valid_until IS NOT NULL;
+CREATE TABLE IF NOT EXISTS planned_tasks (
+    key       TEXT PRIMARY KEY,
+    customer  TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS planned_tasks_customer ON planned_tasks (customer);
+CREATE TABLE IF NOT EXISTS stale_customers (customer TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS owner_states (owner TEXT PRIMARY KEY, state TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS owner_activity (
+    owner        TEXT PRIMARY KEY,
+    last_active  INTEGER,
+    next_active  INTEGER
+);
+CREATE TABLE IF NOT EXISTS planning (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS ledger_pending ON ledger (sink) WHERE status = 'pending';
+{TOUCHPOINT_INSERTED};
+CREATE TRIGGER IF NOT EXISTS touchpoints_updated AFTER UPDATE ON touchpoints BEGIN
+    INSERT OR IGNORE INTO stale_customers (customer) VALUES (old.customer), (new.customer);
+    DELETE FROM planning WHERE name = 'activity_as_of';
+END;
+CREATE TRIGGER IF NOT EXISTS touchpoints_deleted AFTER DELETE ON touchpoints BEGIN
+    INSERT OR IGNORE INTO stale_customers (customer) VALUES (old.customer);
+    DELETE FROM planning WHERE name = 'activity_as_of';
+END;
+CREATE TRIGGER IF NOT EXISTS customers_inserted AFTER INSERT ON customers BEGIN
+    INSERT OR IGNORE INTO stale_customers (customer) VALUES (new.key);
+END;
+CREATE TRIGGER IF NOT EXISTS customers_updated AFTER UPDATE ON customers BEGIN
+    INSERT OR IGNORE INTO stale_customers (customer) VALUES (old.key), (new.key);
+END;
+CREATE TRIGGER IF NOT EXISTS customers_deleted AFTER DELETE ON customers BEGIN
+    DELETE FROM plans WHERE customer = old.key;
+    DELETE FROM planned_tasks WHERE customer = old.key;
+END;
+CREATE TRIGGER IF NOT EXISTS contacts_inserted AFTER INSERT ON contacts BEGIN
+    INSERT OR IGNORE INTO stale_customers (customer) VALUES (new.customer);
+END;
+CREATE TRIGGER IF NOT EXISTS contacts_updated AFTER UPDATE ON contacts BEGIN
+    INSERT OR IGNORE INTO stale_customers (customer) VALUES (old.customer), (new.customer);
+END;
+CREATE TRIGGER IF NOT EXISTS contacts_deleted AFTER DELETE ON contacts BEGIN
+    INSERT OR IGNORE INTO stale_customers (customer) VALUES (old.customer);
+END;
+CREATE TRIGGER IF NOT EXISTS owners_inserted AFTER INSERT ON owners BEGIN
+    INSERT OR IGNORE INTO stale_customers (customer)
+        SELECT customer FROM plans WHERE owner = new.id;
+END;
+CREATE TRIGGER IF NOT EXISTS owners_updated AFTER UPDATE ON owners BEGIN
+    INSERT OR IGNORE INTO stale_customers (customer)
+        SELECT customer FROM plans WHERE owner IN (old.id, new.id);
+END;
+CREATE TRIGGER IF NOT EXISTS owners_deleted AFTER DELETE ON owners BEGIN
+    INSERT OR IGNORE INTO stale_customers (customer)
+        SELECT customer FROM plans WHERE owner = old.id;
+END
+"""
+
+
+def _to_v4(conn: sqlite3.Connection) -> None:
+    """Incremental planning: each customer's plan with the moment it may next change, the
+    tasks it planned, and triggers that mark a customer for re-planning when its data changes.
+    A pending-push index makes crash recovery a lookup."""
+    for statement in statements(_V4):
+        conn.execute(statement)
+
+
+def statements(script: str) -> list[str]:
+    """The complete SQL statements of ``script``, triggers' inner statements kept whole."""
+    found, pending = [], ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            found.append(pending.strip())
+            pending = ""
+    if pending.strip():
+        found.append(pending.strip())
+    return found
+
+
 #: version → the step that brings a store from ``version - 1`` to ``version``.
 MIGRATIONS: Mapping[int, Callable[[sqlite3.Connection], None]] = {
     1: _to_v1,
     2: _to_v2,
     3: _to_v3,
+    4: _to_v4,
 }
 
 

@@ -103,13 +103,10 @@ def upsert(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> tuple[i
         else:
             new.append(row)
             known.add(ident)  # a repeat later in the chunk is an update of this one
-    before = conn.total_changes
-    if new:
-        conn.executemany(INSERT, new)
-    middle = conn.total_changes
-    if old:
-        conn.executemany(UPDATE, old)
-    return middle - before, conn.total_changes - middle
+    # rowcount, not total_changes: the re-planning triggers' own writes must not count
+    inserted = conn.executemany(INSERT, new).rowcount if new else 0
+    updated = conn.executemany(UPDATE, old).rowcount if old else 0
+    return inserted, updated
 
 
 def other_sources_exist(conn: sqlite3.Connection, sources: set[str]) -> bool:
@@ -133,11 +130,11 @@ def mark_merges(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> in
     """
     if not rows:
         return 0
-    before = conn.total_changes
+    merged = 0
     with_id = [(row[0], row[1]) for row in rows if row[10]]
     if with_id:
-        conn.executemany(MARK_SAME_MESSAGE, with_id)
+        merged += conn.executemany(MARK_SAME_MESSAGE, with_id).rowcount
     emails = [(row[0], row[1]) for row in rows if row[5] == "email"]
     if emails:
-        conn.executemany(MARK_SAME_EMAIL, emails)
-    return conn.total_changes - before
+        merged += conn.executemany(MARK_SAME_EMAIL, emails).rowcount
+    return merged

@@ -1,0 +1,205 @@
+"""Incremental planning in the SQLite store: which customers a sync must plan again.
+
+Mixed into :class:`~engage.store.sqlite.SQLiteStore`. Each planned customer has a row in
+``plans`` (the owner id it was planned with, and the moment its plan may next change with
+time alone) and its task keys in ``planned_tasks``. Triggers mark a customer in
+``stale_customers`` whenever one of its touchpoints, its record, one of its contacts or its
+owner's record changes, in the same transaction as the change.
+
+:meth:`PlanMixin.begin_planning` then chooses the customers to plan again:
+
+- every customer, when the rules, settings or engage itself changed (the fingerprint);
+- customers never planned, or marked stale since their plan;
+- customers whose plan's moment has come (or was made for a later moment than now);
+- customers of an owner whose status changed (went quiet, came back, left; the team went
+  quiet), compared owner by owner with the statuses of the last planning;
+- customers with a planned task that a sink does not hold yet (a new sink, a failed push,
+  a sync whose pushes were skipped), so the sink gets it. That look-up is skipped for a
+  sink the last sync marked as holding every planned task (:meth:`PlanMixin.mark_all_held`);
+  saving plans removes the marks.
+
+Their marks are cleared in the same transaction that records the choice, so a write that
+lands while the plans are being made marks its customer again for the next sync.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence, Set
+from contextlib import AbstractContextManager
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from engage.clock import ensure_utc, to_micros
+from engage.facts import CustomerFacts, OwnerStatus
+from engage.models import Owner
+from engage.playbook import CustomerPlan
+from engage.settings import ScoringSettings
+from engage.store.sqlite_facts import (
+    DAY_US,
+    compute_facts,
+    is_team_active,
+    load_owners,
+    owner_activity,
+    owner_status,
+)
+
+#: Ledger states in which a sink holds a task (or held it and its condition cleared).
+HELD = ("pushed", "cleared", "completed")
+
+_CHOOSE = """
+INSERT OR IGNORE INTO temp.engage_due (key)
+SELECT key FROM customers WHERE key NOT IN (SELECT customer FROM plans)
+UNION SELECT customer FROM stale_customers WHERE customer IN (SELECT key FROM customers)
+UNION SELECT customer FROM plans WHERE valid_until <= :now OR planned_at > :now
+"""
+
+_NOT_HELD = f"""
+INSERT OR IGNORE INTO temp.engage_due (key)
+SELECT DISTINCT p.customer FROM planned_tasks p
+WHERE NOT EXISTS (
+    SELECT 1 FROM ledger l
+    WHERE l.sink = ? AND l.key = p.key AND l.status IN ({", ".join(f"'{s}'" for s in HELD)})
+)
+"""
+
+
+class PlanMixin:
+    """Planning methods over the store's connection."""
+
+    if TYPE_CHECKING:
+
+        @property
+        def conn(self) -> sqlite3.Connection: ...
+
+        def _errors(self) -> AbstractContextManager[None]: ...
+
+        def _own_transaction(self, what: str) -> AbstractContextManager[None]: ...
+
+    _all_due: bool = False
+
+    def begin_planning(
+        self,
+        as_of: datetime,
+        settings: ScoringSettings,
+        fingerprint: str,
+        sinks: Iterable[str] = (),
+    ) -> int:
+        """Choose the customers to plan as of ``as_of`` (see the module) and return how many.
+
+        ``fingerprint`` identifies the rules and settings; when it differs from the last
+        planning's, every customer is planned again. ``sinks`` are the sinks this sync
+        pushes to. Commits on its own; :meth:`facts_to_plan` then streams their facts.
+        """
+        now = to_micros(ensure_utc(as_of, "begin_planning: as_of"))
+        conn = self.conn
+        with self._own_transaction("begin_planning"):
+            row = conn.execute("SELECT value FROM planning WHERE name = 'fingerprint'").fetchone()
+            if row is None or row[0] != fingerprint:
+                conn.execute("DELETE FROM plans")
+                conn.execute(
+                    "INSERT OR REPLACE INTO planning (name, value) VALUES ('fingerprint', ?)",
+                    (fingerprint,),
+                )
+            self._replan_changed_owners(now, settings)
+            conn.execute("CREATE TEMP TABLE IF NOT EXISTS engage_due (key TEXT PRIMARY KEY)")
+            conn.execute("DELETE FROM temp.engage_due")
+            conn.execute(_CHOOSE, {"now": now})
+            for sink in sinks:
+                if conn.execute("SELECT 1 FROM planning WHERE name = ?", (_held(sink),)).fetchone():
+                    continue
+                conn.execute(_NOT_HELD, (sink,))
+            conn.execute("DELETE FROM stale_customers")
+            due = int(conn.execute("SELECT count(*) FROM temp.engage_due").fetchone()[0])
+            total = int(conn.execute("SELECT count(*) FROM customers").fetchone()[0])
+        self._all_due = due == total
+        return due
+
+    def _replan_changed_owners(self, now: int, settings: ScoringSettings) -> None:
+        """Mark the customers of owners whose status changed since the last planning."""
+        conn = self.conn
+        inactive = settings.owner_inactive_days * DAY_US
+        activity = owner_activity(conn, now, save=True)
+        team_active = is_team_active(activity, now, inactive)
+        owners = load_owners(conn)
+        ids: set[str] = {*owners, *activity}
+        ids.update(
+            o for (o,) in conn.execute("SELECT DISTINCT owner FROM plans WHERE owner IS NOT NULL")
+        )
+        states = {
+            owner_id: _state(
+                owners.get(owner_id) or Owner(owner_id),
+                activity.get(owner_id),
+                team_active,
+                now,
+                inactive,
+            )
+            for owner_id in ids
+        }
+        before = dict(conn.execute("SELECT owner, state FROM owner_states").fetchall())
+        changed = [(o,) for o, state in states.items() if before.get(o) != state]
+        conn.executemany(
+            """INSERT OR IGNORE INTO stale_customers (customer)
+            SELECT customer FROM plans WHERE owner = ?""",
+            changed,
+        )
+        conn.execute("DELETE FROM owner_states")
+        conn.executemany("INSERT INTO owner_states (owner, state) VALUES (?, ?)", states.items())
+
+    def facts_to_plan(self, as_of: datetime, settings: ScoringSettings) -> Iterator[CustomerFacts]:
+        """Facts of the customers :meth:`begin_planning` chose, in key order."""
+        with self._errors():
+            yield from compute_facts(self.conn, as_of, settings, None, due_only=not self._all_due)
+
+    def save_plans(self, plans: Sequence[CustomerPlan], as_of: datetime) -> None:
+        """Record these customers' plans, replacing their planned tasks (commits on its own)."""
+        now = to_micros(ensure_utc(as_of, "save_plans: as_of"))
+        rows = [
+            (p.customer, p.owner, None if p.valid_until is None else to_micros(p.valid_until), now)
+            for p in plans
+        ]
+        with self._own_transaction("save_plans"):
+            self.conn.execute("DELETE FROM planning WHERE name LIKE 'held:%'")
+            self.conn.executemany(
+                "DELETE FROM planned_tasks WHERE customer = ?", ((p.customer,) for p in plans)
+            )
+            self.conn.executemany(
+                "INSERT OR REPLACE INTO planned_tasks (key, customer) VALUES (?, ?)",
+                ((t.key, t.customer) for p in plans for t in p.tasks),
+            )
+            self.conn.executemany(
+                """INSERT OR REPLACE INTO plans (customer, owner, valid_until, planned_at)
+                VALUES (?, ?, ?, ?)""",
+                rows,
+            )
+
+    def mark_all_held(self, sink: str) -> None:
+        """Record that ``sink`` holds every planned task (commits on its own)."""
+        with self._own_transaction("mark_all_held"):
+            self.conn.execute(
+                "INSERT OR REPLACE INTO planning (name, value) VALUES (?, '')", (_held(sink),)
+            )
+
+    def planned_task_count(self) -> int:
+        """How many tasks the saved plans hold."""
+        with self._errors():
+            return int(self.conn.execute("SELECT count(*) FROM planned_tasks").fetchone()[0])
+
+    def planned_keys(self) -> Set[str]:
+        """The keys of every task the saved plans hold."""
+        with self._errors():
+            return frozenset(k for (k,) in self.conn.execute("SELECT key FROM planned_tasks"))
+
+
+def _held(sink: str) -> str:
+    return f"held:{sink}"
+
+
+def _state(
+    owner: Owner, last_active: int | None, team_active: bool, now: int, inactive: int
+) -> str:
+    """What planning knew of an owner, as text: the status, and for a quiet owner since when."""
+    status = owner_status(owner, last_active, team_active, now, inactive)
+    if status is OwnerStatus.INACTIVE:
+        return f"{status}:{last_active}"
+    return str(status)
