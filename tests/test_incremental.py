@@ -298,6 +298,9 @@ def test_tasks_a_sink_lacks_are_planned_again_for_it(tmp_path: Path) -> None:
         assert replan(book, at(24), sinks=["new"]) == 0
         store.mark_all_held("new")
         assert replan(book, at(24), sinks=["new"]) == 0
+        # a push interrupted since (left pending) is looked for again despite the mark
+        store.conn.execute("UPDATE ledger SET status = 'pending'")
+        assert replan(book, at(24), sinks=["new"]) == 1
 
 
 def test_a_retired_customer_leaves_no_planned_task(tmp_path: Path) -> None:

@@ -15,8 +15,8 @@ owner's record changes, in the same transaction as the change.
   quiet), compared owner by owner with the statuses of the last planning;
 - customers with a planned task that a sink does not hold yet (a new sink, a failed push,
   a sync whose pushes were skipped), so the sink gets it. That look-up is skipped for a
-  sink the last sync marked as holding every planned task (:meth:`PlanMixin.mark_all_held`);
-  saving plans removes the marks.
+  sink the last sync marked as holding every planned task (:meth:`PlanMixin.mark_all_held`)
+  while its ledger has nothing pending or failed; saving plans removes the marks.
 
 Their marks are cleared in the same transaction that records the choice, so a write that
 lands while the plans are being made marks its customer again for the next sync.
@@ -64,6 +64,15 @@ WHERE NOT EXISTS (
 """
 
 
+#: The sink was marked as holding every planned task, and its ledger has no task left
+#: pending (an interrupted push) or failed since.
+_HOLDS_ALL = """
+SELECT EXISTS (SELECT 1 FROM planning WHERE name = ?)
+    AND NOT EXISTS (SELECT 1 FROM ledger WHERE sink = ? AND status = 'pending')
+    AND NOT EXISTS (SELECT 1 FROM ledger WHERE sink = ? AND status = 'failed')
+"""
+
+
 class PlanMixin:
     """Planning methods over the store's connection."""
 
@@ -106,9 +115,8 @@ class PlanMixin:
             conn.execute("DELETE FROM temp.engage_due")
             conn.execute(_CHOOSE, {"now": now})
             for sink in sinks:
-                if conn.execute("SELECT 1 FROM planning WHERE name = ?", (_held(sink),)).fetchone():
-                    continue
-                conn.execute(_NOT_HELD, (sink,))
+                if not conn.execute(_HOLDS_ALL, (_held(sink), sink, sink)).fetchone()[0]:
+                    conn.execute(_NOT_HELD, (sink,))
             conn.execute("DELETE FROM stale_customers")
             due = int(conn.execute("SELECT count(*) FROM temp.engage_due").fetchone()[0])
             total = int(conn.execute("SELECT count(*) FROM customers").fetchone()[0])

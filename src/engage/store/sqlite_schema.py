@@ -146,6 +146,7 @@ CREATE TABLE IF NOT EXISTS owner_activity (
 );
 CREATE TABLE IF NOT EXISTS planning (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS ledger_pending ON ledger (sink) WHERE status = 'pending';
+CREATE INDEX IF NOT EXISTS ledger_failed ON ledger (sink) WHERE status = 'failed';
 {TOUCHPOINT_INSERTED};
 CREATE TRIGGER IF NOT EXISTS touchpoints_updated AFTER UPDATE ON touchpoints BEGIN
     INSERT OR IGNORE INTO stale_customers (customer) VALUES (old.customer), (new.customer);
@@ -192,7 +193,7 @@ END
 def _to_v4(conn: sqlite3.Connection) -> None:
     """Incremental planning: each customer's plan with the moment it may next change, the
     tasks it planned, and triggers that mark a customer for re-planning when its data changes.
-    A pending-push index makes crash recovery a lookup."""
+    Indexes of pending and failed pushes make crash recovery and retries a lookup."""
     for statement in statements(_V4):
         conn.execute(statement)
 
