@@ -166,6 +166,8 @@ class PlanMixin:
             (p.customer, p.owner, None if p.valid_until is None else to_micros(p.valid_until), now)
             for p in plans
         ]
+        if not plans:
+            return
         with self._own_transaction("save_plans"):
             self.conn.execute("DELETE FROM planning WHERE name LIKE 'held:%'")
             self.conn.executemany(
