@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from engage.adapters import Retire
 from engage.builtin.rules import BUILTIN_RULES
+from engage.clock import to_micros
 from engage.engine import Engine
 from engage.facts import CustomerFacts
 from engage.models import Channel, Contact, Customer, Direction, Owner, Touchpoint
@@ -22,6 +23,7 @@ from engage.plugins import Registry, make_plugin_manager
 from engage.settings import ScoringSettings, SegmentSettings
 from engage.store.base import Record
 from engage.store.sqlite import SQLiteStore
+from engage.store.sqlite_facts import owner_activity
 from tests.factsbuilder import SETTINGS as DEFAULT_SETTINGS
 from tests.factsbuilder import consistent_facts, health
 
@@ -352,3 +354,20 @@ def _pushed(tasks: Sequence[object]) -> list[object]:
     from engage.adapters import PushResult
 
     return [PushResult(t.key, remote_id=f"r-{t.key}") for t in tasks]  # type: ignore[attr-defined]
+
+
+@hypothesis_settings(max_examples=60, deadline=None)
+@given(histories())
+def test_owner_activity_snapshot_stays_true(
+    history: list[tuple[list[Record | Retire], datetime]],
+) -> None:
+    """The owners' activity kept up to date by the insert trigger equals a fresh scan."""
+    with SQLiteStore(":memory:") as store:
+        for data, moment in history:
+            now = to_micros(moment)
+            owner_activity(store.conn, now, save=True)
+            with store.transaction():
+                store.write(data, "src")
+            kept = owner_activity(store.conn, now)
+            store.conn.execute("DELETE FROM planning WHERE name = 'activity_as_of'")
+            assert kept == owner_activity(store.conn, now)

@@ -66,53 +66,40 @@ _DUE = (
 _FACTS = """
 WITH agg AS (
     SELECT t.customer AS key,
-        count(*) FILTER (WHERE t.{touch} AND t.occurred_at <= :as_of) AS touches,
-        min(t.occurred_at) FILTER (WHERE t.occurred_at <= :as_of) AS first_any,
-        max(t.occurred_at) FILTER (WHERE t.{touch} AND t.occurred_at <= :as_of) AS last_touch,
-        max(t.occurred_at) FILTER (
-            WHERE t.direction = 'inbound' AND t.occurred_at <= :as_of
-        ) AS last_inbound,
-        max(t.occurred_at) FILTER (
-            WHERE t.direction = 'outbound' AND t.occurred_at <= :as_of
-        ) AS last_outbound,
-        max(t.occurred_at) FILTER (
-            WHERE t.{touch} AND t.{personal} AND t.occurred_at <= :as_of
-        ) AS last_personal,
-        min(t.occurred_at) FILTER (
-            WHERE t.{touch} AND t.{personal} AND t.occurred_at <= :as_of
-        ) AS first_engagement,
+        count(*) FILTER (WHERE t.{touch}) AS touches,
+        min(t.occurred_at) AS first_any,
+        max(t.occurred_at) FILTER (WHERE t.{touch}) AS last_touch,
+        max(t.occurred_at) FILTER (WHERE t.direction = 'inbound') AS last_inbound,
+        max(t.occurred_at) FILTER (WHERE t.direction = 'outbound') AS last_outbound,
+        max(t.occurred_at) FILTER (WHERE t.{touch} AND t.{personal}) AS last_personal,
+        min(t.occurred_at) FILTER (WHERE t.{touch} AND t.{personal}) AS first_engagement,
         max(t.occurred_at) FILTER (
             WHERE t.{touch} AND (t.channel = 'feedback' OR t.feedback IS NOT NULL)
-              AND t.occurred_at <= :as_of
         ) AS last_feedback,
-        max(t.occurred_at) FILTER (
-            WHERE t.{touch} AND t.feedback IS NOT NULL AND t.occurred_at <= :as_of
-        ) AS value_at,
-        count(*) FILTER (WHERE t.{touch} AND t.occurred_at > :as_of - {w} AND t.occurred_at <= :as_of) AS recent_touches,
+        max(t.occurred_at) FILTER (WHERE t.{touch} AND t.feedback IS NOT NULL) AS value_at,
+        count(*) FILTER (WHERE t.{touch} AND t.occurred_at > :as_of - {w}) AS recent_touches,
         count(*) FILTER (
             WHERE t.{touch} AND t.occurred_at > :as_of - 2 * {w} AND t.occurred_at <= :as_of - {w}
         ) AS previous_touches,
         count(*) FILTER (
-            WHERE t.direction = 'inbound' AND t.occurred_at > :as_of - {w} AND t.occurred_at <= :as_of
+            WHERE t.direction = 'inbound' AND t.occurred_at > :as_of - {w}
         ) AS recent_inbound,
         count(*) FILTER (
-            WHERE t.direction = 'outbound' AND t.occurred_at > :as_of - {w} AND t.occurred_at <= :as_of
+            WHERE t.direction = 'outbound' AND t.occurred_at > :as_of - {w}
         ) AS recent_outbound,
         count(*) FILTER (
-            WHERE t.{touch} AND t.{personal} AND t.occurred_at > :as_of - {w} AND t.occurred_at <= :as_of
+            WHERE t.{touch} AND t.{personal} AND t.occurred_at > :as_of - {w}
         ) AS recent_personal,
         count(*) FILTER (
             WHERE t.{touch} AND t.channel = 'email' AND t.occurred_at > :as_of - {w}
-              AND t.occurred_at <= :as_of
         ) AS recent_email,
         count(*) FILTER (WHERE t.{touch} AND t.occurred_at <= :as_of - {w}) AS touches_before,
         min(CASE WHEN t.occurred_at > :as_of - {w} THEN t.occurred_at + {w}
                  ELSE t.occurred_at + 2 * {w} END) FILTER (
-            WHERE t.{touch} AND t.occurred_at > :as_of - 2 * {w} AND t.occurred_at <= :as_of
-        ) AS window_change,
-        min(t.occurred_at) FILTER (WHERE t.occurred_at > :as_of) AS next_arrival
+            WHERE t.{touch} AND t.occurred_at > :as_of - 2 * {w}
+        ) AS window_change
     FROM touchpoints t {join}
-    WHERE t.duplicate_of IS NULL {only_t}
+    WHERE t.occurred_at <= :as_of AND t.duplicate_of IS NULL {only_t}
     GROUP BY t.customer
 ),
 mc AS (
@@ -128,7 +115,10 @@ base AS (
         a.touches, a.first_any, a.last_touch, a.last_inbound, a.last_outbound,
         a.last_personal, a.first_engagement, a.last_feedback, a.value_at,
         a.recent_touches, a.previous_touches, a.recent_inbound, a.recent_outbound,
-        a.recent_personal, a.recent_email, a.touches_before, a.window_change, a.next_arrival,
+        a.recent_personal, a.recent_email, a.touches_before, a.window_change,
+        (SELECT min(n.occurred_at) FROM touchpoints n
+            WHERE n.customer = c.key AND n.occurred_at > :as_of AND n.duplicate_of IS NULL
+        ) AS next_arrival,
         (SELECT count(*) FROM touchpoints e
             WHERE e.customer = c.key AND e.occurred_at <= :as_of
               AND e.occurred_at > coalesce(a.last_personal, {min_time})
@@ -180,8 +170,8 @@ def owner_activity(conn: sqlite3.Connection, now: int, *, save: bool = False) ->
     """Each owner's latest activity (outbound, call or meeting, any customer) at or before ``now``.
 
     Read from the saved snapshot while it still holds: taken at or before ``now``, no
-    touchpoint written since (the touchpoint triggers drop its stamp), and no owner's next
-    activity come due. Otherwise computed with one scan, and saved with ``save`` (the
+    touchpoint changed or deleted since (those triggers drop its stamp; the insert trigger
+    keeps it up to date), and no owner's next activity come due. Otherwise computed with one scan, and saved with ``save`` (the
     caller's transaction then holds the write lock).
     """
     stamp = conn.execute("SELECT value FROM planning WHERE name = 'activity_as_of'").fetchone()

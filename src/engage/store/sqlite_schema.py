@@ -115,12 +115,26 @@ def _to_v3(conn: sqlite3.Connection) -> None:
     conn.execute(CUSTOMER_INDEX)
 
 
-#: Marks the customers a new or changed touchpoint concerns for re-planning. Dropped during a
-#: bulk load into an empty store (which re-plans everyone), built again at commit.
+#: Marks the customer of a new touchpoint for re-planning, and keeps the owners' activity
+#: snapshot (latest activity at or before its moment, first one after) true, so an hourly
+#: sync need not scan every touchpoint for it (a new row is never a duplicate yet: merges
+#: mark it afterwards, an update that drops the snapshot). Dropped during a bulk load into an empty
+#: store (which re-plans everyone and drops the snapshot), built again at commit.
 TOUCHPOINT_INSERTED = """CREATE TRIGGER IF NOT EXISTS touchpoints_inserted
     AFTER INSERT ON touchpoints BEGIN
         INSERT OR IGNORE INTO stale_customers (customer) VALUES (new.customer);
-        DELETE FROM planning WHERE name = 'activity_as_of';
+        INSERT INTO owner_activity (owner, last_active, next_active)
+            SELECT new.owner,
+                CASE WHEN new.occurred_at <= CAST(p.value AS INTEGER) THEN new.occurred_at END,
+                CASE WHEN new.occurred_at > CAST(p.value AS INTEGER) THEN new.occurred_at END
+            FROM planning p
+            WHERE p.name = 'activity_as_of' AND new.owner IS NOT NULL
+              AND (new.direction = 'outbound' OR new.channel IN ('call', 'meeting'))
+        ON CONFLICT (owner) DO UPDATE SET
+            last_active = max(coalesce(last_active, excluded.last_active),
+                              coalesce(excluded.last_active, last_active)),
+            next_active = min(coalesce(next_active, excluded.next_active),
+                              coalesce(excluded.next_active, next_active));
     END"""
 
 _V4 = f"""
