@@ -3,6 +3,7 @@ what stays planned is always what planning everyone from scratch would give."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -371,3 +372,35 @@ def test_owner_activity_snapshot_stays_true(
             kept = owner_activity(store.conn, now)
             store.conn.execute("DELETE FROM planning WHERE name = 'activity_as_of'")
             assert kept == owner_activity(store.conn, now)
+
+
+def readme_rule() -> object:
+    """The example rule of the README's plugin guide, as written there."""
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    block = re.search(
+        r"```python\n(from datetime import UTC.*?class RenewalCall.*?)```", readme, re.S
+    )
+    assert block, "the README's rule example is missing"
+    namespace: dict[str, object] = {}
+    exec(compile(block.group(1), "README.md", "exec"), namespace)
+    return namespace["RenewalCall"]()  # type: ignore[operator]
+
+
+def test_the_readme_rule_example_plans_incrementally(tmp_path: Path) -> None:
+    """The README's renewal rule fires when its 60 days open, with no new data."""
+    with SQLiteStore(tmp_path / "e.db") as store:
+        book = Engine(
+            store=store, factors=engine(store).factors, rules=[readme_rule()], settings=SETTINGS
+        )
+        store.write(
+            [tp("1", "a.com", 0), Customer("a.com", attributes={"renews_on": "2025-04-01"})],
+            "src",
+        )
+        replan(book, at(24 * 11))  # after the touch left both 5-day windows
+        assert planned(store) == set()
+        assert replan(book, at(24 * 29)) == 0  # the 60 days open on 2025-01-31
+        assert replan(book, at(24 * 31)) == 1
+        assert planned(store) == {"renewal_call:a.com:2025-04-01"}
+        assert replan(book, at(24 * 80)) == 0
+        assert replan(book, at(24 * 91)) == 1  # renewed on 2025-04-01
+        assert planned(store) == set()
