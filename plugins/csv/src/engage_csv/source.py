@@ -11,6 +11,7 @@ import codecs
 import csv
 import hashlib
 import io
+from collections import OrderedDict
 from collections.abc import Generator, Iterator, Mapping
 from datetime import UTC, tzinfo
 from pathlib import Path
@@ -37,9 +38,30 @@ from engage_csv.header import FIELDS, IDENTIFYING, find_files, match_header
 _SNIFF_BYTES = 64 * 1024
 _PROGRESS_EVERY = 5000
 #: Customers, contacts and addresses remembered within a pull (to send each record once and
-#: resolve each address once); past it they are forgotten, so memory stays flat on huge files.
-_MAX_REMEMBERED = 50_000
+#: resolve each address once), the most recently seen first; past it the least recently seen
+#: are forgotten (at worst a record is sent twice), so memory stays flat on huge files.
+_MAX_REMEMBERED = 16_384
 _DELIMITERS = ",;\t|"
+
+
+class _Recent:
+    """Keys seen lately, at most ``size``; looking one up counts as seeing it again."""
+
+    def __init__(self, size: int | None = None) -> None:
+        self._keys: OrderedDict[str, None] = OrderedDict()
+        self._size = size or _MAX_REMEMBERED
+
+    def __contains__(self, key: str) -> bool:
+        if key in self._keys:
+            self._keys.move_to_end(key)
+            return True
+        return False
+
+    def add(self, key: str) -> None:
+        self._keys[key] = None
+        self._keys.move_to_end(key)
+        if len(self._keys) > self._size:
+            self._keys.popitem(last=False)
 
 
 class _BadRow(Exception):
@@ -122,7 +144,7 @@ class CsvSource:
             )
         self.parse_date = DateParser(self.zone, self.date_format)
         #: email → (is an address, its customer key): resolved once per distinct address
-        self._customers: dict[str, tuple[bool, str | None]] = {}
+        self._customers: OrderedDict[str, tuple[bool, str | None]] = OrderedDict()
         identity = context.identity
         self.fingerprint = options_hash(
             {
@@ -187,7 +209,7 @@ class CsvSource:
         keyed = [(display, path, str(path.resolve())) for display, path in files]
         matched = {key for _, _, key in keyed}
         states = {key: state for key, state in load_cursor(cursor).items() if key in matched}
-        seen: set[str] = set()
+        seen = _Recent()
         emitted = cursor
         for display, path, key in keyed:
             stat = path.stat()
@@ -224,7 +246,7 @@ class CsvSource:
         size: int,
         mtime_ns: int,
         previous: FileState | None,
-        seen: set[str],
+        seen: _Recent,
     ) -> Generator[SourceItem, None, FileState]:
         with path.open("rb") as raw:
             digest = prefix_matches(raw, previous) if previous is not None else None
@@ -279,7 +301,7 @@ class CsvSource:
         header: list[str] | None,
         base_line: int,
         delimiter: str,
-        seen: set[str],
+        seen: _Recent,
     ) -> Generator[SourceItem, None, tuple[int, int, list[str] | None]]:
         """Yield the records of the rows.
 
@@ -334,7 +356,7 @@ class CsvSource:
         return pos_line, pos_chars, header
 
     def _records(
-        self, cells: list[str], index: Mapping[str, int], identifying: list[int], seen: set[str]
+        self, cells: list[str], index: Mapping[str, int], identifying: list[int], seen: _Recent
     ) -> list[Customer | Contact | Touchpoint]:
         """The records of one row (cells padded with one trailing empty cell).
 
@@ -367,9 +389,11 @@ class CsvSource:
             if resolved is None:  # addresses repeat across rows: resolve each once per pull
                 valid = email_domain(email) is not None
                 resolved = (valid, self.context.identity.customer_key(email) if valid else None)
-                if len(self._customers) >= _MAX_REMEMBERED:
-                    self._customers.clear()
                 self._customers[email] = resolved
+                if len(self._customers) > _MAX_REMEMBERED:
+                    self._customers.popitem(last=False)
+            else:
+                self._customers.move_to_end(email)
             if not resolved[0]:
                 raise _BadRow("email", "not an email address", email)
             key = resolved[1]
@@ -392,8 +416,6 @@ class CsvSource:
             raise _BadRow("email", "missing; every row needs an email or a customer", "")
 
         records: list[Customer | Contact | Touchpoint] = []
-        if len(seen) >= _MAX_REMEMBERED:  # memory stays flat: at worst a record is sent twice
-            seen.clear()
         if key not in seen:
             seen.add(key)
             name = customer_text or (contact_name if key == email else None)

@@ -1,0 +1,104 @@
+"""The CSV sink's key index: compact, kept beside the task file, never trusted when stale."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from engage.adapters import AdapterContext, resolve_options
+from engage.models import Task
+from engage_csv import CsvSink, keyindex
+from engage_csv.keyindex import KeyIndex
+
+NOW = datetime(2024, 3, 5, 9, 0, tzinfo=UTC)
+
+
+def task(key: str) -> Task:
+    return Task(
+        key=key,
+        customer="acme.com",
+        rule="check_in",
+        title="Check in",
+        body="line one\nline two",
+        due=date(2024, 3, 8),
+        priority="high",  # type: ignore[arg-type]
+        kind="call",  # type: ignore[arg-type]
+        owner=None,
+        reason="quiet",
+    )
+
+
+def sink(tmp_path: Path) -> CsvSink:
+    options = resolve_options(CsvSink.options, {"path": "tasks.csv"}, "engage.toml: [sinks.t]")
+    return CsvSink(options, AdapterContext("t", base_dir=tmp_path, now=lambda: NOW))
+
+
+def stamp(path: Path) -> tuple[int, int]:
+    info = path.stat()
+    return (info.st_size, info.st_mtime_ns)
+
+
+@given(st.lists(st.text(min_size=1, max_size=30), max_size=300), st.lists(st.text(max_size=30)))
+def test_membership_is_that_of_the_keys_added(added: list[str], others: list[str]) -> None:
+    keys = KeyIndex()
+    for key in added:
+        keys.add(key)
+    assert all(key in keys for key in added)
+    assert [key in keys for key in others] == [key in set(added) for key in others]
+
+
+def test_many_keys_stay_findable_across_merges() -> None:
+    keys = KeyIndex()
+    names = [f"check_in:customer{i}.com:2026-01-01" for i in range(20_000)]
+    for name in names:
+        keys.add(name)
+    assert len(keys) == 20_000 and all(name in keys for name in names[::97])
+    assert "check_in:customer20000.com:2026-01-01" not in keys
+
+
+def test_the_index_beside_the_file_holds_every_key_written(tmp_path: Path) -> None:
+    out = sink(tmp_path)
+    out.create([task("k1"), task("k2")])
+    out.create([task("k3")])
+    path = tmp_path / "tasks.csv"
+    saved = keyindex.load(keyindex.index_path(path), stamp(path))
+    assert saved is not None and all(k in saved for k in ("k1", "k2", "k3")) and "k4" not in saved
+    assert sink(tmp_path).find([task("k3"), task("k4")]) == {"k3": "k3"}
+
+
+def test_rows_added_behind_the_index_are_read_from_the_file(tmp_path: Path) -> None:
+    """An index whose stamp no longer matches the file is not trusted: the file is parsed."""
+    sink(tmp_path).create([task("k1")])
+    path = tmp_path / "tasks.csv"
+    with path.open("a", encoding="utf-8", newline="") as handle:
+        handle.write("hand-added,acme.com,check_in,t,2024-03-08,high,call,,,r,b,x\r\n")
+    out = sink(tmp_path)
+    assert out.find([task("hand-added"), task("k1")]) == {"hand-added": "hand-added", "k1": "k1"}
+    out.create([task("hand-added"), task("k2")])
+    assert path.read_text().count("hand-added") == 1
+
+
+def test_a_damaged_index_is_ignored(tmp_path: Path) -> None:
+    sink(tmp_path).create([task("k1")])
+    index = keyindex.index_path(tmp_path / "tasks.csv")
+    index.write_bytes(index.read_bytes()[:-3])
+    assert sink(tmp_path).find([task("k1")]) == {"k1": "k1"}
+    index.write_bytes(b"not an index at all, but long enough")
+    out = sink(tmp_path)
+    out.create([task("k1"), task("k2")])
+    assert (tmp_path / "tasks.csv").read_text().count("k1,") == 1
+    assert sink(tmp_path).find([task("k2")]) == {"k2": "k2"}
+
+
+def test_a_crash_after_the_rows_before_the_index_is_caught_up(tmp_path: Path) -> None:
+    """Rows appended whose digests never reached the index: the stale stamp sends a re-read."""
+    out = sink(tmp_path)
+    out.create([task("k1")])
+    index = keyindex.index_path(tmp_path / "tasks.csv")
+    before = index.read_bytes()
+    out.create([task("k2")])
+    index.write_bytes(before)  # as if the process died before updating the index
+    assert sink(tmp_path).find([task("k2")]) == {"k2": "k2"}
