@@ -1,17 +1,18 @@
 """Customer facts computed in SQL, streamed one customer at a time.
 
-:func:`compute_facts` runs three queries per call:
+:func:`compute_facts` runs these queries per call:
 
 1. every owner's latest activity (outbound, call or meeting, any customer), which also
    decides ``team_active``: one ``GROUP BY owner`` over touchpoints, or the snapshot the
    last planning saved while no touchpoint changed since;
 2. the owners table (one row per person on the team);
-3. one streamed query with a row per customer in key order: a ``GROUP BY customer``
-   aggregate with conditional (``FILTER``) aggregates over its touchpoints, a
-   ``GROUP BY customer, contact_email`` ranked with ``row_number()`` for the main contact,
-   and small correlated look-ups on the ``(customer, occurred_at)`` index for the values
-   that depend on an aggregate (emails since the latest call or meeting, the latest feedback
-   score, and the owner of the latest touchpoint that names one).
+3. two streamed queries in key order, merged: customers with touchpoints up to ``as_of`` (a
+   ``GROUP BY customer`` with conditional ``FILTER`` aggregates, walking the customer index
+   in order, so nothing is sorted or materialised whatever the store's size, with small
+   correlated look-ups on that index for the values that depend on an aggregate: emails
+   since the latest call or meeting, the first unanswered message, the latest feedback
+   score, the owner of the latest touchpoint that names one, the main contact), and
+   customers without.
 
 Each customer's window comes from its segment. When every segment shares one
 ``window_days`` it is a query parameter; otherwise each customer's window is written to a
@@ -27,6 +28,7 @@ smallest email.
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import json
 import sqlite3
@@ -35,6 +37,7 @@ from datetime import datetime
 from typing import Any
 
 from engage.clock import ensure_utc, from_micros, to_micros
+from engage.errors import StoreError
 from engage.facts import CustomerFacts, OwnerStatus
 from engage.models import Customer, Owner
 from engage.settings import ScoringSettings, SegmentSettings
@@ -56,15 +59,56 @@ GROUP BY owner
 """
 
 #: The subset filters of the facts query: one customer, or those chosen for planning.
-_ONE = ("AND t.customer = :customer", "AND customer = :customer", "AND c.key = :customer")
+_ONE = ("AND t.customer = :customer", "AND c.key = :customer")
 _DUE = (
     "AND t.customer IN (SELECT key FROM temp.engage_due)",
-    "AND customer IN (SELECT key FROM temp.engage_due)",
     "AND c.key IN (SELECT key FROM temp.engage_due)",
 )
 
-_FACTS = """
-WITH agg AS (
+#: Customers with touchpoints up to ``as_of``: one streamed ``GROUP BY customer`` over the
+#: customer index (in key order, so nothing is sorted or held), the customer's record and
+#: the look-ups that depend on an aggregate by correlated sub-queries, evaluated per group.
+_WITH_TOUCHES = """
+SELECT a.key,
+    (SELECT r.name FROM customers r WHERE r.key = a.key),
+    (SELECT r.segment FROM customers r WHERE r.key = a.key),
+    (SELECT r.first_seen FROM customers r WHERE r.key = a.key),
+    (SELECT r.open_work FROM customers r WHERE r.key = a.key),
+    (SELECT r.attributes FROM customers r WHERE r.key = a.key),
+    a.touches, a.first_any, a.last_touch, a.last_inbound, a.last_outbound,
+    a.last_personal, a.first_engagement, a.last_feedback, a.value_at,
+    a.recent_touches, a.previous_touches, a.recent_inbound, a.recent_outbound,
+    a.recent_personal, a.recent_email, a.touches_before, a.window_change,
+    (SELECT min(n.occurred_at) FROM touchpoints n
+        WHERE n.customer = a.key AND n.occurred_at > :as_of AND n.duplicate_of IS NULL
+    ) AS next_arrival,
+    (SELECT count(*) FROM touchpoints e
+        WHERE e.customer = a.key AND e.occurred_at <= :as_of
+          AND e.occurred_at > coalesce(a.last_personal, {min_time})
+          AND e.channel = 'email' AND e.direction = 'outbound'
+          AND e.duplicate_of IS NULL) AS emails_since_personal,
+    (SELECT min(u.occurred_at) FROM touchpoints u
+        WHERE u.customer = a.key AND u.occurred_at <= :as_of AND u.direction = 'inbound'
+          AND u.occurred_at > coalesce(a.last_outbound, {min_time})
+          AND u.duplicate_of IS NULL) AS first_unanswered,
+    (SELECT f.feedback FROM touchpoints f
+        WHERE f.customer = a.key AND f.occurred_at = a.value_at
+          AND f.feedback IS NOT NULL AND f.{touch} AND f.duplicate_of IS NULL
+        ORDER BY f.source DESC, f.external_id DESC LIMIT 1) AS value,
+    coalesce((SELECT r.owner FROM customers r WHERE r.key = a.key),
+        (SELECT o.owner FROM touchpoints o
+        WHERE o.customer = a.key AND o.occurred_at <= :as_of AND o.owner IS NOT NULL
+          AND o.duplicate_of IS NULL
+        ORDER BY o.occurred_at DESC, o.source DESC, o.external_id DESC LIMIT 1)) AS owner,
+    (SELECT m.contact_email || char(31)
+            || coalesce((SELECT ct.name FROM contacts ct WHERE ct.email = m.contact_email), '')
+        FROM touchpoints m
+        WHERE m.customer = a.key AND m.contact_email IS NOT NULL AND m.{touch}
+          AND m.occurred_at <= :as_of AND m.duplicate_of IS NULL
+        GROUP BY m.contact_email
+        ORDER BY count(*) DESC, max(m.occurred_at) DESC, m.contact_email LIMIT 1
+    ) AS main_contact
+FROM (
     SELECT t.customer AS key,
         count(*) FILTER (WHERE t.{touch}) AS touches,
         min(t.occurred_at) AS first_any,
@@ -101,49 +145,27 @@ WITH agg AS (
     FROM touchpoints t {join}
     WHERE t.occurred_at <= :as_of AND t.duplicate_of IS NULL {only_t}
     GROUP BY t.customer
-),
-mc AS (
-    SELECT customer, contact_email, row_number() OVER (
-        PARTITION BY customer ORDER BY count(*) DESC, max(occurred_at) DESC, contact_email
-    ) AS rank
-    FROM touchpoints
-    WHERE contact_email IS NOT NULL AND {touch} AND occurred_at <= :as_of AND duplicate_of IS NULL {only}
-    GROUP BY customer, contact_email
-),
-base AS (
-    SELECT c.key, c.name, c.segment, c.first_seen, c.open_work, c.attributes,
-        a.touches, a.first_any, a.last_touch, a.last_inbound, a.last_outbound,
-        a.last_personal, a.first_engagement, a.last_feedback, a.value_at,
-        a.recent_touches, a.previous_touches, a.recent_inbound, a.recent_outbound,
-        a.recent_personal, a.recent_email, a.touches_before, a.window_change,
-        (SELECT min(n.occurred_at) FROM touchpoints n
-            WHERE n.customer = c.key AND n.occurred_at > :as_of AND n.duplicate_of IS NULL
-        ) AS next_arrival,
-        (SELECT count(*) FROM touchpoints e
-            WHERE e.customer = c.key AND e.occurred_at <= :as_of
-              AND e.occurred_at > coalesce(a.last_personal, {min_time})
-              AND e.channel = 'email' AND e.direction = 'outbound'
-              AND e.duplicate_of IS NULL) AS emails_since_personal,
-        (SELECT min(u.occurred_at) FROM touchpoints u
-            WHERE u.customer = c.key AND u.occurred_at <= :as_of AND u.direction = 'inbound'
-              AND u.occurred_at > coalesce(a.last_outbound, {min_time})
-              AND u.duplicate_of IS NULL) AS first_unanswered,
-        (SELECT f.feedback FROM touchpoints f
-            WHERE f.customer = c.key AND f.occurred_at = a.value_at
-              AND f.feedback IS NOT NULL AND f.{touch} AND f.duplicate_of IS NULL
-            ORDER BY f.source DESC, f.external_id DESC LIMIT 1) AS value,
-        coalesce(c.owner, (SELECT o.owner FROM touchpoints o
-            WHERE o.customer = c.key AND o.occurred_at <= :as_of AND o.owner IS NOT NULL
-              AND o.duplicate_of IS NULL
-            ORDER BY o.occurred_at DESC, o.source DESC, o.external_id DESC LIMIT 1)) AS owner,
-        mc.contact_email AS main_contact, ct.name AS main_contact_name
-    FROM customers c
-    LEFT JOIN agg a ON a.key = c.key
-    LEFT JOIN mc ON mc.customer = c.key AND mc.rank = 1
-    LEFT JOIN contacts ct ON ct.email = mc.contact_email
-    WHERE 1 {only_c}
-)
-SELECT * FROM base ORDER BY key
+    ORDER BY t.customer
+) a
+WHERE EXISTS (SELECT 1 FROM customers r WHERE r.key = a.key)
+"""
+
+#: Customers with no touchpoint up to ``as_of`` (a record only, or only later touchpoints),
+#: in key order, shaped like the rows of :data:`_WITH_TOUCHES`.
+_WITHOUT_TOUCHES = """
+SELECT c.key, c.name, c.segment, c.first_seen, c.open_work, c.attributes,
+    NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+    NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+    (SELECT min(n.occurred_at) FROM touchpoints n
+        WHERE n.customer = c.key AND n.occurred_at > :as_of AND n.duplicate_of IS NULL
+    ) AS next_arrival,
+    NULL, NULL, NULL, c.owner, NULL
+FROM customers c
+WHERE NOT EXISTS (
+    SELECT 1 FROM touchpoints t
+    WHERE t.customer = c.key AND t.occurred_at <= :as_of AND t.duplicate_of IS NULL
+) {only_c}
+ORDER BY c.key
 """
 
 
@@ -245,23 +267,35 @@ def compute_facts(
         table = f"temp.engage_facts_window_{next(_table_ids)}"
         _fill_windows(conn, table, segments, customer, due_only)
         window, join = "w.w", f"JOIN {table} w ON w.key = t.customer"
-    subset = _ONE if customer is not None else _DUE if due_only else ("", "", "")
-    sql = _FACTS.format(
-        touch=_TOUCH,
-        personal=_PERSONAL,
-        w=window,
-        join=join,
-        min_time=_MIN_TIME,
-        **dict(zip(("only_t", "only", "only_c"), subset, strict=True)),
+    subset = _ONE if customer is not None else _DUE if due_only else ("", "")
+    only_t, only_c = subset
+    with_touches = _WITH_TOUCHES.format(
+        touch=_TOUCH, personal=_PERSONAL, w=window, join=join, min_time=_MIN_TIME, only_t=only_t
     )
+    without_touches = _WITHOUT_TOUCHES.format(only_c=only_c)
     try:
-        cursor = conn.execute(sql, params)
-        while rows := cursor.fetchmany(500):
-            for row in rows:
-                yield _assemble(row, as_of, segments, owners, activity, team_active, inactive)
+        rows = heapq.merge(
+            _stream(conn.execute(with_touches, params)),
+            _stream(conn.execute(without_touches, params)),
+            key=lambda row: row[0],
+        )
+        last = None
+        for row in rows:
+            if last is not None and row[0] <= last:
+                raise StoreError(
+                    f"facts: SQLite returned customer {row[0]!r} after {last!r}; "
+                    "expected key order (please report this)"
+                )
+            last = row[0]
+            yield _assemble(row, as_of, segments, owners, activity, team_active, inactive)
     finally:
         if table is not None:
             conn.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+def _stream(cursor: sqlite3.Cursor) -> Iterator[Any]:
+    while rows := cursor.fetchmany(500):
+        yield from rows
 
 
 def _fill_windows(
@@ -298,8 +332,10 @@ def _assemble(
         last_personal, first_engagement, last_feedback, value_at,
         recent_touches, previous_touches, recent_inbound, recent_outbound,
         recent_personal, recent_email, touches_before, window_change, next_arrival,
-        emails_since_personal, first_unanswered, value, owner_id, main_contact, main_contact_name,
+        emails_since_personal, first_unanswered, value, owner_id, main,
     ) = row  # fmt: skip
+    main_contact, _, name_text = main.partition("\x1f") if main is not None else (None, "", "")
+    main_contact_name = name_text or None
     segment = segments(key, declared)
     now = to_micros(as_of)
     starts = [m for m in (first_any, first_seen) if m is not None and m <= now]
