@@ -18,6 +18,8 @@ def ensure_utc(value: datetime, what: str = "time") -> datetime:
     Raises:
         ValidationError: ``value`` carries no timezone, so its moment is unknown.
     """
+    if value.tzinfo is UTC:  # already UTC: the common case, checked first
+        return value
     if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
         raise ValidationError(
             f"{what}: expected a timezone-aware datetime (got naive {value.isoformat()!r})"
@@ -65,8 +67,7 @@ def parse_moment(text: str, what: str = "time") -> datetime:
 
 def to_micros(value: datetime) -> int:
     """Microseconds since the epoch of an aware datetime (the store's time column)."""
-    delta = ensure_utc(value) - EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    return (ensure_utc(value) - EPOCH) // MICROSECOND
 
 
 def from_micros(value: int) -> datetime:
@@ -75,3 +76,4 @@ def from_micros(value: int) -> datetime:
 
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)

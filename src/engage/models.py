@@ -64,6 +64,8 @@ E = TypeVar("E", bound=enum.StrEnum)
 
 
 def _to_enum(kind: type[E], value: Any, what: str) -> E:
+    if type(value) is kind:  # already a member: the common case, checked first
+        return value
     try:
         return kind(value)
     except ValueError:
