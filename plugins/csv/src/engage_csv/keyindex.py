@@ -19,6 +19,7 @@ memory. Instead:
 from __future__ import annotations
 
 import hashlib
+import heapq
 import os
 import struct
 from array import array
@@ -69,7 +70,8 @@ class KeyIndex:
         return value
 
     def _merge(self) -> None:
-        self._sorted = array("q", sorted([*self._sorted, *self._recent]))
+        # merged straight into a new array: no list of a Python int per key on the way
+        self._sorted = array("q", heapq.merge(self._sorted, sorted(self._recent)))
         self._recent.clear()
 
 

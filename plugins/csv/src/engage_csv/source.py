@@ -40,7 +40,7 @@ _PROGRESS_EVERY = 5000
 #: Customers, contacts and addresses remembered within a pull (to send each record once and
 #: resolve each address once), the most recently seen first; past it the least recently seen
 #: are forgotten (at worst a record is sent twice), so memory stays flat on huge files.
-_MAX_REMEMBERED = 16_384
+_MAX_REMEMBERED = 8192
 _DELIMITERS = ",;\t|"
 
 
