@@ -47,12 +47,17 @@ from engage.store.sqlite_statements import (
     IMPLIED_OWNER,
     OWNER,
     RETIRE,
+    Upsert,
 )
 
 __all__ = ["SQLiteStore", "open_sqlite"]
 
 #: Records per executemany batch in :meth:`SQLiteStore.write`.
 CHUNK = 1000
+
+#: Customers, owners and contacts remembered as stored within one transaction (so the rows
+#: a touchpoint implies are not inserted again and again); past this many, forgotten.
+ENSURED_MAX = 20_000
 
 MEMORY = ":memory:"
 
@@ -85,6 +90,8 @@ class SQLiteStore(LedgerMixin, PlanMixin):
             None  # this transaction loads into an empty store (None: undecided)
         )
         self._thread_lock = threading.Lock()
+        # (kind, key) of records known to be stored in the current transaction
+        self._ensured: set[tuple[str, str]] = set()
         self._conn: sqlite3.Connection | None = None
         try:
             if not self._memory:
@@ -147,6 +154,7 @@ class SQLiteStore(LedgerMixin, PlanMixin):
             yield
         except BaseException:
             self._depth = depth
+            self._ensured.clear()  # what the rollback undoes is not stored any more
             with self._errors():
                 if depth == 0:
                     self._bulk = None  # the rollback restores the index too
@@ -156,6 +164,8 @@ class SQLiteStore(LedgerMixin, PlanMixin):
                     conn.execute(f"RELEASE {savepoint}")
             raise
         self._depth = depth
+        if depth == 0:
+            self._ensured.clear()  # another process may delete records between transactions
         try:
             with self._errors():
                 if depth == 0:
@@ -213,13 +223,38 @@ class SQLiteStore(LedgerMixin, PlanMixin):
                 counts += self._retire(retires, source)
         return counts
 
-    def _upsert(self, sql: tuple[str, str], rows: Sequence[tuple[Any, ...]]) -> WriteCounts:
+    def _upsert(self, sql: Upsert, rows: Sequence[tuple[Any, ...]]) -> WriteCounts:
+        """Insert the rows the table lacks, update the others where something differs.
+
+        One look-up per chunk finds the keys already stored, so a new record costs one
+        INSERT and a known one one UPDATE. A key repeated within the chunk is inserted
+        once, then updated in order: the same result as upserting one row at a time.
+        """
         if not rows:
             return WriteCounts()
         conn = self.conn
+        keys = [row[0] for row in rows]
+        known: set[Any] = set()
+        for start in range(0, len(keys), 500):
+            part = keys[start : start + 500]
+            marks = ",".join("?" * len(part))
+            known.update(
+                key
+                for (key,) in conn.execute(
+                    f"SELECT {sql.key} FROM {sql.table} WHERE {sql.key} IN ({marks})", part
+                )
+            )
+        new: list[tuple[Any, ...]] = []
+        old: list[tuple[Any, ...]] = []
+        for row in rows:
+            if row[0] in known:
+                old.append(row)
+            else:
+                new.append(row)
+                known.add(row[0])
         # rowcount, not total_changes: the re-planning triggers' own writes must not count
-        inserted = conn.executemany(sql[0], rows).rowcount
-        updated = conn.executemany(sql[1], rows).rowcount
+        inserted = conn.executemany(sql.insert, new).rowcount if new else 0
+        updated = conn.executemany(sql.update, old).rowcount if old else 0
         return WriteCounts(inserted, updated, len(rows) - inserted - updated)
 
     def _write_batch(self, batch: list[Record]) -> WriteCounts:
@@ -236,20 +271,30 @@ class SQLiteStore(LedgerMixin, PlanMixin):
         counts = self._upsert(OWNER, owners)
         counts += self._upsert(CUSTOMER, customers)
         counts += self._upsert(CONTACT, contacts)
+        ensured = self._ensured
+        if len(ensured) > ENSURED_MAX:
+            ensured.clear()
+        ensured.update(("o", row[0]) for row in owners)
+        ensured.update(("c", row[0]) for row in customers)
+        ensured.update(("@", row[0]) for row in contacts)
         if touchpoints:
             conn = self.conn
+            implied_customers = {
+                t.customer: None for t in touchpoints if ("c", t.customer) not in ensured
+            }
+            implied_owners = {
+                t.owner: None for t in touchpoints if t.owner and ("o", t.owner) not in ensured
+            }
             implied_contacts: dict[str, str] = {}
             for t in touchpoints:
-                if t.contact_email:
+                if t.contact_email and ("@", t.contact_email) not in ensured:
                     implied_contacts.setdefault(t.contact_email, t.customer)
-            conn.executemany(
-                IMPLIED_CUSTOMER, [(k,) for k in dict.fromkeys(t.customer for t in touchpoints)]
-            )
-            conn.executemany(
-                IMPLIED_OWNER,
-                [(o,) for o in dict.fromkeys(t.owner for t in touchpoints if t.owner)],
-            )
+            conn.executemany(IMPLIED_CUSTOMER, [(k,) for k in implied_customers])
+            conn.executemany(IMPLIED_OWNER, [(o,) for o in implied_owners])
             conn.executemany(IMPLIED_CONTACT, list(implied_contacts.items()))
+            ensured.update(("c", k) for k in implied_customers)
+            ensured.update(("o", o) for o in implied_owners)
+            ensured.update(("@", e) for e in implied_contacts)
             rows = [
                 (t.source, t.external_id, t.customer, t.contact_email, to_micros(t.occurred_at),
                  t.channel.value, t.direction.value, t.owner, t.subject, t.feedback, t.message_id)
@@ -288,6 +333,7 @@ class SQLiteStore(LedgerMixin, PlanMixin):
 
     def _retire(self, retires: list[Retire], source: str) -> WriteCounts:
         conn = self.conn
+        self._ensured.clear()  # a retired customer or contact is stored no more
         retired = 0
         for retire in retires:
             sql = RETIRE.get(retire.kind)

@@ -2,27 +2,44 @@
 
 from __future__ import annotations
 
-# Every upsert is two statements over the same parameters: an INSERT that does nothing on a
-# conflict (its changes are the inserted rows), then an UPDATE that only touches rows where
-# something differs (its changes are the updated rows). Replaying the UPDATE for every record
-# in order gives the same result as upserting one record at a time, duplicates included.
-CUSTOMER = (
+from typing import NamedTuple
+
+
+class Upsert(NamedTuple):
+    """How to upsert one kind of record: its table and key column, an INSERT for a new row
+    (doing nothing on a conflict) and an UPDATE that only touches a row where something
+    differs. Both take the same parameters, the key first."""
+
+    table: str
+    key: str
+    insert: str
+    update: str
+
+
+CUSTOMER = Upsert(
+    "customers",
+    "key",
     """INSERT INTO customers (key, name, segment, owner, first_seen, open_work, attributes)
     VALUES (?1, ?2, ?3, ?4, ?5, coalesce(?6, 0), json(?7)) ON CONFLICT (key) DO NOTHING""",
     """UPDATE customers SET name = coalesce(?2, name), segment = coalesce(?3, segment),
         owner = coalesce(?4, owner), first_seen = coalesce(?5, first_seen), open_work = coalesce(?6, open_work),
-        attributes = json_patch(attributes, ?7)
+        attributes = CASE WHEN ?7 = '{}' THEN attributes ELSE json_patch(attributes, ?7) END
     WHERE key = ?1 AND (name IS NOT coalesce(?2, name) OR segment IS NOT coalesce(?3, segment)
         OR owner IS NOT coalesce(?4, owner) OR first_seen IS NOT coalesce(?5, first_seen)
-        OR open_work IS NOT coalesce(?6, open_work) OR attributes IS NOT json_patch(attributes, ?7))""",
+        OR open_work IS NOT coalesce(?6, open_work)
+        OR (?7 <> '{}' AND attributes IS NOT json_patch(attributes, ?7)))""",
 )
-CONTACT = (
+CONTACT = Upsert(
+    "contacts",
+    "email",
     """INSERT INTO contacts (email, customer, name) VALUES (?1, ?2, ?3)
     ON CONFLICT (email) DO NOTHING""",
     """UPDATE contacts SET customer = ?2, name = coalesce(?3, name)
     WHERE email = ?1 AND (customer IS NOT ?2 OR name IS NOT coalesce(?3, name))""",
 )
-OWNER = (
+OWNER = Upsert(
+    "owners",
+    "id",
     """INSERT INTO owners (id, email, name, active) VALUES (?1, ?2, ?3, ?4)
     ON CONFLICT (id) DO NOTHING""",
     """UPDATE owners SET email = coalesce(?2, email), name = coalesce(?3, name), active = ?4
