@@ -61,6 +61,9 @@ def _key(text: str) -> str:
 
 def parse_channel(text: str) -> Channel:
     """A channel from its name or a common synonym (case-insensitive); empty means email."""
+    known = CHANNEL_SYNONYMS.get(text)  # most files spell it exactly: no normalising then
+    if known is not None:
+        return known
     key = _key(text)
     if not key:
         return Channel.EMAIL
@@ -73,6 +76,9 @@ def parse_channel(text: str) -> Channel:
 
 def parse_direction(text: str, channel: Channel) -> Direction:
     """A direction from its name or a synonym; empty means internal for notes, else outbound."""
+    known = DIRECTION_SYNONYMS.get(text)
+    if known is not None:
+        return known
     key = _key(text)
     if not key:
         return Direction.INTERNAL if channel is Channel.NOTE else Direction.OUTBOUND
