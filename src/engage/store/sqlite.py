@@ -224,17 +224,37 @@ class SQLiteStore(LedgerMixin, PlanMixin):
         return counts
 
     def _upsert(self, sql: Upsert, rows: Sequence[tuple[Any, ...]]) -> WriteCounts:
-        """Insert the rows the table lacks; when some were there, update where they differ.
+        """Insert the rows the table lacks, update the others where something differs.
 
-        The UPDATE runs over every row in order, so a key repeated within the chunk ends as
-        its last record says: the same result as upserting one row at a time.
+        One look-up per chunk finds the keys already stored, so a new record costs one
+        INSERT and a known one one UPDATE. A key repeated within the chunk is inserted
+        once, then updated in order: the same result as upserting one row at a time.
         """
         if not rows:
             return WriteCounts()
         conn = self.conn
+        keys = [row[0] for row in rows]
+        known: set[Any] = set()
+        for start in range(0, len(keys), 500):
+            part = keys[start : start + 500]
+            marks = ",".join("?" * len(part))
+            known.update(
+                key
+                for (key,) in conn.execute(
+                    f"SELECT {sql.key} FROM {sql.table} WHERE {sql.key} IN ({marks})", part
+                )
+            )
+        new: list[tuple[Any, ...]] = []
+        old: list[tuple[Any, ...]] = []
+        for row in rows:
+            if row[0] in known:
+                old.append(row)
+            else:
+                new.append(row)
+                known.add(row[0])
         # rowcount, not total_changes: the re-planning triggers' own writes must not count
-        inserted = conn.executemany(sql.insert, rows).rowcount
-        updated = conn.executemany(sql.update, rows).rowcount if inserted < len(rows) else 0
+        inserted = conn.executemany(sql.insert, new).rowcount if new else 0
+        updated = conn.executemany(sql.update, old).rowcount if old else 0
         return WriteCounts(inserted, updated, len(rows) - inserted - updated)
 
     def _write_batch(self, batch: list[Record]) -> WriteCounts:

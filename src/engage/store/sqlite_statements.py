@@ -8,9 +8,7 @@ from typing import NamedTuple
 class Upsert(NamedTuple):
     """How to upsert one kind of record: its table and key column, an INSERT for a new row
     (doing nothing on a conflict) and an UPDATE that only touches a row where something
-    differs. Both take the same parameters, the key first. Replaying the UPDATE over every
-    record in order, after the INSERT, gives the same result as upserting one record at a
-    time, duplicates included."""
+    differs. Both take the same parameters, the key first."""
 
     table: str
     key: str

@@ -1,8 +1,8 @@
 """Writing touchpoints to SQLite: upserts that do only the work each row needs, and merges.
 
-- **Upserts.** Every row of a chunk is offered to an INSERT that does nothing on a conflict;
-  only when some row was already there is an UPDATE run, touching only rows where something
-  differs. A first load or an append so never pays for updates or look-ups.
+- **Upserts.** One query per chunk finds which rows the store already holds; new rows are
+  inserted, known rows updated only where something differs. A first load so never pays
+  for updates, and a re-pull never pays for inserts.
 - **Merges.** The same email reaches engage from several places (the mailbox, the CRM that
   logged it, a CSV export). A touchpoint is marked ``duplicate_of`` the one another source
   already holds when both carry the same Message-ID, or, when either lacks one, when both
@@ -75,16 +75,37 @@ MARK_SAME_EMAIL = f"""UPDATE touchpoints SET duplicate_of = ({_SAME_EMAIL})
 UNMERGE = "UPDATE touchpoints SET duplicate_of = NULL WHERE duplicate_of = ?"
 
 
-def upsert(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> tuple[int, int]:
-    """Insert new rows and update known ones; returns (inserted, updated).
+def existing_ids(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> set[tuple[str, str]]:
+    """The (source, external_id) pairs of ``rows`` the store already holds."""
+    by_source: dict[str, list[str]] = {}
+    for row in rows:
+        by_source.setdefault(row[0], []).append(row[1])
+    found: set[tuple[str, str]] = set()
+    for source, ids in by_source.items():
+        for start in range(0, len(ids), 500):
+            part = ids[start : start + 500]
+            query = f"SELECT external_id FROM touchpoints WHERE source = ? AND external_id IN ({','.join('?' * len(part))})"
+            found.update(
+                (source, external_id) for (external_id,) in conn.execute(query, (source, *part))
+            )
+    return found
 
-    Every row is offered to the INSERT first; only when some were already there (a re-pull,
-    a changed record, a repeat within the chunk) does the UPDATE run, over all rows in
-    order, changing only those that differ: the result of upserting one row at a time.
-    """
+
+def upsert(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> tuple[int, int]:
+    """Insert new rows and update known ones; returns (inserted, updated)."""
+    known = existing_ids(conn, rows)
+    new: list[tuple[Any, ...]] = []
+    old: list[tuple[Any, ...]] = []
+    for row in rows:
+        ident = (row[0], row[1])
+        if ident in known:
+            old.append(row)
+        else:
+            new.append(row)
+            known.add(ident)  # a repeat later in the chunk is an update of this one
     # rowcount, not total_changes: the re-planning triggers' own writes must not count
-    inserted = conn.executemany(INSERT, rows).rowcount if rows else 0
-    updated = conn.executemany(UPDATE, rows).rowcount if inserted < len(rows) else 0
+    inserted = conn.executemany(INSERT, new).rowcount if new else 0
+    updated = conn.executemany(UPDATE, old).rowcount if old else 0
     return inserted, updated
 
 
