@@ -2,38 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
 from pathlib import Path
 
 from hypothesis import given
 from hypothesis import strategies as st
+from test_sink import sink as sink_at
+from test_sink import task
 
-from engage.adapters import AdapterContext, resolve_options
-from engage.models import Task
 from engage_csv import CsvSink, keyindex
 from engage_csv.keyindex import KeyIndex
 
-NOW = datetime(2024, 3, 5, 9, 0, tzinfo=UTC)
-
-
-def task(key: str) -> Task:
-    return Task(
-        key=key,
-        customer="acme.com",
-        rule="check_in",
-        title="Check in",
-        body="line one\nline two",
-        due=date(2024, 3, 8),
-        priority="high",  # type: ignore[arg-type]
-        kind="call",  # type: ignore[arg-type]
-        owner=None,
-        reason="quiet",
-    )
-
 
 def sink(tmp_path: Path) -> CsvSink:
-    options = resolve_options(CsvSink.options, {"path": "tasks.csv"}, "engage.toml: [sinks.t]")
-    return CsvSink(options, AdapterContext("t", base_dir=tmp_path, now=lambda: NOW))
+    return sink_at(tmp_path, "tasks.csv")
 
 
 def stamp(path: Path) -> tuple[int, int]:
