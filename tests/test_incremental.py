@@ -404,3 +404,17 @@ def test_the_readme_rule_example_plans_incrementally(tmp_path: Path) -> None:
         assert replan(book, at(24 * 80)) == 0
         assert replan(book, at(24 * 91)) == 1  # renewed on 2025-04-01
         assert planned(store) == set()
+
+
+def test_a_customer_retired_while_it_was_planned_keeps_no_plan(tmp_path: Path) -> None:
+    """Another writer retires a customer between its facts and its saved plan: no plan stays."""
+    with SQLiteStore(tmp_path / "e.db") as store:
+        book = engine(store)
+        store.write([Customer("a.com", first_seen=at(0))], "src")
+        plans = list(book.replan(at(24 * 30)))
+        assert plans and plans[0].tasks
+        with SQLiteStore(tmp_path / "e.db") as other:
+            other.write([Retire("customer", "a.com")], "src")
+        store.save_plans(plans, at(24 * 30))
+        assert planned(store) == set()
+        assert store.conn.execute("SELECT count(*) FROM plans").fetchone() == (0,)

@@ -173,13 +173,15 @@ class PlanMixin:
             self.conn.executemany(
                 "DELETE FROM planned_tasks WHERE customer = ?", ((p.customer,) for p in plans)
             )
+            # a customer retired by another writer since its facts were read keeps no plan
             self.conn.executemany(
-                "INSERT OR REPLACE INTO planned_tasks (key, customer) VALUES (?, ?)",
+                """INSERT OR REPLACE INTO planned_tasks (key, customer) SELECT ?1, ?2
+                WHERE EXISTS (SELECT 1 FROM customers WHERE key = ?2)""",
                 ((t.key, t.customer) for p in plans for t in p.tasks),
             )
             self.conn.executemany(
                 """INSERT OR REPLACE INTO plans (customer, owner, valid_until, planned_at)
-                VALUES (?, ?, ?, ?)""",
+                SELECT ?1, ?2, ?3, ?4 WHERE EXISTS (SELECT 1 FROM customers WHERE key = ?1)""",
                 rows,
             )
 
