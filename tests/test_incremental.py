@@ -18,6 +18,7 @@ from engage.adapters import Retire
 from engage.builtin.rules import BUILTIN_RULES
 from engage.clock import to_micros
 from engage.engine import Engine
+from engage.errors import StoreError
 from engage.facts import CustomerFacts
 from engage.models import Channel, Contact, Customer, Direction, Owner, Touchpoint
 from engage.plugins import Registry, make_plugin_manager
@@ -418,3 +419,11 @@ def test_a_customer_retired_while_it_was_planned_keeps_no_plan(tmp_path: Path) -
         store.save_plans(plans, at(24 * 30))
         assert planned(store) == set()
         assert store.conn.execute("SELECT count(*) FROM plans").fetchone() == (0,)
+
+
+def test_facts_to_plan_needs_begin_planning_first(tmp_path: Path) -> None:
+    with (
+        SQLiteStore(tmp_path / "e.db") as store,
+        pytest.raises(StoreError, match="call begin_planning first"),
+    ):
+        list(store.facts_to_plan(at(0), SETTINGS))

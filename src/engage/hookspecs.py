@@ -107,7 +107,9 @@ def engage_register_rules(register: RegisterRule) -> None:
     Args:
         register: Call ``register(rule)`` with an object that has ``name``,
             ``description`` and ``plan(facts, health, settings)`` (see
-            :class:`engage.playbook.Rule`).
+            :class:`engage.playbook.Rule`), and preferably
+            ``next_change(facts, health, settings)`` (see :class:`engage.playbook.NextChange`)
+            so a sync re-plans a customer only when its answer can change.
     """
 
 

@@ -31,6 +31,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from engage.clock import ensure_utc, to_micros
+from engage.errors import StoreError
 from engage.facts import CustomerFacts, OwnerStatus
 from engage.models import Owner
 from engage.playbook import CustomerPlan
@@ -85,7 +86,8 @@ class PlanMixin:
 
         def _own_transaction(self, what: str) -> AbstractContextManager[None]: ...
 
-    _all_due: bool = False
+    #: Whether the last :meth:`begin_planning` chose every customer (None: not called yet).
+    _all_due: bool | None = None
 
     def begin_planning(
         self,
@@ -155,7 +157,13 @@ class PlanMixin:
         conn.executemany("INSERT INTO owner_states (owner, state) VALUES (?, ?)", states.items())
 
     def facts_to_plan(self, as_of: datetime, settings: ScoringSettings) -> Iterator[CustomerFacts]:
-        """Facts of the customers :meth:`begin_planning` chose, in key order."""
+        """Facts of the customers :meth:`begin_planning` chose, in key order.
+
+        Raises:
+            StoreError: :meth:`begin_planning` was not called on this store first.
+        """
+        if self._all_due is None:
+            raise StoreError("facts_to_plan: call begin_planning first, to choose the customers")
         with self._errors():
             yield from compute_facts(self.conn, as_of, settings, None, due_only=not self._all_due)
 
