@@ -14,6 +14,9 @@ memory. Instead:
   replaced, appended by an older engage) is parsed again and the index rewritten.
   Appending writes the task rows first, then the digests, then the stamp, so a crash in
   between leaves a stale stamp, never an index that claims rows the file lacks.
+
+The source uses the same compact set to send each customer and contact record once per
+pull, however many the file names.
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ def digest(key: str) -> int:
 
 
 class KeyIndex:
-    """A set of task keys held as digests (see the module)."""
+    """A set of keys held as 64-bit digests (see the module)."""
 
     def __init__(self, digests: Iterable[int] = ()) -> None:
         self._sorted = array("q", sorted(digests))

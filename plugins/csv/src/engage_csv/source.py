@@ -34,34 +34,14 @@ from engage_csv.cursor import (
 from engage_csv.dates import DateParser
 from engage_csv.fields import FieldError, parse_channel, parse_direction, parse_feedback, parse_flag
 from engage_csv.header import FIELDS, IDENTIFYING, find_files, match_header
+from engage_csv.keyindex import KeyIndex
 
 _SNIFF_BYTES = 64 * 1024
 _PROGRESS_EVERY = 5000
-#: Customers, contacts and addresses remembered within a pull (to send each record once and
-#: resolve each address once), the most recently seen first; past it the least recently seen
-#: are forgotten (at worst a record is sent twice), so memory stays flat on huge files.
+#: Addresses resolved to customers within a pull, the most recently used kept; past it the
+#: least recently used are resolved again, so memory stays flat on huge files.
 _MAX_REMEMBERED = 8192
 _DELIMITERS = ",;\t|"
-
-
-class _Recent:
-    """Keys seen lately, at most ``size``; looking one up counts as seeing it again."""
-
-    def __init__(self, size: int | None = None) -> None:
-        self._keys: OrderedDict[str, None] = OrderedDict()
-        self._size = size or _MAX_REMEMBERED
-
-    def __contains__(self, key: str) -> bool:
-        if key in self._keys:
-            self._keys.move_to_end(key)
-            return True
-        return False
-
-    def add(self, key: str) -> None:
-        self._keys[key] = None
-        self._keys.move_to_end(key)
-        if len(self._keys) > self._size:
-            self._keys.popitem(last=False)
 
 
 class _BadRow(Exception):
@@ -209,7 +189,7 @@ class CsvSource:
         keyed = [(display, path, str(path.resolve())) for display, path in files]
         matched = {key for _, _, key in keyed}
         states = {key: state for key, state in load_cursor(cursor).items() if key in matched}
-        seen = _Recent()
+        seen = KeyIndex()  # customers and contacts sent in this pull: 8 bytes each
         emitted = cursor
         for display, path, key in keyed:
             stat = path.stat()
@@ -246,7 +226,7 @@ class CsvSource:
         size: int,
         mtime_ns: int,
         previous: FileState | None,
-        seen: _Recent,
+        seen: KeyIndex,
     ) -> Generator[SourceItem, None, FileState]:
         with path.open("rb") as raw:
             digest = prefix_matches(raw, previous) if previous is not None else None
@@ -301,7 +281,7 @@ class CsvSource:
         header: list[str] | None,
         base_line: int,
         delimiter: str,
-        seen: _Recent,
+        seen: KeyIndex,
     ) -> Generator[SourceItem, None, tuple[int, int, list[str] | None]]:
         """Yield the records of the rows.
 
@@ -356,7 +336,7 @@ class CsvSource:
         return pos_line, pos_chars, header
 
     def _records(
-        self, cells: list[str], index: Mapping[str, int], identifying: list[int], seen: _Recent
+        self, cells: list[str], index: Mapping[str, int], identifying: list[int], seen: KeyIndex
     ) -> list[Customer | Contact | Touchpoint]:
         """The records of one row (cells padded with one trailing empty cell).
 
