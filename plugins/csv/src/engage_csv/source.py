@@ -38,10 +38,37 @@ from engage_csv.keyindex import KeyIndex
 
 _SNIFF_BYTES = 64 * 1024
 _PROGRESS_EVERY = 5000
-#: Addresses resolved to customers within a pull, the most recently used kept; past it the
-#: least recently used are resolved again, so memory stays flat on huge files.
+#: Addresses resolved to customers within a pull (the most recently used kept; past it the
+#: least recently used are resolved again), and customer and contact keys kept as text
+#: beside their digests, so memory stays flat on huge files.
 _MAX_REMEMBERED = 8192
 _DELIMITERS = ",;\t|"
+
+
+class _Sent:
+    """The customers and contacts sent in this pull: all of them as 8-byte digests, and the
+    lately seen ones as text too, so the busy ones (most rows) are found without hashing."""
+
+    def __init__(self) -> None:
+        self._all = KeyIndex()
+        self._lately: set[str] = set()
+
+    def __contains__(self, key: str) -> bool:
+        if key in self._lately:
+            return True
+        if key in self._all:
+            self._remember(key)
+            return True
+        return False
+
+    def add(self, key: str) -> None:
+        self._all.add(key)
+        self._remember(key)
+
+    def _remember(self, key: str) -> None:
+        if len(self._lately) >= _MAX_REMEMBERED:
+            self._lately.clear()
+        self._lately.add(key)
 
 
 class _BadRow(Exception):
@@ -189,7 +216,7 @@ class CsvSource:
         keyed = [(display, path, str(path.resolve())) for display, path in files]
         matched = {key for _, _, key in keyed}
         states = {key: state for key, state in load_cursor(cursor).items() if key in matched}
-        seen = KeyIndex()  # customers and contacts sent in this pull: 8 bytes each
+        seen = _Sent()
         emitted = cursor
         for display, path, key in keyed:
             stat = path.stat()
@@ -226,7 +253,7 @@ class CsvSource:
         size: int,
         mtime_ns: int,
         previous: FileState | None,
-        seen: KeyIndex,
+        seen: _Sent,
     ) -> Generator[SourceItem, None, FileState]:
         with path.open("rb") as raw:
             digest = prefix_matches(raw, previous) if previous is not None else None
@@ -281,7 +308,7 @@ class CsvSource:
         header: list[str] | None,
         base_line: int,
         delimiter: str,
-        seen: KeyIndex,
+        seen: _Sent,
     ) -> Generator[SourceItem, None, tuple[int, int, list[str] | None]]:
         """Yield the records of the rows.
 
@@ -336,7 +363,7 @@ class CsvSource:
         return pos_line, pos_chars, header
 
     def _records(
-        self, cells: list[str], index: Mapping[str, int], identifying: list[int], seen: KeyIndex
+        self, cells: list[str], index: Mapping[str, int], identifying: list[int], seen: _Sent
     ) -> list[Customer | Contact | Touchpoint]:
         """The records of one row (cells padded with one trailing empty cell).
 
