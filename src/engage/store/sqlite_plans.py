@@ -36,6 +36,7 @@ from engage.facts import CustomerFacts, OwnerStatus
 from engage.models import Owner
 from engage.playbook import CustomerPlan
 from engage.settings import ScoringSettings
+from engage.store.base import LedgerStatus
 from engage.store.sqlite_facts import (
     DAY_US,
     compute_facts,
@@ -45,8 +46,9 @@ from engage.store.sqlite_facts import (
     owner_status,
 )
 
-#: Ledger states in which a sink holds a task (or held it and its condition cleared).
-HELD = ("pushed", "cleared", "completed")
+#: Ledger states in which a sink holds a task (or held it and its condition cleared): the
+#: states in which a sync pushes it no more.
+HELD = (LedgerStatus.PUSHED, LedgerStatus.CLEARED, LedgerStatus.COMPLETED)
 
 _CHOOSE = """
 INSERT OR IGNORE INTO temp.engage_due (key)
