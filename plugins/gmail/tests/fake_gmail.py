@@ -6,7 +6,7 @@ seconds, ``maxResults`` 1-500 default 100, ``pageToken``, ``labelIds``, ``includ
 newest first); ``users.messages.get`` (``format=metadata`` with repeated ``metadataHeaders``,
 or ``minimal``; ``full``/``raw`` are refused so a test notices if bodies are ever fetched);
 ``users.history.list`` (``startHistoryId`` required, records *after* it, 404 ``notFound`` for
-an expired id, ``historyTypes`` filter, paging); and ``POST /batch/gmail/v1`` (multipart/mixed,
+an expired id, ``historyTypes`` filter of its four values, label changes, paging); and ``POST /batch/gmail/v1`` (multipart/mixed,
 ``application/http`` parts, ``Content-ID: <response-ID>`` answers, at most 100 parts). Errors
 use Google's body shape. Tokens are checked by :class:`fake_oauth.FakeOAuth`; every call is
 charged to the user's quota (list 5, get 5, history 2, profile 1), and an optional per-minute
@@ -35,6 +35,13 @@ from engage_gmail.auth import SCOPE_METADATA, SCOPE_READONLY
 
 READ_SCOPES = (SCOPE_READONLY, SCOPE_METADATA, "https://mail.google.com/")
 UNITS = {"profile": 1, "list": 5, "get": 5, "history": 2, "sendAs": 1}
+#: history.list's historyTypes values and the record field each selects.
+HISTORY_FIELDS = {
+    "messageAdded": "messagesAdded",
+    "messageDeleted": "messagesDeleted",
+    "labelAdded": "labelsAdded",
+    "labelRemoved": "labelsRemoved",
+}
 _USER = r"/gmail/v1/users/(?P<user>[^/]+)"
 
 
@@ -200,6 +207,21 @@ class FakeGmail:
                     "id": str(self.history_id),
                     "messages": [summary],
                     "labelsAdded": [{"message": summary, "labelIds": list(labels)}],
+                }
+            )
+
+    def unlabel(self, gmail_id: str, *labels: str) -> None:
+        """Remove labels from a message (a labelRemoved history record): out of spam, say."""
+        with self._lock:
+            message = self.messages[gmail_id]
+            message["labelIds"] = [label for label in message["labelIds"] if label not in labels]
+            self.history_id += 2
+            summary = {"id": gmail_id, "threadId": gmail_id}
+            self.history.append(
+                {
+                    "id": str(self.history_id),
+                    "messages": [summary],
+                    "labelsRemoved": [{"message": summary, "labelIds": list(labels)}],
                 }
             )
 
@@ -381,11 +403,13 @@ class FakeGmail:
                 404, google_error(404, "Requested entity was not found.", "notFound", "NOT_FOUND")
             )
         kinds = set(request.query.get("historyTypes", []))
-        key = {"messageAdded": "messagesAdded", "labelAdded": "labelsAdded"}
+        unknown = kinds - set(HISTORY_FIELDS)
+        if unknown:
+            return _bad(f"Invalid value at 'history_types' ({sorted(unknown)[0]})")
         records = [
             r
             for r in self.history
-            if int(r["id"]) > start and (not kinds or any(key.get(k, k) in r for k in kinds))
+            if int(r["id"]) > start and (not kinds or any(HISTORY_FIELDS[k] in r for k in kinds))
         ]
         page = records[offset : offset + limit]
         body: dict[str, Any] = {"historyId": str(self.history_id)}

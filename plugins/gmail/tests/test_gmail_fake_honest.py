@@ -7,6 +7,7 @@ from typing import Any
 
 import google.oauth2.credentials
 import pytest
+import requests
 from fake_gmail import FakeGmail
 from fake_oauth import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN
 from googleapiclient.discovery import build
@@ -82,6 +83,40 @@ def test_history_and_its_404(fake: FakeGmail) -> None:
     assert caught.value.status_code == 404
 
 
+def test_history_of_label_changes(fake: FakeGmail) -> None:
+    """historyTypes is repeated; label changes come as labelsAdded / labelsRemoved records
+    whose messages carry only ids; a value outside the enum is refused by the client."""
+    added = fake.add("jane@acme.com", "carol@ourco.com", labels=("SPAM",))
+    start = str(fake.history_id)
+    fake.unlabel(added, "SPAM")
+    fake.relabel(added, "INBOX")
+    gmail = service(fake)
+    answer = (
+        gmail.users()
+        .history()
+        .list(
+            userId="me",
+            startHistoryId=start,
+            historyTypes=["messageAdded", "labelAdded", "labelRemoved"],
+        )
+        .execute()
+    )
+    removed, labelled = answer["history"]
+    assert removed["labelsRemoved"] == [
+        {"message": {"id": added, "threadId": added}, "labelIds": ["SPAM"]}
+    ]
+    assert labelled["labelsAdded"][0]["labelIds"] == ["INBOX"]
+    only_removed = (
+        gmail.users()
+        .history()
+        .list(userId="me", startHistoryId=start, historyTypes="labelRemoved")
+        .execute()
+    )
+    assert [r["id"] for r in only_removed["history"]] == [removed["id"]]
+    with pytest.raises(TypeError):
+        gmail.users().history().list(userId="me", startHistoryId=start, historyTypes="labelChanged")
+
+
 def test_batch_with_the_official_client(fake: FakeGmail) -> None:
     """BatchHttpRequest against the fake's batch URI: each callback gets its own message."""
     made = [fake.add("jane@acme.com", "carol@ourco.com", f"S{n}") for n in range(4)]
@@ -105,3 +140,24 @@ def test_batch_with_the_official_client(fake: FakeGmail) -> None:
     batch.execute()
     assert got == {gmail_id: f"S{n}" for n, gmail_id in enumerate(made)}
     assert fake.batch_sizes == [4]
+
+
+def test_an_unknown_history_type_is_refused(fake: FakeGmail) -> None:
+    """The fake answers 400 for a historyTypes value Gmail does not define, as Gmail does."""
+    token = requests.post(
+        fake.token_uri,
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": REFRESH_TOKEN,
+            "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET,
+        },
+        timeout=5,
+    ).json()["access_token"]
+    answer = requests.get(
+        f"{fake.url}/gmail/v1/users/me/history",
+        params={"startHistoryId": str(fake.history_id), "historyTypes": ["labelChanged"]},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=5,
+    )
+    assert answer.status_code == 400 and "history_types" in answer.text

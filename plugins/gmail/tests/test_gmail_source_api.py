@@ -12,6 +12,7 @@ from fake_gmail import FakeGmail
 from fake_oauth import REFRESH_TOKEN
 from gmail_kit import NOW, api_source, ids, pull, pull_until_error
 
+from engage.adapters import Retire
 from engage.errors import ConfigError, EngageError
 from engage.http import AuthError, RetriesExhausted, RetryPolicy
 from engage.models import Channel, Direction, Touchpoint
@@ -68,7 +69,8 @@ def test_history_id_is_taken_before_listing(fake: FakeGmail, tmp_path: Path) -> 
 
 
 def test_incremental_sync_reads_history_only(fake: FakeGmail, tmp_path: Path) -> None:
-    """A later sync reads history.list(messageAdded) from the saved id and lists nothing."""
+    """A later sync reads history.list (messages added, labels changed) from the saved id and
+    lists nothing; a label that is not spam or trash changes nothing."""
     mail(fake, 2)
     source = api_source(fake, tmp_path)
     first = pull(source)
@@ -79,10 +81,42 @@ def test_incremental_sync_reads_history_only(fake: FakeGmail, tmp_path: Path) ->
     assert ids(second.touchpoints) == [new]
     [history] = [r for r in fake.server.requests if r.path.endswith("/history")]
     assert history.arg("startHistoryId") == json.loads(first.cursor or "")["history_id"]
-    assert history.query["historyTypes"] == ["messageAdded"]
+    assert history.query["historyTypes"] == ["messageAdded", "labelAdded", "labelRemoved"]
     assert not [r for r in fake.server.requests if r.path.endswith("/messages")]
     assert json.loads(second.cursor or "")["history_id"] == str(fake.history_id)
     assert ids(pull(api_source(fake, tmp_path), second.cursor).touchpoints) == []
+
+
+def test_mail_moved_out_of_spam_is_read_at_the_next_sync(fake: FakeGmail, tmp_path: Path) -> None:
+    """A message that arrived in spam was skipped; once the user moves it out, it counts."""
+    first = pull(api_source(fake, tmp_path))
+    misfiled = fake.add(CUSTOMER, US, "Renewal question", date=NOW, labels=("SPAM",))
+    second = pull(api_source(fake, tmp_path), first.cursor)
+    assert second.touchpoints == []
+    fake.unlabel(misfiled, "SPAM")
+    fake.relabel(misfiled, "INBOX")
+    third = pull(api_source(fake, tmp_path), second.cursor)
+    assert ids(third.touchpoints) == [misfiled]
+
+
+def test_mail_marked_as_spam_after_it_was_read_is_withdrawn(
+    fake: FakeGmail, tmp_path: Path
+) -> None:
+    """Marking a message as spam withdraws its touchpoints, one per customer it named; moving
+    one to the bin does not (the exchange happened)."""
+    pitch = fake.add("Sam Lee <sam@shop.com>", US, "Offer", date=NOW)
+    merge = fake.add(US, ["sam@shop.com", "ann@beta.com"], "Mail merge", date=NOW)
+    binned = fake.add(CUSTOMER, US, "Old thread", date=NOW)
+    first = pull(api_source(fake, tmp_path))
+    merge_ids = sorted(t.external_id for t in first.touchpoints if t.external_id.startswith(merge))
+    assert merge_ids == [f"{merge}/beta.com", f"{merge}/shop.com"]
+    for junk in (pitch, merge):
+        fake.relabel(junk, "SPAM")
+    fake.relabel(binned, "TRASH")
+    second = pull(api_source(fake, tmp_path), first.cursor)
+    retired = sorted(r.id for r in second.by_kind(Retire))
+    assert retired == sorted({pitch, merge, *merge_ids})
+    assert second.touchpoints == []
 
 
 def test_expired_history_falls_back_to_a_list_sync_without_duplicates(

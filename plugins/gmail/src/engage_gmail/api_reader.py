@@ -22,8 +22,11 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from engage.adapters import AdapterContext, Checkpoint, Problem, Skipped, SourceItem
+import attrs
+
+from engage.adapters import AdapterContext, Checkpoint, Problem, Retire, Skipped, SourceItem
 from engage.http import HttpError
+from engage.models import Touchpoint
 from engage_gmail.batch import MAX_BATCH
 from engage_gmail.gmail_api import GmailApi, HistoryExpired, header_map, message_ids, mime_types
 from engage_gmail.headers import Headers
@@ -31,6 +34,13 @@ from engage_gmail.mapping import SKIPPED_LABELS, MailMessage, Mapper
 
 #: Overlap when a list sync restarts from the last message seen.
 FALLBACK_MARGIN = timedelta(days=1)
+
+#: Labels whose removal brings a message into view: read it (again) in case it counts now.
+RESTORING = frozenset({"SPAM", "TRASH"})
+#: A label whose addition means the message was never a real exchange: its touchpoints go.
+#: (Mail moved to the bin still happened, and deleting mail is housekeeping: both stay.)
+DISOWNING = frozenset({"SPAM"})
+READ, DISOWN = "read", "disown"
 
 
 def count_outcome(
@@ -140,28 +150,70 @@ class ApiReader:
     def _history(self, state: dict[str, Any]) -> Iterator[SourceItem]:
         start = str(state["history_id"])
         page: str | None = None
-        pending: list[str] = []
+        pending: dict[str, str] = {}  # message id -> READ or DISOWN, the latest record winning
         while True:
             answer = self.api.history(start, page)
             for record in answer.get("history") or []:
-                for added in record.get("messagesAdded") or []:
-                    message = added.get("message") or {}
-                    if set(message.get("labelIds") or []) & SKIPPED_LABELS:
-                        yield from count_outcome(self.counts, self.context, "spam/trash/draft")
-                    elif message.get("id"):
-                        pending.append(str(message["id"]))
+                yield from self._note(record, pending)
                 if len(pending) >= MAX_BATCH:
-                    yield from self._read(pending, state)
-                    pending = []
+                    yield from self._settle(pending, state)
+                    pending = {}
                     state["history_id"] = str(record["id"])
                     yield Checkpoint(_dump(state))
             page = answer.get("nextPageToken")
             if not page:
                 break
         if pending:
-            yield from self._read(pending, state)
+            yield from self._settle(pending, state)
         state["history_id"] = str(answer.get("historyId") or state["history_id"])
         yield Checkpoint(_dump(state))
+
+    def _note(self, record: Mapping[str, Any], pending: dict[str, str]) -> Iterator[SourceItem]:
+        """What one history record asks for: messages to read, touchpoints to withdraw."""
+        for added in record.get("messagesAdded") or []:
+            message = added.get("message") or {}
+            if set(message.get("labelIds") or []) & SKIPPED_LABELS:
+                yield from count_outcome(self.counts, self.context, "spam/trash/draft")
+            elif message.get("id"):
+                pending[str(message["id"])] = READ
+        for change, labels, action in (
+            ("labelsRemoved", RESTORING, READ),
+            ("labelsAdded", DISOWNING, DISOWN),
+        ):
+            for entry in record.get(change) or []:
+                message_id = (entry.get("message") or {}).get("id")
+                if message_id and set(entry.get("labelIds") or []) & labels:
+                    pending[str(message_id)] = action
+
+    def _settle(self, pending: Mapping[str, str], state: dict[str, Any]) -> Iterator[SourceItem]:
+        reads = [m for m, action in pending.items() if action == READ]
+        if reads:
+            yield from self._read(reads, state)
+        disowned = [m for m, action in pending.items() if action == DISOWN]
+        if disowned:
+            yield from self._disown(disowned)
+
+    def _disown(self, ids: Sequence[str]) -> Iterator[SourceItem]:
+        """Withdraw the touchpoints of messages marked as spam since they were read.
+
+        A message naming several customers gave one touchpoint each (``ID/customer``): the
+        message is mapped again as if unmarked to name them all.
+        """
+        found = self.api.get_metadata(ids)
+        for message_id in dict.fromkeys(ids):
+            self.counts["marked spam"] += 1
+            external_ids = {message_id}
+            data = found.get(message_id)
+            if data is not None:
+                message = _message(message_id, data)
+                unmarked = attrs.evolve(message, labels=message.labels - SKIPPED_LABELS)
+                external_ids.update(
+                    r.external_id
+                    for r in self.mapper.map(unmarked).records
+                    if isinstance(r, Touchpoint)
+                )
+            for external_id in sorted(external_ids):
+                yield Retire("touchpoint", external_id)
 
     # -- messages -------------------------------------------------------------------------
     def _read(self, ids: Sequence[str], state: dict[str, Any]) -> Iterator[SourceItem]:
@@ -175,20 +227,24 @@ class ApiReader:
             if received is not None:
                 millis = int(received.timestamp() * 1000)
                 state["last_ms"] = max(int(state.get("last_ms") or 0), millis)
-            message = MailMessage(
-                id=message_id,
-                headers=Headers(tuple(header_map(data))),
-                labels=frozenset(str(label).upper() for label in data.get("labelIds") or []),
-                received=received,
-                mime_types=mime_types(data),
-            )
-            mapped = self.mapper.map(message)
+            mapped = self.mapper.map(_message(message_id, data))
             self.counts["messages"] += 1
             self.context.progress.advance("messages")
             yield from count_outcome(self.counts, self.context, mapped.skipped)
             if mapped.problem:
                 yield Problem(f"gmail message {message_id}: {mapped.problem}")
             yield from mapped.records
+
+
+def _message(message_id: str, data: Mapping[str, Any]) -> MailMessage:
+    """A message's metadata as the mapper reads it."""
+    return MailMessage(
+        id=message_id,
+        headers=Headers(tuple(header_map(data))),
+        labels=frozenset(str(label).upper() for label in data.get("labelIds") or []),
+        received=_received(data),
+        mime_types=mime_types(data),
+    )
 
 
 def _received(data: Mapping[str, Any]) -> datetime | None:

@@ -50,6 +50,10 @@ UNITS_PER_MINUTE = 15_000
 _RATE_REASONS = {"rateLimitExceeded", "userRateLimitExceeded"}
 
 
+#: The history records a sync reads (``historyTypes``, sent as repeated parameters).
+HISTORY_TYPES = ("messageAdded", "labelAdded", "labelRemoved")
+
+
 class HistoryExpired(Exception):
     """``startHistoryId`` is too old: Gmail answered 404; a full sync is needed."""
 
@@ -132,14 +136,15 @@ class GmailApi:
         return dict(self.client.get_json(f"{self.base}/messages", params=params))
 
     def history(self, start: str, page_token: str | None = None) -> dict[str, Any]:
-        """One page of ``users.history.list`` (messageAdded) after ``start``.
+        """One page of ``users.history.list`` after ``start``: messages added, and labels
+        added or removed (mail moved out of spam or trash, or marked as spam).
 
         Raises:
             HistoryExpired: Gmail no longer knows ``start`` (HTTP 404).
         """
         params: dict[str, Any] = {
             "startHistoryId": start,
-            "historyTypes": "messageAdded",
+            "historyTypes": list(HISTORY_TYPES),
             "maxResults": 500,
         }
         if page_token:
