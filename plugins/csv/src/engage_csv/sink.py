@@ -148,13 +148,12 @@ class CsvSink:
         """Bring the key index up to date with the rows just appended."""
         if self._stamp is None:
             return
-        try:
+        # the index is only a speed-up: if it cannot be written, the next run parses the file
+        with contextlib.suppress(OSError):
             if had_index:
                 keyindex.append(self._index, added, self._stamp)
             else:
                 keyindex.save(self._index, keys, self._stamp)
-        except OSError:
-            pass  # only a speed-up: the next run parses the file again
 
     def complete(self, remote_ids: Mapping[str, str]) -> Iterable[PushResult]:
         """Do nothing: a CSV file has no notion of done. Returns an empty list."""
