@@ -28,7 +28,7 @@ plugin = "gmail"
 credentials_file = "gmail-authorized-user.json"
 base_url = "{url}"
 token_uri = "{url}/token"
-lookback_days = 30
+lookback_days = 3650  # the mail is dated around AS_OF; the lookback counts from the real clock
 
 [sources.archive]
 plugin = "gmail"
