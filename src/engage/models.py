@@ -181,7 +181,10 @@ class Touchpoint:
 
     ``(source, external_id)`` identifies it: pulling the same record again changes nothing.
     ``feedback`` is a satisfaction score normalised to 0–1 (NPS 9/10 is 0.9) when the
-    touchpoint carries one. Bodies of mail are never stored.
+    touchpoint carries one. ``missed`` marks a call or meeting that did not take place as a
+    conversation (a missed call, a voicemail, no answer): it is then a one-way message in its
+    direction, so a customer's missed call waits for a call back. Bodies of mail are never
+    stored.
     """
 
     source: str
@@ -195,6 +198,7 @@ class Touchpoint:
     subject: str | None = None
     feedback: float | None = attrs.field(default=None, converter=_feedback)
     message_id: str | None = None
+    missed: bool = False
 
 
 @attrs.frozen

@@ -297,7 +297,8 @@ class SQLiteStore(LedgerMixin, PlanMixin):
             ensured.update(("@", e) for e in implied_contacts)
             rows = [
                 (t.source, t.external_id, t.customer, t.contact_email, to_micros(t.occurred_at),
-                 t.channel.value, t.direction.value, t.owner, t.subject, t.feedback, t.message_id)
+                 t.channel.value, t.direction.value, t.owner, t.subject, t.feedback, t.message_id,
+                 int(t.missed))
                 for t in touchpoints
             ]  # fmt: skip
             self._begin_bulk_load_if_empty()

@@ -36,6 +36,8 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
+import attrs
+
 from engage.clock import ensure_utc, from_micros, to_micros
 from engage.errors import StoreError
 from engage.facts import CustomerFacts, OwnerStatus
@@ -45,16 +47,16 @@ from engage.settings import ScoringSettings, SegmentSettings
 DAY_US = 86_400 * 1_000_000
 _MIN_TIME = -(2**63)
 _TOUCH = "direction IN ('inbound', 'outbound')"
-_PERSONAL = "channel IN ('call', 'meeting')"
+_PERSONAL = "channel IN ('call', 'meeting') AND missed = 0"
 _table_ids = itertools.count()
 
-#: Each owner's latest activity at or before ``as_of`` and first one after it.
+#: Each owner's latest activity at or before ``as_of``, first one after it, and first ever.
 _OWNER_ACTIVITY = """
 SELECT owner, max(occurred_at) FILTER (WHERE occurred_at <= :as_of),
-    min(occurred_at) FILTER (WHERE occurred_at > :as_of)
+    min(occurred_at) FILTER (WHERE occurred_at > :as_of), min(occurred_at)
 FROM touchpoints
 WHERE owner IS NOT NULL AND duplicate_of IS NULL
-  AND (direction = 'outbound' OR channel IN ('call', 'meeting'))
+  AND (direction = 'outbound' OR (channel IN ('call', 'meeting') AND missed = 0))
 GROUP BY owner
 """
 
@@ -188,30 +190,62 @@ def _time(value: int | None) -> datetime | None:
     return None if value is None else from_micros(value)
 
 
-def owner_activity(conn: sqlite3.Connection, now: int, *, save: bool = False) -> dict[str, int]:
-    """Each owner's latest activity (outbound, call or meeting, any customer) at or before ``now``.
+@attrs.frozen
+class OwnerActivity:
+    """What the store's touchpoints say of the team's activity as of a moment.
+
+    Attributes:
+        last: Each owner's latest activity (outbound, call or meeting, any customer), in
+            microseconds, for owners active at or before the moment.
+        since: The first recorded activity of anyone (microseconds), or None: how far back
+            the store's evidence of activity reaches.
+    """
+
+    last: dict[str, int]
+    since: int | None
+
+    def covers(self, now: int, span: int) -> bool:
+        """The store records activity from at least ``span`` microseconds before ``now``."""
+        return self.since is not None and now - self.since >= span
+
+
+def owner_activity(conn: sqlite3.Connection, now: int, *, save: bool = False) -> OwnerActivity:
+    """The team's activity (see :class:`OwnerActivity`) at or before ``now``.
 
     Read from the saved snapshot while it still holds: taken at or before ``now``, no
     touchpoint changed or deleted since (those triggers drop its stamp; the insert trigger
-    keeps it up to date), and no owner's next activity come due. Otherwise computed with one scan, and saved with ``save`` (the
-    caller's transaction then holds the write lock).
+    keeps it up to date), and no owner's next activity come due. Otherwise computed with
+    one scan, and saved with ``save`` (the caller's transaction then holds the write lock).
     """
     stamp = conn.execute("SELECT value FROM planning WHERE name = 'activity_as_of'").fetchone()
     if stamp is not None and int(stamp[0]) <= now:
         saved = conn.execute(
-            "SELECT owner, last_active, next_active FROM owner_activity"
+            "SELECT owner, last_active, next_active, first_active FROM owner_activity"
         ).fetchall()
-        if all(upcoming is None or upcoming > now for _, _, upcoming in saved):
-            return {owner: last for owner, last, _ in saved if last is not None}
+        if all(upcoming is None or upcoming > now for _, _, upcoming, _ in saved):
+            return _activity(saved)
     rows = conn.execute(_OWNER_ACTIVITY, {"as_of": now}).fetchall()
     if save:
         conn.execute("DELETE FROM owner_activity")
-        conn.executemany("INSERT INTO owner_activity VALUES (?, ?, ?)", rows)
+        conn.executemany(
+            "INSERT INTO owner_activity (owner, last_active, next_active, first_active) "
+            "VALUES (?, ?, ?, ?)",
+            rows,
+        )
         conn.execute(
             "INSERT OR REPLACE INTO planning (name, value) VALUES ('activity_as_of', ?)",
             (str(now),),
         )
-    return {owner: last for owner, last, _ in rows if last is not None}
+    return _activity(rows)
+
+
+def _activity(rows: list[Any]) -> OwnerActivity:
+    """Rows of (owner, last_active, next_active, first_active) as an :class:`OwnerActivity`."""
+    firsts = [first for _, last, _, first in rows if last is not None and first is not None]
+    return OwnerActivity(
+        {owner: last for owner, last, _, _ in rows if last is not None},
+        min(firsts) if firsts else None,
+    )
 
 
 def load_owners(conn: sqlite3.Connection) -> dict[str, Owner]:
@@ -222,20 +256,30 @@ def load_owners(conn: sqlite3.Connection) -> dict[str, Owner]:
     }
 
 
-def is_team_active(activity: dict[str, int], now: int, inactive: int) -> bool:
+def is_team_active(activity: OwnerActivity, now: int, inactive: int) -> bool:
     """Someone on the team was active within ``inactive`` microseconds of ``now``."""
-    return any(now - moment <= inactive for moment in activity.values())
+    return any(now - moment <= inactive for moment in activity.last.values())
 
 
 def owner_status(
-    owner: Owner | None, last_active: int | None, team_active: bool, now: int, inactive: int
+    owner: Owner | None,
+    last_active: int | None,
+    team_active: bool,
+    now: int,
+    inactive: int,
+    evidence: bool = True,
 ) -> OwnerStatus:
-    """Whether an owner can look after a customer (see :class:`~engage.facts.OwnerStatus`)."""
+    """Whether an owner can look after a customer (see :class:`~engage.facts.OwnerStatus`).
+
+    Quiet is inactive only with ``evidence``: the store records activity from at least
+    ``inactive`` before ``now`` (two days of history prove nothing about a 60-day silence).
+    """
     if owner is None:
         return OwnerStatus.NONE
     if not owner.active:
         return OwnerStatus.GONE
-    if team_active and (last_active is None or now - last_active > inactive):
+    quiet = last_active is None or now - last_active > inactive
+    if team_active and evidence and quiet:
         return OwnerStatus.INACTIVE
     return OwnerStatus.ACTIVE
 
@@ -256,6 +300,7 @@ def compute_facts(
     inactive = settings.owner_inactive_days * DAY_US
     activity = owner_activity(conn, now)
     team_active = is_team_active(activity, now, inactive)
+    evidence = activity.covers(now, inactive)
     owners = load_owners(conn)
     segments = _Segments(settings)
     windows = {s.window_days for s in settings.segments.values()}
@@ -287,7 +332,7 @@ def compute_facts(
                     "expected key order (please report this)"
                 )
             last = row[0]
-            yield _assemble(row, as_of, segments, owners, activity, team_active, inactive)
+            yield _assemble(row, as_of, segments, owners, activity, team_active, inactive, evidence)
     finally:
         if table is not None:
             conn.execute(f"DROP TABLE IF EXISTS {table}")
@@ -322,9 +367,10 @@ def _assemble(
     as_of: datetime,
     segments: _Segments,
     owners: dict[str, Owner],
-    activity: dict[str, int],
+    activity: OwnerActivity,
     team_active: bool,
     inactive: int,
+    evidence: bool,
 ) -> CustomerFacts:
     (
         key, name, declared, first_seen, open_work, attributes,
@@ -344,8 +390,8 @@ def _assemble(
     if last_inbound is not None and last_outbound is not None:
         two_way.append(min(last_inbound, last_outbound))
     owner = None if owner_id is None else owners.get(owner_id) or Owner(owner_id)
-    last_active = None if owner_id is None else activity.get(owner_id)
-    status = owner_status(owner, last_active, team_active, now, inactive)
+    last_active = None if owner_id is None else activity.last.get(owner_id)
+    status = owner_status(owner, last_active, team_active, now, inactive, evidence)
     return CustomerFacts(
         customer=Customer(
             key=key,

@@ -133,18 +133,20 @@ class PlanMixin:
         inactive = settings.owner_inactive_days * DAY_US
         activity = owner_activity(conn, now, save=True)
         team_active = is_team_active(activity, now, inactive)
+        evidence = activity.covers(now, inactive)
         owners = load_owners(conn)
-        ids: set[str] = {*owners, *activity}
+        ids: set[str] = {*owners, *activity.last}
         ids.update(
             o for (o,) in conn.execute("SELECT DISTINCT owner FROM plans WHERE owner IS NOT NULL")
         )
         states = {
             owner_id: _state(
                 owners.get(owner_id) or Owner(owner_id),
-                activity.get(owner_id),
+                activity.last.get(owner_id),
                 team_active,
                 now,
                 inactive,
+                evidence,
             )
             for owner_id in ids
         }
@@ -218,10 +220,15 @@ def _held(sink: str) -> str:
 
 
 def _state(
-    owner: Owner, last_active: int | None, team_active: bool, now: int, inactive: int
+    owner: Owner,
+    last_active: int | None,
+    team_active: bool,
+    now: int,
+    inactive: int,
+    evidence: bool,
 ) -> str:
     """What planning knew of an owner, as text: the status, and for a quiet owner since when."""
-    status = owner_status(owner, last_active, team_active, now, inactive)
+    status = owner_status(owner, last_active, team_active, now, inactive, evidence)
     if status is OwnerStatus.INACTIVE:
         return f"{status}:{last_active}"
     return str(status)

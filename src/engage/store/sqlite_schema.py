@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from engage.errors import StoreError
 
 #: The schema version this engage writes.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 _V1 = """
 CREATE TABLE IF NOT EXISTS customers (
@@ -102,25 +102,21 @@ def _to_v2(conn: sqlite3.Connection) -> None:
             conn.execute(statement)
 
 
-#: Touchpoints by customer and time, carrying every column scoring reads: the facts queries
-#: then never touch the table itself (one sequential index scan instead of a random read per
-#: row, about six times faster at a million rows). Dropped during a bulk load, built at commit.
-CUSTOMER_INDEX = """CREATE INDEX IF NOT EXISTS touchpoints_customer ON touchpoints
-    (customer, occurred_at, direction, channel, duplicate_of, feedback, contact_email, owner)"""
-
-
 def _to_v3(conn: sqlite3.Connection) -> None:
-    """The customer index covers what scoring reads."""
+    """The customer index covers what scoring reads (as it did then; v5 adds ``missed``)."""
     conn.execute("DROP INDEX IF EXISTS touchpoints_customer")
-    conn.execute(CUSTOMER_INDEX)
+    conn.execute(
+        """CREATE INDEX IF NOT EXISTS touchpoints_customer ON touchpoints
+        (customer, occurred_at, direction, channel, duplicate_of, feedback, contact_email, owner)"""
+    )
 
 
-#: Marks the customer of a new touchpoint for re-planning, and keeps the owners' activity
+#: The v4 insert trigger (v5 replaces it with :data:`TOUCHPOINT_INSERTED`): marks the customer of a new touchpoint for re-planning, and keeps the owners' activity
 #: snapshot (latest activity at or before its moment, first one after) true, so an hourly
 #: sync need not scan every touchpoint for it (a new row is never a duplicate yet: merges
 #: mark it afterwards, an update that drops the snapshot). Dropped during a bulk load into an empty
 #: store (which re-plans everyone and drops the snapshot), built again at commit.
-TOUCHPOINT_INSERTED = """CREATE TRIGGER IF NOT EXISTS touchpoints_inserted
+_TOUCHPOINT_INSERTED_V4 = """CREATE TRIGGER IF NOT EXISTS touchpoints_inserted
     AFTER INSERT ON touchpoints BEGIN
         INSERT OR IGNORE INTO stale_customers (customer) VALUES (new.customer);
         INSERT INTO owner_activity (owner, last_active, next_active)
@@ -161,7 +157,7 @@ CREATE TABLE IF NOT EXISTS owner_activity (
 CREATE TABLE IF NOT EXISTS planning (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS ledger_pending ON ledger (sink) WHERE status = 'pending';
 CREATE INDEX IF NOT EXISTS ledger_failed ON ledger (sink) WHERE status = 'failed';
-{TOUCHPOINT_INSERTED};
+{_TOUCHPOINT_INSERTED_V4};
 CREATE TRIGGER IF NOT EXISTS touchpoints_updated AFTER UPDATE ON touchpoints BEGIN
     INSERT OR IGNORE INTO stale_customers (customer) VALUES (old.customer), (new.customer);
     DELETE FROM planning WHERE name = 'activity_as_of';
@@ -212,6 +208,59 @@ def _to_v4(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
+#: Touchpoints by customer and time, carrying every column scoring reads: the facts queries
+#: then never touch the table itself (one sequential index scan instead of a random read per
+#: row, about six times faster at a million rows). Dropped during a bulk load, built at commit.
+CUSTOMER_INDEX = """CREATE INDEX IF NOT EXISTS touchpoints_customer ON touchpoints
+    (customer, occurred_at, direction, channel, missed, duplicate_of, feedback, contact_email,
+     owner)"""
+
+#: Marks the customer of a new touchpoint for re-planning, and keeps the owners' activity
+#: snapshot (latest activity at or before its moment, first one after, first one ever) true,
+#: so an hourly sync need not scan every touchpoint for it (a new row is never a duplicate
+#: yet: merges mark it afterwards, an update that drops the snapshot). Dropped during a bulk
+#: load into an empty store (which re-plans everyone and drops the snapshot), built again at
+#: commit.
+TOUCHPOINT_INSERTED = """CREATE TRIGGER IF NOT EXISTS touchpoints_inserted
+    AFTER INSERT ON touchpoints BEGIN
+        INSERT OR IGNORE INTO stale_customers (customer) VALUES (new.customer);
+        INSERT INTO owner_activity (owner, last_active, next_active, first_active)
+            SELECT new.owner,
+                CASE WHEN new.occurred_at <= CAST(p.value AS INTEGER) THEN new.occurred_at END,
+                CASE WHEN new.occurred_at > CAST(p.value AS INTEGER) THEN new.occurred_at END,
+                new.occurred_at
+            FROM planning p
+            WHERE p.name = 'activity_as_of' AND new.owner IS NOT NULL
+              AND (new.direction = 'outbound'
+                   OR (new.channel IN ('call', 'meeting') AND new.missed = 0))
+        ON CONFLICT (owner) DO UPDATE SET
+            last_active = max(coalesce(last_active, excluded.last_active),
+                              coalesce(excluded.last_active, last_active)),
+            next_active = min(coalesce(next_active, excluded.next_active),
+                              coalesce(excluded.next_active, next_active)),
+            first_active = min(coalesce(first_active, excluded.first_active),
+                               coalesce(excluded.first_active, first_active));
+    END"""
+
+_V5 = f"""
+ALTER TABLE touchpoints ADD COLUMN missed INTEGER NOT NULL DEFAULT 0;
+DROP INDEX IF EXISTS touchpoints_customer;
+{CUSTOMER_INDEX};
+ALTER TABLE owner_activity ADD COLUMN first_active INTEGER;
+DELETE FROM planning WHERE name = 'activity_as_of';
+DROP TRIGGER IF EXISTS touchpoints_inserted;
+{TOUCHPOINT_INSERTED}
+"""
+
+
+def _to_v5(conn: sqlite3.Connection) -> None:
+    """Missed calls (``missed``: a call or meeting that was no conversation, in the customer
+    index too), and each owner's first recorded activity, which tells how far back the
+    store's evidence of activity reaches (an owner is inactive only on enough history)."""
+    for statement in statements(_V5):
+        conn.execute(statement)
+
+
 def statements(script: str) -> list[str]:
     """The complete SQL statements of ``script``, triggers' inner statements kept whole."""
     found, pending = [], ""
@@ -231,6 +280,7 @@ MIGRATIONS: Mapping[int, Callable[[sqlite3.Connection], None]] = {
     2: _to_v2,
     3: _to_v3,
     4: _to_v4,
+    5: _to_v5,
 }
 
 

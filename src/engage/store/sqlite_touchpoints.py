@@ -33,6 +33,7 @@ COLUMNS = (
     "subject",
     "feedback",
     "message_id",
+    "missed",
 )
 
 INSERT = f"""INSERT INTO touchpoints ({", ".join(COLUMNS)})
@@ -41,12 +42,12 @@ INSERT = f"""INSERT INTO touchpoints ({", ".join(COLUMNS)})
 UPDATE = """UPDATE touchpoints SET customer = ?3, contact_email = coalesce(?4, contact_email),
         occurred_at = ?5, channel = ?6, direction = ?7, owner = coalesce(?8, owner),
         subject = coalesce(?9, subject), feedback = coalesce(?10, feedback),
-        message_id = coalesce(?11, message_id)
+        message_id = coalesce(?11, message_id), missed = ?12
     WHERE source = ?1 AND external_id = ?2 AND (customer IS NOT ?3
         OR contact_email IS NOT coalesce(?4, contact_email) OR occurred_at IS NOT ?5
         OR channel IS NOT ?6 OR direction IS NOT ?7 OR owner IS NOT coalesce(?8, owner)
         OR subject IS NOT coalesce(?9, subject) OR feedback IS NOT coalesce(?10, feedback)
-        OR message_id IS NOT coalesce(?11, message_id))"""
+        OR message_id IS NOT coalesce(?11, message_id) OR missed IS NOT ?12)"""
 
 _SAME_MESSAGE = """
     SELECT d.source || char(31) || d.external_id FROM touchpoints d
