@@ -1,10 +1,13 @@
 """A stateful fake HubSpot on 127.0.0.1, built from the documented CRM v3/v4 API.
 
-It stores objects, owners and associations, and enforces what the real API enforces: Bearer
-auth (401), scopes (403 for object types in ``denied``), list pages of at most 100, search
+It stores objects, owners, associations and property definitions (``definitions``: the call
+outcomes of ``hs_call_disposition``, HubSpot's six defaults and a custom one), and enforces
+what the real API enforces: Bearer auth (401), scopes (403 for object types in ``denied``;
+``"properties"`` there refuses reading property definitions), list pages of at most 100, search
 pages of at most 200 and the 10,000-result search cap (400), batches of at most 100, property
-values that are strings, ``hs_timestamp`` on engagements, valid association type ids, owner ids
-that exist, and URLs that fit (414). Search sees a record only once it is indexed
+values that are strings, ``hs_timestamp`` on engagements, enumeration values among a defined
+property's options, valid association type ids, owner ids that exist, unknown properties (404)
+and URLs that fit (414). Search sees a record only once it is indexed
 (``unindexed`` holds the ids that are not yet), orders ties in no particular order, and
 answers a single sort. Faults: :meth:`rate_limit_next` (429 with a ``policyName``), and
 FakeServer's ``fail_next``, ``drop_next`` and ``slow_next``; ``lose_create_answers`` makes
@@ -39,6 +42,18 @@ TYPE_IDS = {
     ("feedback_submissions", "contacts"): 1001,
 }  # fmt: skip
 CATEGORIES = {"HUBSPOT_DEFINED", "INTEGRATOR_DEFINED", "USER_DEFINED", "WORK"}
+#: HubSpot's default call outcomes (the same ids in every account) and one a portal added.
+CALL_OUTCOMES = {
+    "f240bbac-87c9-4f6e-bf70-924b57d47db7": "Connected",
+    "73a0d17f-1163-4015-bdd5-ec830791da20": "No answer",
+    "b2cf5968-551e-4856-9783-52b3da59a7d0": "Left voicemail",
+    "a4c4c377-d246-4b32-a13b-75a56a4cd0ff": "Left live message",
+    "9d9162e7-6cf3-4944-bf63-4dff82258764": "Busy",
+    "17b47fee-58de-441e-a44c-c6300d46f273": "Wrong number",
+}
+CUSTOM_OUTCOME = ("3b8f5e5a-2d0c-4c61-9a57-5f0e2f6b7c1d", "Meeting booked")
+#: The object types the properties API knows (others: 400, as HubSpot cannot infer the type).
+PROPERTY_TYPES = {"contacts", "companies", "deals", "tickets", "feedback_submissions", *ENGAGEMENTS}
 TASK_ENUMS = {
     "hs_task_status": {"NOT_STARTED", "COMPLETED", "IN_PROGRESS", "WAITING", "DEFERRED"},
     "hs_task_priority": {"LOW", "MEDIUM", "HIGH", "NONE"},
@@ -87,6 +102,11 @@ class FakeHubSpot(FakeServer):
             lambda: defaultdict(dict)
         )
         self.unindexed: set[str] = set()
+        self.definitions: dict[tuple[str, str], dict[str, Any]] = {
+            ("calls", "hs_call_disposition"): self.enumeration(
+                "hs_call_disposition", "Call outcome", [*CALL_OUTCOMES.items(), CUSTOM_OUTCOME]
+            )
+        }
         self.lose_create_answers = 0
         self.url_limit = 4000
         self._ids = 1000
@@ -163,6 +183,23 @@ class FakeHubSpot(FakeServer):
         })  # fmt: skip
         return owner_id
 
+    def enumeration(
+        self, name: str, label: str, options: Iterable[tuple[str, str]]
+    ) -> dict[str, Any]:
+        """A property definition in HubSpot's ``Property`` shape, with (value, label) options."""
+        stamp = iso(self.now_ms)
+        return {
+            "name": name, "label": label, "description": f"The {label.lower()}.",
+            "groupName": "callinformation", "type": "enumeration", "fieldType": "select",
+            "options": [{"value": v, "label": t, "description": "", "displayOrder": n,
+                         "hidden": False} for n, (v, t) in enumerate(options)],
+            "displayOrder": -1, "calculated": False, "externalOptions": False,
+            "hasUniqueValue": False, "hidden": False, "hubspotDefined": True, "formField": False,
+            "modificationMetadata": {"archivable": False, "readOnlyDefinition": True,
+                                     "readOnlyValue": False, "readOnlyOptions": False},
+            "createdAt": stamp, "updatedAt": stamp, "archived": False,
+        }  # fmt: skip
+
     def rate_limit_next(self, policy: str, count: int = 1, retry_after: str | None = None) -> None:
         """Answer the next ``count`` requests with HubSpot's 429 for ``policy``."""
         message = {
@@ -204,6 +241,12 @@ class FakeHubSpot(FakeServer):
         self._add("POST", obj + "/batch/read", self._batch_read)
         self._add("POST", obj + "/batch/create", self._batch_create)
         self._add("POST", obj + "/batch/update", self._batch_update)
+        self._add(
+            "GET",
+            r"/crm/v3/properties/(?P<type>\w+)/(?P<name>\w+)",
+            self._property,
+            "properties",
+        )
         self._add(
             "GET",
             r"/crm/v4/objects/(?P<type>\w+)/(?P<id>\d+)/associations/(?P<to>\w+)",
@@ -278,6 +321,19 @@ class FakeHubSpot(FakeServer):
                 "next": {"after": str(start + limit), "link": "?after=" + str(start + limit)}
             }
         return Reply(200, body)
+
+    def _property(self, request: Request) -> Reply:
+        object_type, name = request.match["type"], request.match["name"]
+        if object_type not in PROPERTY_TYPES:
+            return error(400, f"Unable to infer object type from: {object_type}")
+        definition = self.definitions.get((object_type, name))
+        if definition is None or self._flag(request, "archived"):  # none of them is archived
+            return error(
+                404,
+                f"Property {name} does not exist for object type {object_type}",
+                "OBJECT_NOT_FOUND",
+            )
+        return Reply(200, definition)
 
     def _list(self, request: Request) -> Reply:
         object_type = request.match["type"]
@@ -415,6 +471,10 @@ class FakeHubSpot(FakeServer):
         for name, allowed in TASK_ENUMS.items():
             if object_type == "tasks" and name in props and props[name] not in allowed:
                 return f"{props[name]!r} was not one of the allowed options for {name}"
+        for name, value in props.items():
+            definition = self.definitions.get((object_type, name))
+            if definition and value and value not in {o["value"] for o in definition["options"]}:
+                return f"{value!r} was not one of the allowed options for {name}"
         owner = props.get("hubspot_owner_id")
         if owner and owner not in {o["id"] for o in self.owners if not o["archived"]}:
             return f"{owner!r} was not one of the allowed options for hubspot_owner_id"

@@ -57,6 +57,7 @@ _SCOPES = {
     "feedback_submissions": "crm.objects.feedback_submissions.read",
 }
 _OBJECT = re.compile(r"/crm/v[34]/(?:objects|associations)/(\w+)")
+_PROPERTIES = re.compile(r"/crm/v3/properties/(\w+)")
 
 
 @attrs.frozen
@@ -86,6 +87,9 @@ def required_scope(method: str, path: str) -> str:
     """The private app scope a request needs, for 403 messages."""
     if path.rstrip("/").endswith("/crm/v3/owners") or "/owners/" in path:
         return _SCOPES["owners"]
+    definition = _PROPERTIES.search(path)
+    if definition:  # any of many scopes reads a property; the schema scope is the plain one
+        return f"crm.schemas.{definition.group(1)}.read"
     match = _OBJECT.search(path)
     kind = match.group(1) if match else "contacts"
     write = method != "GET" and not path.endswith(("/search", "/batch/read"))
@@ -385,6 +389,11 @@ class HubSpotClient:
             after = next_after(data)
             if after is None:
                 return ids
+
+    def property_definition(self, object_type: str, name: str) -> dict[str, Any]:
+        """A property's definition, options included: ``GET /crm/v3/properties/{type}/{name}``."""
+        data = self.get(f"/crm/v3/properties/{object_type}/{quote(name)}")
+        return data if isinstance(data, dict) else {}
 
     def owners(self, *, archived: bool) -> Iterator[dict[str, Any]]:
         """Every owner: ``GET /crm/v3/owners`` (``archived=true`` gives only archived ones)."""

@@ -8,8 +8,10 @@ Per object type it keeps:
   sync that wrote it) and, while many records share that time, the last id done;
 - ``archived``: archived records up to this time (epoch ms) have been retired.
 
-Besides: engagements that had no association yet (looked at again every run) and the
-companies that had open deals or tickets (so a company whose work closed is told so).
+Besides: engagements that had no association yet (looked at again every run), the
+companies that had open deals or tickets (so a company whose work closed is told so), and
+the version of the call rules the stored calls were read with (``call_rules``; older ones
+have their calls read again).
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ class Cursor:
     types: dict[str, TypeState] = attrs.field(factory=dict)
     unassociated: dict[str, list[str]] = attrs.field(factory=dict)
     open_companies: dict[str, str] | None = None
+    call_rules: int = 0
 
     def dump(self) -> str:
         """The cursor as compact, stable JSON text."""
@@ -57,6 +60,7 @@ class Cursor:
                 "types": {k: v.to_json() for k, v in sorted(self.types.items())},
                 "unassociated": {k: v for k, v in sorted(self.unassociated.items()) if v},
                 "open_companies": self.open_companies,
+                "call_rules": self.call_rules,
             },
             sort_keys=True,
             separators=(",", ":"),
@@ -79,6 +83,7 @@ class Cursor:
                 types={k: TypeState(**v) for k, v in data["types"].items()},
                 unassociated={k: [str(i) for i in v] for k, v in data["unassociated"].items()},
                 open_companies=data["open_companies"],
+                call_rules=int(data.get("call_rules", 0)),
             )
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise SourceError(

@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from engage.models import Channel, Customer, Direction, Owner, Task, Touchpoint
+from engage_hubspot import calls
 
 #: Engagement object types and the channel each becomes.
 ENGAGEMENTS: Mapping[str, Channel] = {
@@ -43,7 +44,7 @@ PROPERTIES: Mapping[str, tuple[str, ...]] = {
     ),
     "calls": (
         "hs_timestamp", "hubspot_owner_id", "hs_call_title", "hs_call_direction",
-        "hs_call_status", "hs_lastmodifieddate",
+        "hs_call_status", "hs_call_disposition", "hs_lastmodifieddate",
     ),
     "meetings": (
         "hs_timestamp", "hubspot_owner_id", "hs_meeting_title", "hs_meeting_outcome",
@@ -62,9 +63,8 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MODIFIED = {"contacts": "lastmodifieddate"}
 MODIFIED_DEFAULT = "hs_lastmodifieddate"
 
-#: Email and call statuses that mean nothing reached the customer.
+#: Email statuses and meeting outcomes that mean nothing reached the customer (calls: calls.py).
 EMAIL_NOT_SENT = frozenset({"BOUNCED", "FAILED", "SCHEDULED", "SENDING"})
-CALL_NOT_HELD = frozenset({"CANCELED", "FAILED", "QUEUED", "RINGING", "IN_PROGRESS", "CONNECTING"})
 MEETING_NOT_HELD = frozenset({"CANCELED", "NO_SHOW", "RESCHEDULED"})
 
 #: The marker line that carries a task's key in its body, so a task can be found again.
@@ -193,7 +193,10 @@ def email_message_id(props: Mapping[str, Any]) -> str | None:
 def channel_direction(
     object_type: str, props: Mapping[str, Any], now: datetime
 ) -> tuple[Channel, Direction] | None:
-    """How an engagement happened; None when it did not (unsent email, cancelled meeting...)."""
+    """How an engagement happened; None when it did not (unsent email, cancelled call or meeting...).
+
+    A call that ended without a conversation still happened (see :mod:`engage_hubspot.calls`).
+    """
     if object_type == "emails":
         if (props.get("hs_email_status") or "").upper() in EMAIL_NOT_SENT:
             return None
@@ -201,7 +204,7 @@ def channel_direction(
         inbound = direction in ("INCOMING_EMAIL", "FORWARDED_EMAIL")
         return Channel.EMAIL, Direction.INBOUND if inbound else Direction.OUTBOUND
     if object_type == "calls":
-        if (props.get("hs_call_status") or "").upper() in CALL_NOT_HELD:
+        if (props.get("hs_call_status") or "").strip().upper() in calls.NOT_HELD_STATUSES:
             return None
         inbound = (props.get("hs_call_direction") or "").upper() == "INBOUND"
         return Channel.CALL, Direction.INBOUND if inbound else Direction.OUTBOUND
@@ -247,8 +250,13 @@ def touchpoint_from_engagement(
     contact_email: str | None,
     owners: Mapping[str, str],
     now: datetime,
+    call_labels: Mapping[str, str] = calls.DEFAULT_DISPOSITIONS,
 ) -> Touchpoint | None:
-    """A touchpoint from an engagement or feedback submission; None when it did not happen."""
+    """A touchpoint from an engagement or feedback submission; None when it did not happen.
+
+    ``call_labels`` maps the portal's call outcome ids to their labels: a call nobody talked
+    on is ``missed``, in its own direction (an inbound missed call waits for a call back).
+    """
     props = data.get("properties") or {}
     how = channel_direction(object_type, props, now)
     occurred = parse_time(
@@ -277,6 +285,8 @@ def touchpoint_from_engagement(
         if object_type == FEEDBACK
         else None,
         message_id=email_message_id(props) if object_type == "emails" else None,
+        missed=object_type == "calls"
+        and calls.call_outcome(props, call_labels) is calls.CallOutcome.MISSED,
     )
 
 

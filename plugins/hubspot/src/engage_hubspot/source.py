@@ -13,19 +13,24 @@ Each run:
 4. looks again at engagements that had no company or contact (associations made later);
 5. tells companies whose open work changed.
 
+Calls are judged by :mod:`engage_hubspot.calls`: the portal's call outcome labels are read
+once per pull, when the first calls arrive. A cursor written under older call rules has its
+calls listed again, so every stored call is judged by the rules of today.
+
 A :class:`~engage.adapters.Checkpoint` follows every page, so a failure loses nothing and
 the next run resumes from the last page committed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
 from engage.adapters import AdapterContext, Checkpoint, Option, Problem, Retire, SourceItem
+from engage.http import HttpError
 from engage.models import Contact, Customer
-from engage_hubspot import mapping
+from engage_hubspot import calls, mapping
 from engage_hubspot.client import SEARCH_PAGE, HubSpotClient
 from engage_hubspot.cursor import Cursor, TypeState
 from engage_hubspot.lookups import Lookups
@@ -50,6 +55,7 @@ class HubSpotSource:
         self.client: HubSpotClient = connect(options, context, "sources")
         self.owners: dict[str, str] = {}
         self.unassociated = 0
+        self.call_labels: dict[str, str] | None = None
 
     def __repr__(self) -> str:
         return f"HubSpotSource({self.context.name!r}, {self.client!r})"
@@ -61,8 +67,11 @@ class HubSpotSource:
         now: datetime = self.context.now()
         start = mapping.to_millis(now)
         state = Cursor.load(cursor)
+        if state.call_rules != calls.RULES:
+            _read_calls_again(state)
         lookups = Lookups(self.client, self.context.identity)
         self.unassociated = 0
+        self.call_labels = None
         yield from self._owners()
         open_ids = self._open_companies() if self.open_work else None
         written: set[str] = set()
@@ -349,6 +358,7 @@ class HubSpotSource:
             contacts = self.client.associations(object_type, "contacts", ids)
         lookups.load_companies(c for v in companies.values() for c in v)
         lookups.load_contacts(c for v in contacts.values() for c in v)
+        labels = (yield from self._call_labels()) if object_type == "calls" else {}
         lonely: list[str] = []
         for data in results:
             object_id = str(data["id"])
@@ -366,6 +376,7 @@ class HubSpotSource:
                 contact_email=email,
                 owners=self.owners,
                 now=now,
+                call_labels=labels,
             )
             if touchpoint is None:  # did not happen (cancelled, unsent): drop any older copy
                 yield Retire("touchpoint", mapping.external_id(object_type, object_id))
@@ -378,6 +389,28 @@ class HubSpotSource:
                 f"{self.context.name}: {dropped} unassociated {object_type} no longer tracked "
                 "(more than 10,000 waiting)"
             )
+
+    def _call_labels(self) -> Generator[SourceItem, None, Mapping[str, str]]:
+        """The portal's call outcome labels by id, read once per pull.
+
+        Refused (403: a token without a scope that reads properties) or missing (404): no
+        labels, so HubSpot's default outcomes are known by their ids and calls with a custom
+        outcome are judged by their status; a problem line says so.
+        """
+        if self.call_labels is None:
+            try:
+                definition = self.client.property_definition("calls", "hs_call_disposition")
+                self.call_labels = calls.options_labels(definition)
+            except HttpError as exc:
+                if exc.status not in (403, 404):
+                    raise
+                self.call_labels = {}
+                yield Problem(
+                    f"{self.context.name}: the call outcomes could not be read ({exc}); HubSpot's "
+                    "default outcomes are known by their ids, calls with a custom outcome are "
+                    "judged by hs_call_status"
+                )
+        return self.call_labels
 
     def _recheck(
         self, object_type: str, state: Cursor, now: datetime, lookups: Lookups
@@ -415,6 +448,14 @@ class HubSpotSource:
             i: k for i in sorted(open_ids) if (k := lookups.companies.get(i) or before.get(i))
         }
         yield Checkpoint(state.dump())
+
+
+def _read_calls_again(state: Cursor) -> None:
+    """Calls stored under older call rules are listed again, so each is judged by today's."""
+    kind = state.types.get("calls")
+    if kind is not None:
+        state.types["calls"] = TypeState(modified=kind.modified, archived=kind.archived)
+    state.call_rules = calls.RULES
 
 
 def _listed(record: Record, to_type: str) -> list[str]:
