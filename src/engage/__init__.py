@@ -13,6 +13,7 @@ What a script needs, with no config file and no network::
 """
 
 from engage.adapters import (
+    FUTURE_TOLERANCE,
     AdapterContext,
     Checkpoint,
     Option,
@@ -22,6 +23,7 @@ from engage.adapters import (
     Sink,
     Skipped,
     Source,
+    future_problem,
     resolve_options,
 )
 from engage.clock import parse_moment, utcnow
@@ -60,6 +62,7 @@ from engage.settings import ScoringSettings, SegmentSettings
 from engage.store.sqlite import SQLiteStore
 
 __all__ = [
+    "FUTURE_TOLERANCE",
     "AdapterContext",
     "Assessment",
     "Band",
@@ -108,6 +111,7 @@ __all__ = [
     "ValidationError",
     "anchor_of",
     "build_task",
+    "future_problem",
     "hookimpl",
     "parse_moment",
     "resolve_options",

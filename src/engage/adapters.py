@@ -19,6 +19,7 @@ never produces a duplicate.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
@@ -68,6 +69,33 @@ class Retire:
 
 #: What a pull yields.
 SourceItem = Customer | Contact | Owner | Touchpoint | Problem | Skipped | Checkpoint | Retire
+
+#: How far past the real clock a touchpoint may be dated (clock skew, a time zone read
+#: wrongly) before it counts as a bad record: beyond it, the date is a typo ("3609").
+FUTURE_TOLERANCE = timedelta(days=1)
+
+
+def future_problem(moment: datetime, now: datetime, got: str | None = None) -> str | None:
+    """Why a touchpoint dated ``moment`` is refused, or None when it is not from the future.
+
+    A touchpoint dated more than :data:`FUTURE_TOLERANCE` after ``now`` (the real clock
+    when it is read, never an ``--as-of`` moment) is refused as a bad record. engage checks
+    every pulled touchpoint; a source that checks its records itself can name the file and
+    line: ``Problem(f"{file}:{line}: {problem}")``.
+
+    Args:
+        moment: The touchpoint's ``occurred_at`` (aware).
+        now: The real clock (``context.now()``).
+        got: The value as the input wrote it, for the message; defaults to ``moment`` in
+            ISO 8601.
+
+    Returns:
+        ``occurred_at: in the future (got '3609-01-01')``, or None.
+    """
+    if moment <= now + FUTURE_TOLERANCE:
+        return None
+    shown = moment.isoformat() if got is None else got
+    return f"occurred_at: in the future (got {shown!r})"
 
 
 @attrs.frozen

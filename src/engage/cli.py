@@ -61,11 +61,16 @@ class App:
     @property
     def config(self) -> Config:
         if self._config is None:
-            self._config = Config.load(self.config_path)
+            config = Config.load(self.config_path)
+            config.check_factors(self.registry.factors)  # weights name registered factors
+            self._config = config
         return self._config
 
     def engine(self, store: SQLiteStore, config: Config | None = None) -> Engine:
-        config = config or self.config
+        if config is None:
+            config = self.config  # its weights were checked when it was loaded
+        else:
+            config.check_factors(self.registry.factors)  # names the file; Engine cannot
         return Engine(
             store=store,
             factors=[r.value for r in self.registry.factors.values()],

@@ -3,14 +3,16 @@
 Every key is checked. An unknown key, a missing required key or a bad value is a
 :class:`~engage.errors.ConfigError` naming the file, the key and what was expected. Adapter
 tables (``[sources.NAME]``, ``[sinks.NAME]``) are checked against the options their plugin
-declares when the adapter is built.
+declares when the adapter is built, and ``weights`` against the factors the installed plugins
+register (:meth:`Config.check_factors`) when an engine is built from the config.
 """
 
 from __future__ import annotations
 
+import difflib
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +72,21 @@ class Config:
         """The directory relative paths are resolved against."""
         return self.path.parent if self.path is not None else Path.cwd()
 
+    def check_factors(self, factors: Iterable[str]) -> None:
+        """Check that every segment's ``weights`` names one of ``factors``.
+
+        Factors come from plugins, so this runs where the config meets the plugin registry:
+        whenever an engine is built from the config.
+
+        Args:
+            factors: The names of the registered factors.
+
+        Raises:
+            ConfigError: a weight names no factor (naming the file, the key, the factors
+                and the closest name).
+        """
+        check_weights(self.scoring, factors, str(self.path) if self.path else "<config>")
+
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Config:
         """Read and check a TOML config file.
@@ -118,10 +135,38 @@ class Config:
         )
 
 
+def check_weights(scoring: ScoringSettings, factors: Iterable[str], where: str) -> None:
+    """Check that every segment's ``weights`` names one of ``factors``.
+
+    Args:
+        scoring: The settings whose segments to check.
+        factors: The names of the registered factors.
+        where: Where the settings come from, for the message (the config file).
+
+    Raises:
+        ConfigError: ``where: key 'segments.default.weights.persnal' names no factor; did
+            you mean 'personal'? (expected one of: ...)``.
+    """
+    known = sorted(set(factors))
+    for name, segment in scoring.segments.items():
+        for factor in segment.weights:
+            if factor not in known:
+                raise ConfigError(
+                    f"{where}: key 'segments.{name}.weights.{factor}' names no factor"
+                    f"{_did_you_mean(factor, known)} (expected one of the installed factors: "
+                    f"{', '.join(known) or 'none'})"
+                )
+
+
 def find_config_path(explicit: str | None, env: Mapping[str, str] | None = None) -> Path:
     """The config file to use: ``--config``, else ``$ENGAGE_CONFIG``, else ./engage.toml."""
     env = os.environ if env is None else env
     return Path(explicit or env.get(CONFIG_ENV) or DEFAULT_CONFIG)
+
+
+def _did_you_mean(word: str, known: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(known), n=1)
+    return f"; did you mean '{close[0]}'?" if close else ""
 
 
 def _reject_unknown(
@@ -130,7 +175,10 @@ def _reject_unknown(
     for key in data:
         if key not in known:
             names = ", ".join(sorted(known))
-            raise ConfigError(f"{where}: unknown key '{prefix}{key}' (expected one of: {names})")
+            hint = _did_you_mean(key, sorted(known))
+            raise ConfigError(
+                f"{where}: unknown key '{prefix}{key}'{hint} (expected one of: {names})"
+            )
 
 
 def _typed(
@@ -243,5 +291,6 @@ def _segment(
 
 
 def _minimum(key: str) -> int:
-    """Day and hour windows must be at least 1; the rest may be 0."""
-    return 1 if key.endswith(("_days", "_hours")) and key != "appreciation_days" else 0
+    """Day and hour windows and the task budget must be at least 1; the rest may be 0."""
+    windows = key.endswith(("_days", "_hours")) and key != "appreciation_days"
+    return 1 if windows or key == "max_tasks" else 0

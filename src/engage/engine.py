@@ -22,6 +22,7 @@ from datetime import datetime
 import attrs
 
 from engage.clock import parse_moment, utcnow
+from engage.config import check_weights
 from engage.errors import ValidationError
 from engage.facts import CustomerFacts
 from engage.health import Factor, Health, score
@@ -49,6 +50,14 @@ class Engine:
     rules: Sequence[Rule]
     settings: ScoringSettings = attrs.field(factory=ScoringSettings)
     identity: Identity = attrs.field(factory=Identity)
+
+    def __attrs_post_init__(self) -> None:
+        """Refuse settings that weight a factor the engine does not have (a typo, a plugin missing).
+
+        Raises:
+            ConfigError: a segment's ``weights`` names no factor.
+        """
+        check_weights(self.settings, (factor.name for factor in self.factors), "Engine settings")
 
     @classmethod
     def in_memory(

@@ -27,6 +27,7 @@ from typing import Any
 import pluggy
 
 from engage.adapters import (
+    FUTURE_TOLERANCE,
     AdapterContext,
     Checkpoint,
     Directory,
@@ -36,6 +37,7 @@ from engage.adapters import (
     Sink,
     Skipped,
     Source,
+    future_problem,
     resolve_options,
 )
 from engage.clock import utcnow
@@ -103,17 +105,32 @@ def build_adapters(
     return sources, sinks
 
 
-def pull_source(store: Store, name: str, plugin: str, source: Source) -> SourceReport:
+def pull_source(
+    store: Store, name: str, plugin: str, source: Source, *, now: datetime | None = None
+) -> SourceReport:
     """Pull one source from its saved cursor into the store, committing at each checkpoint.
+
+    A touchpoint dated more than a day after ``now`` (the real clock, default the moment the
+    pull starts; never ``--as-of``) is not stored but counted as a problem
+    (:func:`~engage.adapters.future_problem`).
 
     Never raises for a source failure: the report carries the error, and everything since
     the last checkpoint is rolled back.
     """
+    clock = utcnow() if now is None else now
+    latest = clock + FUTURE_TOLERANCE  # checked inline: this loop sees every record
     counts = WriteCounts()
     records = touchpoints = problems = 0
     messages: list[str] = []
     skipped: dict[str, int] = {}
     error: str | None = None
+
+    def problem(message: str) -> None:
+        nonlocal problems
+        problems += 1
+        if len(messages) < MAX_MESSAGES:
+            messages.append(message)
+
     try:
         items = iter(source.pull(store.get_cursor(name)))
         finished = False
@@ -134,15 +151,18 @@ def pull_source(store: Store, name: str, plugin: str, source: Source) -> SourceR
                         skipped[item.what] = skipped.get(item.what, 0) + item.count
                         continue
                     if isinstance(item, Problem):
-                        problems += 1
-                        if len(messages) < MAX_MESSAGES:
-                            messages.append(item.message)
+                        problem(item.message)
                         continue
-                    if isinstance(item, Touchpoint) and item.source != name:
-                        raise SourceError(
-                            f"plugin '{plugin}' yielded a touchpoint with source {item.source!r}; "
-                            f"touchpoints must carry the source's config name {name!r} (context.name)"
-                        )
+                    if isinstance(item, Touchpoint):
+                        if item.source != name:
+                            raise SourceError(
+                                f"plugin '{plugin}' yielded a touchpoint with source {item.source!r}; "
+                                f"touchpoints must carry the source's config name {name!r} (context.name)"
+                            )
+                        if item.occurred_at > latest:
+                            future = future_problem(item.occurred_at, clock)
+                            problem(f"{name}: touchpoint {item.external_id!r}: {future}")
+                            continue
                     batch.append(item)
                     if not isinstance(item, Retire):
                         segment_records += 1
@@ -192,9 +212,11 @@ def run_sync(
 
     Raises:
         LockedError: another sync holds the lock.
-        ConfigError, PluginError: the configuration cannot be built; nothing was pulled.
+        ConfigError, PluginError: the configuration cannot be built (an unknown plugin,
+            option or factor weight); nothing was pulled.
     """
     moment = as_of or utcnow()
+    config.check_factors(registry.factors)  # before pulling: a typo must not cost a pull
     with store.lock():
         sources, sinks = build_adapters(
             config, registry, progress=progress, env=env, directory=store
