@@ -13,12 +13,13 @@ from engage_gmail.mapping import MailMessage, Mapped, Mapper
 
 WHEN = datetime(2026, 11, 2, 10, 30, tzinfo=UTC)
 DATE = "Mon, 02 Nov 2026 11:30:00 +0100"
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
 
 def mapper(
     owner: str | None = "carol@ourco.com", internal: tuple[str, ...] = ("ourco.com",)
 ) -> Mapper:
-    return Mapper("mail", Identity.for_domains(internal), owner)
+    return Mapper("mail", Identity.for_domains(internal), owner, now=lambda: NOW)
 
 
 def message(
@@ -35,6 +36,14 @@ def message(
 
 def touchpoints(mapped: Mapped) -> list[Touchpoint]:
     return [r for r in mapped.records if isinstance(r, Touchpoint)]
+
+
+def customers(mapped: Mapped) -> list[str]:
+    return [r.key for r in mapped.records if isinstance(r, Customer)]
+
+
+def contacts(mapped: Mapped) -> dict[str, str]:
+    return {r.email: r.customer for r in mapped.records if isinstance(r, Contact)}
 
 
 def test_inbound_from_a_customer() -> None:
@@ -77,6 +86,113 @@ def test_outbound_to_two_customers_gives_one_touchpoint_each() -> None:
     }
     assert Owner("carol@ourco.com", email="carol@ourco.com", name="Carol") in mapped.records
     assert Contact("joe@acme.com", "acme.com") in mapped.records
+
+
+def test_people_copied_on_inbound_mail_are_contacts_only() -> None:
+    """Inbound mail is the sender's customer's alone: another company in Cc is a contact of its
+    customer, with no customer record and no touchpoint; the sender's copied colleague is a
+    contact of the sender's customer."""
+    mapped = mapper().map(
+        message(
+            ("From", "jane@acme.com"),
+            ("To", "carol@ourco.com, Bob <bob@globex.com>"),
+            ("Cc", "joe@acme.com, ann@initech.com"),
+        )
+    )
+    assert [(t.customer, t.contact_email) for t in touchpoints(mapped)] == [
+        ("acme.com", "jane@acme.com")
+    ]
+    assert customers(mapped) == ["acme.com"]
+    assert contacts(mapped) == {
+        "jane@acme.com": "acme.com",
+        "joe@acme.com": "acme.com",
+        "bob@globex.com": "globex.com",
+        "ann@initech.com": "initech.com",
+    }
+    assert Contact("bob@globex.com", "globex.com", "Bob") in mapped.records
+
+
+def test_outbound_mail_is_for_the_customers_in_to_not_the_copied_ones() -> None:
+    """Mail from us To customer A, Cc customer B: one touchpoint, A's; B is a contact only.
+    The id keeps its /customer suffix, as when B got a touchpoint too."""
+    mapped = mapper().map(
+        message(
+            ("From", "carol@ourco.com"),
+            ("To", "jane@acme.com"),
+            ("Cc", "Bob <bob@globex.com>"),
+        )
+    )
+    assert [(t.external_id, t.customer, t.direction) for t in touchpoints(mapped)] == [
+        ("m1/acme.com", "acme.com", Direction.OUTBOUND)
+    ]
+    assert customers(mapped) == ["acme.com"]
+    assert Contact("bob@globex.com", "globex.com", "Bob") in mapped.records
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        (("To", "dave@ourco.com"), ("Cc", "Jane <jane@acme.com>, joe@acme.com")),
+        (("To", "undisclosed-recipients:;"), ("Bcc", "Jane <jane@acme.com>")),
+        (("Bcc", "Jane <jane@acme.com>"),),
+    ],
+    ids=["to-a-colleague-cc-the-customer", "bcc-only", "no-to-at-all"],
+)
+def test_outbound_mail_to_customers_by_copy_only_is_to_them(
+    fields: tuple[tuple[str, str], ...],
+) -> None:
+    """Mail from us with no customer in To (To a colleague, Cc the customer; a Bcc mailing)
+    is written to the copied customers: an outbound touchpoint each."""
+    mapped = mapper().map(message(("From", "carol@ourco.com"), *fields))
+    [touchpoint] = touchpoints(mapped)
+    assert (touchpoint.external_id, touchpoint.customer, touchpoint.contact_email) == (
+        "m1",
+        "acme.com",
+        "jane@acme.com",
+    )
+    assert (touchpoint.direction, touchpoint.owner) == (Direction.OUTBOUND, "carol@ourco.com")
+    assert customers(mapped) == ["acme.com"]
+
+
+def test_contact_email_is_the_first_address_the_touchpoint_is_for() -> None:
+    """An outbound touchpoint's contact is the customer's first address in To, even when a
+    colleague of theirs is copied in a Cc field written before it."""
+    mapped = mapper().map(
+        message(
+            ("From", "carol@ourco.com"),
+            ("Cc", "ann@acme.com"),
+            ("To", "bob@globex.com, jane@acme.com"),
+        )
+    )
+    found = {t.customer: t.contact_email for t in touchpoints(mapped)}
+    assert found == {"acme.com": "jane@acme.com", "globex.com": "bob@globex.com"}
+
+
+def test_a_copied_person_becomes_a_customer_with_their_first_own_touchpoint() -> None:
+    """Copied first (a contact only), then writing to us: the customer record comes with that
+    touchpoint, named after the person (a personal address) as their first mail showed it."""
+    m = mapper()
+    copied = m.map(
+        message(
+            ("From", "jane@acme.com"),
+            ("To", "carol@ourco.com"),
+            ("Cc", "Jo Bloggs <jo.bloggs@gmail.com>"),
+        )
+    )
+    assert "jo.bloggs@gmail.com" not in customers(copied)
+    assert Contact("jo.bloggs@gmail.com", "jo.bloggs@gmail.com", "Jo Bloggs") in copied.records
+    own = m.map(message(("From", "jo.bloggs@gmail.com"), ("To", "carol@ourco.com")))
+    assert Customer("jo.bloggs@gmail.com", name="Jo Bloggs") in own.records
+    assert [t.customer for t in touchpoints(own)] == ["jo.bloggs@gmail.com"]
+
+
+def test_external_ids_name_every_id_a_message_can_have_had() -> None:
+    """Mail from us names its id and id/customer for every customer among all recipients
+    (copied ones got touchpoints in earlier versions); inbound mail only ever had its id."""
+    out = message(("From", "carol@ourco.com"), ("To", "jane@acme.com"), ("Cc", "bob@globex.com"))
+    assert mapper().external_ids(out) == {"m1", "m1/acme.com", "m1/globex.com"}
+    inbound = message(("From", "jane@acme.com"), ("Cc", "bob@globex.com"))
+    assert mapper().external_ids(inbound) == {"m1"}
 
 
 def test_internal_domain_colleagues_are_us() -> None:
@@ -239,6 +355,49 @@ def test_date_falls_back_to_the_received_time() -> None:
     assert touchpoints(mapper().map(wrong))[0].occurred_at == received
     close = message(*fields, received=received)
     assert touchpoints(mapper().map(close))[0].occurred_at == WHEN
+
+
+@pytest.mark.parametrize(
+    ("date", "received", "problem"),
+    [
+        (
+            "Sun, 22 Nov 2026 12:00:01 +0000",
+            None,
+            "Date: in the future (got 'Sun, 22 Nov 2026 12:00:01 +0000')",
+        ),
+        (
+            "Thu, 01 Jan 2099 00:00:00 +0000",
+            datetime(2099, 1, 1, 1, tzinfo=UTC),
+            "Date: in the future (got 'Thu, 01 Jan 2099 00:00:00 +0000')",
+        ),
+        (
+            None,
+            NOW + timedelta(days=1, seconds=1),
+            "received: in the future (got '2026-11-21T12:00:01+00:00')",
+        ),
+    ],
+    ids=["date-only", "date-and-received", "received-only"],
+)
+def test_mail_dated_more_than_a_day_after_the_clock_is_a_problem(
+    date: str | None, received: datetime | None, problem: str
+) -> None:
+    """A message whose dates (Date, and when it was received) all lie more than a day after
+    the clock is a problem saying which date, not a touchpoint."""
+    fields = [("From", "jane@acme.com"), ("To", "carol@ourco.com")]
+    if date is not None:
+        fields.append(("Date", date))
+    mapped = mapper().map(MailMessage("m1", Headers(tuple(fields)), received=received))
+    assert (mapped.records, mapped.problem) == ((), problem)
+
+
+def test_a_future_date_header_gives_way_to_the_received_time() -> None:
+    """A Date within a day after the clock is believed; one further ahead, on a message
+    received before then, gives way to the received time."""
+    fields = (("From", "jane@acme.com"), ("To", "carol@ourco.com"))
+    soon = message(*fields, ("Date", "Sat, 21 Nov 2026 11:00:00 +0000"))
+    assert touchpoints(mapper().map(soon))[0].occurred_at == NOW + timedelta(hours=23)
+    ahead = message(*fields, ("Date", "Sun, 22 Nov 2026 00:00:00 +0000"), received=NOW)
+    assert touchpoints(mapper().map(ahead))[0].occurred_at == NOW
 
 
 def test_no_date_at_all_is_a_problem() -> None:

@@ -22,11 +22,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import attrs
-
 from engage.adapters import AdapterContext, Checkpoint, Problem, Retire, Skipped, SourceItem
 from engage.http import HttpError
-from engage.models import Touchpoint
 from engage_gmail.batch import MAX_BATCH
 from engage_gmail.gmail_api import GmailApi, HistoryExpired, header_map, message_ids, mime_types
 from engage_gmail.headers import Headers
@@ -77,7 +74,7 @@ class ApiReader:
         self.lookback_days = lookback_days
         self.mailbox_owner = mailbox_owner
         self.counts: Counter[str] = Counter()
-        self.mapper = Mapper(context.name, context.identity)
+        self.mapper = Mapper(context.name, context.identity, now=context.now)
 
     def pull(self, cursor: str | None) -> Iterator[SourceItem]:
         """Yield records and checkpoints since ``cursor``."""
@@ -196,8 +193,8 @@ class ApiReader:
     def _disown(self, ids: Sequence[str]) -> Iterator[SourceItem]:
         """Withdraw the touchpoints of messages marked as spam since they were read.
 
-        A message naming several customers gave one touchpoint each (``ID/customer``): the
-        message is mapped again as if unmarked to name them all.
+        A message naming several customers may have given one touchpoint each
+        (``ID/customer``): every id it can have had is withdrawn.
         """
         found = self.api.get_metadata(ids)
         for message_id in dict.fromkeys(ids):
@@ -205,13 +202,7 @@ class ApiReader:
             external_ids = {message_id}
             data = found.get(message_id)
             if data is not None:
-                message = _message(message_id, data)
-                unmarked = attrs.evolve(message, labels=message.labels - SKIPPED_LABELS)
-                external_ids.update(
-                    r.external_id
-                    for r in self.mapper.map(unmarked).records
-                    if isinstance(r, Touchpoint)
-                )
+                external_ids.update(self.mapper.external_ids(_message(message_id, data)))
             for external_id in sorted(external_ids):
                 yield Retire("touchpoint", external_id)
 

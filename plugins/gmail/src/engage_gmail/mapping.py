@@ -1,23 +1,41 @@
 """A parsed mail message → engage records (pure: no I/O).
 
-Who is "us": the mailbox owner and every address in the configured internal domains. A
-message from us to outside addresses is **outbound** (one touchpoint per customer among the
-recipients, owned by the sender); a message from outside is **inbound** (one touchpoint for
-the sender's customer). Each outside address becomes a contact of its customer: the company
-domain, or the address itself at a personal mail provider. Mail among ourselves only, spam,
-trash, drafts and automated mail produce no touchpoint and are counted instead.
+Who is "us": the mailbox owner and every address in the configured internal domains. Each
+outside address belongs to a customer: the company domain, or the address itself at a
+personal mail provider.
 
-``external_id`` is the message's id (the Gmail id, or the Message-ID for Takeout files); when
-one message involves several customers, each touchpoint's id adds ``/customer``.
+Who is a customer: only someone with a touchpoint of their own, someone who wrote to us or
+to whom we wrote. A person only copied on someone else's mail is a contact seen in that
+conversation, not a customer to plan for:
+
+- a message from outside is **inbound**: one touchpoint for the sender's customer, which
+  alone gets a :class:`~engage.models.Customer` record. Everyone else outside (the sender's
+  colleagues, other companies in To or Cc) is a :class:`~engage.models.Contact` of their
+  customer, nothing more;
+- a message from us to outside addresses is **outbound**, owned by the sender: one
+  touchpoint per customer in **To**. Customers only in Cc or Bcc get one only when no
+  customer is in To (we wrote to them by copy: To a colleague, Cc the customer; or a Bcc
+  mailing); otherwise they are contacts only.
+
+A touchpoint's ``contact_email`` is the first address of its customer among those it was
+written by or to. Mail among ourselves only, spam, trash, drafts and automated mail produce
+no touchpoint and are counted instead. A message dated more than a day after the clock
+(and not received before then) is a problem, not a touchpoint.
+
+``external_id`` is the message's id (the Gmail id, or the Message-ID for Takeout files).
+When an outbound message names several customers among all its recipients, each of its
+touchpoints adds ``/customer``, even if only one of them gets a touchpoint: ids stay what
+they were when every copied customer got one, so mail read again is never counted twice.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
 import attrs
 
+from engage.clock import utcnow
 from engage.identity import Identity
 from engage.models import Channel, Contact, Customer, Direction, Owner, Touchpoint
 from engage_gmail.classify import automated_reason, is_invitation
@@ -36,8 +54,14 @@ SKIPPED_LABELS = frozenset({"SPAM", "TRASH", "DRAFT", "DRAFTS"})
 #: A Date header further than this from the time Gmail received the message is not believed.
 DATE_TOLERANCE = timedelta(days=2)
 
+#: A message dated more than this after the clock is a problem (a sender's clock or a typo).
+FUTURE_TOLERANCE = timedelta(days=1)
+
 #: Reasons an automated message may still be a calendar invitation.
 _INVITE_MAY_OVERRIDE = ("mailing list", "Precedence", "Auto-Submitted")
+
+#: The header fields that name a message's recipients.
+_RECIPIENTS = ("To", "Cc", "Bcc")
 
 
 @attrs.frozen
@@ -82,13 +106,16 @@ class Mapper:
         identity: Resolves addresses to customers and tells who is internal.
         owner: The mailbox owner's address, when known.
         aliases: The owner's other addresses (Gmail send-as aliases), also us.
+        now: The real clock (the adapter context's ``now``), to refuse mail from the future.
     """
 
     source: str
     identity: Identity
     owner: str | None = None
     aliases: frozenset[str] = frozenset()
+    now: Callable[[], datetime] = utcnow
     _seen: set[str] = attrs.field(factory=set, init=False)
+    _names: dict[str, str] = attrs.field(factory=dict, init=False)
 
     def is_us(self, email: str) -> bool:
         """True for the mailbox owner, their aliases and addresses in the internal domains."""
@@ -111,22 +138,26 @@ class Mapper:
         if reason is not None and not (meeting and reason.startswith(_INVITE_MAY_OVERRIDE)):
             return Mapped(skipped="automated", reason=reason)
         assert sender is not None  # automated_reason flags a missing sender
-        occurred_at = self._when(headers, message.received)
+        occurred_at, problem = self._when(headers, message.received)
         if occurred_at is None:
-            return Mapped(problem="no readable Date header and no other date for the message")
-        recipients = parse_addresses(
-            [*headers.get_all("To"), *headers.get_all("Cc"), *headers.get_all("Bcc")]
-        )
-        outside = [a for a in [sender, *recipients] if not self.is_us(a.email)]
-        by_customer = self._customers(outside)
+            return Mapped(problem=problem)
+        addressed = [a for a in parse_addresses(headers.get_all("To")) if not self.is_us(a.email)]
+        copied = [
+            a
+            for a in parse_addresses([*headers.get_all("Cc"), *headers.get_all("Bcc")])
+            if not self.is_us(a.email)
+        ]
         if self.is_us(sender.email):
             direction, owner = Direction.OUTBOUND, sender.email
-            involved = list(by_customer.items())
+            everyone = self._customers([*addressed, *copied])
+            touched = self._customers(addressed) or self._customers(copied)
+            several = len(everyone) > 1
         else:
             direction, owner = Direction.INBOUND, None
-            key = self.identity.customer_key(sender.email)
-            involved = [(key, [sender])] if key else []
-        if not involved:
+            everyone = self._customers([sender, *addressed, *copied])
+            touched = self._customers([sender])
+            several = False
+        if not touched:
             return Mapped(skipped="internal" if direction is Direction.OUTBOUND else "no customer")
         channel = Channel.EMAIL
         if meeting:
@@ -137,15 +168,14 @@ class Mapper:
         if owner is not None and "owner:" + owner not in self._seen:
             self._seen.add("owner:" + owner)
             records.append(Owner(owner, email=owner, name=sender.name))
-        for key, addresses in by_customer.items():
-            records.extend(self._contacts(key, addresses))
+        for key, addresses in everyone.items():
+            records.extend(self._contacts(key, addresses, customer=key in touched))
         message_id = parse_message_id(headers.get("Message-ID"))
-        for key, addresses in involved:
-            external_id = message.id if len(involved) == 1 else f"{message.id}/{key}"
+        for key, addresses in touched.items():
             records.append(
                 Touchpoint(
                     source=self.source,
-                    external_id=external_id,
+                    external_id=f"{message.id}/{key}" if several else message.id,
                     customer=key,
                     occurred_at=occurred_at,
                     channel=channel,
@@ -158,6 +188,20 @@ class Mapper:
             )
         return Mapped(tuple(records))
 
+    def external_ids(self, message: MailMessage) -> set[str]:
+        """Every id a touchpoint of ``message`` can have had.
+
+        Its id, and for mail from us ``id/customer`` for each customer among the recipients
+        (copied ones too, which earlier versions gave touchpoints).
+        """
+        headers = message.headers
+        senders = parse_addresses(headers.get_all("From"))
+        if not senders or not self.is_us(senders[0].email):
+            return {message.id}
+        fields = [v for name in _RECIPIENTS for v in headers.get_all(name)]
+        named = self._customers(a for a in parse_addresses(fields) if not self.is_us(a.email))
+        return {message.id, *(f"{message.id}/{key}" for key in named)}
+
     def _customers(self, outside: Iterable[Address]) -> dict[str, list[Address]]:
         found: dict[str, list[Address]] = {}
         for address in outside:
@@ -166,26 +210,50 @@ class Mapper:
                 found.setdefault(key, []).append(address)
         return found
 
-    def _contacts(self, key: str, addresses: list[Address]) -> list[Customer | Contact]:
+    def _contacts(
+        self, key: str, addresses: list[Address], *, customer: bool
+    ) -> list[Customer | Contact]:
+        """The customer record (only for a customer with a touchpoint here) and its contacts."""
         out: list[Customer | Contact] = []
-        if "customer:" + key not in self._seen:
+        personal = key == addresses[0].email
+        if personal:
+            name = next((a.name for a in addresses if a.name), None)
+            if name is not None:
+                self._names.setdefault(key, name)
+        if customer and "customer:" + key not in self._seen:
             self._seen.add("customer:" + key)
-            personal = key == addresses[0].email
-            out.append(Customer(key, name=addresses[0].name if personal else None))
+            out.append(Customer(key, name=self._names.get(key) if personal else None))
         for address in addresses:
             if "contact:" + address.email not in self._seen:
                 self._seen.add("contact:" + address.email)
                 out.append(Contact(address.email, key, address.name))
         return out
 
-    @staticmethod
-    def _when(headers: Headers, received: datetime | None) -> datetime | None:
-        written = parse_date(headers.get("Date"))
-        if written is None:
-            return received
-        if received is not None and abs(written - received) > DATE_TOLERANCE:
-            return received
-        return written
+    def _when(
+        self, headers: Headers, received: datetime | None
+    ) -> tuple[datetime | None, str | None]:
+        """When the message was written, else received; or why it cannot be dated.
+
+        The Date header is believed unless it is days away from the received time. A date
+        more than :data:`FUTURE_TOLERANCE` after the clock is not believed either; when the
+        message has no other date, it is a problem.
+        """
+        raw = headers.get("Date")
+        written = parse_date(raw)
+        if written is None and received is None:
+            return None, "no readable Date header and no other date for the message"
+        dates = [(written, f"Date: in the future (got {raw!r})")]
+        if received is not None:
+            got = f"received: in the future (got {received.isoformat()!r})"
+            if written is None or abs(written - received) > DATE_TOLERANCE:
+                dates.insert(0, (received, got))
+            else:
+                dates.append((received, got))
+        latest = self.now() + FUTURE_TOLERANCE
+        for moment, _ in dates:
+            if moment is not None and moment <= latest:
+                return moment, None
+        return None, next(why for moment, why in dates if moment is not None)
 
 
 def _subject(headers: Headers) -> str | None:

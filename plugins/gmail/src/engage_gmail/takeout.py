@@ -80,7 +80,7 @@ class TakeoutReader:
                     "mailbox_owner, or only the internal domains count as us"
                 )
         state["owner"] = owner
-        mapper = Mapper(self.context.name, self.context.identity, owner)
+        mapper = Mapper(self.context.name, self.context.identity, owner, now=self.context.now)
         progress: dict[str, Any] = state.setdefault("files", {})
         for path in files:
             key = str(path.resolve())
