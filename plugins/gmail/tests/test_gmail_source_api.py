@@ -211,6 +211,18 @@ def test_automated_mail_is_counted_not_stored(fake: FakeGmail, tmp_path: Path) -
     assert source.context.progress.counts["skipped automated"] == 3  # type: ignore[attr-defined]
 
 
+def test_mail_dated_after_the_clock_is_a_problem_naming_it(fake: FakeGmail, tmp_path: Path) -> None:
+    """A message dated (and received) days after the source's clock is a problem naming its
+    Gmail id and date, not a touchpoint; the rest lands."""
+    keep = mail(fake, 1)
+    ahead = fake.add(CUSTOMER, US, "Typo in the year", date=NOW + timedelta(days=2))
+    result = pull(api_source(fake, tmp_path))
+    assert ids(result.touchpoints) == keep
+    assert result.problems == [
+        f"gmail message {ahead}: Date: in the future (got 'Sun, 22 Nov 2026 12:00:00 +0000')"
+    ]
+
+
 def test_outbound_mail_is_owned_by_the_mailbox_owner(fake: FakeGmail, tmp_path: Path) -> None:
     """Mail from the owner to a customer is outbound with owner = the owner's address."""
     sent = fake.add(f"Carol <{US}>", CUSTOMER, "Re: Question", labels=["SENT"])

@@ -125,6 +125,22 @@ def test_unparseable_messages_are_reported_with_their_position(tmp_path: Path) -
     assert sorted(t.external_id for t in result.touchpoints) == ["1@x", "2@x"]
 
 
+def test_mail_dated_after_the_clock_is_a_problem_with_its_position(tmp_path: Path) -> None:
+    """A message whose Date and From_ line are both days after the clock is a Problem naming
+    the file, byte offset and date; the rest lands."""
+    good = takeout(message_id="1@x")
+    ahead = takeout(date="Tue, 01 Jan 2036 09:00:00 +0000", message_id="2@x").replace(
+        FROM_LINE, "From 1@xxx Tue Jan 01 09:00:00 +0000 2036"
+    )
+    write(tmp_path / "a.mbox", good, ahead)
+    result = pull(mbox_source(tmp_path, "a.mbox", mailbox_owner="carol@ourco.com"))
+    assert result.problems == [
+        f"a.mbox: byte {len(good)}: Date: in the future (got 'Tue, 01 Jan 2036 09:00:00 +0000');"
+        " message skipped"
+    ]
+    assert [t.external_id for t in result.touchpoints] == ["1@x"]
+
+
 def test_missing_date_falls_back_to_the_from_line(tmp_path: Path) -> None:
     """No Date header: the From_ line's date is used."""
     write(tmp_path / "a.mbox", takeout(date=None, message_id="1@x"))
