@@ -124,7 +124,7 @@ class TestColumns:
             source(path="t.csv", columns={"when": "Date"})
         assert str(error.value) == (
             "[sources.files]: columns: unknown field 'when' (expected one of: id, occurred_at, customer, "
-            "email, name, channel, direction, owner, subject, feedback, segment, open_work)"
+            "email, name, channel, direction, outcome, owner, subject, feedback, segment, open_work)"
         )
 
 

@@ -19,7 +19,7 @@ from typing import IO, Any, Literal
 import attrs
 
 #: Bump when the parser changes what it yields, so old cursors force a re-read.
-PARSER_VERSION = 1
+PARSER_VERSION = 2  # 2: the outcome column (missed calls)
 _CHUNK = 1 << 20
 
 

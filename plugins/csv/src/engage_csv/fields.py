@@ -1,4 +1,4 @@
-"""Parsing of the small enumerated and numeric columns: channel, direction, feedback, open_work.
+"""Parsing of the small enumerated and numeric columns: channel, direction, outcome, feedback, open_work.
 
 Each parser takes the cell text and returns the engage value, or raises :class:`FieldError`
 whose message says what was expected; the source adds the file, line, field and value.
@@ -50,6 +50,26 @@ DIRECTION_SYNONYMS: dict[str, Direction] = {
     "internal": Direction.INTERNAL,
 }
 
+#: A call's or meeting's outcome → missed (no conversation took place).
+OUTCOME_SYNONYMS: dict[str, bool] = {
+    "missed": True,
+    "missed call": True,
+    "no answer": True,
+    "unanswered": True,
+    "voicemail": True,
+    "left voicemail": True,
+    "left message": True,
+    "busy": True,
+    "not reached": True,
+    "no show": True,
+    "connected": False,
+    "completed": False,
+    "answered": False,
+    "held": False,
+    "reached": False,
+    "done": False,
+}
+
 _TRUE = frozenset({"yes", "true", "1", "y", "x"})
 _FALSE = frozenset({"no", "false", "0", "n"})
 _NUMBER = re.compile(r"^[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)$")
@@ -87,6 +107,29 @@ def parse_direction(text: str, channel: Channel) -> Direction:
     except KeyError:
         accepted = ", ".join(DIRECTION_SYNONYMS)
         raise FieldError(f"unknown direction; expected one of: {accepted}") from None
+
+
+def parse_outcome(text: str) -> bool:
+    """Whether a call or meeting was missed, from its outcome; empty means it took place.
+
+    Case-insensitive; spaces, underscores and hyphens are alike (``No-Answer`` is ``no answer``).
+    """
+    if not text:  # most rows: no outcome column, or an empty cell
+        return False
+    known = OUTCOME_SYNONYMS.get(text)
+    if known is not None:
+        return known
+    key = " ".join(text.replace("_", " ").replace("-", " ").lower().split())
+    if not key:
+        return False
+    try:
+        return OUTCOME_SYNONYMS[key]
+    except KeyError:
+        missed = ", ".join(k for k, v in OUTCOME_SYNONYMS.items() if v)
+        held = ", ".join(k for k, v in OUTCOME_SYNONYMS.items() if not v)
+        raise FieldError(
+            f"unknown outcome; expected one of: {missed} (missed) or {held} (took place)"
+        ) from None
 
 
 def _number(text: str) -> float:

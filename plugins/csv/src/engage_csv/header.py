@@ -17,6 +17,7 @@ FIELDS: tuple[str, ...] = (
     "name",
     "channel",
     "direction",
+    "outcome",
     "owner",
     "subject",
     "feedback",
@@ -24,7 +25,9 @@ FIELDS: tuple[str, ...] = (
     "open_work",
 )
 
-#: The fields whose cells identify a touchpoint when the file has no ``id`` column.
+#: The fields whose cells identify a touchpoint when the file has no ``id`` column. Adding
+#: one would change every such hashed id; ``outcome``, added later, is left out (correcting
+#: an outcome updates its touchpoint).
 IDENTIFYING: tuple[str, ...] = (
     "occurred_at",
     "customer",

@@ -13,15 +13,22 @@ import hashlib
 import io
 from collections import OrderedDict
 from collections.abc import Generator, Iterator, Mapping
-from datetime import UTC, tzinfo
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import IO, Any, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from engage.adapters import AdapterContext, Checkpoint, Option, Problem, SourceItem
+from engage.adapters import (
+    FUTURE_TOLERANCE,
+    AdapterContext,
+    Checkpoint,
+    Option,
+    Problem,
+    SourceItem,
+)
 from engage.errors import ConfigError, SourceError
 from engage.identity import email_domain, normalize_customer
-from engage.models import Contact, Customer, Touchpoint
+from engage.models import Channel, Contact, Customer, Touchpoint
 from engage_csv.cursor import (
     FileState,
     HashingReader,
@@ -32,7 +39,14 @@ from engage_csv.cursor import (
     prefix_matches,
 )
 from engage_csv.dates import DateParser
-from engage_csv.fields import FieldError, parse_channel, parse_direction, parse_feedback, parse_flag
+from engage_csv.fields import (
+    FieldError,
+    parse_channel,
+    parse_direction,
+    parse_feedback,
+    parse_flag,
+    parse_outcome,
+)
 from engage_csv.header import FIELDS, IDENTIFYING, find_files, match_header
 from engage_csv.keyindex import KeyIndex
 
@@ -43,6 +57,8 @@ _PROGRESS_EVERY = 5000
 #: beside their digests, so memory stays flat on huge files.
 _MAX_REMEMBERED = 8192
 _DELIMITERS = ",;\t|"
+#: The channels an outcome applies to: only a call or a meeting can be missed.
+_CONVERSATIONS = frozenset({Channel.CALL, Channel.MEETING})
 
 
 class _Sent:
@@ -150,6 +166,8 @@ class CsvSource:
                 f"{where}: feedback_scale must be above 0 (got {given['feedback_scale']!r})"
             )
         self.parse_date = DateParser(self.zone, self.date_format)
+        #: Rows dated after this are refused (the real clock and a day, set at each pull).
+        self.latest: datetime = context.now() + FUTURE_TOLERANCE
         #: email → (is an address, its customer key): resolved once per distinct address
         self._customers: OrderedDict[str, tuple[bool, str | None]] = OrderedDict()
         identity = context.identity
@@ -212,6 +230,7 @@ class CsvSource:
 
     def pull(self, cursor: str | None) -> Iterator[SourceItem]:
         """Yield the records of new and changed files, with a checkpoint after each file read."""
+        self.latest = self.context.now() + FUTURE_TOLERANCE
         files = find_files(self.path, self.context.path(self.path), self.context.base_dir)
         keyed = [(display, path, str(path.resolve())) for display, path in files]
         matched = {key for _, _, key in keyed}
@@ -375,11 +394,15 @@ class CsvSource:
             occurred_at = self.parse_date(occurred_text)
         except FieldError as error:
             raise _BadRow("occurred_at", str(error), occurred_text) from None
+        if occurred_at > self.latest:  # a typo such as 3609: engage.future_problem's rule
+            raise _BadRow("occurred_at", "in the future", occurred_text)
         field = "channel"
         try:
             channel = parse_channel(cells[index["channel"]])
             field = "direction"
             direction = parse_direction(cells[index["direction"]], channel)
+            field = "outcome"
+            missed = parse_outcome(cells[index["outcome"]]) and channel in _CONVERSATIONS
             field = "feedback"
             feedback = parse_feedback(cells[index["feedback"]], self.feedback_scale)
             field = "open_work"
@@ -447,6 +470,7 @@ class CsvSource:
                 owner=cells[index["owner"]].strip().lower() or None,
                 subject=cells[index["subject"]].strip() or None,
                 feedback=feedback,
+                missed=missed,
             )
         )
         return records
