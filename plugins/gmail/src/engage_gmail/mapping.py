@@ -35,6 +35,7 @@ from datetime import datetime, timedelta
 
 import attrs
 
+from engage.adapters import FUTURE_TOLERANCE
 from engage.clock import utcnow
 from engage.identity import Identity
 from engage.models import Channel, Contact, Customer, Direction, Owner, Touchpoint
@@ -53,9 +54,6 @@ SKIPPED_LABELS = frozenset({"SPAM", "TRASH", "DRAFT", "DRAFTS"})
 
 #: A Date header further than this from the time Gmail received the message is not believed.
 DATE_TOLERANCE = timedelta(days=2)
-
-#: A message dated more than this after the clock is a problem (a sender's clock or a typo).
-FUTURE_TOLERANCE = timedelta(days=1)
 
 #: Reasons an automated message may still be a calendar invitation.
 _INVITE_MAY_OVERRIDE = ("mailing list", "Precedence", "Auto-Submitted")
@@ -235,7 +233,7 @@ class Mapper:
         """When the message was written, else received; or why it cannot be dated.
 
         The Date header is believed unless it is days away from the received time. A date
-        more than :data:`FUTURE_TOLERANCE` after the clock is not believed either; when the
+        more than ``FUTURE_TOLERANCE`` (a day) after the clock is not believed either; when the
         message has no other date, it is a problem.
         """
         raw = headers.get("Date")
