@@ -37,8 +37,9 @@ def facts(
     values: dict[str, Any] = {"owner": OWNER, "owner_status": OwnerStatus.ACTIVE}
     values.update(overrides)
     if "first_unanswered" not in values:  # unless a test says otherwise: one unanswered message
-        inbound, outbound = values.get("last_inbound"), values.get("last_outbound")
-        if inbound is not None and (outbound is None or outbound < inbound):
+        inbound = values.get("last_inbound")
+        answers = [values.get("last_outbound"), values.get("last_personal")]
+        if inbound is not None and all(a is None or a < inbound for a in answers):
             values["first_unanswered"] = inbound
     return CustomerFacts(
         customer=customer or Customer(key="acme.com", name="Acme Corp", owner="u1"),

@@ -130,4 +130,4 @@ def test_scoring_version_changes_with_the_numbers() -> None:
     c = Config.from_dict({"segments": {"default": {"cadence_days": 14}}}).scoring.version
     assert a == b
     assert a != c
-    assert a.startswith("v1-")
+    assert a.startswith("v2-")

@@ -59,10 +59,20 @@ def test_register_hook_yields_the_seven_factors() -> None:
 
 
 def test_a_customer_with_no_known_start_has_no_data_for_any_factor() -> None:
-    """No touchpoint and no first_seen: every factor is excluded and the score is 0."""
+    """No touchpoint and no first_seen: every factor is excluded, and there is no score."""
     f = facts()
     assert all(factor.assess(f) is None for factor in BUILTIN_FACTORS)
-    assert health(f).score == 0
+    report = health(f)
+    assert (report.score, report.band.value, report.stage.value) == (None, "no_data", "no_data")
+    assert report.to_json()["score"] is None and report.to_json()["band"] == "no_data"
+
+
+def test_a_customer_with_only_a_record_or_notes_has_no_score() -> None:
+    """A CRM record with first_seen, or internal notes only: no touch, so no score, not 0."""
+    f = facts(first_touch=ago(400), customer=Customer(key="acme.com", first_seen=ago(400)))
+    report = health(f)
+    assert report.score is None and report.band.value == "no_data"
+    assert all(r.value is None and "no touch recorded yet" in r.explain for r in report.factors)
 
 
 # recency
@@ -323,7 +333,8 @@ def test_every_factor_is_within_zero_and_one_or_excluded(f: CustomerFacts) -> No
 def test_score_stays_within_bounds_with_weights_summing_to_one(f: CustomerFacts) -> None:
     """The score is 0..100 and the included factors' weights sum to 1."""
     report = health(f)
-    assert 0 <= report.score <= 100
+    assert (report.score is None) == (f.touches == 0)
+    assert report.score is None or 0 <= report.score <= 100
     included = [r.weight for r in report.factors if r.value is not None]
     if included:
         assert math.isclose(sum(included), 1.0)

@@ -337,6 +337,11 @@ UNIFORM = ScoringSettings(
 )
 
 
+def held(t: Touchpoint) -> bool:
+    """A call or meeting that took place: a conversation, whoever started it."""
+    return t.channel in PERSONAL and not t.missed
+
+
 def _order(t: Touchpoint) -> tuple[datetime, str, str]:
     return (t.occurred_at, t.source, t.external_id)
 
@@ -353,11 +358,15 @@ def reference_facts(
         customers.setdefault(t.customer, Customer(t.customer))
     seen = [t for t in touchpoints if t.occurred_at <= as_of]
     activity: dict[str, datetime] = {}
+    first_activity: list[datetime] = []
     for t in seen:
-        if t.owner and (t.direction == Direction.OUTBOUND or t.channel in PERSONAL):
+        if t.owner and (t.direction == Direction.OUTBOUND or held(t)):
             activity[t.owner] = max(activity.get(t.owner, t.occurred_at), t.occurred_at)
+            first_activity.append(t.occurred_at)
     inactive = timedelta(days=settings.owner_inactive_days)
     team_active = any(as_of - m <= inactive for m in activity.values())
+    # quiet is inactive only when the recorded activity reaches back the whole span
+    evidence = bool(first_activity) and as_of - min(first_activity) >= inactive
 
     def latest(ts: list[Touchpoint]) -> datetime | None:
         return max((t.occurred_at for t in ts), default=None)
@@ -374,7 +383,7 @@ def reference_facts(
         touches = [t for t in mine if t.direction != Direction.INTERNAL]
         inbound = [t for t in touches if t.direction == Direction.INBOUND]
         outbound = [t for t in touches if t.direction == Direction.OUTBOUND]
-        personal = [t for t in touches if t.channel in PERSONAL]
+        personal = [t for t in touches if held(t)]
         emails = [t for t in touches if t.channel == Channel.EMAIL]
         feedback = [t for t in touches if t.channel == Channel.FEEDBACK or t.feedback is not None]
         valued = max((t for t in touches if t.feedback is not None), key=_order, default=None)
@@ -394,7 +403,9 @@ def reference_facts(
             status = OwnerStatus.NONE
         elif not owner.active:
             status = OwnerStatus.GONE
-        elif team_active and (last_active is None or as_of - last_active > inactive):
+        elif (
+            team_active and evidence and (last_active is None or as_of - last_active > inactive)
+        ):
             status = OwnerStatus.INACTIVE
         else:
             status = OwnerStatus.ACTIVE
@@ -443,7 +454,7 @@ def reference_facts(
                 previous_touches=sum(as_of - 2 * w < t.occurred_at <= as_of - w for t in touches),
                 recent_inbound=sum(t.direction == Direction.INBOUND for t in recent),
                 recent_outbound=sum(t.direction == Direction.OUTBOUND for t in recent),
-                recent_personal=sum(t.channel in PERSONAL for t in recent),
+                recent_personal=sum(held(t) for t in recent),
                 recent_email=sum(t.channel == Channel.EMAIL for t in recent),
                 emails_since_personal=sum(
                     (last_personal is None or t.occurred_at > last_personal)
@@ -456,7 +467,11 @@ def reference_facts(
                         t.occurred_at
                         for t in touches
                         if t.direction == Direction.INBOUND
-                        and (latest(outbound) is None or t.occurred_at > latest(outbound))
+                        and not held(t)  # a call or meeting that took place answers itself
+                        and all(
+                            answer is None or t.occurred_at > answer
+                            for answer in (latest(outbound), last_personal)
+                        )
                     ),
                     default=None,
                 ),
@@ -510,6 +525,7 @@ def worlds(draw: st.DrawFn) -> tuple[list[Record], datetime, ScoringSettings]:
                 contact_email=draw(st.sampled_from([None, *EMAILS])),
                 owner=draw(st.sampled_from([None, *OWNERS])),
                 feedback=draw(st.sampled_from([None, None, 0.0, 0.4, 1.0])),
+                missed=draw(st.sampled_from([False, False, True])),
             )
         )
     as_of = T0 + timedelta(days=draw(st.integers(0, 42)))

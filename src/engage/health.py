@@ -19,20 +19,22 @@ from engage.facts import CustomerFacts
 
 
 class Band(enum.StrEnum):
-    """How worried to be about a relationship."""
+    """How worried to be about a relationship (``no_data``: no touch recorded to judge by)."""
 
     HEALTHY = "healthy"
     WATCH = "watch"
     AT_RISK = "at_risk"
+    NO_DATA = "no_data"
 
 
 class Stage(enum.StrEnum):
-    """Where a relationship is in its life."""
+    """Where a relationship is in its life (``no_data``: no touch recorded yet)."""
 
     NEW = "new"
     ACTIVE = "active"
     AT_RISK = "at_risk"
     DORMANT = "dormant"
+    NO_DATA = "no_data"
 
 
 def _unit(value: float) -> float:
@@ -90,12 +92,17 @@ class FactorResult:
 
 @attrs.frozen
 class Health:
-    """A customer's relationship health as of a moment."""
+    """A customer's relationship health as of a moment.
+
+    ``score`` is None, and band and stage ``no_data``, for a customer with no inbound or
+    outbound touchpoint up to the moment (a CRM record, internal notes only): there is
+    nothing to judge the relationship by, which is not the same as a bad relationship.
+    """
 
     customer: str
     name: str | None
     segment: str
-    score: int
+    score: int | None
     band: Band
     stage: Stage
     factors: tuple[FactorResult, ...]
@@ -103,6 +110,12 @@ class Health:
     version: str
 
     excluded_note: ClassVar[str] = "no data; its weight is spread over the other factors"
+    no_data_note: ClassVar[str] = "no touch recorded yet, so no score"
+
+    @property
+    def has_data(self) -> bool:
+        """False for a customer with no recorded touch (``score`` None, band ``no_data``)."""
+        return self.score is not None
 
     def factor(self, name: str) -> FactorResult | None:
         """The result of the factor called ``name``, if it was assessed."""
@@ -124,8 +137,27 @@ class Health:
 
 
 def score(facts: CustomerFacts, factors: Iterable[Factor], version: str) -> Health:
-    """Score one customer with ``factors``; the weighted mean of included factors, 0–100."""
+    """Score one customer with ``factors``; the weighted mean of included factors, 0–100.
+
+    A customer with no inbound or outbound touch gets no score (``no_data``): its factors
+    are listed with no value.
+    """
     settings = facts.settings
+    if facts.touches == 0:
+        return Health(
+            customer=facts.key,
+            name=facts.customer.name,
+            segment=settings.name,
+            score=None,
+            band=Band.NO_DATA,
+            stage=Stage.NO_DATA,
+            factors=tuple(
+                FactorResult(f.name, None, 0.0, f"{f.name}: {Health.no_data_note}")
+                for f in factors
+            ),
+            as_of=facts.as_of,
+            version=version,
+        )
     assessed: list[tuple[Factor, Assessment | None, float]] = []
     for factor in factors:
         weight = max(0.0, settings.weight(factor.name, factor.default_weight))

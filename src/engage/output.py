@@ -16,12 +16,12 @@ from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElaps
 from rich.table import Table
 
 from engage.adapters import Progress as ProgressProtocol
-from engage.health import Health
+from engage.health import FactorResult, Health
 from engage.models import Task
 from engage.report import SyncReport
 from engage.sync import ProgressFactory
 
-BAND_STYLE = {"healthy": "green", "watch": "yellow", "at_risk": "red"}
+BAND_STYLE = {"healthy": "green", "watch": "yellow", "at_risk": "red", "no_data": "dim"}
 
 
 def console() -> Console:
@@ -81,7 +81,8 @@ def print_health(reports: Sequence[Health], *, details: bool = False) -> None:
     table = Table(title=f"Relationship health as of {reports[0].as_of:%Y-%m-%d %H:%M} UTC")
     for column in ("customer", "score", "band", "stage", "weakest factor"):
         table.add_column(column, justify="right" if column == "score" else "left")
-    for health in sorted(reports, key=lambda h: (h.score, h.customer)):
+    # worst first; customers with no data to judge by last
+    for health in sorted(reports, key=lambda h: (h.score is None, h.score or 0, h.customer)):
         weakest = min(
             (f for f in health.factors if f.value is not None),
             key=lambda f: f.value or 0.0,
@@ -92,22 +93,28 @@ def print_health(reports: Sequence[Health], *, details: bool = False) -> None:
             f"{health.name} ({health.customer})"
             if health.name and health.name != health.customer
             else health.customer,
-            str(health.score),
+            "–" if health.score is None else str(health.score),
             f"[{style}]{health.band.value}[/]",
             health.stage.value,
-            weakest.explain if weakest is not None else "",
+            _weakest_text(health, weakest),
         )
     out.print(table)
     if details:
         for health in reports:
             out.print(
-                f"\n[bold]{health.name or health.customer}[/]: {health.score} ({health.band.value}, {health.stage.value}), scoring {health.version}"
+                f"\n[bold]{health.name or health.customer}[/]: {'no score' if health.score is None else health.score} ({health.band.value}, {health.stage.value}), scoring {health.version}"
             )
             for factor in health.factors:
                 value = "n/a" if factor.value is None else f"{factor.value:.2f}"
                 out.print(
                     f"  {factor.name:<12} {value:>5}  weight {factor.weight:.2f}  {factor.explain}"
                 )
+
+
+def _weakest_text(health: Health, weakest: FactorResult | None) -> str:
+    if not health.has_data:
+        return f"No touch recorded yet: {Health.no_data_note}."
+    return weakest.explain if weakest is not None else ""
 
 
 def print_tasks(tasks: Sequence[Task]) -> None:

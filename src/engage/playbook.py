@@ -13,7 +13,7 @@ sync then re-plans a customer only when its data changed or that moment came
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Protocol, runtime_checkable
 
@@ -46,8 +46,9 @@ class NextChange(Protocol):
     """The optional ``next_change`` method of a :class:`Rule`.
 
     ``next_change(facts, health, settings)`` returns the first moment at or after
-    ``facts.as_of`` at which :meth:`Rule.plan` may answer differently (fire or stop, or
-    another task key) if no new data arrives; None when only new data can change it. An
+    ``facts.as_of`` at which :meth:`Rule.plan` may answer differently (fire or stop,
+    another task key, or another priority: the task budget ranks tasks by it) if no new
+    data arrives; None when only new data can change it. An
     early moment only costs a re-plan; a late one delays a task, so when in doubt return
     the earlier. ``facts.changes_at`` need not be included: the engine adds it.
     """
@@ -143,22 +144,64 @@ def build_task(
     )
 
 
+_URGENCY = {Priority.HIGH: 0, Priority.MEDIUM: 1, Priority.LOW: 2}
+
+
+def within_budget(tasks: Sequence[Task], limit: int) -> list[Task]:
+    """The tasks a customer gets: one call at most, ``limit`` tasks at most, most urgent first.
+
+    Tasks are ranked by priority, then due date, then the order the rules gave them. Two
+    calls say the same thing (call them: reconnect, pick up the phone, a late check-in), so
+    a later call is folded into the first; past ``limit``, the rest are folded into the most
+    urgent task. Nothing is hidden: a task that took others in lists them in its body, one
+    line each. The kept tasks' keys do not change.
+    """
+    ranked = sorted(range(len(tasks)), key=lambda i: (_URGENCY[tasks[i].priority], tasks[i].due, i))
+    kept: list[Task] = []
+    folded: dict[int, list[Task]] = {}
+    for i in ranked:
+        task = tasks[i]
+        same = next(
+            (n for n, k in enumerate(kept) if task.kind is TaskKind.CALL and k.kind is task.kind),
+            None,
+        )
+        if same is None and len(kept) < max(1, limit):
+            kept.append(task)
+            continue
+        folded.setdefault(0 if same is None else same, []).append(task)
+    return [_with_folded(task, folded.get(n, [])) for n, task in enumerate(kept)]
+
+
+def _with_folded(task: Task, others: Sequence[Task]) -> Task:
+    if not others:
+        return task
+    lines = [
+        f"- {other.title} (rule '{other.rule}', due {other.due.isoformat()})" for other in others
+    ]
+    body = "\n".join(
+        [task.body, "", "Also due, folded into this task to keep the list short:", *lines]
+    )
+    return attrs.evolve(task, body=body)
+
+
 def plan(
     facts: CustomerFacts, health: Health, rules: Iterable[Rule], settings: ScoringSettings
 ) -> list[Task]:
-    """Every task the rules ask for one customer: at most one per rule."""
+    """The tasks the rules ask for one customer, at most one per rule, within the
+    customer's task budget (:func:`within_budget` with the segment's ``max_tasks``)."""
     tasks = []
     for rule in rules:
         task = rule.plan(facts, health, settings)
         if task is not None:
             tasks.append(task)
-    return tasks
+    return within_budget(tasks, facts.settings.max_tasks)
 
 
 def plan_until(
     facts: CustomerFacts, health: Health, rules: Iterable[Rule], settings: ScoringSettings
 ) -> CustomerPlan:
-    """Every task the rules ask for one customer, and the first moment that may change.
+    """The tasks the rules ask for one customer (within its budget, as :func:`plan`), and
+    the first moment that may change.
 
     That moment is the earliest of ``facts.changes_at`` and each rule's ``next_change``; a
     rule without ``next_change`` makes it ``as_of`` (ask again at the next sync).
@@ -173,4 +216,5 @@ def plan_until(
         moment = facts.as_of if next_change is None else next_change(facts, health, settings)
         if moment is not None and (until is None or moment < until):
             until = moment
-    return CustomerPlan(facts.key, tuple(tasks), until, facts.customer.owner)
+    kept = within_budget(tasks, facts.settings.max_tasks)
+    return CustomerPlan(facts.key, tuple(kept), until, facts.customer.owner)

@@ -17,7 +17,7 @@ from typing import Any
 import attrs
 
 #: Bump when a built-in formula changes, so a change in score can be told from a change in data.
-RULES_VERSION = "1"
+RULES_VERSION = "2"
 
 DEFAULT_SEGMENT = "default"
 
@@ -66,7 +66,13 @@ class SegmentSettings:
         phone_after_emails: pick_up_phone fires after this many emails in a row.
         status_update_days: Longest silence towards a customer with running work.
         appreciation_days: Days before a relationship anniversary to plan a thank-you.
-        dormant_days: With no touchpoint for this long, a customer's stage is dormant.
+        dormant_days: With no touch for this long, a customer is dormant: its stage says so
+            and the playbook only tries to win it back (reconnect), or hands it over when
+            its owner left.
+        reply_horizon_days: A customer's message older than this is history, not a message
+            waiting for a reply: unanswered stands back (health and reconnect still tell).
+        max_tasks: The most tasks planned for one customer at a time; the most urgent are
+            kept and the others are listed in the first kept task's body.
         healthy_at: Lowest score in the healthy band.
         watch_at: Lowest score in the watch band; below it a customer is at_risk.
         weights: Factor name → weight; factors not named keep their default weight.
@@ -86,6 +92,8 @@ class SegmentSettings:
     status_update_days: int = 14
     appreciation_days: int = 14
     dormant_days: int = 180
+    reply_horizon_days: int = 180
+    max_tasks: int = 3
     healthy_at: int = 70
     watch_at: int = 40
     weights: Mapping[str, float] = attrs.field(factory=dict, converter=_frozen_weights, eq=False)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from engage.builtin import rules_when as when
-from engage.builtin.wording import dated, plural, span, who
+from engage.builtin.wording import dated, health_line, plural, span, who
 from engage.facts import CustomerFacts, OwnerStatus
 from engage.health import Health
 from engage.models import Priority, Task, TaskKind
@@ -77,7 +77,7 @@ class PeriodicFeedback:
 
     Fires when the latest feedback (asked or given) is older than ``feedback_days``, or there
     was none and the tenure is longer than that; stands back while first_feedback fires, so a
-    customer is never asked twice. Email; low, medium when never asked or the latest score
+    customer is never asked twice, and for a dormant customer or one with no touch at all. Email; low, medium when never asked or the latest score
     was below 0.5. Anchor: the date of the latest feedback (``never``).
     """
 
@@ -133,7 +133,9 @@ class Handover:
     """The account owner left or went quiet, or nobody owns the account: reassign it.
 
     Fires when the owner is gone or missing, or inactive while the rest of the team is
-    active (a quiet team is on holiday, not gone). The task goes to the fallback owner
+    active (a quiet team is on holiday, not gone) and the store's history of activity covers
+    the inactive span (two days of data prove nothing). A dormant customer is handed over
+    only when its owner left; a customer with no touch at all gets a first check-in instead. The task goes to the fallback owner
     (``reassign``). Todo, high, due tomorrow. Anchor: ``OWNER-gone``, ``none``, or
     ``OWNER-inactive-DATE`` with the date the owner was last active, so an owner who comes
     back and goes quiet again gets a new task.
@@ -146,14 +148,14 @@ class Handover:
         self, facts: CustomerFacts, health: Health, settings: ScoringSettings
     ) -> datetime | None:
         """The first moment this rule's answer may change with time alone (see rules_when)."""
-        # The owner going quiet. Whatever else changes an owner's status (coming back,
-        # leaving, the whole team going quiet), the store notices at every sync and
-        # re-plans that owner's customers.
-        if facts.owner_status is not OwnerStatus.ACTIVE or facts.owner_last_active is None:
-            return None
-        return when.earliest(
-            facts, [when.after(facts.owner_last_active, settings.owner_inactive_days)]
-        )
+        # The owner going quiet, and the customer going dormant (then only a departed owner
+        # counts). Whatever else changes an owner's status (coming back, leaving, the whole
+        # team going quiet, the store's history growing long enough to tell), the store
+        # notices at every sync and re-plans that owner's customers.
+        moments = when.dormant_changes(facts)
+        if facts.owner_status is OwnerStatus.ACTIVE and facts.owner_last_active is not None:
+            moments.append(when.after(facts.owner_last_active, settings.owner_inactive_days))
+        return when.earliest(facts, moments)
 
     def plan(self, facts: CustomerFacts, health: Health, settings: ScoringSettings) -> Task | None:
         if not when.handover_due(facts):
@@ -186,7 +188,7 @@ class Handover:
             reason = f"Nobody owns {name}"
             lines.append("no owner")
         lines.extend(self._history(facts))
-        lines.append(f"health {health.score}/100 ({health.band.value})")
+        lines.append(health_line(health))
         lines.append(fallback_line(settings))
         return build_task(
             self,
@@ -220,8 +222,9 @@ class StatusUpdate:
     """Running work and no update from us for a while: send a proactive status update.
 
     Fires when the customer has open work (deal, ticket, project) and the last outbound
-    touch is older than ``status_update_days`` or there never was one. Email, medium, due
-    tomorrow. Anchor: the date of the last outbound touch (``never``), which our update moves.
+    touch is older than ``status_update_days`` or there never was one; stands back for a
+    dormant customer (reconnect names the running work) and one with no touch at all.
+    Email, medium, due tomorrow. Anchor: the date of the last outbound touch (``never``), which our update moves.
     """
 
     name = "status_update"
@@ -268,7 +271,8 @@ class Appreciation:
     """An anniversary of the relationship: say thank you.
 
     Fires when an anniversary of the first touch (or the customer's earlier ``first_seen``),
-    at least one year in, falls within the next ``appreciation_days`` days, today included.
+    at least one year in, falls within the next ``appreciation_days`` days, today included,
+    for a relationship that is alive: a touch within the last year.
     A 29 February start is celebrated on 28 February in common years. Email, low, due on the
     anniversary. Anchor: the anniversary's year.
     """

@@ -9,12 +9,26 @@ from __future__ import annotations
 from datetime import datetime
 
 from engage.builtin import rules_when as when
-from engage.builtin.wording import dated, monthly, number, percent, plural, span, who
+from engage.builtin.wording import (
+    ago,
+    dated,
+    health_line,
+    monthly,
+    percent,
+    plural,
+    rate_drop,
+    span,
+    touches,
+    who,
+)
 from engage.facts import CustomerFacts, OwnerStatus
 from engage.health import Health
 from engage.models import Priority, Task, TaskKind
 from engage.playbook import anchor_of, build_task
 from engage.settings import ScoringSettings
+
+#: A dormant relationship with at least this many touches is won back by phone; fewer, by email.
+WIN_BACK_CALL_TOUCHES = 5
 
 
 def waited(hours: float) -> str:
@@ -40,8 +54,9 @@ def owner_away(facts: CustomerFacts) -> str | None:
 class Welcome:
     """A new customer who has not heard from us: recognise them, say their business is valued.
 
-    Fires when the first touch is at most ``onboarding_days`` old and there was never an
-    outbound touch. Email, high, due tomorrow. Anchor: the date of the first touch.
+    Fires when the first touch is at most ``onboarding_days`` old and we never wrote, called
+    or met (a call or meeting that took place is a word from us, whoever started it).
+    Email, high, due tomorrow. Anchor: the date of the first touch.
     """
 
     name = "welcome"
@@ -86,8 +101,12 @@ class CheckIn:
 
     Fires when the last two-way exchange is older than ``cadence_days``, or there never was
     one and the tenure is longer than the cadence; stands back while unanswered or welcome
-    fires. Email and medium; a call and high from twice the cadence. Anchor: the date of the
-    last two-way exchange (``never`` when there was none).
+    fires, and for a dormant customer (reconnect wins it back). Email and medium; a call and
+    high from twice the cadence. Anchor: the date of the last two-way exchange (``never``
+    when there was none).
+
+    A customer with no touch recorded at all (a CRM record, internal notes only) gets this
+    task alone, as a first check-in by phone (medium, due in three days, anchor ``first``).
     """
 
     name = "check_in"
@@ -102,6 +121,8 @@ class CheckIn:
     def plan(self, facts: CustomerFacts, health: Health, settings: ScoringSettings) -> Task | None:
         if not when.check_in_due(facts):
             return None
+        if when.no_data(facts):
+            return self._first(facts, settings)
         name = facts.display_name
         cadence = facts.settings.cadence_days
         lines = []
@@ -135,14 +156,43 @@ class CheckIn:
             due_in_days=1 if far else 2,
         )
 
+    def _first(self, facts: CustomerFacts, settings: ScoringSettings) -> Task:
+        name = facts.display_name
+        lines = ["no email, call or meeting with them recorded yet"]
+        since = facts.customer.first_seen
+        if since is not None and since <= facts.as_of:
+            lines.append(f"on record since {since.date().isoformat()}")
+        if facts.first_touch is not None and (since is None or facts.first_touch < since):
+            lines.append(f"internal notes only, the first {dated(facts, facts.first_touch)}")
+        if facts.customer.open_work:
+            lines.append("running work: an open deal, ticket or project")
+        return build_task(
+            self,
+            facts,
+            settings,
+            anchor="first",
+            title=f"Call {name} for a first check-in: no touch recorded yet",
+            reason=(
+                f"{name} is a customer on record with no email, call or meeting yet; call to "
+                "introduce yourself and learn what they need."
+            ),
+            facts_lines=lines,
+            kind=TaskKind.CALL,
+            priority=Priority.MEDIUM,
+            due_in_days=3,
+        )
+
 
 class Unanswered:
-    """A customer wrote or called and nobody answered within ``response_hours``.
+    """A customer's message (an email, a missed call, a voicemail) waits past ``response_hours``.
 
-    Email, high, due today. When the owner is not active the task goes to someone who can
-    answer (``reassign``) and says so. Anchor: the date of our last outbound touch before the
-    wait (``never``), so a customer chasing an unanswered message does not get a second task;
-    our reply ends the wait and the next wait has a new anchor.
+    A call or meeting that took place is a conversation, never a message waiting; it answers
+    every message before it. A message older than ``reply_horizon_days`` is history (see
+    :func:`~engage.builtin.rules_when.still_waiting`). Email, high, due today. When the owner
+    is not active the task goes to
+    someone who can answer (``reassign``) and says so. Anchor: the date of our last word
+    before the wait (``never``), so a customer chasing an unanswered message does not get a
+    second task; our reply ends the wait and the next wait has a new anchor.
     """
 
     name = "unanswered"
@@ -155,18 +205,21 @@ class Unanswered:
         return when.earliest(facts, when.unanswered_changes(facts))
 
     def plan(self, facts: CustomerFacts, health: Health, settings: ScoringSettings) -> Task | None:
-        waiting = facts.waiting_since
+        waiting = when.still_waiting(facts)
         if not when.unanswered_due(facts) or waiting is None:
             return None
         name = facts.display_name
         hours = (facts.days_since(waiting) or 0.0) * 24
         limit = facts.settings.response_hours
         away = owner_away(facts)
-        lines = [f"latest message from them {dated(facts, waiting)}"]
-        if facts.last_outbound is not None:
-            lines.append(f"our last message {dated(facts, facts.last_outbound)}")
+        answered = when.last_word_from_us(facts)
+        lines = [f"waiting since their message {dated(facts, waiting)}"]
+        if facts.last_inbound is not None and facts.last_inbound > waiting:
+            lines.append(f"latest message from them {dated(facts, facts.last_inbound)}")
+        if answered is not None:
+            lines.append(f"our last word {dated(facts, answered)}")
         else:
-            lines.append("we have never written or called them")
+            lines.append("we have never written, called or met them")
         lines.append(f"response time of segment '{facts.settings.name}': {plural(limit, 'hour')}")
         reason = (
             f"{name} has waited {waited(hours)} for an answer, past the {limit}-hour response "
@@ -181,7 +234,7 @@ class Unanswered:
             self,
             facts,
             settings,
-            anchor=anchor_of(facts.last_outbound),
+            anchor=anchor_of(answered),
             title=title,
             reason=reason,
             facts_lines=lines,
@@ -193,9 +246,16 @@ class Unanswered:
 
 
 class Reconnect:
-    """A long-standing customer whose touch rate fell well below its own past rate.
+    """A dormant customer to win back, or a long-standing one whose touch rate fell well below
+    its own past rate.
 
-    Fires when the tenure is at least ``reconnect_tenure_days`` and the recent rate
+    **Dormant** (no touch for more than ``dormant_days``): a win-back with the real history
+    (last heard from them, touches in all, a message of theirs that went unanswered, running
+    work). A call at medium priority for a relationship of at least
+    :data:`WIN_BACK_CALL_TOUCHES` touches, else an email at low priority. Anchor:
+    ``dormant-DATE`` with the date of the last touch, so only new contact ends it.
+
+    **Cooling** otherwise: fires when the tenure is at least ``reconnect_tenure_days`` and the recent rate
     (``recent_touches / window_days``) is below ``reconnect_ratio`` × the past rate
     (``touches_before_window`` per day from the first touch to the window's start), unless
     a call or meeting happened within ``cadence_days``. The body gives a short history.
@@ -204,7 +264,10 @@ class Reconnect:
     """
 
     name = "reconnect"
-    description = "a long-standing customer's touch rate fell well below its own past rate"
+    description = (
+        "a dormant customer to win back, or a long-standing one whose touch rate fell well "
+        "below its own past rate"
+    )
 
     def next_change(
         self, facts: CustomerFacts, health: Health, settings: ScoringSettings
@@ -213,6 +276,8 @@ class Reconnect:
         return when.earliest(facts, when.reconnect_changes(facts))
 
     def plan(self, facts: CustomerFacts, health: Health, settings: ScoringSettings) -> Task | None:
+        if when.dormant(facts):
+            return self._win_back(facts, health, settings)
         past = when.past_rate(facts)
         if not when.reconnect_due(facts) or facts.first_touch is None or not past:
             return None
@@ -233,15 +298,21 @@ class Reconnect:
             lines.append("no call or meeting ever")
         if facts.emails_since_personal >= max(1, s.phone_after_emails):
             lines.append(f"{plural(facts.emails_since_personal, 'email')} sent by us since then")
-        lines.append(f"health {health.score}/100 ({health.band.value})")
+        lines.append(health_line(health))
         return build_task(
             self,
             facts,
             settings,
             anchor=anchor_of(facts.last_personal),
             title=(
-                f"Call {name}: down from {number(past * 30.44)} to {number(recent * 30.44)} "
-                f"touches a month after {together} together"
+                f"Call {name}: "
+                + rate_drop(
+                    facts.touches_before_window,
+                    (facts.days_since(facts.first_touch) or 0.0) - s.window_days,
+                    facts.recent_touches,
+                    s.window_days,
+                )
+                + f" after {together} together"
             ),
             reason=(
                 f"{name}, a customer for {together}, now hears from us at {percent(recent / past)} "
@@ -251,6 +322,52 @@ class Reconnect:
             kind=TaskKind.CALL,
             priority=Priority.MEDIUM,
             due_in_days=3,
+        )
+
+    def _win_back(self, facts: CustomerFacts, health: Health, settings: ScoringSettings) -> Task:
+        name = facts.display_name
+        last = facts.last_touch
+        assert last is not None  # dormant means touched once
+        if facts.last_inbound is not None:
+            heard = f"last heard from them {ago(facts.days_since(facts.last_inbound) or 0.0)}"
+        else:
+            heard = f"never heard from them, last touch {ago(facts.days_since(last) or 0.0)}"
+        history = f"{touches(facts.touches)} in all"
+        lines = [heard]
+        if facts.first_touch is not None:
+            lines.append(
+                f"{history} since {facts.first_touch.date().isoformat()}, "
+                f"the last {dated(facts, last)}"
+            )
+        if facts.last_outbound is not None:
+            lines.append(f"our last message {dated(facts, facts.last_outbound)}")
+        if facts.last_personal is not None:
+            lines.append(f"last call or meeting {dated(facts, facts.last_personal)}")
+        if facts.first_unanswered is not None:
+            lines.append(
+                f"their message of {facts.first_unanswered.date().isoformat()} never had an answer"
+            )
+        if facts.customer.open_work:
+            lines.append("running work is still open: an open deal, ticket or project")
+        away = owner_away(facts)
+        if away is not None:
+            lines.append(away)
+        substantial = facts.touches >= WIN_BACK_CALL_TOUCHES
+        return build_task(
+            self,
+            facts,
+            settings,
+            anchor=f"dormant-{anchor_of(last)}",
+            title=f"Win back {name}: {heard}, {history}",
+            reason=(
+                f"{name} has gone quiet: no touch for {span(facts.days_since(last) or 0.0)}, "
+                f"past the {facts.settings.dormant_days}-day mark; reach out to win them back "
+                "before the relationship is lost."
+            ),
+            facts_lines=lines,
+            kind=TaskKind.CALL if substantial else TaskKind.EMAIL,
+            priority=Priority.MEDIUM if substantial else Priority.LOW,
+            due_in_days=3 if substantial else 7,
         )
 
 

@@ -23,6 +23,9 @@ from engage.facts import CustomerFacts, OwnerStatus
 
 Moments = list[datetime | None]
 
+#: A relationship with a touch within this many days is alive (appreciation thanks only those).
+ALIVE_DAYS = 365
+
 #: Moments this close before ``as_of`` count as now: float day arithmetic may put a
 #: threshold a hair before the moment its comparison flips.
 ROUNDING = timedelta(seconds=1)
@@ -43,11 +46,48 @@ def earliest(facts: CustomerFacts, moments: Iterable[datetime | None]) -> dateti
     return max(min(upcoming), facts.as_of) if upcoming else None
 
 
+def no_data(facts: CustomerFacts) -> bool:
+    """No inbound or outbound touch recorded: a CRM record, or internal notes only."""
+    return facts.touches == 0
+
+
+def dormant(facts: CustomerFacts) -> bool:
+    """Touched once, but not for more than ``dormant_days``: the relationship went quiet."""
+    days = facts.days_since(facts.last_touch)
+    return days is not None and days > facts.settings.dormant_days
+
+
+def dormant_changes(facts: CustomerFacts) -> Moments:
+    """When dormant may flip: the silence passing ``dormant_days``."""
+    return [after(facts.last_touch, facts.settings.dormant_days)]
+
+
+def alive(facts: CustomerFacts) -> bool:
+    """A touch within the last year: a relationship to thank, not a one-off from long ago."""
+    days = facts.days_since(facts.last_touch)
+    return days is not None and days <= ALIVE_DAYS
+
+
+def alive_changes(facts: CustomerFacts) -> Moments:
+    """When alive may flip: the latest touch turning a year old."""
+    return [after(facts.last_touch, ALIVE_DAYS)]
+
+
+def last_word_from_us(facts: CustomerFacts) -> datetime | None:
+    """Our latest word: an outbound touch, or a call or meeting that took place (whoever
+    started it, it was a conversation)."""
+    moments = [m for m in (facts.last_outbound, facts.last_personal) if m is not None]
+    return max(moments) if moments else None
+
+
 def welcome_due(facts: CustomerFacts) -> bool:
-    """The first touch is at most ``onboarding_days`` old and we never wrote or called."""
+    """The first touch is at most ``onboarding_days`` old and we never wrote, called or met."""
     days = facts.days_since(facts.first_touch)
     return (
-        days is not None and days <= facts.settings.onboarding_days and facts.last_outbound is None
+        not no_data(facts)
+        and days is not None
+        and days <= facts.settings.onboarding_days
+        and last_word_from_us(facts) is None
     )
 
 
@@ -64,7 +104,7 @@ def first_feedback_due(facts: CustomerFacts) -> bool:
     periodic_feedback asks instead.
     """
     days = facts.days_since(facts.first_engagement)
-    if days is None or facts.feedback_since_engagement:
+    if days is None or facts.feedback_since_engagement or dormant(facts):
         return False
     s = facts.settings
     return s.first_feedback_days < days <= max(s.feedback_days, s.first_feedback_days)
@@ -77,13 +117,17 @@ def first_feedback_changes(facts: CustomerFacts) -> Moments:
     return [
         after(first, s.first_feedback_days),
         after(first, max(s.feedback_days, s.first_feedback_days)),
+        *dormant_changes(facts),
     ]
 
 
 def periodic_feedback_due(facts: CustomerFacts) -> bool:
-    """No feedback for ``feedback_days`` (or never, with a longer tenure); first_feedback first."""
+    """No feedback for ``feedback_days`` (or never, with a longer tenure); first_feedback first.
+
+    Stands back for a dormant customer (reconnect first) and one with no touch at all.
+    """
     limit = facts.settings.feedback_days
-    if first_feedback_due(facts):
+    if first_feedback_due(facts) or dormant(facts) or no_data(facts):
         return False
     if facts.last_feedback is not None:
         return (facts.days_since(facts.last_feedback) or 0.0) > limit
@@ -95,25 +139,54 @@ def periodic_feedback_changes(facts: CustomerFacts) -> Moments:
     """When periodic_feedback_due may flip: the interval passing, or first_feedback's moments."""
     limit = facts.settings.feedback_days
     since = facts.last_feedback if facts.last_feedback is not None else facts.first_touch
-    return [after(since, limit), *first_feedback_changes(facts)]
+    return [after(since, limit), *first_feedback_changes(facts), *dormant_changes(facts)]
+
+
+def still_waiting(facts: CustomerFacts) -> datetime | None:
+    """Since when a message of the customer's still waits for our answer, or None.
+
+    The wait starts at their first message since our last word (a chaser does not restart
+    it). A message older than ``reply_horizon_days`` is history, not a message waiting:
+    then the wait is their latest message's, if that one is within the horizon (every
+    message since the first unanswered one is unanswered too).
+    """
+    horizon = facts.settings.reply_horizon_days
+    for moment in (facts.first_unanswered, facts.last_inbound):
+        days = facts.days_since(moment)
+        if facts.first_unanswered is not None and days is not None and days <= horizon:
+            return moment
+    return None
 
 
 def unanswered_due(facts: CustomerFacts) -> bool:
-    """The customer's latest message has waited longer than ``response_hours`` for a reply."""
-    waiting = facts.days_since(facts.waiting_since)
+    """A message still waits (:func:`still_waiting`) longer than ``response_hours``."""
+    waiting = facts.days_since(still_waiting(facts))
     return waiting is not None and waiting * 24 > facts.settings.response_hours
 
 
 def unanswered_changes(facts: CustomerFacts) -> Moments:
-    """When unanswered_due may flip: the wait passing the response time."""
-    return [after(facts.waiting_since, facts.settings.response_hours / 24)]
+    """When unanswered_due may flip: a wait passing the response time or the horizon."""
+    s = facts.settings
+    if facts.first_unanswered is None:
+        return []
+    return [
+        after(moment, days)
+        for moment in (facts.first_unanswered, facts.last_inbound)
+        for days in (s.response_hours / 24, s.reply_horizon_days)
+    ]
 
 
 def check_in_due(facts: CustomerFacts) -> bool:
     """No two-way exchange for more than ``cadence_days`` (or never, with a longer tenure).
 
-    Stands back while unanswered or welcome is due: reply or welcome first.
+    Stands back while unanswered or welcome is due (reply or welcome first) and for a
+    dormant customer (reconnect wins it back). A customer with no touch at all is due a
+    first check-in.
     """
+    if no_data(facts):
+        return True
+    if dormant(facts):
+        return False
     cadence = facts.settings.cadence_days
     if facts.last_two_way is not None:
         late = (facts.days_since(facts.last_two_way) or 0.0) > cadence
@@ -128,8 +201,11 @@ def check_in_changes(facts: CustomerFacts) -> Moments:
     since = facts.last_two_way if facts.last_two_way is not None else facts.first_touch
     return [
         after(since, facts.settings.cadence_days),
+        # from twice the cadence the task is a call at high priority: the budget ranks it anew
+        after(since, 2 * facts.settings.cadence_days),
         *unanswered_changes(facts),
         *welcome_changes(facts),
+        *dormant_changes(facts),
     ]
 
 
@@ -150,12 +226,15 @@ def recent_rate(facts: CustomerFacts) -> float:
 
 
 def reconnect_due(facts: CustomerFacts) -> bool:
-    """A long-standing customer's touch rate fell below ``reconnect_ratio`` of its past rate.
+    """A dormant customer, or a long-standing one whose touch rate fell below
+    ``reconnect_ratio`` of its past rate.
 
     Long-standing: tenure of at least ``reconnect_tenure_days``. Past rate: touches before the
     recent window per day from the first touch to the window's start. Stands back while the
     latest call or meeting is within ``cadence_days`` (someone just reconnected).
     """
+    if dormant(facts):
+        return True
     s = facts.settings
     tenure = facts.days_since(facts.first_touch)
     past = past_rate(facts)
@@ -182,6 +261,7 @@ def reconnect_changes(facts: CustomerFacts) -> Moments:
         after(first, s.reconnect_tenure_days),
         after(first, s.window_days),
         after(facts.last_personal, s.cadence_days),
+        *dormant_changes(facts),
     ]
     recent = recent_rate(facts)
     if first is not None and recent > 0 and facts.touches_before_window > 0:
@@ -208,16 +288,28 @@ def pick_up_phone_changes(facts: CustomerFacts) -> Moments:
 
 
 def handover_due(facts: CustomerFacts) -> bool:
-    """The owner left or nobody owns the account; an inactive owner only while the team is active."""
+    """The owner left or nobody owns the account; an inactive owner only while the team is active.
+
+    A dormant customer is handed over only when its owner left (win it back first); a
+    customer with no touch at all gets its first check-in instead.
+    """
     status = facts.owner_status
+    if no_data(facts):
+        return False
+    if dormant(facts):
+        return status is OwnerStatus.GONE
     if status is OwnerStatus.INACTIVE:
         return facts.team_active
     return status in (OwnerStatus.GONE, OwnerStatus.NONE)
 
 
 def status_update_due(facts: CustomerFacts) -> bool:
-    """Running work and no outbound touch for more than ``status_update_days`` (or ever)."""
-    if not facts.customer.open_work:
+    """Running work and no outbound touch for more than ``status_update_days`` (or ever).
+
+    Stands back for a dormant customer (reconnect names the running work) and one with no
+    touch at all (first check-in).
+    """
+    if not facts.customer.open_work or dormant(facts) or no_data(facts):
         return False
     days = facts.days_since(facts.last_outbound)
     return days is None or days > facts.settings.status_update_days
@@ -227,7 +319,7 @@ def status_update_changes(facts: CustomerFacts) -> Moments:
     """When status_update_due may flip: our silence passing the update interval."""
     if not facts.customer.open_work:
         return []
-    return [after(facts.last_outbound, facts.settings.status_update_days)]
+    return [after(facts.last_outbound, facts.settings.status_update_days), *dormant_changes(facts)]
 
 
 def anniversary(start: date, year: int) -> date:
@@ -239,8 +331,12 @@ def anniversary(start: date, year: int) -> date:
 
 
 def next_anniversary(facts: CustomerFacts) -> tuple[date, int] | None:
-    """The anniversary (date, years) within ``appreciation_days`` from today, at least one year in."""
-    if facts.first_touch is None:
+    """The anniversary (date, years) within ``appreciation_days`` from today, at least one year in.
+
+    Only for a relationship that is alive (:func:`alive`): a one-off contact from years ago
+    is not thanked for its anniversary.
+    """
+    if facts.first_touch is None or not alive(facts):
         return None
     start = facts.first_touch.date()
     today = facts.as_of.date()
@@ -267,7 +363,7 @@ def anniversary_changes(facts: CustomerFacts) -> Moments:
     ahead = timedelta(days=max(0, facts.settings.appreciation_days))
     today = facts.as_of.date()
     # a new year changes which years the rule looks at (it matters with a long window)
-    moments: Moments = [datetime(today.year + 1, 1, 1, tzinfo=UTC)]
+    moments: Moments = [datetime(today.year + 1, 1, 1, tzinfo=UTC), *alive_changes(facts)]
     for year in range(today.year - 1, today.year + 3):
         if year - start.year < 1:
             continue

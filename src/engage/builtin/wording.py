@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from engage.facts import CustomerFacts
+from engage.health import Health
 from engage.models import Owner
 
 
@@ -23,12 +24,14 @@ def whole_days(days: float) -> int:
 
 
 def ago(days: float) -> str:
-    """``today``, ``yesterday`` or ``41 days ago``."""
+    """``today``, ``yesterday``, ``41 days ago``, and from a year on ``3 years 2 months ago``."""
     whole = whole_days(days)
     if whole == 0:
         return "today"
     if whole == 1:
         return "yesterday"
+    if whole >= 365:
+        return f"{span(whole)} ago"
     return f"{whole} days ago"
 
 
@@ -68,9 +71,33 @@ def span(days: float) -> str:
     return plural(whole, "day")
 
 
+def touches(count: int) -> str:
+    """``1 touch``, ``12 touches``."""
+    return plural(count, "touch", "touches")
+
+
+def rate_drop(before: int, before_days: float, recent: int, recent_days: int) -> str:
+    """How a touch rate fell, in words a person would use.
+
+    Monthly rates while both are at least about one a month (``down from 4.3 to 1 touches a
+    month``); otherwise the counts, which never read as "0 to 0" (``12 touches before the
+    last 90 days, 1 since``). ``before_days`` is the span the earlier touches came in.
+    """
+    past = before / max(before_days, 1e-9) * 30.44
+    now = recent / max(recent_days, 1) * 30.44
+    if past >= 0.95 and now >= 0.95:
+        return f"down from {number(past)} to {number(now)} touches a month"
+    return f"{touches(before)} before the last {recent_days} days, {recent or 'none'} since"
+
+
 def monthly(per_day: float) -> str:
     """A touch rate per day as a monthly rate: ``2.3 touches a month``."""
     per_month = per_day * 30.44
+    if number(per_month) == "0":
+        per_year = per_day * 365.25
+        if number(per_year) != "0":
+            return f"{number(per_year)} {'touch' if number(per_year) == '1' else 'touches'} a year"
+        return "less than one touch a year"
     return f"{number(per_month)} {'touch' if number(per_month) == '1' else 'touches'} a month"
 
 
@@ -84,3 +111,10 @@ def who(owner: Owner | None, fallback: str = "the owner") -> str:
 def iso(day: date | datetime) -> str:
     """A date as ``2024-03-01``."""
     return (day.date() if isinstance(day, datetime) else day).isoformat()
+
+
+def health_line(health: Health) -> str:
+    """``health 31/100 (at_risk)``, or that there is no score yet."""
+    if health.score is None:
+        return "no health score yet: no touch recorded"
+    return f"health {health.score}/100 ({health.band.value})"

@@ -91,8 +91,9 @@ SELECT a.key,
           AND e.duplicate_of IS NULL) AS emails_since_personal,
     (SELECT min(u.occurred_at) FROM touchpoints u
         WHERE u.customer = a.key AND u.occurred_at <= :as_of AND u.direction = 'inbound'
-          AND u.occurred_at > coalesce(a.last_outbound, {min_time})
-          AND u.duplicate_of IS NULL) AS first_unanswered,
+          AND u.occurred_at > max(coalesce(a.last_outbound, {min_time}),
+                                  coalesce(a.last_personal, {min_time}))
+          AND NOT (u.{personal}) AND u.duplicate_of IS NULL) AS first_unanswered,
     (SELECT f.feedback FROM touchpoints f
         WHERE f.customer = a.key AND f.occurred_at = a.value_at
           AND f.feedback IS NOT NULL AND f.{touch} AND f.duplicate_of IS NULL
