@@ -15,6 +15,10 @@ from conftest import seed
 from fake_hubspot import FakeHubSpot
 
 from engage.cli import cli
+from engage_hubspot import mapping
+
+CONNECTED = "f240bbac-87c9-4f6e-bf70-924b57d47db7"
+NO_ANSWER = "73a0d17f-1163-4015-bdd5-ec830791da20"
 
 CONFIG = """
 store = "engage.db"
@@ -150,6 +154,35 @@ class TestEndToEnd:
         assert code == 0, err
         assert report["sinks"]["hubspot_tasks"]["pushed"] == report["tasks_planned"]
 
+    def test_a_customers_missed_call_asks_for_a_call_back_and_a_connected_one_does_not(
+        self, fake: FakeHubSpot, project: Path
+    ) -> None:
+        """Two customers called us three days ago: the unanswered one gets an unanswered task."""
+        ids = account(fake)
+        called: dict[str, str] = {}
+        for name, outcome in [("initech", NO_ANSWER), ("umbrella", CONNECTED)]:
+            company = fake.add("companies", {"name": name.title(), "domain": f"{name}.com",
+                                             "hubspot_owner_id": ids["carol"]})  # fmt: skip
+            contact = fake.add(
+                "contacts", {"email": f"ann@{name}.com", "associatedcompanyid": company}
+            )
+            called[name] = fake.add(
+                "calls",
+                {"hs_timestamp": fake.now_ms - 3 * 86_400_000, "hs_call_direction": "INBOUND",
+                 "hs_call_status": "COMPLETED", "hs_call_disposition": outcome,
+                 "hubspot_owner_id": ids["carol"]},
+                companies=[company], contacts=[contact],
+            )  # fmt: skip
+        fake.now_ms += 60_000
+        code, _, err = sync()
+        assert code == 0, err
+        assert _stored_call(project, called["initech"]) == ("inbound", 1)
+        assert _stored_call(project, called["umbrella"]) == ("inbound", 0)
+        keys = [mapping.key_from_body(t["properties"]["hs_task_body"]) or ""
+                for t in fake.objects["tasks"].values()]  # fmt: skip
+        assert [k for k in keys if k.startswith("unanswered:initech.com:")]
+        assert not [k for k in keys if k.startswith("unanswered:umbrella.com:")]
+
 
 def _cursor(project: Path) -> str | None:
     import sqlite3
@@ -157,3 +190,15 @@ def _cursor(project: Path) -> str | None:
     with sqlite3.connect(project / "engage.db") as conn:
         row = conn.execute("SELECT cursor FROM cursors WHERE source = 'crm'").fetchone()
     return None if row is None else str(row[0])
+
+
+def _stored_call(project: Path, call_id: str) -> tuple[str, int] | None:
+    """The stored direction and missed flag of a call the source pulled."""
+    import sqlite3
+
+    with sqlite3.connect(project / "engage.db") as conn:
+        row = conn.execute(
+            "SELECT direction, missed FROM touchpoints WHERE source = 'crm' AND external_id = ?",
+            (f"call:{call_id}",),
+        ).fetchone()
+    return None if row is None else (str(row[0]), int(row[1]))

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
+from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engage.models import Channel, Direction, Priority, Task, TaskKind
-from engage_hubspot import mapping
+from engage.models import Channel, Direction, Priority, Task, TaskKind, Touchpoint
+from engage_hubspot import calls, mapping
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
+CONNECTED = "f240bbac-87c9-4f6e-bf70-924b57d47db7"
+NO_ANSWER = "73a0d17f-1163-4015-bdd5-ec830791da20"
+MEETING_BOOKED = "3b8f5e5a-2d0c-4c61-9a57-5f0e2f6b7c1d"
+#: A portal's call outcomes: HubSpot's defaults and one of its own.
+PORTAL = {**calls.DEFAULT_DISPOSITIONS, MEETING_BOOKED: "Meeting booked"}
+STATUSES = calls.NOT_HELD_STATUSES | calls.MISSED_STATUSES | {"COMPLETED", "UNKNOWN"}
 keys = (
     st.text(st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp")), min_size=1, max_size=120)
     .map(str.strip)
@@ -138,3 +147,140 @@ class TestTaskProperties:
         assert props["hs_timestamp"] == str(
             int(datetime(2026, 3, 2, 9, tzinfo=UTC).timestamp() * 1000)
         )
+
+
+def call(
+    status: str | None = "COMPLETED", disposition: str | None = None, **more: str
+) -> dict[str, Any]:
+    """A call record as HubSpot answers it."""
+    props = {"hs_timestamp": "1767261600000", "hs_call_direction": "INBOUND", **more}
+    props.update(
+        {k: v for k, v in (("hs_call_status", status), ("hs_call_disposition", disposition)) if v}
+    )
+    return {"id": "7", "properties": props}
+
+
+def as_touchpoint(data: dict[str, Any], labels: Mapping[str, str] = PORTAL) -> Touchpoint | None:
+    """The touchpoint a call becomes, with the portal's outcome labels."""
+    return mapping.touchpoint_from_engagement(
+        "calls", data, source="crm", customer="acme.com", contact_email=None, owners={},
+        now=NOW, call_labels=labels,
+    )  # fmt: skip
+
+
+class TestCalls:
+    """A call is held (a conversation), missed (nobody talked) or not held (no touchpoint)."""
+
+    @pytest.mark.parametrize("status", ["NO_ANSWER", "BUSY", "MISSED", "no_answer"])
+    def test_a_call_nobody_answered_is_missed(self, status: str) -> None:
+        """No answer, busy and missed calls happened, but as no conversation."""
+        touchpoint = as_touchpoint(call(status)) or pytest.fail("dropped")
+        assert touchpoint.missed and touchpoint.channel == Channel.CALL
+
+    @pytest.mark.parametrize("status", ["COMPLETED", None, "UNKNOWN"])
+    def test_a_completed_call_or_one_without_status_is_held(self, status: str | None) -> None:
+        """Completed calls, and calls logged without a status, were conversations."""
+        touchpoint = as_touchpoint(call(status)) or pytest.fail("dropped")
+        assert not touchpoint.missed
+
+    @pytest.mark.parametrize(
+        "status",
+        ["CANCELED", "FAILED", "QUEUED", "RINGING", "CONNECTING", "IN_PROGRESS", "HOLD",
+         "CALLING_CRM_USER"],
+    )  # fmt: skip
+    def test_a_call_that_never_took_place_or_has_not_ended_is_no_touchpoint(
+        self, status: str
+    ) -> None:
+        """Cancelled, failed, queued or still running: dropped, whatever its outcome says."""
+        assert as_touchpoint(call(status)) is None
+        assert as_touchpoint(call(status, CONNECTED)) is None
+        assert mapping.channel_direction("calls", call(status)["properties"], NOW) is None
+
+    @pytest.mark.parametrize(
+        ("label", "missed"),
+        [("No answer", True), ("Busy", True), ("Left voicemail", True),
+         ("Left live message", True), ("Wrong number", True), ("Connected", False)],
+    )  # fmt: skip
+    def test_the_default_outcomes_decide_over_the_status(self, label: str, missed: bool) -> None:
+        """A rep's outcome says more than the status: 'Left voicemail' on a COMPLETED call is missed."""
+        guid = next(g for g, t in calls.DEFAULT_DISPOSITIONS.items() if t == label)
+        for status in ("COMPLETED", "NO_ANSWER"):
+            touchpoint = as_touchpoint(call(status, guid)) or pytest.fail("dropped")
+            assert touchpoint.missed is missed
+
+    @pytest.mark.parametrize("label", ["LEFT VOICEMAIL", "  left   voicemail ", "No Answer"])
+    def test_outcome_labels_match_whatever_their_case_and_spacing(self, label: str) -> None:
+        """The portal's label is compared without case or extra spaces."""
+        touchpoint = as_touchpoint(call("COMPLETED", "custom-1"), {"custom-1": label})
+        assert touchpoint is not None and touchpoint.missed
+
+    def test_an_outcome_engage_does_not_know_leaves_it_to_the_status(self) -> None:
+        """A custom outcome ('Meeting booked') or an id the portal does not list: the status decides."""
+        for outcome in (MEETING_BOOKED, "not-an-outcome-of-this-portal"):
+            held = as_touchpoint(call("COMPLETED", outcome)) or pytest.fail("dropped")
+            missed = as_touchpoint(call("NO_ANSWER", outcome)) or pytest.fail("dropped")
+            assert (held.missed, missed.missed) == (False, True)
+
+    def test_without_the_portal_labels_the_default_outcomes_are_known_by_id(self) -> None:
+        """Outcomes unread (a refused request): HubSpot's default ids still say what happened."""
+        touchpoint = as_touchpoint(call("COMPLETED", NO_ANSWER), {}) or pytest.fail("dropped")
+        assert touchpoint.missed
+
+    def test_a_default_outcome_shown_in_another_language_is_known_by_id(self) -> None:
+        """A portal label engage does not know for a default id: the id decides."""
+        labels = {NO_ANSWER: "Keine Antwort"}
+        touchpoint = as_touchpoint(call("COMPLETED", NO_ANSWER), labels) or pytest.fail("dropped")
+        assert touchpoint.missed
+
+    @pytest.mark.parametrize(
+        ("direction", "expected"),
+        [("INBOUND", Direction.INBOUND), ("OUTBOUND", Direction.OUTBOUND)],
+    )
+    def test_a_missed_call_keeps_its_direction(self, direction: str, expected: Direction) -> None:
+        """The customer's missed call is inbound (it waits for a call back); ours is outbound."""
+        touchpoint = as_touchpoint(call("NO_ANSWER", hs_call_direction=direction))
+        assert touchpoint is not None and (touchpoint.direction, touchpoint.missed) == (
+            expected,
+            True,
+        )
+
+    @given(
+        st.one_of(st.none(), st.sampled_from(sorted(STATUSES)), st.text(max_size=12)),
+        st.one_of(st.none(), st.sampled_from([*calls.DEFAULT_DISPOSITIONS, MEETING_BOOKED]), st.text(max_size=12)),
+    )  # fmt: skip
+    def test_only_a_call_that_did_not_take_place_is_dropped(
+        self, status: str | None, disposition: str | None
+    ) -> None:
+        """Whatever the status and outcome, a call is dropped exactly when its status says it never ended."""
+        touchpoint = as_touchpoint(call(status, disposition))
+        never = (status or "").strip().upper() in calls.NOT_HELD_STATUSES
+        assert (touchpoint is None) is never
+        assert touchpoint is None or touchpoint.direction == Direction.INBOUND
+
+    def test_the_portal_options_become_labels_by_id(self) -> None:
+        """A property definition's options (hidden ones too) map each value to its label."""
+        definition = {"options": [{"value": "a", "label": "Busy", "hidden": False},
+                                  {"value": "b", "label": "Gone", "hidden": True},
+                                  {"value": "", "label": "nothing"}]}  # fmt: skip
+        assert calls.options_labels(definition) == {"a": "Busy", "b": "Gone"}
+        assert calls.options_labels({}) == {}
+
+    def test_meetings_are_never_missed(self) -> None:
+        """A meeting either happened (a conversation) or is dropped (cancelled, no-show, rescheduled)."""
+        for outcome in ("NO_SHOW", "CANCELED", "RESCHEDULED"):
+            data = {"id": "9", "properties": {"hs_timestamp": "0", "hs_meeting_outcome": outcome}}
+            assert mapping.touchpoint_from_engagement(
+                "meetings", data, source="crm", customer="acme.com", contact_email=None,
+                owners={}, now=NOW,
+            ) is None  # fmt: skip
+        data = {"id": "9", "properties": {"hs_timestamp": "0", "hs_meeting_outcome": "COMPLETED"}}
+        meeting = mapping.touchpoint_from_engagement(
+            "meetings",
+            data,
+            source="crm",
+            customer="acme.com",
+            contact_email=None,
+            owners={},
+            now=NOW,
+        )
+        assert meeting is not None and not meeting.missed

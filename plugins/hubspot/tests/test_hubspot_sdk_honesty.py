@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from conftest import seed
-from fake_hubspot import FakeHubSpot
+from fake_hubspot import CUSTOM_OUTCOME, FakeHubSpot
 
 hubspot = pytest.importorskip("hubspot")
 from hubspot import HubSpot  # noqa: E402
@@ -16,6 +16,9 @@ from hubspot.crm.objects.tasks import (  # noqa: E402
     PublicAssociationsForObject,
     PublicObjectId,
     SimplePublicObjectBatchInputForCreate,
+)
+from hubspot.crm.properties.exceptions import (  # noqa: E402
+    ApiException as PropertiesApiException,
 )
 
 
@@ -110,3 +113,27 @@ class TestOfficialSdk:
                 public_object_search_request=PublicObjectSearchRequest(limit=10)
             )
         assert caught.value.status == 429 and "SECONDLY" in caught.value.body
+
+    def test_the_call_outcomes_property(self, fake: FakeHubSpot, sdk: HubSpot) -> None:
+        """properties.core_api.get_by_name reads hs_call_disposition with its options."""
+        prop = sdk.crm.properties.core_api.get_by_name(
+            object_type="calls", property_name="hs_call_disposition"
+        )
+        assert prop.name == "hs_call_disposition" and prop.type == "enumeration"
+        labels = {o.value: o.label for o in prop.options}
+        assert labels["73a0d17f-1163-4015-bdd5-ec830791da20"] == "No answer"
+        assert labels[CUSTOM_OUTCOME[0]] == CUSTOM_OUTCOME[1]
+
+    def test_an_unknown_or_refused_property_is_an_error_the_sdk_raises(
+        self, fake: FakeHubSpot, sdk: HubSpot
+    ) -> None:
+        """A property the portal lacks is a 404; without a scope, a 403."""
+        with pytest.raises(PropertiesApiException) as missing:
+            sdk.crm.properties.core_api.get_by_name(object_type="calls", property_name="nope")
+        assert missing.value.status == 404 and "OBJECT_NOT_FOUND" in missing.value.body
+        fake.denied.add("properties")
+        with pytest.raises(PropertiesApiException) as refused:
+            sdk.crm.properties.core_api.get_by_name(
+                object_type="calls", property_name="hs_call_disposition"
+            )
+        assert refused.value.status == 403

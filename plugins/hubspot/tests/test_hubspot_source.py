@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 from conftest import pull, seed
-from fake_hubspot import FakeHubSpot
+from fake_hubspot import CUSTOM_OUTCOME, FakeHubSpot
 
 from engage.adapters import Retire
 from engage.errors import ConfigError
@@ -238,3 +238,131 @@ class TestIncrementalSync:
         second = pull(make_source(), first.cursor)
         acme = [c for c in second.customers if c.key == "acme.com"]
         assert acme and acme[-1].open_work is False
+
+
+def calls_of(fake: FakeHubSpot, ids: dict[str, str]) -> dict[str, str]:
+    """Calls of Jane at Acme, one per way a call can end (inbound but ``_out``); ids by name."""
+    made = {}
+    for name, status, outcome in [
+        ("no_answer", "NO_ANSWER", None),
+        ("busy_out", "BUSY", None),
+        ("voicemail", "COMPLETED", "b2cf5968-551e-4856-9783-52b3da59a7d0"),  # Left voicemail
+        ("connected", "COMPLETED", "f240bbac-87c9-4f6e-bf70-924b57d47db7"),  # Connected
+        ("booked", "COMPLETED", CUSTOM_OUTCOME[0]),  # the portal's own outcome
+        ("cancelled", "CANCELED", None),
+    ]:
+        direction = "OUTBOUND" if name.endswith("_out") else "INBOUND"
+        made[name] = fake.add(
+            "calls",
+            {"hs_timestamp": fake.now_ms - 3_600_000, "hs_call_direction": direction,
+             "hs_call_status": status, "hs_call_disposition": outcome},
+            companies=[ids["acme"]], contacts=[ids["jane"]],
+        )  # fmt: skip
+    fake.now_ms += 60_000
+    return made
+
+
+class TestCalls:
+    """Calls arrive held, missed or not at all, judged by the portal's own call outcomes."""
+
+    def test_a_customers_unanswered_call_arrives_missed_and_inbound(
+        self, fake: FakeHubSpot, make_source: Make
+    ) -> None:
+        """No answer, busy and a voicemail are missed in their direction; connected is held."""
+        made = calls_of(fake, seed(fake))
+        result = pull(make_source())
+        missed = result.touchpoint(f"call:{made['no_answer']}")
+        assert (missed.direction, missed.missed) == (Direction.INBOUND, True)
+        assert missed.customer == "acme.com" and missed.contact_email == "jane@acme.com"
+        busy = result.touchpoint(f"call:{made['busy_out']}")
+        assert (busy.direction, busy.missed) == (Direction.OUTBOUND, True)
+        assert result.touchpoint(f"call:{made['voicemail']}").missed
+        assert not result.touchpoint(f"call:{made['connected']}").missed
+        assert not result.touchpoint(f"call:{made['booked']}").missed  # unknown label: status
+        assert Retire("touchpoint", f"call:{made['cancelled']}") in result.retired
+        assert not [p for p in result.problems if "call outcomes" in p]
+
+    def test_the_outcomes_are_read_once_per_pull_with_the_calls(
+        self, fake: FakeHubSpot, make_source: Make
+    ) -> None:
+        """One GET of the hs_call_disposition property per pull, however many pages of calls."""
+        ids = seed(fake)
+        for _ in range(150):
+            fake.add("calls", {"hs_timestamp": fake.now_ms, "hs_call_status": "COMPLETED"},
+                     companies=[ids["acme"]])  # fmt: skip
+        first = pull(make_source())
+        outcomes = fake.requests_to("GET", "/crm/v3/properties/calls/hs_call_disposition")
+        assert len(outcomes) == 1
+        listed = [r for r in fake.requests_to("GET", "/crm/v3/objects/calls") if "limit" in r.query]
+        assert listed and all("hs_call_disposition" in (r.arg("properties") or "") for r in listed)
+        pull(make_source(engagements=["emails"]), first.cursor)
+        assert len(fake.requests_to("GET", "/properties/")) == 1  # no calls pulled: not read
+
+    def test_a_portal_label_decides_for_a_custom_outcome(
+        self, fake: FakeHubSpot, make_source: Make
+    ) -> None:
+        """An outcome the portal labels 'Left voicemail' in its own id is missed."""
+        ids = seed(fake)
+        definition = fake.definitions[("calls", "hs_call_disposition")]
+        definition["options"].append(
+            {
+                "value": "own-voicemail",
+                "label": "left VOICEMAIL",
+                "hidden": False,
+                "displayOrder": 9,
+            }
+        )
+        call = fake.add(
+            "calls",
+            {"hs_timestamp": fake.now_ms, "hs_call_status": "COMPLETED",
+             "hs_call_disposition": "own-voicemail"},
+            companies=[ids["acme"]],
+        )  # fmt: skip
+        assert pull(make_source()).touchpoint(f"call:{call}").missed
+
+    def test_refused_outcomes_fall_back_to_the_default_ids_and_say_so(
+        self, fake: FakeHubSpot, make_source: Make
+    ) -> None:
+        """A 403 on the property: HubSpot's default ids still count, custom ones go by status."""
+        made = calls_of(fake, seed(fake))
+        fake.denied.add("properties")
+        result = pull(make_source())
+        assert result.touchpoint(f"call:{made['voicemail']}").missed
+        assert not result.touchpoint(f"call:{made['connected']}").missed
+        assert not result.touchpoint(f"call:{made['booked']}").missed
+        [problem] = [p for p in result.problems if "call outcomes" in p]
+        assert "HTTP 403" in problem and "crm.schemas.calls.read" in problem
+        assert fake.token not in problem
+
+    def test_a_call_that_changes_to_no_answer_is_missed_on_the_next_sync(
+        self, fake: FakeHubSpot, make_source: Make
+    ) -> None:
+        """Incremental sync: a call first logged as completed, then corrected, arrives missed."""
+        ids = seed(fake)
+        first = pull(make_source())
+        fake.now_ms += 60_000
+        fake.update("calls", ids["call_out"], hs_call_status="NO_ANSWER")
+        second = pull(make_source(), first.cursor)
+        assert second.touchpoint(f"call:{ids['call_out']}").missed
+
+    def test_calls_read_under_older_rules_are_read_again(
+        self, fake: FakeHubSpot, make_source: Make
+    ) -> None:
+        """A cursor from before the call rules: the calls are listed once more, the rest searched."""
+        ids = seed(fake)
+        made = calls_of(fake, ids)
+        first = pull(make_source(overlap_minutes=0))
+        old = json.loads(first.cursor)
+        del old["call_rules"]
+        fake.now_ms += 60_000
+        before = len(fake.requests)
+        second = pull(make_source(overlap_minutes=0), json.dumps(old))
+        listed = {r.path for r in fake.requests[before:] if r.arg("archived") != "true"
+                  and r.method == "GET" and "/crm/v3/objects/" in r.path}  # fmt: skip
+        assert listed == {"/crm/v3/objects/calls"}  # the other types are searched
+        assert second.touchpoint(f"call:{made['no_answer']}").missed
+        state = json.loads(second.cursor)
+        assert state["call_rules"] == 1 and state["types"]["calls"]["listing"] is False
+        fake.now_ms += 60_000
+        third = pull(make_source(overlap_minutes=0), second.cursor)
+        assert third.touchpoints == []  # listed once: later syncs search again
