@@ -9,8 +9,8 @@ to whom we wrote. A person only copied on someone else's mail is a contact seen 
 conversation, not a customer to plan for:
 
 - a message from outside is **inbound**: one touchpoint for the sender's customer, which
-  alone gets a :class:`~engage.models.Customer` record. Everyone else outside (the sender's
-  colleagues, other companies in To or Cc) is a :class:`~engage.models.Contact` of their
+  alone gets a :class:`~engage.models.Customer` record. Everyone else outside in To or Cc
+  (the sender's colleagues, other companies) is a :class:`~engage.models.Contact` of their
   customer, nothing more;
 - a message from us to outside addresses is **outbound**, owned by the sender: one
   touchpoint per customer in **To**. Customers only in Cc or Bcc get one only when no
@@ -19,8 +19,8 @@ conversation, not a customer to plan for:
 
 A touchpoint's ``contact_email`` is the first address of its customer among those it was
 written by or to. Mail among ourselves only, spam, trash, drafts and automated mail produce
-no touchpoint and are counted instead. A message dated more than a day after the clock
-(and not received before then) is a problem, not a touchpoint.
+no touchpoint and are counted instead. A message whose Date (and received time, when
+known) is more than a day after the clock is a problem, not a touchpoint.
 
 ``external_id`` is the message's id (the Gmail id, or the Message-ID for Takeout files).
 When an outbound message names several customers among all its recipients, each of its
