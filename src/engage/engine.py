@@ -103,11 +103,13 @@ class Engine:
         owner: str | None = None,
         subject: str | None = None,
         feedback: float | None = None,
+        missed: bool = False,
         source: str = "python",
     ) -> Touchpoint:
         """Record one touchpoint with a contact, resolving the customer from the address.
 
         ``at`` may be an aware datetime or ISO 8601 text (text without an offset is UTC).
+        ``missed`` marks a call that was no conversation (no answer, a voicemail).
 
         Raises:
             ValidationError: the address is one of ours or not an address, or a value is bad.
@@ -125,6 +127,7 @@ class Engine:
             str(direction),
             owner or "",
             subject or "",
+            *(("missed",) if missed else ()),  # ids of touches stored before stay the same
         )
         external_id = hashlib.sha256("\x1f".join(fields).encode()).hexdigest()[:24]
         touchpoint = Touchpoint(
@@ -138,6 +141,7 @@ class Engine:
             owner=owner,
             subject=subject,
             feedback=feedback,
+            missed=missed,
         )
         self.add([touchpoint], source)
         return touchpoint

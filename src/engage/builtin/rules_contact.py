@@ -334,11 +334,11 @@ class Reconnect:
             heard = f"never heard from them, last touch {ago(facts.days_since(last) or 0.0)}"
         history = f"{touches(facts.touches)} in all"
         lines = [heard]
-        if facts.first_touch is not None:
-            lines.append(
-                f"{history} since {facts.first_touch.date().isoformat()}, "
-                f"the last {dated(facts, last)}"
-            )
+        first = facts.first_touch
+        if facts.touches == 1 or first is None:
+            lines.append(f"{history}: {dated(facts, last)}")
+        else:
+            lines.append(f"{history}, from {first.date().isoformat()} to {dated(facts, last)}")
         if facts.last_outbound is not None:
             lines.append(f"our last message {dated(facts, facts.last_outbound)}")
         if facts.last_personal is not None:
