@@ -403,9 +403,7 @@ def reference_facts(
             status = OwnerStatus.NONE
         elif not owner.active:
             status = OwnerStatus.GONE
-        elif (
-            team_active and evidence and (last_active is None or as_of - last_active > inactive)
-        ):
+        elif team_active and evidence and (last_active is None or as_of - last_active > inactive):
             status = OwnerStatus.INACTIVE
         else:
             status = OwnerStatus.ACTIVE

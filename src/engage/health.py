@@ -152,8 +152,7 @@ def score(facts: CustomerFacts, factors: Iterable[Factor], version: str) -> Heal
             band=Band.NO_DATA,
             stage=Stage.NO_DATA,
             factors=tuple(
-                FactorResult(f.name, None, 0.0, f"{f.name}: {Health.no_data_note}")
-                for f in factors
+                FactorResult(f.name, None, 0.0, f"{f.name}: {Health.no_data_note}") for f in factors
             ),
             as_of=facts.as_of,
             version=version,
