@@ -306,3 +306,15 @@ def test_an_owner_quiet_for_the_whole_covered_span_is_inactive() -> None:
     owned_customer(engine, history_days=61)
     tasks = [t for t in planned(engine, "acme.com") if t.rule == "handover"]
     assert len(tasks) == 1 and "ivan@ourco.com" in tasks[0].title
+
+
+def test_a_rate_below_one_a_month_is_said_in_counts() -> None:
+    """4.5 touches a month falling to 0.7 reads as counts, never as "0 to 0" or "0.7 to 0"."""
+    engine = book()
+    keep_busy(engine)
+    for days in range(500, 100, -7):  # weekly for a year, then two touches in the window
+        engine.touch("jo@cool.com", ago(days), "email", "outbound", owner=OWNER)
+    engine.touch("jo@cool.com", ago(20), "email", "inbound")
+    engine.touch("jo@cool.com", ago(19), "email", "outbound", owner=OWNER)
+    (call,) = [t for t in planned(engine, "cool.com") if t.rule == "reconnect"]
+    assert call.title.startswith("Call cool.com: 58 touches before the last 90 days, 2 since (")

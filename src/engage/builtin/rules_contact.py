@@ -311,8 +311,8 @@ class Reconnect:
                     (facts.days_since(facts.first_touch) or 0.0) - s.window_days,
                     facts.recent_touches,
                     s.window_days,
+                    together,
                 )
-                + f" after {together} together"
             ),
             reason=(
                 f"{name}, a customer for {together}, now hears from us at {percent(recent / past)} "

@@ -76,18 +76,24 @@ def touches(count: int) -> str:
     return plural(count, "touch", "touches")
 
 
-def rate_drop(before: int, before_days: float, recent: int, recent_days: int) -> str:
-    """How a touch rate fell, in words a person would use.
+def rate_drop(before: int, before_days: float, recent: int, recent_days: int, together: str) -> str:
+    """How a touch rate fell over a relationship of ``together``, in words a person would use.
 
     Monthly rates while both are at least about one a month (``down from 4.3 to 1 touches a
-    month``); otherwise the counts, which never read as "0 to 0" (``12 touches before the
-    last 90 days, 1 since``). ``before_days`` is the span the earlier touches came in.
+    month after 6 years together``); otherwise the counts, which never read as "0 to 0"
+    (``12 touches before the last 90 days, 1 since (2 years together)``). ``before_days`` is
+    the span the earlier touches came in.
     """
     past = before / max(before_days, 1e-9) * 30.44
     now = recent / max(recent_days, 1) * 30.44
     if past >= 0.95 and now >= 0.95:
-        return f"down from {number(past)} to {number(now)} touches a month"
-    return f"{touches(before)} before the last {recent_days} days, {recent or 'none'} since"
+        return (
+            f"down from {number(past)} to {number(now)} touches a month after {together} together"
+        )
+    return (
+        f"{touches(before)} before the last {recent_days} days, {recent or 'none'} since "
+        f"({together} together)"
+    )
 
 
 def monthly(per_day: float) -> str:
