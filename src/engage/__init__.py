@@ -57,12 +57,18 @@ from engage.models import (
     Touchpoint,
 )
 from engage.playbook import Rule, anchor_of, build_task, task_key
+from engage.preview import FieldMap, Previewable, PreviewItem, PreviewRow, Unmapped
 from engage.report import SinkReport, SourceReport, SyncReport
 from engage.settings import ScoringSettings, SegmentSettings
 from engage.store.sqlite import SQLiteStore
 
 __all__ = [
     "FUTURE_TOLERANCE",
+    "FieldMap",
+    "PreviewItem",
+    "PreviewRow",
+    "Previewable",
+    "Unmapped",
     "AdapterContext",
     "Assessment",
     "Band",
