@@ -2,38 +2,52 @@
 
 Real mail breaks the rules in every way, so nothing here raises on bad input:
 
-- address lists are split on commas *before* RFC 2047 encoded words are decoded (a display
-  name ``=?UTF-8?B?Rm9vLCBCYXI=?=`` decodes to ``Foo, Bar``), with quoted strings, nested
-  comments, route addresses, groups (``A Group: a@x, b@y;``, ``Undisclosed recipients:;``)
-  and old ``addr (Name)`` comment names understood; several ``To``/``Cc`` headers are merged;
-  entries without a usable address (``foo``, ``<>``) are dropped;
+- address lists in every shape real mail has (:mod:`engage_gmail.addresses`, re-exported
+  here); several ``To``/``Cc`` headers are merged; entries without a usable address
+  (``foo``, ``<>``) are dropped;
 - dates accept comments anywhere (``(EDT)``, folded across lines), missing weekdays or
   seconds, two-digit years, a missing zone (taken as UTC) and ISO 8601; the mbox ``From_``
   line gives a fallback;
 - raw header bytes are UTF-8 (RFC 6532) with stray bytes read as Latin-1, never an error;
-  whitespace before the colon (obsolete syntax) and junk lines are tolerated.
+  whitespace before the colon (obsolete syntax), junk lines and folded lines made of white
+  space only are tolerated.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import codecs
 import email.utils
-import quopri
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, timezone
 
 import attrs
 
+from engage_gmail.addresses import (
+    Address,
+    AddressList,
+    Group,
+    parse_address_list,
+    parse_addresses,
+    strip_comments,
+)
+from engage_gmail.words import decode_bytes, decode_words
 
-@attrs.frozen
-class Address:
-    """One mailbox: a lower-cased ``email`` and the display name, when there is one."""
-
-    email: str
-    name: str | None = None
+__all__ = [
+    "Address",
+    "AddressList",
+    "Group",
+    "Headers",
+    "decode_bytes",
+    "decode_words",
+    "ends_headers",
+    "is_from_line",
+    "parse_address_list",
+    "parse_addresses",
+    "parse_date",
+    "parse_from_line",
+    "parse_header_block",
+    "parse_message_id",
+]
 
 
 @attrs.frozen
@@ -61,25 +75,34 @@ class Headers:
 _FIELD = re.compile(rb"^([!-9;-~]+)[ \t]*:[ \t]*(.*)$", re.DOTALL)
 
 
-def _latin1_fallback(error: UnicodeError) -> tuple[str, int]:
-    if not isinstance(error, UnicodeDecodeError):
-        raise error
-    return error.object[error.start : error.end].decode("latin-1"), error.end
+def continues_headers(line: bytes) -> bool:
+    """True when ``line`` can belong to a header block: a continuation or a field."""
+    line = line.rstrip(b"\r\n")
+    return line[:1] in (b" ", b"\t") or _FIELD.match(line) is not None
 
 
-codecs.register_error("engage-latin1", _latin1_fallback)
+def ends_headers(line: bytes, following: bytes) -> bool:
+    """True when the blank ``line`` ends a header block, ``following`` being the next line.
 
-
-def decode_bytes(raw: bytes) -> str:
-    """Header bytes as text: UTF-8, with any byte that is not valid UTF-8 read as Latin-1."""
-    return raw.decode("utf-8", errors="engage-latin1")
+    An empty line always ends it. A line of white space only is obsolete folding white space
+    (RFC 5322 section 4.2) when the header block goes on after it (a continuation or a
+    field follows); otherwise it ends the block too.
+    """
+    line = line.rstrip(b"\r\n")
+    if not line:
+        return True
+    if line.strip():
+        return False
+    return not following.strip() or not continues_headers(following)
 
 
 def parse_header_block(lines: Sequence[bytes]) -> tuple[Headers, int]:
     """Parse raw header lines (with or without line ends) into :class:`Headers`.
 
-    Parsing stops at the first empty line, or at a line that is neither a field nor a
-    continuation and is not followed by a continuation (a message without the blank line).
+    Parsing stops at the first empty line (a line of white space only when no field or
+    continuation follows it: see :func:`ends_headers`), or at a line that is neither a field
+    nor a continuation and is not followed by a continuation (a message without the blank
+    line).
 
     Returns:
         The headers, and how many of ``lines`` belonged to the header block.
@@ -89,9 +112,10 @@ def parse_header_block(lines: Sequence[bytes]) -> tuple[Headers, int]:
     for index, raw in enumerate(lines):
         line = raw.rstrip(b"\r\n")
         if not line.strip():
-            if not line:
+            following = lines[index + 1] if index + 1 < len(lines) else b""
+            if ends_headers(line, following):
                 return _headers(fields), index + 1
-            count = index + 1  # an obsolete whitespace-only line: folding white space
+            count = index + 1
             continue
         if line[:1] in (b" ", b"\t"):
             if fields:
@@ -118,185 +142,6 @@ def _headers(fields: list[tuple[str, list[bytes]]]) -> Headers:
             for name, parts in fields
         )
     )
-
-
-# -- RFC 2047 encoded words -----------------------------------------------------------------
-
-_ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
-_BETWEEN_WORDS = re.compile(r"(\?=)\s+(=\?)")
-
-
-def _decode_word(match: re.Match[str]) -> str:
-    charset, encoding, text = match.group(1).split("*")[0], match.group(2).upper(), match.group(3)
-    try:
-        if encoding == "B":
-            data = base64.b64decode(text + "=" * (-len(text) % 4))
-        else:
-            data = quopri.decodestring(text.replace("_", " ").encode("ascii"), header=True)
-    except (binascii.Error, ValueError, UnicodeEncodeError):
-        return match.group(0)
-    try:
-        return data.decode(charset, errors="replace")
-    except LookupError:
-        return data.decode("utf-8", errors="engage-latin1")
-
-
-def decode_words(text: str) -> str:
-    """Decode RFC 2047 encoded words (``=?UTF-8?B?...?=``) wherever they appear; keep the rest."""
-    if "=?" not in text:
-        return text
-    return _ENCODED_WORD.sub(_decode_word, _BETWEEN_WORDS.sub(r"\1\2", text))
-
-
-# -- addresses ------------------------------------------------------------------------------
-
-_SPECIALS = '"(<,;: \t\r\n'
-
-
-def _read_quoted(text: str, start: int) -> tuple[str, int]:
-    out: list[str] = []
-    i = start + 1
-    while i < len(text):
-        char = text[i]
-        if char == "\\" and i + 1 < len(text):
-            out.append(text[i + 1])
-            i += 2
-            continue
-        if char == '"':
-            return "".join(out), i + 1
-        out.append(char)
-        i += 1
-    return "".join(out), i
-
-
-def _read_comment(text: str, start: int) -> tuple[str, int]:
-    depth, i, out = 0, start, []
-    while i < len(text):
-        char = text[i]
-        if char == "\\" and i + 1 < len(text):
-            out.append(text[i + 1])
-            i += 2
-            continue
-        if char == "(":
-            depth += 1
-            if depth > 1:
-                out.append(char)
-        elif char == ")":
-            depth -= 1
-            if depth == 0:
-                return "".join(out), i + 1
-            out.append(char)
-        else:
-            out.append(char)
-        i += 1
-    return "".join(out), i
-
-
-def strip_comments(text: str) -> str:
-    """``text`` without RFC 5322 comments (nested parentheses), quoted strings left alone."""
-    out: list[str] = []
-    i = 0
-    while i < len(text):
-        char = text[i]
-        if char == "(":
-            _, i = _read_comment(text, i)
-            out.append(" ")
-        elif char == '"':
-            _, end = _read_quoted(text, i)
-            out.append(text[i:end])
-            i = end
-        else:
-            out.append(char)
-            i += 1
-    return "".join(out)
-
-
-def _clean_addr(text: str) -> str | None:
-    addr = "".join(strip_comments(text).split())
-    if ":" in addr:  # an obsolete route: @a,@b:user@host
-        addr = addr.rsplit(":", 1)[1]
-    addr = addr.strip("<>").lower()
-    local, at, domain = addr.rpartition("@")
-    if not at or not local or not domain or domain.startswith(".") or domain.endswith("."):
-        return None
-    return addr
-
-
-class _Entry:
-    """The pieces of one address-list entry while it is read."""
-
-    def __init__(self) -> None:
-        self.words: list[str] = []  # display-name words; "" marks white space
-        self.raw: list[str] = []  # the entry's text outside comments, for a bare address
-        self.comments: list[str] = []
-        self.angle: str | None = None
-
-    def address(self) -> Address | None:
-        if self.angle is not None:
-            addr = _clean_addr(self.angle)
-            name = _name(self.words) or _name_from_comments(self.comments)
-        else:
-            addr = _clean_addr("".join(self.raw))
-            name = _name_from_comments(self.comments)
-        return Address(addr, name) if addr else None
-
-
-def _name(words: list[str]) -> str | None:
-    text = " ".join(" ".join(word for word in words if word).split())
-    text = decode_words(text).strip()
-    return " ".join(text.split()) or None
-
-
-def _name_from_comments(comments: list[str]) -> str | None:
-    return _name([comment for comment in comments if comment.strip()][:1])
-
-
-def _entries(text: str) -> Iterator[_Entry]:
-    entry, i = _Entry(), 0
-    while i < len(text):
-        char = text[i]
-        if char == '"':
-            word, i = _read_quoted(text, i)
-            entry.words.append(word)
-            entry.raw.append('"' + word + '"')
-        elif char == "(":
-            comment, i = _read_comment(text, i)
-            entry.comments.append(comment)
-        elif char == "<":
-            end = text.find(">", i)
-            end = len(text) if end < 0 else end
-            entry.angle = text[i + 1 : end]
-            i = end + 1
-        elif char in ",;":
-            yield entry
-            entry, i = _Entry(), i + 1
-        elif char == ":":
-            entry, i = _Entry(), i + 1  # a group's name: its members follow
-        elif char in " \t\r\n":
-            entry.words.append("")
-            i += 1
-        else:
-            j = i
-            while j < len(text) and text[j] not in _SPECIALS:
-                j += 1
-            entry.words.append(text[i:j])
-            entry.raw.append(text[i:j])
-            i = j
-    yield entry
-
-
-def parse_addresses(values: Iterable[str]) -> list[Address]:
-    """Every usable address in one or more address-list header values, first occurrence kept.
-
-    Entries with no address (bare words, ``<>``, empty groups) are left out.
-    """
-    found: dict[str, Address] = {}
-    for value in values:
-        for entry in _entries(value):
-            address = entry.address()
-            if address is not None and address.email not in found:
-                found[address.email] = address
-    return list(found.values())
 
 
 def parse_message_id(value: str | None) -> str | None:

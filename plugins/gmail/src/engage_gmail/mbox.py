@@ -24,6 +24,7 @@ import attrs
 from engage_gmail.headers import (
     Headers,
     decode_words,
+    ends_headers,
     is_from_line,
     parse_from_line,
     parse_header_block,
@@ -139,7 +140,7 @@ def read_messages(handle: IO[bytes], offset: int = 0) -> Iterator[RawMessage]:
         if current is None:
             continue
         if current["in_headers"]:
-            if not line.strip():
+            if not line.strip() and ends_headers(line, lines.peek()):
                 current["in_headers"] = False
             elif current["size"] + len(line) > MAX_HEADER_BYTES:
                 current["in_headers"], current["oversize"] = False, True
