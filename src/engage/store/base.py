@@ -24,13 +24,21 @@ Record = Customer | Contact | Owner | Touchpoint
 
 @attrs.frozen
 class WriteCounts:
-    """What a batch of upserts changed."""
+    """What a batch of upserts changed.
+
+    ``linked`` counts customer keys that named a customer only by name (a note under
+    "Northwind Traders", a CRM company without a domain) and were found to be the customer of
+    that name, once each, when found. ``notes`` says what a person should know about the
+    write (a name that matches several customers); adding counts keeps each note once.
+    """
 
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
     retired: int = 0
     merged: int = 0  # touchpoints found to be an email another source already holds
+    linked: int = 0
+    notes: tuple[str, ...] = ()
 
     def __add__(self, other: WriteCounts) -> WriteCounts:
         return WriteCounts(
@@ -39,6 +47,8 @@ class WriteCounts:
             self.unchanged + other.unchanged,
             self.retired + other.retired,
             self.merged + other.merged,
+            self.linked + other.linked,
+            tuple(dict.fromkeys((*self.notes, *other.notes))),
         )
 
 

@@ -31,12 +31,14 @@ from engage.adapters import Retire
 from engage.clock import from_micros, to_micros, utcnow
 from engage.errors import LockedError, StoreError, ValidationError
 from engage.facts import CustomerFacts
+from engage.identity import customer_name_key
 from engage.models import Contact, Customer, Owner, Touchpoint
 from engage.settings import ScoringSettings
 from engage.store import sqlite_touchpoints as touchpoints_sql
 from engage.store.base import Record, WriteCounts
 from engage.store.sqlite_facts import compute_facts
 from engage.store.sqlite_ledger import LedgerMixin
+from engage.store.sqlite_names import Names, register_functions
 from engage.store.sqlite_plans import PlanMixin
 from engage.store.sqlite_schema import CUSTOMER_INDEX, TOUCHPOINT_INSERTED, migrate
 from engage.store.sqlite_statements import (
@@ -60,6 +62,10 @@ CHUNK = 1000
 ENSURED_MAX = 20_000
 
 MEMORY = ":memory:"
+
+#: The schema version that gave customers comparable names: a store upgraded from before it
+#: folds its stored name-only customers into the customer of their name once, on opening.
+NAME_KEYS_VERSION = 5
 
 
 def _attributes(value: Mapping[str, Any]) -> str:
@@ -92,6 +98,7 @@ class SQLiteStore(LedgerMixin, PlanMixin):
         self._thread_lock = threading.Lock()
         # (kind, key) of records known to be stored in the current transaction
         self._ensured: set[tuple[str, str]] = set()
+        self._names = Names()  # which customer a name-only key's records land on
         self._conn: sqlite3.Connection | None = None
         try:
             if not self._memory:
@@ -103,7 +110,17 @@ class SQLiteStore(LedgerMixin, PlanMixin):
             if not self._memory:
                 conn.execute("PRAGMA journal_mode = WAL").fetchone()
             conn.execute("PRAGMA synchronous = NORMAL")
+            register_functions(conn)
+            before = int(conn.execute("PRAGMA user_version").fetchone()[0])
             migrate(conn, self.path)
+            if 0 < before < NAME_KEYS_VERSION:  # names find their customer from now on
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    self._names.link_stored(conn)
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
         except sqlite3.DatabaseError as exc:
             conn.close()
             raise StoreError(
@@ -155,9 +172,11 @@ class SQLiteStore(LedgerMixin, PlanMixin):
         except BaseException:
             self._depth = depth
             self._ensured.clear()  # what the rollback undoes is not stored any more
+            self._names.forget()
             with self._errors():
                 if depth == 0:
                     self._bulk = None  # the rollback restores the index too
+                    self._names.forget_moves()
                     conn.execute("ROLLBACK")
                 else:
                     conn.execute(f"ROLLBACK TO {savepoint}")
@@ -166,6 +185,7 @@ class SQLiteStore(LedgerMixin, PlanMixin):
         self._depth = depth
         if depth == 0:
             self._ensured.clear()  # another process may delete records between transactions
+            self._names.forget()
         try:
             with self._errors():
                 if depth == 0:
@@ -258,30 +278,41 @@ class SQLiteStore(LedgerMixin, PlanMixin):
         return WriteCounts(inserted, updated, len(rows) - inserted - updated)
 
     def _write_batch(self, batch: list[Record]) -> WriteCounts:
+        conn = self.conn
         owners = [(r.id, r.email, r.name, int(r.active)) for r in batch if isinstance(r, Owner)]
+        customer_records = [r for r in batch if isinstance(r, Customer)]
+        contact_records = [r for r in batch if isinstance(r, Contact)]
+        touchpoints = [r for r in batch if isinstance(r, Touchpoint)]
+        touched = dict.fromkeys(t.customer for t in touchpoints)
+        landing = self._names.plan(
+            conn, customer_records, [*touched, *(r.customer for r in contact_records)]
+        )
+        if landing.redirect:  # records naming a customer by name land on it
+            customer_records, contact_records, touchpoints = landing.land(
+                customer_records, contact_records, touchpoints
+            )
+            touched = dict.fromkeys(t.customer for t in touchpoints)
         customers = [
             (r.key, r.name, r.segment, r.owner, _micros(r.first_seen),
              None if r.open_work is None else int(r.open_work),
-             _attributes(r.attributes))
-            for r in batch
-            if isinstance(r, Customer)
+             _attributes(r.attributes), customer_name_key(r.key, r.name))
+            for r in customer_records
         ]  # fmt: skip
-        contacts = [(r.email, r.customer, r.name) for r in batch if isinstance(r, Contact)]
-        touchpoints = [r for r in batch if isinstance(r, Touchpoint)]
+        contacts = [(r.email, r.customer, r.name) for r in contact_records]
         counts = self._upsert(OWNER, owners)
         counts += self._upsert(CUSTOMER, customers)
+        merged = self._names.link(conn, landing, bulk=self._bulk is True)
+        counts += WriteCounts(merged=merged, linked=len(landing.links), notes=landing.notes)
         counts += self._upsert(CONTACT, contacts)
         ensured = self._ensured
         if len(ensured) > ENSURED_MAX:
             ensured.clear()
+        ensured.difference_update(("c", key) for key, _ in landing.absorb)
         ensured.update(("o", row[0]) for row in owners)
         ensured.update(("c", row[0]) for row in customers)
         ensured.update(("@", row[0]) for row in contacts)
         if touchpoints:
-            conn = self.conn
-            implied_customers = {
-                t.customer: None for t in touchpoints if ("c", t.customer) not in ensured
-            }
+            implied_customers = [k for k in touched if ("c", k) not in ensured]
             implied_owners = {
                 t.owner: None for t in touchpoints if t.owner and ("o", t.owner) not in ensured
             }
@@ -289,7 +320,9 @@ class SQLiteStore(LedgerMixin, PlanMixin):
             for t in touchpoints:
                 if t.contact_email and ("@", t.contact_email) not in ensured:
                     implied_contacts.setdefault(t.contact_email, t.customer)
-            conn.executemany(IMPLIED_CUSTOMER, [(k,) for k in implied_customers])
+            conn.executemany(
+                IMPLIED_CUSTOMER, [(k, customer_name_key(k, None)) for k in implied_customers]
+            )
             conn.executemany(IMPLIED_OWNER, [(o,) for o in implied_owners])
             conn.executemany(IMPLIED_CONTACT, list(implied_contacts.items()))
             ensured.update(("c", k) for k in implied_customers)
@@ -326,6 +359,7 @@ class SQLiteStore(LedgerMixin, PlanMixin):
     def _end_bulk_load(self) -> None:
         if self._bulk:
             conn = self.conn
+            self._names.move_put_off(conn)
             conn.execute(CUSTOMER_INDEX)
             conn.execute(TOUCHPOINT_INSERTED)
             conn.execute("DELETE FROM plans")
@@ -335,6 +369,7 @@ class SQLiteStore(LedgerMixin, PlanMixin):
     def _retire(self, retires: list[Retire], source: str) -> WriteCounts:
         conn = self.conn
         self._ensured.clear()  # a retired customer or contact is stored no more
+        self._names.forget()
         retired = 0
         for retire in retires:
             sql = RETIRE.get(retire.kind)
@@ -348,6 +383,10 @@ class SQLiteStore(LedgerMixin, PlanMixin):
                     conn.execute(touchpoints_sql.UNMERGE, (f"{source}\x1f{retire.id}",))
             elif retire.kind == "contact":
                 gone = conn.execute(sql, (retire.id.strip().lower(),)).rowcount
+            elif retire.kind == "customer":  # an alias retires its customer, on the same terms
+                if self._bulk:
+                    self._names.move_put_off(conn)  # its touchpoints are where they belong
+                gone = conn.execute(sql, (self._names.customer_of(conn, retire.id),)).rowcount
             else:
                 gone = conn.execute(sql, (retire.id,)).rowcount
             retired += gone

@@ -249,7 +249,20 @@ DROP INDEX IF EXISTS touchpoints_customer;
 ALTER TABLE owner_activity ADD COLUMN first_active INTEGER;
 DELETE FROM planning WHERE name = 'activity_as_of';
 DROP TRIGGER IF EXISTS touchpoints_inserted;
-{TOUCHPOINT_INSERTED}
+{TOUCHPOINT_INSERTED};
+-- Names find their customer (engage.store.sqlite_names): each customer's comparable name, and
+-- the name-only keys whose records land on the customer of their name.
+ALTER TABLE customers ADD COLUMN name_key TEXT;
+UPDATE customers SET name_key = engage_name_key(key, name);
+CREATE INDEX IF NOT EXISTS customers_name_key ON customers (name_key) WHERE name_key IS NOT NULL;
+CREATE TABLE IF NOT EXISTS customer_aliases (
+    alias     TEXT PRIMARY KEY,
+    customer  TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS customer_aliases_customer ON customer_aliases (customer);
+CREATE TRIGGER IF NOT EXISTS customers_deleted_aliases AFTER DELETE ON customers BEGIN
+    DELETE FROM customer_aliases WHERE customer = old.key;
+END
 """
 
 

@@ -16,18 +16,22 @@ class Upsert(NamedTuple):
     update: str
 
 
+#: ``?8`` is the record's comparable name (:func:`engage.identity.customer_name_key`): a
+#: record with a name sets it, one without keeps the stored one.
 CUSTOMER = Upsert(
     "customers",
     "key",
-    """INSERT INTO customers (key, name, segment, owner, first_seen, open_work, attributes)
-    VALUES (?1, ?2, ?3, ?4, ?5, coalesce(?6, 0), json(?7)) ON CONFLICT (key) DO NOTHING""",
+    """INSERT INTO customers (key, name, segment, owner, first_seen, open_work, attributes, name_key)
+    VALUES (?1, ?2, ?3, ?4, ?5, coalesce(?6, 0), json(?7), ?8) ON CONFLICT (key) DO NOTHING""",
     """UPDATE customers SET name = coalesce(?2, name), segment = coalesce(?3, segment),
         owner = coalesce(?4, owner), first_seen = coalesce(?5, first_seen), open_work = coalesce(?6, open_work),
-        attributes = CASE WHEN ?7 = '{}' THEN attributes ELSE json_patch(attributes, ?7) END
+        attributes = CASE WHEN ?7 = '{}' THEN attributes ELSE json_patch(attributes, ?7) END,
+        name_key = CASE WHEN ?2 IS NULL THEN coalesce(name_key, ?8) ELSE ?8 END
     WHERE key = ?1 AND (name IS NOT coalesce(?2, name) OR segment IS NOT coalesce(?3, segment)
         OR owner IS NOT coalesce(?4, owner) OR first_seen IS NOT coalesce(?5, first_seen)
         OR open_work IS NOT coalesce(?6, open_work)
-        OR (?7 <> '{}' AND attributes IS NOT json_patch(attributes, ?7)))""",
+        OR (?7 <> '{}' AND attributes IS NOT json_patch(attributes, ?7))
+        OR name_key IS NOT (CASE WHEN ?2 IS NULL THEN coalesce(name_key, ?8) ELSE ?8 END))""",
 )
 CONTACT = Upsert(
     "contacts",
@@ -46,7 +50,9 @@ OWNER = Upsert(
     WHERE id = ?1 AND (email IS NOT coalesce(?2, email) OR name IS NOT coalesce(?3, name)
         OR active IS NOT ?4)""",
 )
-IMPLIED_CUSTOMER = "INSERT INTO customers (key) VALUES (?) ON CONFLICT (key) DO NOTHING"
+IMPLIED_CUSTOMER = (
+    "INSERT INTO customers (key, name_key) VALUES (?, ?) ON CONFLICT (key) DO NOTHING"
+)
 IMPLIED_OWNER = "INSERT INTO owners (id, active) VALUES (?, 1) ON CONFLICT (id) DO NOTHING"
 IMPLIED_CONTACT = (
     "INSERT INTO contacts (email, customer) VALUES (?, ?) ON CONFLICT (email) DO NOTHING"
