@@ -19,6 +19,7 @@ import attrs
 import click
 
 from engage import output
+from engage.check import DEFAULT_ROWS, check_json, check_sources
 from engage.clock import parse_as_of
 from engage.config import Config, find_config_path
 from engage.engine import Engine
@@ -191,6 +192,44 @@ def sync(app: App, dry_run: bool, as_json: bool, as_of: datetime | None) -> None
         output.print_sync(report)
     if not report.ok:
         click.echo(f"engage: error: {output.sync_failure_line(report)}", err=True)
+        sys.exit(EXIT_ERROR)
+
+
+@cli.command()
+@click.argument("name", metavar="[NAME]", required=False)
+@click.option(
+    "--rows",
+    "limit",
+    metavar="N",
+    type=click.IntRange(min=0),
+    default=DEFAULT_ROWS,
+    show_default=True,
+    help="Show the first N rows of each source.",
+)
+@click.option("--all", "show_all", is_flag=True, help="Show every row.")
+@json_option
+@click.pass_obj
+@fails_cleanly
+def check(app: App, name: str | None, limit: int, show_all: bool, as_json: bool) -> None:
+    """Read every source (or NAME) as sync would, write nothing, and show what it makes of it.
+
+    For each source: how its fields map, the first rows as parsed, the values with no
+    mapping, every problem with its place, and a verdict. Exits 1 unless every source is ok.
+    """
+    with output.progress_bars() as progress:
+        checks = check_sources(
+            app.config,
+            app.registry,
+            name=name,
+            limit=None if show_all else limit,
+            progress=progress,
+        )
+    if as_json:
+        click.echo(json.dumps(check_json(checks), indent=2))
+    else:
+        output.print_check(checks)
+    if not all(each.ok for each in checks):
+        click.echo(f"engage: error: {output.check_failure_line(checks)}", err=True)
         sys.exit(EXIT_ERROR)
 
 

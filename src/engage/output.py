@@ -14,14 +14,28 @@ from typing import Any
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from engage.adapters import Progress as ProgressProtocol
+from engage.check import MAX_PROBLEMS, SourceCheck
+from engage.check_rows import CheckedRow
 from engage.health import FactorResult, Health
 from engage.models import Task
 from engage.report import SyncReport
 from engage.sync import ProgressFactory
 
 BAND_STYLE = {"healthy": "green", "watch": "yellow", "at_risk": "red", "no_data": "dim"}
+
+#: Problems ``engage check`` prints per source; ``--json`` lists up to :data:`MAX_PROBLEMS`.
+CHECK_PROBLEMS_SHOWN = 50
+
+_OUTCOME_STYLE = {
+    "ok": "green",
+    "internal": "dim",
+    "skipped": "yellow",
+    "bad": "red",
+    "empty": "dim",
+}
 
 
 def console() -> Console:
@@ -212,3 +226,84 @@ def print_plugins(described: Sequence[dict[str, Any]]) -> None:
             ", ".join(plugin["rules"]) or "-",
         )
     out.print(table)
+
+
+def print_check(checks: Sequence[SourceCheck]) -> None:
+    """Per source: the field mapping, the first rows, the problems, unmapped values, the verdict."""
+    out = console()
+    for number, check in enumerate(checks):
+        if number:
+            out.print()
+        out.print(Text(f"source {check.name} ({check.plugin})", style="bold"))
+        _print_mapping(out, check)
+        if check.rows:
+            out.print(_rows_table(check))
+        _print_problems(out, check)
+        for unmapped in check.unmapped:
+            values = ", ".join(unmapped.values)
+            out.print(f"  no mapping for {unmapped.field}: {values}", markup=False, soft_wrap=True)
+            if unmapped.hint:
+                hint = f"    add to [sources.{check.name}]: {unmapped.hint}"
+                out.print(hint, markup=False, soft_wrap=True)
+        style = "green" if check.ok else "red"
+        out.print(Text(f"{check.name}: {check.verdict}", style=style), soft_wrap=True)
+
+
+def _print_mapping(out: Console, check: SourceCheck) -> None:
+    if not check.previewed:
+        out.print(
+            f"  read through pull: the {check.plugin} plugin has no preview, "
+            "so each record is a row and no field mapping is shown",
+            markup=False,
+        )
+        return
+    if check.mapping:
+        out.print("  mapping:")
+    for field in check.mapping:
+        note = f"  ({field.note})" if field.note else ""
+        out.print(f"    {field.name} → {field.target or 'not used'}{note}", markup=False)
+
+
+def _rows_table(check: SourceCheck) -> Table:
+    unit = "rows" if check.previewed else "records"
+    total = check.counts.rows
+    shown = len(check.rows)
+    if shown == total:
+        title = f"the one {unit[:-1]}" if total == 1 else f"all {total:,} {unit}"
+    else:
+        title = f"the first {shown:,} of {total:,} {unit}"
+    table = Table(title=f"{check.name}: {title}")
+    for column in ("place", "time (UTC)", "customer", "contact", "channel", "direction", "owner"):
+        table.add_column(column)
+    table.add_column("outcome")
+    for row in check.rows:
+        table.add_row(*_row_cells(row))
+    return table
+
+
+def _row_cells(row: CheckedRow) -> list[Text]:
+    time = "" if row.time is None else f"{row.time:%Y-%m-%d %H:%M}"
+    cells = [row.place, time, row.customer, row.contact, row.channel, row.direction, row.owner]
+    return [Text(cell or "") for cell in cells] + [
+        Text(row.label, style=_OUTCOME_STYLE.get(row.outcome, ""))
+    ]
+
+
+def _print_problems(out: Console, check: SourceCheck) -> None:
+    total = check.problem_total
+    if not total:
+        return
+    out.print(f"  problems ({total:,}):")
+    for message in check.problems[:CHECK_PROBLEMS_SHOWN]:
+        out.print(f"    {message}", markup=False, soft_wrap=True)
+    shown = min(len(check.problems), CHECK_PROBLEMS_SHOWN)
+    if total > shown:
+        out.print(
+            f"    ... and {total - shown:,} more (engage check --json lists up to {MAX_PROBLEMS:,})"
+        )
+
+
+def check_failure_line(checks: Sequence[SourceCheck]) -> str:
+    """One line naming the sources ``engage check`` found not ready."""
+    failed = [check.name for check in checks if not check.ok]
+    return f"check: {len(failed)} of {len(checks)} source(s) not ready ({', '.join(failed)})"
