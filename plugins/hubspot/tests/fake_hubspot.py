@@ -1,17 +1,32 @@
 """A stateful fake HubSpot on 127.0.0.1, built from the documented CRM v3/v4 API.
 
-It stores objects, owners, associations and property definitions (``definitions``: the call
-outcomes of ``hs_call_disposition``, HubSpot's six defaults and a custom one), and enforces
-what the real API enforces: Bearer auth (401), scopes (403 for object types in ``denied``;
-``"properties"`` there refuses reading property definitions), list pages of at most 100, search
-pages of at most 200 and the 10,000-result search cap (400), batches of at most 100, property
-values that are strings, ``hs_timestamp`` on engagements, enumeration values among a defined
-property's options, valid association type ids, owner ids that exist, unknown properties (404)
-and URLs that fit (414). Search sees a record only once it is indexed
-(``unindexed`` holds the ids that are not yet), orders ties in no particular order, and
-answers a single sort. Faults: :meth:`rate_limit_next` (429 with a ``policyName``), and
-FakeServer's ``fail_next``, ``drop_next`` and ``slow_next``; ``lose_create_answers`` makes
-``batch/create`` write the tasks and then answer 502, as when a proxy loses the answer.
+It stores objects, owners, associations, property groups and property definitions
+(``definitions``: the call outcomes of ``hs_call_disposition``, HubSpot's six defaults and a
+custom one, and any property created through the properties API), and enforces what the real
+API enforces: Bearer auth (401), scopes (403 for object types in ``denied``; ``"properties"``
+there refuses reading property definitions, ``"property-writes"`` creating properties and
+groups), list pages of at most 100, search pages of at most 200 and the 10,000-result search
+cap (400), batches of at most 100, property values that are strings, ``hs_timestamp`` on
+engagements, enumeration values among a defined property's options, valid association type ids,
+owner ids that exist, custom properties that exist (400 otherwise), unknown properties (404) and
+URLs that fit (414).
+
+Properties API: ``POST /crm/v3/properties/{type}`` needs ``name``, ``label``, ``type``,
+``fieldType`` and an existing ``groupName`` (400), answers 409 when the name is taken and 201
+with the ``Property``; ``hasUniqueValue`` is fixed at creation, at most 10 per object type.
+``GET|POST /crm/v3/properties/{type}/groups[/{name}]`` read (404) and create (409) groups.
+Unique values: a ``batch/create`` holding a value of a unique property that a live record has
+already (or that two inputs share) is refused as a whole, 409 ``CONFLICT`` and nothing created,
+as HubSpot answers batches with an existing unique value (reported for contacts by email:
+HubSpot/hubspot-api-python#51; for batch upserts: airbytehq/airbyte#76340). Batch read by
+``idProperty`` works only for a unique property (and contacts' ``email``), else 400. Search
+knows ``IN``/``NOT_IN`` with ``values``.
+
+Search sees a record only once it is indexed (``unindexed`` holds the ids that are not yet),
+orders ties in no particular order, and answers a single sort. Faults: :meth:`rate_limit_next`
+(429 with a ``policyName``), :meth:`lock_next` (423 Locked), and FakeServer's ``fail_next``,
+``drop_next`` and ``slow_next``; ``lose_create_answers`` makes ``batch/create`` write the tasks
+and then answer 502, as when a proxy loses the answer.
 """
 
 from __future__ import annotations
@@ -54,6 +69,23 @@ CALL_OUTCOMES = {
 CUSTOM_OUTCOME = ("3b8f5e5a-2d0c-4c61-9a57-5f0e2f6b7c1d", "Meeting booked")
 #: The object types the properties API knows (others: 400, as HubSpot cannot infer the type).
 PROPERTY_TYPES = {"contacts", "companies", "deals", "tickets", "feedback_submissions", *ENGAGEMENTS}
+#: Property groups every portal has (only those the fake's definitions use).
+DEFAULT_GROUPS = {
+    "calls": ["callinformation"], "contacts": ["contactinformation"],
+    "companies": ["companyinformation"], "deals": ["dealinformation"],
+}  # fmt: skip
+#: Valid ``fieldType`` values per property ``type`` (the properties guide's table).
+FIELD_TYPES = {
+    "string": {"text", "textarea", "html", "phonenumber", "file", "calculation_equation"},
+    "number": {"number", "calculation_equation"},
+    "bool": {"booleancheckbox", "calculation_equation"},
+    "enumeration": {"booleancheckbox", "checkbox", "radio", "select", "calculation_equation"},
+    "date": {"date"}, "datetime": {"date"},
+}  # fmt: skip
+#: Most unique-value properties an object type may have.
+MAX_UNIQUE = 10
+#: Property names HubSpot defines on every object besides the ``hs_`` ones.
+BUILT_IN = {"hubspot_owner_id", "hubspot_team_id", "createdate", "lastmodifieddate"}
 TASK_ENUMS = {
     "hs_task_status": {"NOT_STARTED", "COMPLETED", "IN_PROGRESS", "WAITING", "DEFERRED"},
     "hs_task_priority": {"LOW", "MEDIUM", "HIGH", "NONE"},
@@ -107,6 +139,10 @@ class FakeHubSpot(FakeServer):
                 "hs_call_disposition", "Call outcome", [*CALL_OUTCOMES.items(), CUSTOM_OUTCOME]
             )
         }
+        self.groups: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
+        for kind, names in DEFAULT_GROUPS.items():
+            for name in names:
+                self.groups[kind][name] = self.group(name, name.title())
         self.lose_create_answers = 0
         self.url_limit = 4000
         self._ids = 1000
@@ -200,6 +236,22 @@ class FakeHubSpot(FakeServer):
             "createdAt": stamp, "updatedAt": stamp, "archived": False,
         }  # fmt: skip
 
+    @staticmethod
+    def group(name: str, label: str) -> dict[str, Any]:
+        """A property group in HubSpot's ``PropertyGroup`` shape."""
+        return {"name": name, "label": label, "displayOrder": -1, "archived": False}
+
+    def unique_properties(self, object_type: str) -> list[str]:
+        """The names of an object type's properties with unique values."""
+        return [n for (t, n), d in self.definitions.items() if t == object_type and d.get("hasUniqueValue")]  # fmt: skip
+
+    def lock_next(self, count: int = 1) -> None:
+        """Answer the next ``count`` requests with 423 Locked ("locks will last for 2 seconds")."""
+        self.fail_next(423, count, body={
+            "status": "error", "category": "LOCKED", "correlationId": str(uuid.uuid4()),
+            "message": "The record is locked; retry after at least 2 seconds",
+        })  # fmt: skip
+
     def rate_limit_next(self, policy: str, count: int = 1, retry_after: str | None = None) -> None:
         """Answer the next ``count`` requests with HubSpot's 429 for ``policy``."""
         message = {
@@ -241,12 +293,11 @@ class FakeHubSpot(FakeServer):
         self._add("POST", obj + "/batch/read", self._batch_read)
         self._add("POST", obj + "/batch/create", self._batch_create)
         self._add("POST", obj + "/batch/update", self._batch_update)
-        self._add(
-            "GET",
-            r"/crm/v3/properties/(?P<type>\w+)/(?P<name>\w+)",
-            self._property,
-            "properties",
-        )
+        props = r"/crm/v3/properties/(?P<type>\w+)"
+        self._add("GET", props + r"/(?P<name>\w+)", self._property, "properties")
+        self._add("POST", props + "/?", self._create_property, "property-writes")
+        self._add("GET", props + r"/groups/(?P<name>\w+)", self._group, "properties")
+        self._add("POST", props + "/groups/?", self._create_group, "property-writes")
         self._add(
             "GET",
             r"/crm/v4/objects/(?P<type>\w+)/(?P<id>\d+)/associations/(?P<to>\w+)",
@@ -334,6 +385,58 @@ class FakeHubSpot(FakeServer):
                 "OBJECT_NOT_FOUND",
             )
         return Reply(200, definition)
+
+    def _create_property(self, request: Request) -> Reply:
+        object_type = request.match["type"]
+        if object_type not in PROPERTY_TYPES:
+            return error(400, f"Unable to infer object type from: {object_type}")
+        body = request.json() or {}
+        missing = [
+            k for k in ("name", "label", "type", "fieldType", "groupName") if not body.get(k)
+        ]
+        if missing:
+            return error(400, f"{missing[0]} can not be null or empty")
+        name, kind, field = str(body["name"]), body["type"], body["fieldType"]
+        if not name.replace("_", "").isalnum() or name != name.lower() or not name[0].isalpha():
+            return error(400, f"Invalid property name {name!r}")
+        if field not in FIELD_TYPES.get(kind, set()):
+            return error(400, f"fieldType {field!r} is not valid for type {kind!r}")
+        if body["groupName"] not in self.groups[object_type]:
+            return error(400, f"Property group {body['groupName']} does not exist")
+        if (object_type, name) in self.definitions:
+            return error(409, f"A property named '{name}' already exists.", "OBJECT_ALREADY_EXISTS")
+        unique = bool(body.get("hasUniqueValue"))
+        if unique and len(self.unique_properties(object_type)) >= MAX_UNIQUE:
+            return error(400, f"{object_type} already has {MAX_UNIQUE} unique value properties")
+        stamp = iso(self.now_ms)
+        definition = {
+            "name": name, "label": body["label"], "description": body.get("description", ""),
+            "groupName": body["groupName"], "type": kind, "fieldType": field, "options": [],
+            "displayOrder": body.get("displayOrder", -1), "calculated": False,
+            "externalOptions": False, "hasUniqueValue": unique, "hidden": bool(body.get("hidden")),
+            "hubspotDefined": False, "formField": bool(body.get("formField")),
+            "modificationMetadata": {"archivable": True, "readOnlyDefinition": False,
+                                     "readOnlyValue": False, "readOnlyOptions": False},
+            "createdAt": stamp, "updatedAt": stamp, "archived": False,
+        }  # fmt: skip
+        self.definitions[(object_type, name)] = definition
+        return Reply(201, definition)
+
+    def _group(self, request: Request) -> Reply:
+        found = self.groups[request.match["type"]].get(request.match["name"])
+        if found is None:
+            return error(404, f"Property group {request.match['name']} does not exist", "OBJECT_NOT_FOUND")  # fmt: skip
+        return Reply(200, found)
+
+    def _create_group(self, request: Request) -> Reply:
+        object_type = request.match["type"]
+        body = request.json() or {}
+        if not body.get("name") or not body.get("label"):
+            return error(400, "name and label are required")
+        if body["name"] in self.groups[object_type]:
+            return error(409, f"A group named '{body['name']}' already exists.", "OBJECT_ALREADY_EXISTS")  # fmt: skip
+        self.groups[object_type][body["name"]] = self.group(body["name"], body["label"])
+        return Reply(201, self.groups[object_type][body["name"]])
 
     def _list(self, request: Request) -> Reply:
         object_type = request.match["type"]
@@ -433,6 +536,10 @@ class FakeHubSpot(FakeServer):
             return error(400, "Batch operations are limited to 100 records at a time")
         archived = self._flag(request, "archived")
         by = body.get("idProperty")
+        if by and by not in self.unique_properties(object_type) and (object_type, by) != ("contacts", "email"):  # fmt: skip
+            return error(
+                400, f"Unable to perform batch read by non-unique {object_type} property {by}"
+            )
         index = {
             (str(r["properties"].get(by, "")).lower() if by else r["id"]): r
             for r in self.objects[object_type].values() if r["archived"] == archived
@@ -466,6 +573,10 @@ class FakeHubSpot(FakeServer):
         bad = [k for k, v in props.items() if not isinstance(v, str)]
         if bad:
             return f"Property values were not valid: {bad[0]} must be a string"
+        unknown = [k for k in props if not k.startswith("hs_") and k not in BUILT_IN
+                   and (object_type, k) not in self.definitions]  # fmt: skip
+        if unknown:
+            return f"Property values were not valid: Property {unknown[0]!r} does not exist"
         if object_type in ENGAGEMENTS and not props.get("hs_timestamp"):
             return "Property values were not valid: hs_timestamp is required"
         for name, allowed in TASK_ENUMS.items():
@@ -473,7 +584,8 @@ class FakeHubSpot(FakeServer):
                 return f"{props[name]!r} was not one of the allowed options for {name}"
         for name, value in props.items():
             definition = self.definitions.get((object_type, name))
-            if definition and value and value not in {o["value"] for o in definition["options"]}:
+            if (definition and definition["type"] == "enumeration" and value
+                    and value not in {o["value"] for o in definition["options"]}):  # fmt: skip
                 return f"{value!r} was not one of the allowed options for {name}"
         owner = props.get("hubspot_owner_id")
         if owner and owner not in {o["id"] for o in self.owners if not o["archived"]}:
@@ -499,6 +611,9 @@ class FakeHubSpot(FakeServer):
         inputs = (request.json() or {}).get("inputs") or []
         if len(inputs) > 100:
             return error(400, "Batch operations are limited to 100 records at a time")
+        conflict = self._conflict(object_type, inputs)
+        if conflict:
+            return conflict
         problems = [(item, self._invalid(object_type, item)) for item in inputs]
         traced = all(item.get("objectWriteTraceId") for item in inputs)
         if any(p for _, p in problems) and not traced:
@@ -528,6 +643,24 @@ class FakeHubSpot(FakeServer):
             self.lose_create_answers -= 1
             return Reply(502, text="Bad Gateway")
         return self._batch_reply(results, errors, 201)
+
+    def _conflict(self, object_type: str, inputs: list[dict[str, Any]]) -> Reply | None:
+        """409 for the whole batch when an input repeats a unique value (nothing is created)."""
+        for name in self.unique_properties(object_type):
+            taken = {r["properties"].get(name): r["id"] for r in self.live(object_type)
+                     if r["properties"].get(name)}  # fmt: skip
+            for item in inputs:
+                value = (item.get("properties") or {}).get(name)
+                if not value:
+                    continue
+                if value in taken:
+                    return error(
+                        409,
+                        f"A {object_type[:-1]} with {name} {value} already exists. Existing ID: {taken[value]}",
+                        "CONFLICT",
+                    )
+                taken[value] = "(this batch)"
+        return None
 
     def _batch_update(self, request: Request) -> Reply:
         object_type = request.match["type"]

@@ -164,6 +164,7 @@ class TestCreate:
         """A 429 asking for an hour is not waited for nor resent: an error, no task created."""
         sink = make_sink(store)
         sink.owner_ids()
+        sink.keys()
         before = len(fake.requests)
         fake.rate_limit_next("TEN_SECONDLY_ROLLING", 1, retry_after="3600")
         with pytest.raises(HttpError, match=r"batch/create: HTTP 429 .*asks to wait 3600 s"):

@@ -9,8 +9,10 @@ Everything that knows HubSpot's wire format lives here; :mod:`engage_hubspot.sou
   (default 5 per second), since HubSpot counts it separately.
 - A 429 waits as HubSpot's own clients do, by ``policyName``: ``TEN_SECONDLY_ROLLING`` 10 s per
   attempt, the search "secondly" limit 1 s per attempt, ``Retry-After`` when given; ``DAILY``
-  fails at once (nothing helps before midnight). 5xx and network faults back off
-  exponentially; 401 and 403 say which environment variable or scope is wrong.
+  fails at once (nothing helps before midnight). A 423 (locked: "locks will last for 2
+  seconds") waits at least 2 s and is sent again, writes included (HubSpot refused it, so
+  nothing was written). 5xx and network faults back off exponentially; 401 and 403 say which
+  environment variable or scope is wrong.
 """
 
 from __future__ import annotations
@@ -56,6 +58,8 @@ _SCOPES = {
     "tickets": "tickets",
     "feedback_submissions": "crm.objects.feedback_submissions.read",
 }
+#: Engagements (tasks among them) go by the contacts scopes.
+_ENGAGEMENTS = {"emails", "calls", "meetings", "notes", "tasks"}
 _OBJECT = re.compile(r"/crm/v[34]/(?:objects|associations)/(\w+)")
 _PROPERTIES = re.compile(r"/crm/v3/properties/(\w+)")
 
@@ -67,12 +71,14 @@ class Timing:
     Attributes:
         ten_secondly: Seconds per attempt after a ``TEN_SECONDLY_ROLLING`` 429.
         secondly: Seconds per attempt after the search API's secondly 429.
+        locked: Seconds to wait after a 423 (HubSpot's locks last 2 s).
         retry: Attempts and backoff for 5xx answers and network faults.
         timeout: Connect and read timeouts, in seconds.
     """
 
     ten_secondly: float = 10.0
     secondly: float = 1.0
+    locked: float = 2.0
     retry: RetryPolicy = attrs.field(
         factory=lambda: RetryPolicy(attempts=6, base_delay=0.5, max_delay=30.0)
     )
@@ -89,7 +95,10 @@ def required_scope(method: str, path: str) -> str:
         return _SCOPES["owners"]
     definition = _PROPERTIES.search(path)
     if definition:  # any of many scopes reads a property; the schema scope is the plain one
-        return f"crm.schemas.{definition.group(1)}.read"
+        kind = definition.group(1)
+        if method == "GET":
+            return f"crm.schemas.{kind}.read"
+        return f"crm.schemas.{'contacts' if kind in _ENGAGEMENTS else kind}.write"
     match = _OBJECT.search(path)
     kind = match.group(1) if match else "contacts"
     write = method != "GET" and not path.endswith(("/search", "/batch/read"))
@@ -185,9 +194,16 @@ class HubSpotClient:
         if status == 429:
             return self.rate_limit_wait(response, attempt)
         if status == 423:
-            return 2.0
-        if status == 477:
-            return retry_after(response) or 1.0
+            return max(self.timing.locked, retry_after(response) or 0.0)
+        if status == 477:  # migration in progress: Retry-After says how long (up to a day)
+            asked = retry_after(response) or 1.0
+            if asked > self.timing.retry.max_retry_after:
+                raise HttpError(
+                    f"{where}: HTTP 477: the account is being migrated; HubSpot asks to wait "
+                    f"{asked:.0f} s, longer than a run waits; the next run tries again",
+                    status,
+                )
+            return asked
         return None
 
     def rate_limit_wait(self, response: requests.Response, attempt: int) -> float | None:
@@ -237,13 +253,16 @@ class HubSpotClient:
     def write_once(self, path: str, body: Any) -> WriteOutcome:
         """POST a batch write exactly once: no blind retry may duplicate what HubSpot created.
 
-        A 429 is waited out and sent again (HubSpot refused it, so nothing was written).
+        A 429, a 423 (locked) and a 477 (migration in progress) are waited out and sent again:
+        HubSpot refused them, so nothing was written.
 
         Raises:
             AmbiguousWrite: a 5xx answer, timeout or dropped connection: it may have happened.
-            AuthError, HttpError: refused as a whole (nothing was written).
+            AuthError, HttpError: refused as a whole (nothing was written); ``status`` says why
+                (409: a unique value exists already).
         """
         url = f"{self.http.base_url}/{path.lstrip('/')}"
+        last = 429
         for attempt in range(self.timing.retry.attempts):
             self.burst.acquire()
             try:
@@ -260,10 +279,16 @@ class HubSpotClient:
             if status >= 500:
                 raise AmbiguousWrite(f"HubSpot: POST {path}: HTTP {status}: {message}", status)
             wait = self._classify(response, attempt)
-            if status != 429:
+            if status not in (423, 429, 477):
                 raise HttpError(f"HubSpot: POST {path}: HTTP {status}: {message}", status)
-            self.sleep(wait if wait is not None else self.timing.retry.backoff(attempt))
-        raise HttpError(f"HubSpot: POST {path}: still rate limited after retries", 429)
+            last = status
+            if attempt + 1 < self.timing.retry.attempts:
+                self.sleep(wait if wait is not None else self.timing.retry.backoff(attempt))
+        raise HttpError(
+            f"HubSpot: POST {path}: still HTTP {last} after {self.timing.retry.attempts} tries; "
+            "nothing was written, the next run tries again",
+            last,
+        )
 
     # -- objects --------------------------------------------------------------------------
 
@@ -312,6 +337,33 @@ class HubSpotClient:
             result.setdefault("properties", {}).update(
                 {k: v for k, v in more.items() if k in chunk}
             )
+
+    def search_all(
+        self,
+        object_type: str,
+        groups: Sequence[Sequence[Mapping[str, Any]]],
+        properties: Sequence[str],
+    ) -> list[dict[str, Any]]:
+        """Every match of ``POST /crm/v3/objects/{type}/search`` for filter groups ORed together.
+
+        Pages of 200 by ``after``, sorted by ``hs_object_id``, up to the 10,000-result cap.
+        """
+        found: list[dict[str, Any]] = []
+        after = "0"
+        while True:
+            body = {
+                "filterGroups": [{"filters": list(g)} for g in groups],
+                "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
+                "properties": list(properties),
+                "limit": SEARCH_PAGE,
+                "after": after,
+            }
+            data = self.post(f"/crm/v3/objects/{object_type}/search", body) or {}
+            found.extend(data.get("results") or [])
+            nxt = next_after(data)
+            if nxt is None or int(nxt) + SEARCH_PAGE > SEARCH_CAP:
+                return found
+            after = nxt
 
     def search(
         self,
@@ -393,6 +445,22 @@ class HubSpotClient:
     def property_definition(self, object_type: str, name: str) -> dict[str, Any]:
         """A property's definition, options included: ``GET /crm/v3/properties/{type}/{name}``."""
         data = self.get(f"/crm/v3/properties/{object_type}/{quote(name)}")
+        return data if isinstance(data, dict) else {}
+
+    def create_property(self, object_type: str, definition: Mapping[str, Any]) -> dict[str, Any]:
+        """Create a property: ``POST /crm/v3/properties/{type}`` (409 when the name is taken)."""
+        data = self.post(f"/crm/v3/properties/{object_type}", dict(definition))
+        return data if isinstance(data, dict) else {}
+
+    def property_group(self, object_type: str, name: str) -> dict[str, Any]:
+        """A property group: ``GET /crm/v3/properties/{type}/groups/{name}`` (404 when missing)."""
+        data = self.get(f"/crm/v3/properties/{object_type}/groups/{quote(name)}")
+        return data if isinstance(data, dict) else {}
+
+    def create_property_group(self, object_type: str, name: str, label: str) -> dict[str, Any]:
+        """Create a property group: ``POST /crm/v3/properties/{type}/groups``."""
+        body = {"name": name, "label": label, "displayOrder": -1}
+        data = self.post(f"/crm/v3/properties/{object_type}/groups", body)
         return data if isinstance(data, dict) else {}
 
     def owners(self, *, archived: bool) -> Iterator[dict[str, Any]]:

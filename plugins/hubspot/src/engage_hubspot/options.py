@@ -56,7 +56,10 @@ SINK_OPTIONS: Mapping[str, Option] = {
         bool, False, help="mark tasks COMPLETED in HubSpot when their condition has cleared"
     ),
     "task_key_property": Option(
-        str, "", help="custom task property that stores engage's task key (empty: body only)"
+        str,
+        "engage_task_key",
+        help="unique task property holding engage's task key, created if missing "
+        "(empty: none; the sink then looks for tasks before creating them)",
     ),
 }
 

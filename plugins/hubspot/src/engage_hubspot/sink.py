@@ -1,31 +1,48 @@
 """The HubSpot sink: follow-up tasks in people's HubSpot task queues, never twice.
 
+- Idempotent against HubSpot itself, whatever the ledger says (a lost store, a restored
+  backup): every task carries its key in a unique task property (``task_key_property``,
+  ``engage_task_key`` by default, created when missing; see :mod:`engage_hubspot.task_keys`),
+  so HubSpot refuses a second task with the same key. When it refuses a batch, the sink reads
+  the batch's keys back (batch read by ``idProperty``, 100 a request), records the tasks that
+  exist as pushed and creates the rest; a refusal no existing key explains is split in halves.
 - :meth:`HubSpotSink.create` sends up to 100 tasks per ``batch/create``, each with its key as
   ``objectWriteTraceId`` (so a 207 answer names each failed task) and as a marker line at the
-  end of the body (and in ``task_key_property`` when configured), associated with the
-  customer's company (type 192) and main contact (204).
+  end of the body, associated with the customer's company (type 192) and main contact (204).
 - A create is sent once: when the answer is lost (5xx, timeout, dropped connection) the sink
-  first looks for the tasks, then creates only the missing ones.
-- :meth:`HubSpotSink.find` looks through the tasks associated with each customer's company and
-  contact (associations are read at once; search catches up later), then by search.
+  first looks for the tasks, a batch read per 100 keys, then creates only the missing ones.
+  A 423 (locked) or 429 is waited out and sent again (HubSpot refused it).
+- Without the unique property (no scope to create it) the sink looks before every create: the
+  tasks associated with the customers' companies and contacts (read at once; search lags),
+  then search by the key property (``IN``, 100 keys a request) or the body marker. It says so
+  once per run (:attr:`HubSpotSink.warnings`, and a log warning).
+- :meth:`HubSpotSink.find` (for pushes an interrupted run left pending) reads the keys back.
 - :meth:`HubSpotSink.complete` marks tasks COMPLETED when ``complete_cleared = true``.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
 from engage.adapters import AdapterContext, Option, PushResult
 from engage.http import AuthError, HttpError, RetriesExhausted
 from engage.models import Task
-from engage_hubspot import mapping
+from engage_hubspot import mapping, task_keys
 from engage_hubspot.client import BATCH, AmbiguousWrite, HubSpotClient
 from engage_hubspot.options import SINK_OPTIONS, connect
+from engage_hubspot.task_keys import KeyProperty, Mode
+
+log = logging.getLogger(__name__)
 
 #: HUBSPOT_DEFINED association type ids: task → company, task → contact.
 TASK_TO_COMPANY = 192
 TASK_TO_CONTACT = 204
+#: Keys per search ``IN`` filter (one batch's worth).
+IN_VALUES = 100
+#: Filter groups per search request (HubSpot allows five).
+FILTER_GROUPS = 5
 
 
 class HubSpotSink:
@@ -40,7 +57,9 @@ class HubSpotSink:
         self.complete_cleared: bool = options["complete_cleared"]
         self.key_property: str = options["task_key_property"]
         self.client: HubSpotClient = connect(options, context, "sinks")
+        self.warnings: list[str] = []
         self._owners: dict[str, str] | None = None
+        self._keys: KeyProperty | None = None
 
     def __repr__(self) -> str:
         return f"HubSpotSink({self.context.name!r}, {self.client!r})"
@@ -85,13 +104,37 @@ class HubSpotSink:
             str((r.get("properties") or {}).get("email") or "").lower(): str(r["id"]) for r in found
         }
 
+    # -- the key property ------------------------------------------------------------------
+
+    def keys(self) -> KeyProperty:
+        """The task-key property, read (and created if missing) once per sink."""
+        if self._keys is None:
+            self._keys = task_keys.prepare(self.client, self.key_property)
+            if self._keys.warning:
+                self.warnings.append(self._keys.warning)
+                log.warning("HubSpot sink %s: %s", self.context.name, self._keys.warning)
+        return self._keys
+
     # -- create ---------------------------------------------------------------------------
 
     def create(self, tasks: Sequence[Task]) -> Iterable[PushResult]:
-        """Create ``tasks`` in one batch; a lost answer is followed by a look before a retry."""
+        """Create ``tasks``; those HubSpot holds already are recorded with their ids, not made again."""
+        keys = self.keys()
+        results: dict[str, PushResult] = {}
+        todo = list(tasks)
+        if keys.mode is not Mode.UNIQUE:  # HubSpot would not refuse a duplicate: look first
+            found = self.find(todo)
+            results.update({k: PushResult(k, remote_id=v) for k, v in found.items()})
+            todo = [t for t in todo if t.key not in found]
+        if todo:
+            contacts = self.contact_ids(t.contact_email for t in todo)
+            results.update(self._create(todo, contacts))
+        return list(results.values())
+
+    def _create(self, tasks: Sequence[Task], contacts: Mapping[str, str]) -> dict[str, PushResult]:
+        """One batch: sent once, looked up after a lost answer, split when refused."""
         remaining = list(tasks)
         results: dict[str, PushResult] = {}
-        contacts = self.contact_ids(t.contact_email for t in tasks)
         attempts = self.client.timing.retry.attempts
         for attempt in range(attempts):
             try:
@@ -100,7 +143,7 @@ class HubSpotSink:
                     {"inputs": [self._input(t, contacts) for t in remaining]},
                 )
             except AmbiguousWrite as exc:
-                found = self.find(remaining)
+                found = self._lookup(remaining)
                 results.update({k: PushResult(k, remote_id=v) for k, v in found.items()})
                 remaining = [t for t in remaining if t.key not in found]
                 if not remaining:
@@ -118,12 +161,39 @@ class HubSpotSink:
             except HttpError as exc:
                 if exc.status == 429:
                     raise
-                return [PushResult(t.key, error=str(exc)) for t in remaining] + list(
-                    results.values()
-                )
+                if exc.status in (400, 409) and self.keys().mode is Mode.UNIQUE:
+                    results.update(self._refused(remaining, contacts, exc))
+                    return results
+                results.update({t.key: PushResult(t.key, error=str(exc)) for t in remaining})
+                return results
             results.update(self._outcome(remaining, outcome.results, outcome.errors))
             break
-        return list(results.values())
+        return results
+
+    def _refused(
+        self, tasks: Sequence[Task], contacts: Mapping[str, str], exc: HttpError
+    ) -> dict[str, PushResult]:
+        """HubSpot refused a whole batch: tasks whose key exists are pushed; the rest go again.
+
+        HubSpot answers a batch holding one existing unique value with a 409 for the whole
+        batch. The keys are read back (100 a request); the tasks found are recorded as pushed
+        and the others created. A refusal none of the keys explains is split in halves until
+        the task it belongs to stands alone, and fails alone.
+        """
+        found = self._lookup(tasks)
+        results = {k: PushResult(k, remote_id=v) for k, v in found.items()}
+        rest = [t for t in tasks if t.key not in found]
+        if not rest:
+            return results
+        if found:
+            results.update(self._create(rest, contacts))
+        elif exc.status == 409 and len(rest) > 1:
+            half = len(rest) // 2
+            results.update(self._create(rest[:half], contacts))
+            results.update(self._create(rest[half:], contacts))
+        else:
+            results.update({t.key: PushResult(t.key, error=str(exc)) for t in rest})
+        return results
 
     def _input(self, task: Task, contacts: Mapping[str, str]) -> dict[str, Any]:
         associations = []
@@ -134,7 +204,7 @@ class HubSpotSink:
         if contact:
             associations.append(_association(contact, TASK_TO_CONTACT))
         return {
-            "properties": mapping.task_properties(task, self.owner_of(task), self.key_property),
+            "properties": mapping.task_properties(task, self.owner_of(task), self.keys().name),
             "associations": associations,
             "objectWriteTraceId": task.key,
         }
@@ -145,8 +215,7 @@ class HubSpotSink:
         keys = {t.key for t in tasks}
         results: dict[str, PushResult] = {}
         for data in created:
-            props = data.get("properties") or {}
-            key = data.get("objectWriteTraceId") or mapping.key_from_body(props.get("hs_task_body"))
+            key = data.get("objectWriteTraceId") or self._key_of(data)
             if key in keys:
                 results[key] = PushResult(key, remote_id=str(data["id"]))
         for error in errors:
@@ -154,40 +223,76 @@ class HubSpotSink:
             for key in (error.get("context") or {}).get("objectWriteTraceId") or []:
                 if key in keys and key not in results:
                     results[key] = PushResult(key, error=message)
-        missing = [t for t in tasks if t.key not in results]
-        if missing:  # never guess: look for them before calling them failed
-            found = self.find(missing)
-            for task in missing:
-                results[task.key] = (
-                    PushResult(task.key, remote_id=found[task.key])
-                    if task.key in found
-                    else PushResult(task.key, error="HubSpot answered nothing for this task")
-                )
+        unique = self.keys().mode is Mode.UNIQUE
+        # never guess: look for a task before calling it failed (a refused one may exist)
+        look = [t for t in tasks if t.key not in results or (unique and not results[t.key].ok)]
+        if look:
+            found = self._lookup(look)
+            for task in look:
+                if task.key in found:
+                    results[task.key] = PushResult(task.key, remote_id=found[task.key])
+                elif task.key not in results:
+                    results[task.key] = PushResult(
+                        task.key, error="HubSpot answered nothing for this task"
+                    )
         return results
 
     # -- find -----------------------------------------------------------------------------
 
+    def _lookup(self, tasks: Sequence[Task]) -> dict[str, str]:
+        """The tasks of a create that exist: by the unique key, else by :meth:`find`."""
+        if self.keys().mode is Mode.UNIQUE:
+            return self._read_by_key([t.key for t in tasks])
+        return dict(self.find(tasks))
+
     def find(self, tasks: Sequence[Task]) -> Mapping[str, str]:
-        """Tasks that already exist in HubSpot, by the key they carry: task key → task id."""
+        """Tasks that already exist in HubSpot, by the key they carry: task key → task id.
+
+        With the unique key property, a batch read by ``idProperty`` per 100 keys, then, for
+        keys not found, the customers' associated tasks (tasks an engage without the property
+        created). Otherwise the associated tasks, then search for the rest.
+        """
         wanted = {t.key for t in tasks}
-        candidates: set[str] = set()
-        contacts = self.contact_ids(t.contact_email for t in tasks)
-        for company in sorted({c for t in tasks if (c := self.company_of(t.customer))}):
-            candidates.update(self.client.associated_ids("companies", company, "tasks"))
-        for contact in sorted(
-            {contacts[e] for t in tasks if (e := (t.contact_email or "").lower()) in contacts}
-        ):
-            candidates.update(self.client.associated_ids("contacts", contact, "tasks"))
-        found = self._read_keys(sorted(candidates), wanted)
+        found: dict[str, str] = {}
+        if self.keys().mode is Mode.UNIQUE:
+            found.update(self._read_by_key(sorted(wanted)))
+            rest = [t for t in tasks if t.key not in found]
+            if rest:
+                found.update(self._associated(rest, wanted - set(found)))
+            return found
+        found.update(self._associated(tasks, wanted))
         missing = sorted(wanted - set(found))
         if missing:
             found.update(self._search_keys(missing))
         return found
 
-    def _read_keys(self, ids: list[str], wanted: set[str]) -> dict[str, str]:
+    def _read_by_key(self, keys: Sequence[str]) -> dict[str, str]:
+        """Batch read by the unique key property: one request per 100 keys, consistent at once."""
+        name = self.keys().name
         found: dict[str, str] = {}
-        props = ["hs_task_body", *([self.key_property] if self.key_property else [])]
-        for data in self.client.batch_read("tasks", ids, props):
+        for data in self.client.batch_read(
+            "tasks", list(keys), [name, "hs_task_body"], id_property=name
+        ):
+            key = self._key_of(data)
+            if key:
+                found[key] = str(data["id"])
+        return found
+
+    def _associated(self, tasks: Sequence[Task], wanted: set[str]) -> dict[str, str]:
+        """The wanted keys among the tasks associated with the tasks' companies and contacts."""
+        contacts = self.contact_ids(t.contact_email for t in tasks)
+        companies = sorted({c for t in tasks if (c := self.company_of(t.customer))})
+        people = sorted(
+            {contacts[e] for t in tasks if (e := (t.contact_email or "").lower()) in contacts}
+        )
+        candidates: set[str] = set()
+        for kind, ids in (("companies", companies), ("contacts", people)):
+            if ids:
+                for linked in self.client.associations(kind, "tasks", ids).values():
+                    candidates.update(linked)
+        found: dict[str, str] = {}
+        props = ["hs_task_body", *([self.keys().name] if self.keys().name else [])]
+        for data in self.client.batch_read("tasks", sorted(candidates), props):
             key = self._key_of(data)
             if key in wanted:
                 found[key] = str(data["id"])
@@ -195,24 +300,37 @@ class HubSpotSink:
 
     def _key_of(self, data: Mapping[str, Any]) -> str | None:
         props = data.get("properties") or {}
-        if self.key_property and props.get(self.key_property):
-            return str(props[self.key_property])
+        name = self.keys().name
+        if name and props.get(name):
+            return str(props[name])
         return mapping.key_from_body(props.get("hs_task_body"))
 
     def _search_keys(self, keys: list[str]) -> dict[str, str]:
-        """Search by the key property (EQ) or the body marker (CONTAINS_TOKEN) for the rest."""
-        found: dict[str, str] = {}
-        props = ["hs_task_body", *([self.key_property] if self.key_property else [])]
-        for key in keys:
-            if self.key_property:
-                filters = [{"propertyName": self.key_property, "operator": "EQ", "value": key}]
-            else:
-                filters = [
-                    {"propertyName": "hs_task_body", "operator": "CONTAINS_TOKEN", "value": key}
+        """Search for keys: ``IN`` on the key property (100 a request), else the body marker
+        (``CONTAINS_TOKEN``, one filter group per key, five groups a request)."""
+        name = self.keys().name
+        props = ["hs_task_body", *([name] if name else [])]
+        groups: list[list[list[dict[str, Any]]]]
+        if name:
+            groups = [
+                [[{"propertyName": name, "operator": "IN", "values": keys[i : i + IN_VALUES]}]]
+                for i in range(0, len(keys), IN_VALUES)
+            ]
+        else:
+            groups = [
+                [
+                    [{"propertyName": "hs_task_body", "operator": "CONTAINS_TOKEN", "value": k}]
+                    for k in keys[i : i + FILTER_GROUPS]
                 ]
-            for data in self.client.search("tasks", filters, ("hs_object_id", "ASCENDING"), props):
-                if self._key_of(data) == key:
-                    found[key] = str(data["id"])
+                for i in range(0, len(keys), FILTER_GROUPS)
+            ]
+        wanted = set(keys)
+        found: dict[str, str] = {}
+        for request in groups:
+            for data in self.client.search_all("tasks", request, props):
+                key = self._key_of(data)
+                if key in wanted:
+                    found.setdefault(key, str(data["id"]))
         return found
 
     # -- complete -------------------------------------------------------------------------
