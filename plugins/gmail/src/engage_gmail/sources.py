@@ -51,6 +51,12 @@ class GmailSource:
         "checkpoint_every": Option(
             int, 500, help="mbox messages between checkpoints (the API checkpoints every batch)"
         ),
+        "settle_seconds": Option(
+            int,
+            60,
+            help="mbox: seconds a file must be unchanged before a last message that does not "
+            "end with an empty line counts as complete",
+        ),
     }
 
     def __init__(
@@ -75,7 +81,11 @@ class GmailSource:
         self._reader: ApiReader | TakeoutReader
         if mbox:
             self._reader = TakeoutReader(
-                mbox, context, owner, int(options.get("checkpoint_every") or 500)
+                mbox,
+                context,
+                owner,
+                int(options.get("checkpoint_every") or 500),
+                settle_seconds=int(options.get("settle_seconds", 60)),
             )
             return
         if not options.get("credentials_file") and not context.env.get(env_name):

@@ -9,20 +9,32 @@ from __future__ import annotations
 
 import glob
 import json
+import logging
+import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from engage.adapters import AdapterContext, Checkpoint, Problem, SourceItem
-from engage.errors import SourceError
+from engage.adapters import AdapterContext, Checkpoint, Problem, Skipped, SourceItem
+from engage.errors import ConfigError, SourceError
 from engage_gmail.api_reader import count_outcome
 from engage_gmail.headers import parse_addresses, parse_message_id
 from engage_gmail.mapping import MailMessage, Mapper
-from engage_gmail.mbox import FileState, RawMessage, read_messages, resume_offset, state_at
+from engage_gmail.mbox import (
+    FileState,
+    MessageStream,
+    RawMessage,
+    not_mbox,
+    read_messages,
+    resume_offset,
+    state_at,
+)
 
 #: How many messages the owner inference looks at before giving up.
 OWNER_SCAN_LIMIT = 20_000
+
+log = logging.getLogger(__name__)
 
 
 class TakeoutReader:
@@ -33,6 +45,9 @@ class TakeoutReader:
         context: The adapter's context.
         mailbox_owner: The owner's address; by default the sender of the first Sent message.
         checkpoint_every: Messages between checkpoints.
+        settle_seconds: How long a file must be unchanged before a last message that does
+            not end with an empty line counts as complete.
+        clock: The wall clock (seconds), compared with files' modification times.
     """
 
     def __init__(
@@ -41,11 +56,15 @@ class TakeoutReader:
         context: AdapterContext,
         mailbox_owner: str | None = None,
         checkpoint_every: int = 500,
+        settle_seconds: int = 60,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.pattern = pattern
         self.context = context
         self.mailbox_owner = mailbox_owner.strip().lower() if mailbox_owner else None
         self.every = max(1, checkpoint_every)
+        self.settle_seconds = settle_seconds
+        self.clock = clock
         self.counts: Counter[str] = Counter()
 
     def files(self) -> list[Path]:
@@ -67,21 +86,25 @@ class TakeoutReader:
         return found
 
     def pull(self, cursor: str | None) -> Iterator[SourceItem]:
-        """Yield records from the parts of the files not read yet, with checkpoints."""
+        """Yield records from the parts of the files not read yet, with checkpoints.
+
+        Raises:
+            ConfigError: the mailbox owner is unknown and no internal domain is configured.
+            SourceError: a file holds no message at all (after the other files were read
+                and checkpointed).
+        """
         state = _load(cursor)
         files = self.files()
         owner = self.mailbox_owner or state.get("owner")
         if owner is None and not state.get("owner_checked"):
             owner = _infer_owner(files)
             state["owner_checked"] = True
-            if owner is None:
-                yield Problem(
-                    f"{self.pattern}: mailbox owner unknown (no message labelled Sent); set "
-                    "mailbox_owner, or only the internal domains count as us"
-                )
+        if owner is None:
+            self._owner_unknown()
         state["owner"] = owner
         mapper = Mapper(self.context.name, self.context.identity, owner, now=self.context.now)
         progress: dict[str, Any] = state.setdefault("files", {})
+        failures: list[str] = []
         for path in files:
             key = str(path.resolve())
             start = resume_offset(path, FileState.from_json(progress.get(key)))
@@ -89,14 +112,54 @@ class TakeoutReader:
                 self.counts["files unchanged"] += 1
                 continue
             with path.open("rb") as handle:
-                for done, raw in enumerate(read_messages(handle, start), 1):
+                stream = MessageStream(handle, start)
+                end = start
+                for raw in stream:
+                    if raw.last and not raw.closed and not self._settled(path):
+                        self.counts["messages still being written"] += 1
+                        yield Skipped("message still being written (read when complete)")
+                        break
+                    if start == 0 and stream.found == 1 and stream.leading:
+                        self.counts["problems"] += 1
+                        yield Problem(
+                            f"{path.name}: byte 0: {stream.leading} bytes of text before the "
+                            "first 'From ' line skipped (not a message)"
+                        )
                     yield from self._one(raw, path, mapper)
-                    if done % self.every == 0:
-                        progress[key] = state_at(path, raw.end).to_json()
+                    end = raw.end
+                    if stream.found % self.every == 0:
+                        progress[key] = state_at(path, end).to_json()
                         yield Checkpoint(json.dumps(state, sort_keys=True))
-                end = handle.tell()
+            if start == 0 and stream.found == 0 and path.stat().st_size > 0:
+                failures.append(not_mbox(path))
+                continue
             progress[key] = state_at(path, end).to_json()
             yield Checkpoint(json.dumps(state, sort_keys=True))
+        if failures:
+            raise SourceError("; ".join(failures))
+
+    def _settled(self, path: Path) -> bool:
+        """True when ``path`` was last changed at least ``settle_seconds`` ago."""
+        return self.clock() - path.stat().st_mtime >= self.settle_seconds
+
+    def _owner_unknown(self) -> None:
+        """Say once that the owner is unknown; fail when nothing would count as us."""
+        fix = 'set mailbox_owner = "you@yourco.com"'
+        where = f"[sources.{self.context.name}]"
+        if not self.context.identity.internal_domains:
+            raise ConfigError(
+                f"{where}: mailbox owner unknown: no message in {self.pattern!r} is labelled "
+                "Sent and internal_domains is empty, so mail we sent cannot be told from mail "
+                f"we received; {fix} (or internal_domains)"
+            )
+        self.counts["owner unknown"] += 1
+        log.warning(
+            "%s: mailbox owner unknown (no message in %r is labelled Sent): only addresses "
+            "in internal_domains count as us; %s",
+            where,
+            self.pattern,
+            fix,
+        )
 
     def _one(self, raw: RawMessage, path: Path, mapper: Mapper) -> Iterator[SourceItem]:
         where = f"{path.name}: byte {raw.offset}"
