@@ -35,7 +35,7 @@ MAX_PART_HEADER = 16 * 1024
 _BOUNDARY = re.compile(r'boundary\s*=\s*(?:"([^"]+)"|([^\s;]+))', re.IGNORECASE)
 _NAME = re.compile(r'(?:file)?name\*?\s*=\s*"?([^";]+)', re.IGNORECASE)
 _FOOTER = re.compile(
-    rb"/mailman/listinfo/|/cgi-bin/mailman/listinfo|/mailman3?/lists/"
+    rb"https?://\S+/(?:mailman/|cgi-bin/mailman/)?listinfo/|/mailman3?/lists/"
     rb"|you received this message because you are subscribed to the google groups",
     re.IGNORECASE,
 )

@@ -39,7 +39,7 @@ from engage.adapters import FUTURE_TOLERANCE
 from engage.clock import utcnow
 from engage.identity import Identity
 from engage.models import Channel, Contact, Customer, Direction, Owner, Touchpoint
-from engage_gmail.classify import automated_reason, is_invitation
+from engage_gmail.classify import automated_reason, is_invitation, list_reason, undisclosed
 from engage_gmail.headers import (
     Address,
     Headers,
@@ -56,7 +56,7 @@ SKIPPED_LABELS = frozenset({"SPAM", "TRASH", "DRAFT", "DRAFTS"})
 DATE_TOLERANCE = timedelta(days=2)
 
 #: Reasons an automated message may still be a calendar invitation.
-_INVITE_MAY_OVERRIDE = ("mailing list", "Precedence", "Auto-Submitted")
+_INVITE_MAY_OVERRIDE = ("mailing list", "Precedence", "Auto-Submitted", "undisclosed")
 
 #: The header fields that name a message's recipients.
 _RECIPIENTS = ("To", "Cc", "Bcc")
@@ -72,6 +72,7 @@ class MailMessage:
         labels: Upper-cased label ids or names (``SPAM``, ``SENT``...).
         received: When the mailbox got it (Gmail ``internalDate``, or the mbox ``From_`` line).
         mime_types: Content types of its parts, when known (to spot ``text/calendar``).
+        footer: A mailing-list footer was seen in its body (mbox files only).
     """
 
     id: str
@@ -79,6 +80,7 @@ class MailMessage:
     labels: frozenset[str] = frozenset()
     received: datetime | None = None
     mime_types: tuple[str, ...] = ()
+    footer: bool = False
 
 
 @attrs.frozen
@@ -132,6 +134,12 @@ class Mapper:
         sender = senders[0] if senders else None
         subject = _subject(headers)
         reason = automated_reason(headers, sender)
+        if reason is None and sender is not None:
+            reason = list_reason(headers, sender, subject, message.mime_types)
+            if reason is None and message.footer:
+                reason = "mailing list (footer)"
+            if reason is None and not self.is_us(sender.email) and undisclosed(headers):
+                reason = "undisclosed recipients"
         meeting = is_invitation(headers, subject, message.mime_types)
         if reason is not None and not (meeting and reason.startswith(_INVITE_MAY_OVERRIDE)):
             return Mapped(skipped="automated", reason=reason)

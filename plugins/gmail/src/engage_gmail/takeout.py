@@ -181,6 +181,7 @@ class TakeoutReader:
             labels=labels,
             received=raw.received(),
             mime_types=raw.mime_types,
+            footer=raw.footer,
         )
         mapped = mapper.map(message)
         yield from count_outcome(self.counts, self.context, mapped.skipped)
