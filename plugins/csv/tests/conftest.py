@@ -9,7 +9,14 @@ from typing import Any
 
 import pytest
 
-from engage.adapters import AdapterContext, Checkpoint, Problem, SourceItem, resolve_options
+from engage.adapters import (
+    AdapterContext,
+    Checkpoint,
+    Problem,
+    Skipped,
+    SourceItem,
+    resolve_options,
+)
 from engage.identity import Identity
 from engage.models import Contact, Customer, Touchpoint
 from engage_csv import CsvSource
@@ -28,6 +35,10 @@ class Pull:
         self.contacts = [i for i in items if isinstance(i, Contact)]
         self.problems = [i.message for i in items if isinstance(i, Problem)]
         self.checkpoints = [i.cursor for i in items if isinstance(i, Checkpoint)]
+        self.skipped: dict[str, int] = {}
+        for item in items:
+            if isinstance(item, Skipped):
+                self.skipped[item.what] = self.skipped.get(item.what, 0) + item.count
 
     @property
     def cursor(self) -> str:

@@ -13,7 +13,11 @@ from engage_csv.dates import DateParser
 from engage_csv.fields import FieldError
 
 BERLIN = ZoneInfo("Europe/Berlin")
-utc = DateParser(UTC)
+
+
+def utc(text: str) -> datetime:
+    """Parse with a fresh parser: a parser learns the day/month order from the dates it reads."""
+    return DateParser(UTC)(text)
 
 
 class TestFormats:
@@ -71,9 +75,9 @@ class TestRefusals:
         sep = text[2] if text[2] in "/." else "-"
         with pytest.raises(FieldError) as error:
             utc(text)
-        assert (
-            str(error.value)
-            == f'ambiguous day/month; set date_format, e.g. date_format = "%d{sep}%m{sep}%Y"'
+        assert str(error.value) == (
+            f'ambiguous day/month; set date_format = "%d{sep}%m{sep}%Y" (day first) '
+            f'or "%m{sep}%d{sep}%Y" (month first)'
         )
 
     def test_date_format_settles_ambiguity(self) -> None:

@@ -69,7 +69,9 @@ class TestFutureRows:
     def test_the_zone_is_applied_before_the_check(self, write: Write, tmp_path: Path) -> None:
         """A local time is compared as the UTC moment it means."""
         write("t.csv", "occurred_at,email\n2026-03-02 20:00,jo@acme.com\n")
-        source = at(tmp_path, Clock(NOW), path="t.csv", timezone="America/Los_Angeles")
+        source = at(
+            tmp_path, Clock(NOW), path="t.csv", timezone="America/Los_Angeles", max_bad_ratio=1.0
+        )
         result = Pull(list(source.pull(None)))  # 2026-03-03 04:00 UTC: 40 hours ahead
         assert result.problems == ["t.csv:2: occurred_at: in the future (got '2026-03-02 20:00')"]
 
@@ -77,7 +79,7 @@ class TestFutureRows:
         """A row refused today loads once its day has come and the file is read again."""
         write("t.csv", "occurred_at,email\n2026-03-05T09:00Z,jo@acme.com\n")
         clock = Clock(NOW)
-        source = at(tmp_path, clock, path="t.csv")
+        source = at(tmp_path, clock, path="t.csv", max_bad_ratio=1.0)
         assert Pull(list(source.pull(None))).touchpoints == []
         clock.now = NOW + timedelta(days=4)
         assert len(Pull(list(source.pull(None))).touchpoints) == 1

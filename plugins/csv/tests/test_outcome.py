@@ -121,7 +121,8 @@ class TestOutcomeColumn:
         assert len(result.touchpoints) == 2
         [problem] = result.problems
         assert problem.startswith("t.csv:3: outcome: unknown outcome; expected one of: missed,")
-        assert problem.endswith("(took place) (got 'maybe later')")
+        assert '(took place); or map it: values = { outcome = { "maybe later" = "?" } }' in problem
+        assert problem.endswith("(got 'maybe later')")
 
     def test_correcting_an_outcome_keeps_the_touchpoint_id(
         self, write: Write, pull: PullFn

@@ -171,13 +171,30 @@ class TestIdentity:
         [tp] = result.touchpoints
         assert (tp.customer, tp.contact_email) == ("acme", None)
 
-    def test_internal_address_without_customer_is_a_bad_row(
+    def test_internal_address_without_customer_is_passed_over(
         self, write: Write, pull: PullFn
     ) -> None:
-        """Our own address with no customer cannot be placed."""
-        write("t.csv", "occurred_at,email,customer\n2024-03-05,alice@ourco.com,\n")
+        """A row between two of our own people (or ours and nobody) is internal: passed over, no problem."""
+        write(
+            "t.csv",
+            "occurred_at,email,customer,owner\n2024-03-05,alice@ourco.com,,bob@ourco.com\n"
+            "2024-03-06,alice@ourco.com,,\n2024-03-07,jo@acme.com,,bob@ourco.com\n",
+        )
         result = pull(path="t.csv")
-        assert result.touchpoints == []
+        assert [tp.customer for tp in result.touchpoints] == ["acme.com"]
+        assert result.problems == []
+        assert result.skipped == {"internal": 2}
+
+    def test_internal_address_with_an_outside_owner_is_a_bad_row(
+        self, write: Write, pull: PullFn
+    ) -> None:
+        """Our own address facing an outside owner, with no customer, cannot be placed."""
+        write(
+            "t.csv",
+            "occurred_at,email,customer,owner\n2024-03-05,alice@ourco.com,,jo@acme.com\n"
+            "2024-03-06,jo@acme.com,,\n",
+        )
+        result = pull(path="t.csv")
         assert result.problems == [
             "t.csv:2: customer: missing; alice@ourco.com is one of our own addresses, so the row needs a customer (got '')"
         ]
@@ -206,20 +223,25 @@ class TestBadRows:
             ),
             (
                 "05/03/2024,jo@acme.com,,,,,",
-                "occurred_at: ambiguous day/month; set date_format, e.g. "
-                "date_format = \"%d/%m/%Y\" (got '05/03/2024')",
+                "occurred_at: ambiguous day/month: no date in this file has a day above 12 to "
+                "show the order (dates that could be either: lines 3); set date_format = "
+                '"%d/%m/%Y" (day first) or "%m/%d/%Y" (month first) (got \'05/03/2024\')',
             ),
             (",jo@acme.com,,,,,", "occurred_at: missing; every row needs a date (got '')"),
             (
                 "2024-03-05,jo@acme.com,,fax,,,",
                 "channel: unknown channel; expected one of: email, e-mail, mail, call, "
                 "phone, phone call, meeting, video call, visit, demo, note, feedback, survey, nps, csat, chat, sms, "
-                "message, whatsapp, other (got 'fax')",
+                'message, whatsapp, other; or map it: values = { channel = { "fax" = "?" } } with '
+                "each ? one of: email, call, meeting, note, feedback, chat, other "
+                "(values without a mapping so far: fax) (got 'fax')",
             ),
             (
                 "2024-03-05,jo@acme.com,,,sideways,,",
                 "direction: unknown direction; expected one of: in, incoming, "
-                "received, inbound, out, outgoing, sent, outbound, internal (got 'sideways')",
+                "received, inbound, out, outgoing, sent, outbound, internal; or map it: "
+                'values = { direction = { "sideways" = "?" } } with each ? one of: inbound, '
+                "outbound, internal (values without a mapping so far: sideways) (got 'sideways')",
             ),
             (
                 "2024-03-05,jo@acme.com,,,,11,",
@@ -233,7 +255,9 @@ class TestBadRows:
             ),
             (
                 "2024-03-05,jo@acme.com,,,,,maybe",
-                "open_work: expected yes or no (yes/true/1/y/x or no/false/0/n) (got 'maybe')",
+                "open_work: expected yes or no (yes/true/1/y/x or no/false/0/n); or map it: "
+                'values = { open_work = { "maybe" = "?" } } with each ? one of: yes, no '
+                "(values without a mapping so far: maybe) (got 'maybe')",
             ),
             ("2024-03-05,jo at acme,,,,,", "email: not an email address (got 'jo at acme')"),
             ("2024-03-05,,,,,,", "email: missing; every row needs an email or a customer (got '')"),
@@ -457,7 +481,7 @@ class TestSamples:
 
     def test_blank_lines_before_header(self, sample: Callable[[str], str], pull: PullFn) -> None:
         """Blank lines before the header are skipped and still counted in line numbers."""
-        result = pull(path=sample("test_skip_lines.csv"), columns=self.MAP)
+        result = pull(path=sample("test_skip_lines.csv"), columns=self.MAP, max_bad_ratio=1.0)
         assert result.problems[0].startswith(
             "test_skip_lines.csv:5: occurred_at: not a date I recognise"
         )
@@ -483,6 +507,7 @@ class TestSamples:
             path=sample("bad.csv"),
             columns={"occurred_at": "column_c", "customer": "column_b", "subject": "column_a"},
             date_format="%d",
+            max_bad_ratio=1.0,
         )
         assert result.problems == [
             'bad.csv:2: row: too many fields; the header has 3 (got "I\'m too long!")',
@@ -499,9 +524,9 @@ class TestMemory:
         self, write: Write, pull: PullFn, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         """More addresses than the resolver remembers: every record still comes, once."""
-        import engage_csv.source
+        import engage_csv.rows
 
-        monkeypatch.setattr(engage_csv.source, "_MAX_REMEMBERED", 3)
+        monkeypatch.setattr(engage_csv.rows, "MAX_REMEMBERED", 3)
         rows = "".join(f"t{i},2024-03-05,,jo@c{i % 7}.com,Jo,email,out,,,,,\n" for i in range(40))
         result = pull(path=write("t.csv", HEADER + rows).name)
         assert sorted(c.key for c in result.customers) == [f"c{i}.com" for i in range(7)]

@@ -3,8 +3,11 @@
 :class:`DateParser` accepts ISO 8601 and the common spreadsheet forms (``2024/03/05``,
 ``05.03.2024``, ``25/03/2024``, ``03/25/2024 2:30 PM``, ``Mar 5, 2024``, ``5-Mar-2024``...).
 A numeric date whose first two parts could each be the day or the month (``05/03/2024``) is
-refused as ambiguous rather than guessed; a ``date_format`` settles it. Times without an
-offset are in the configured zone; every result is converted to UTC.
+read in the order the file's own unambiguous dates show (:attr:`DateParser.order`, found by
+the source from a row such as ``18/03/2025``); with no such row it is refused as ambiguous
+(:class:`Ambiguous`), and the hint is a ``date_format`` matching the cell, time included
+(:func:`format_for`). Times without an offset are in the configured zone; every result is
+converted to UTC.
 """
 
 from __future__ import annotations
@@ -100,6 +103,72 @@ def _build(year: int, month: int, day: int, match: re.Match[str], default: tzinf
         raise FieldError("not a valid date or time") from None
 
 
+class Ambiguous(FieldError):
+    """A numeric date whose day and month could be either way round.
+
+    Attributes:
+        formats: ``date_format`` values matching the cell: (day first, month first).
+    """
+
+    def __init__(self, formats: tuple[str, str]) -> None:
+        super().__init__(
+            f'ambiguous day/month; set date_format = "{formats[0]}" (day first) '
+            f'or "{formats[1]}" (month first)'
+        )
+        self.formats = formats
+
+
+def _literal(text: str) -> str:
+    return text.replace("%", "%%")
+
+
+def format_for(text: str, day_first: bool) -> str | None:
+    """A ``strptime`` format that reads ``text`` (a numeric date, maybe with a time and zone).
+
+    ``day_first`` says whether the first part is the day. None when ``text`` is not numeric.
+    """
+    match = _NUMERIC.match(text.strip())
+    if match is None or len(match["a"]) > 2:
+        return None
+    text = text.strip()
+    sep = _literal(match["sep"])
+    year = "%Y" if len(match["c"]) == 4 else "%y"
+    first, second = ("%d", "%m") if day_first else ("%m", "%d")
+    out = f"{first}{sep}{second}{sep}{year}"
+    if match["H"]:
+        hour = "%I" if match["ampm"] else "%H"
+        out += _literal(text[match.end("c") : match.start("H")]) + f"{hour}:%M"
+        last = match.end("M")
+        if match["S"]:
+            out += ":%S"
+            last = match.end("S")
+        if match["f"]:
+            out += _literal(text[match.end("S") : match.start("f")]) + "%f"
+            last = match.end("f")
+        if match["ampm"]:
+            out += _literal(text[last : match.start("ampm")]) + "%p"
+            last = match.end("ampm")
+    else:
+        last = match.end("c")
+    if match["tz"]:
+        gap = _literal(text[last : match.start("tz")])
+        out += gap + ("%z" if match["tz"][0] in "+-Zz" else _literal(match["tz"]))
+    return out
+
+
+def evidence(text: str) -> str | None:
+    """The day/month order a numeric date proves: ``"dmy"`` (25/03), ``"mdy"`` (03/25), or None."""
+    match = _NUMERIC.match(text.strip())
+    if match is None or len(match["a"]) > 2:
+        return None
+    first, second = int(match["a"]), int(match["b"])
+    if first > 12 >= second >= 1:
+        return "dmy"
+    if second > 12 >= first >= 1:
+        return "mdy"
+    return None
+
+
 class DateParser:
     """Parses ``occurred_at`` cells into aware UTC datetimes.
 
@@ -112,6 +181,8 @@ class DateParser:
     def __init__(self, zone: tzinfo, date_format: str | None = None) -> None:
         self.zone = zone
         self.date_format = date_format
+        #: The day/month order of ambiguous dates (``"dmy"`` or ``"mdy"``), once known.
+        self.order: str | None = None
 
     def __call__(self, text: str) -> datetime:
         """The moment ``text`` names, in UTC.
@@ -133,7 +204,9 @@ class DateParser:
             try:
                 return datetime.strptime(text, self.date_format)
             except ValueError:
-                raise FieldError(f"does not match date_format {self.date_format!r}") from None
+                fits = format_for(text, self.date_format.lstrip().startswith("%d"))
+                hint = f'; this cell matches date_format = "{fits}"' if fits else ""
+                raise FieldError(f"does not match date_format {self.date_format!r}{hint}") from None
         try:
             return datetime.fromisoformat(text)
         except ValueError:
@@ -162,11 +235,19 @@ class DateParser:
             raise FieldError("not a valid date")
         if first > 12 or first == second:
             day, month = first, second
+            if self.order is None and first != second:
+                self.order = "dmy"  # the file's own rows prove the order
         elif second > 12:
             day, month = second, first
+            if self.order is None:
+                self.order = "mdy"
+        elif self.order == "dmy":
+            day, month = first, second
+        elif self.order == "mdy":
+            day, month = second, first
         else:
-            sep = match["sep"]
-            raise FieldError(
-                f'ambiguous day/month; set date_format, e.g. date_format = "%d{sep}%m{sep}%Y"'
+            text = match.string
+            raise Ambiguous(
+                (format_for(text, True) or "%d/%m/%Y", format_for(text, False) or "%m/%d/%Y")
             )
         return _build(year, month, day, match, self.zone)

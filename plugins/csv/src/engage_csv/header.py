@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import glob
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from engage.errors import SourceError
+
+if TYPE_CHECKING:
+    from engage_csv.settings import Column
 
 #: Every field a row can carry, in the order the columns are documented.
 FIELDS: tuple[str, ...] = (
@@ -59,29 +63,36 @@ def _missing(display: str, what: str, field: str, header: Sequence[str]) -> Sour
     )
 
 
-def match_header(display: str, header: Sequence[str], columns: Mapping[str, str]) -> dict[str, int]:
-    """The column index of each field the header has: exact name first, then case/space-insensitive.
+def match_columns(
+    display: str,
+    header: Sequence[str],
+    columns: Mapping[str, Column],
+    provided: Collection[str] = (),
+) -> dict[str, list[int]]:
+    """The columns each field is read from: its configured headers the file has, in order.
 
-    Args:
-        display: The file as shown in messages.
-        header: The file's header cells.
-        columns: The ``columns`` option: field → header name, for fields named differently.
+    A field without configured headers is found under its own name. ``provided`` are the
+    fields lookups fill, which count as present for the required ones.
 
     Raises:
-        SourceError: ``occurred_at`` is missing, both ``email`` and ``customer`` are, or a
-            column named in ``columns`` is not in the header.
+        SourceError: ``occurred_at`` is missing, both ``email`` and ``customer`` are (and no
+            lookup fills them), or a column the user named in ``columns`` is not in the header.
     """
-    found: dict[str, int] = {}
+    found: dict[str, list[int]] = {}
     for field in FIELDS:
-        wanted = columns.get(field, field)
-        index = _find(header, wanted)
-        if index is not None:
-            found[field] = index
-        elif field in columns:
-            raise _missing(display, repr(wanted), field, header)
+        column = columns.get(field)
+        names = column.headers if column is not None else (field,)
+        indices = [i for name in names if (i := _find(header, name)) is not None]
+        if indices:
+            found[field] = list(dict.fromkeys(indices))
+        elif column is not None and column.required:
+            wanted = names[0] if len(names) == 1 else " or ".join(repr(n) for n in names)
+            raise _missing(display, repr(wanted) if len(names) == 1 else wanted, field, header)
     if "occurred_at" not in found:
-        raise _missing(display, "'occurred_at'", "occurred_at", header)
-    if "email" not in found and "customer" not in found:
+        names = columns["occurred_at"].headers if "occurred_at" in columns else ()
+        what = " or ".join(repr(n) for n in names) if names else "'occurred_at'"
+        raise _missing(display, what, "occurred_at", header)
+    if not ({"email", "customer"} & (set(found) | set(provided))):
         raise _missing(display, "'email' or 'customer'", "email", header)
     return found
 

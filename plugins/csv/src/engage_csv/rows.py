@@ -1,0 +1,410 @@
+"""From a row's cells to engage records: filters, lookups, value maps, identity, attributes.
+
+:meth:`Rows.bind` matches a file's header once (a :class:`Layout`); :meth:`Rows.records`
+then turns each row into its records, or raises :class:`BadRow` (refused: a problem with
+the field and value) or :class:`PassOver` (passed over on purpose: a filter, or a row
+between two of our own people).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import attrs
+
+from engage.errors import SourceError
+from engage.identity import Identity, email_domain, normalize_customer
+from engage.models import Channel, Contact, Customer, Touchpoint
+from engage_csv.dates import Ambiguous
+from engage_csv.fields import FieldError, parse_feedback
+from engage_csv.header import FIELDS, IDENTIFYING, match_columns
+from engage_csv.keyindex import KeyIndex
+from engage_csv.settings import Settings, fold
+from engage_csv.values import ValueMaps
+
+if TYPE_CHECKING:
+    from engage_csv.dates import DateParser
+    from engage_csv.lookups import Active, Lookups
+
+#: Reads the file's dates for the day/month order: (order, lines that could be either, count).
+Infer = Callable[[], tuple[str | None, list[int], int]]
+
+#: Addresses resolved to customers within a pull (the most recently used kept), and keys kept
+#: as text beside their digests, so memory stays flat on huge files.
+MAX_REMEMBERED = 8192
+#: The channels an outcome applies to: only a call or a meeting can be missed.
+_CONVERSATIONS = frozenset({Channel.CALL, Channel.MEETING})
+#: ``Jane Doe <jane@acme.com>`` or ``Jane Doe (jane@acme.com)``: an address with a name.
+_NAMED = re.compile(r"^\s*(?P<name>[^<(]*?)\s*[<(]\s*(?P<email>[^<>()\s]+@[^<>()\s]+)\s*[>)]\s*$")
+
+
+class BadRow(Exception):
+    """A row refused: ``field: problem (got 'value')``."""
+
+    def __init__(self, field: str, problem: str, value: str) -> None:
+        super().__init__(f"{field}: {problem} (got {value!r})")
+
+
+class PassOver(Exception):
+    """A row passed over on purpose; the message is the reason counted in the summary."""
+
+
+class Sent:
+    """The customers and contacts sent in this pull: all as 8-byte digests, the lately seen as text."""
+
+    def __init__(self) -> None:
+        self._all = KeyIndex()
+        self._lately: set[str] = set()
+
+    def __contains__(self, key: str) -> bool:
+        if key in self._lately:
+            return True
+        if key in self._all:
+            self._remember(key)
+            return True
+        return False
+
+    def add(self, key: str) -> None:
+        """Remember ``key`` as sent."""
+        self._all.add(key)
+        self._remember(key)
+
+    def _remember(self, key: str) -> None:
+        if len(self._lately) >= MAX_REMEMBERED:
+            self._lately.clear()
+        self._lately.add(key)
+
+
+@attrs.frozen
+class Layout:
+    """Where a file's cells are: each field's slot in a row padded to ``size`` cells."""
+
+    header: tuple[str, ...]
+    width: int
+    size: int
+    index: Mapping[str, int]
+    #: (slot, candidate columns): fields read from the first non-empty of several columns
+    multi: tuple[tuple[int, tuple[int, ...]], ...]
+    lookups: tuple[tuple[Active, int], ...]
+    skip: tuple[tuple[int, Mapping[str, str], str], ...]
+    only: tuple[tuple[int, Mapping[str, str], str], ...]
+    attributes: tuple[tuple[str, int], ...]
+    identifying: tuple[int, ...]
+
+
+class Rows:
+    """Turns rows into records for one source and pull (see the module)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        name: str,
+        identity: Identity,
+        parse_date: DateParser,
+        values: ValueMaps,
+        feedback_scale: float,
+        latest: datetime,
+        lookups: Lookups | None,
+    ) -> None:
+        self.settings = settings
+        self.name = name
+        self.identity = identity
+        self.parse_date = parse_date
+        self.values = values
+        self.feedback_scale = feedback_scale
+        self.latest = latest
+        self.lookups = lookups
+        self.seen = Sent()
+        #: How to find the current file's day/month order, until tried (set per file).
+        self.infer: Infer | None = None
+        #: The current file's occurred_at columns.
+        self.date_columns: tuple[int, ...] = ()
+        self._ambiguous: str | None = None
+        #: email → (is an address, its customer key): resolved once per distinct address
+        self._customers: OrderedDict[str, tuple[bool, str | None]] = OrderedDict()
+
+    def bind(self, display: str, header: Sequence[str]) -> Layout:
+        """Match a file's header to the fields, filters, lookups and attributes.
+
+        Raises:
+            SourceError: a column the settings need is not in the header.
+        """
+        settings = self.settings
+        active = self.lookups.active if self.lookups is not None else []
+        present = {a.spec.column: a for a in active}
+        found = match_columns(
+            display, header, settings.columns, {f for a in active for f in a.spec.fields}
+        )
+        self.date_columns = tuple(found["occurred_at"])
+        self.parse_date.order = None
+        self._ambiguous = None
+        width = len(header)
+        size = width
+        index: dict[str, int] = {}
+        multi: list[tuple[int, tuple[int, ...]]] = []
+        for field in FIELDS:
+            columns = found.get(field, ())
+            if len(columns) == 1:
+                index[field] = columns[0]
+            else:
+                index[field] = size  # a slot of its own: empty, or filled per row
+                size += 1
+                if columns:
+                    multi.append((index[field], tuple(columns)))
+
+        def column(name: str, what: str, optional: bool = False) -> int | None:
+            at = _find(header, name)
+            if at is None and not optional:
+                has = ", ".join(header) or "nothing"
+                raise SourceError(
+                    f"{display}: missing column '{name}' of {what} (the header has: {has})"
+                )
+            return at
+
+        lookups = []
+        for name, lookup in present.items():
+            at = column(name, f"lookups.{name}", optional=lookup.spec.preset is not None)
+            if at is not None:
+                lookups.append((lookup, at))
+        filters = []
+        for key, table in (("skip", settings.skip), ("only", settings.only)):
+            chosen = []
+            for name, chosen_values in table.items():
+                at = column(name, key, optional=name in settings.optional_filters)
+                if at is not None:
+                    shown = " / ".join(chosen_values.values())
+                    chosen.append((at, chosen_values, f"{name} not {shown}"))
+            filters.append(tuple(chosen))
+        attributes = tuple(
+            (name, at)
+            for name in settings.attributes
+            if (at := column(name, "attributes")) is not None
+        )
+        return Layout(
+            header=tuple(header),
+            width=width,
+            size=size,
+            index=index,
+            multi=tuple(multi),
+            lookups=tuple(lookups),
+            skip=filters[0],
+            only=filters[1],
+            attributes=attributes,
+            identifying=tuple(index[field] for field in IDENTIFYING),
+        )
+
+    def cells(self, layout: Layout, row: list[str]) -> list[str]:
+        """The row padded (or cut) to the layout's slots, multi-column fields filled.
+
+        Raises:
+            BadRow: the row has non-empty cells beyond the header.
+        """
+        width = layout.width
+        if len(row) > width and any(cell.strip() for cell in row[width:]):
+            raise BadRow("row", f"too many fields; the header has {width}", ",".join(row[width:]))
+        cells = row[:width] + [""] * (layout.size - min(len(row), width))
+        for slot, columns in layout.multi:
+            for at in columns:
+                if cells[at].strip():
+                    cells[slot] = cells[at]
+                    break
+        return cells
+
+    def records(self, layout: Layout, cells: list[str]) -> list[Customer | Contact | Touchpoint]:
+        """The records of one row (see :meth:`cells`).
+
+        Raises:
+            PassOver: a filter passes the row over, or it is between two of our own people.
+            BadRow: a cell cannot be read, or a looked-up id is found nowhere.
+        """
+        for at, chosen, _ in layout.skip:
+            value = chosen.get(fold(cells[at]))
+            if value is not None:
+                raise PassOver(f"{layout.header[at]} = {value}")
+        for at, chosen, reason in layout.only:
+            if fold(cells[at]) not in chosen:
+                raise PassOver(reason)
+        if layout.lookups:
+            self._look_up(layout, cells)
+        index = layout.index
+        occurred_text = cells[index["occurred_at"]]
+        try:
+            occurred_at = self.parse_date(occurred_text)
+        except Ambiguous as error:
+            occurred_at = self._settle(occurred_text, error)
+        except FieldError as error:
+            raise BadRow("occurred_at", str(error), occurred_text) from None
+        if occurred_at > self.latest:  # a typo such as 3609: engage.future_problem's rule
+            raise BadRow("occurred_at", "in the future", occurred_text)
+        values = self.values
+        field = "channel"
+        try:
+            channel = values.channel(cells[index["channel"]])
+            field = "direction"
+            direction = values.direction(cells[index["direction"]], channel)
+            field = "outcome"
+            missed = values.outcome(cells[index["outcome"]]) and channel in _CONVERSATIONS
+            field = "feedback"
+            feedback = parse_feedback(cells[index["feedback"]], self.feedback_scale)
+            field = "open_work"
+            open_work = values.open_work(cells[index["open_work"]])
+        except FieldError as error:
+            raise BadRow(field, str(error), cells[index[field]]) from None
+
+        email = cells[index["email"]].strip()
+        customer_text = cells[index["customer"]].strip()
+        contact_name = cells[index["name"]].strip() or None
+        owner = cells[index["owner"]].strip()
+        if "@" in owner and ("<" in owner or "(" in owner):
+            owner = _address(owner)[1] or owner
+        owner = owner.lower()
+        contact: Contact | None = None
+        seen = self.seen
+        if email:
+            key, email, contact_name = self._customer(email, contact_name)
+            if key is None:  # one of our own addresses
+                if not customer_text:
+                    if not owner or self.identity.is_internal(owner):
+                        raise PassOver("internal")
+                    raise BadRow(
+                        "customer",
+                        f"missing; {email} is one of our own addresses, so the row needs a customer",
+                        "",
+                    )
+                key = normalize_customer(customer_text)
+                email = ""
+            elif "@" + email not in seen:
+                contact = Contact(email, key, contact_name)
+        elif customer_text:
+            key = normalize_customer(customer_text)
+        else:
+            raise BadRow("email", "missing; every row needs an email or a customer", "")
+
+        records: list[Customer | Contact | Touchpoint] = []
+        if key not in seen:
+            seen.add(key)
+            name = customer_text or (contact_name if key == email else None)
+            segment = cells[index["segment"]].strip() or None
+            attributes = {n: v for n, at in layout.attributes if (v := cells[at].strip())}
+            records.append(
+                Customer(
+                    key, name=name, segment=segment, open_work=open_work, attributes=attributes
+                )
+            )
+        if contact is not None:
+            seen.add("@" + email)
+            records.append(contact)
+        external_id = cells[index["id"]].strip()
+        if not external_id:
+            joined = "\x1f".join(cells[i].strip() for i in layout.identifying)
+            external_id = hashlib.sha256(joined.encode()).hexdigest()[:24]
+        records.append(
+            Touchpoint(
+                source=self.name,
+                external_id=external_id,
+                customer=key,
+                occurred_at=occurred_at,
+                channel=channel,
+                direction=direction,
+                contact_email=email or None,
+                owner=owner or None,
+                subject=cells[index["subject"]].strip() or None,
+                feedback=feedback,
+                missed=missed,
+            )
+        )
+        return records
+
+    def _settle(self, text: str, error: Ambiguous) -> datetime:
+        """Read an ambiguous date in the order the file's other dates show, once it is known.
+
+        Raises:
+            BadRow: no date in the file shows the order.
+        """
+        if self.infer is not None:
+            infer, self.infer = self.infer, None  # once per file
+            order, lines, count = infer()
+            if order is not None:
+                self.parse_date.order = order
+                return self.parse_date(text)
+            shown = ", ".join(str(line) for line in lines)
+            more = f" and {count - len(lines)} more" if count > len(lines) else ""
+            self._ambiguous = (
+                f"no date in this file has a day above 12 to show the order "
+                f"(dates that could be either: lines {shown}{more})"
+            )
+        day, month = error.formats
+        reason = self._ambiguous or "the order is not known"
+        raise BadRow(
+            "occurred_at",
+            f'ambiguous day/month: {reason}; set date_format = "{day}" (day first) '
+            f'or "{month}" (month first)',
+            text,
+        )
+
+    def _customer(self, email: str, name: str | None) -> tuple[str | None, str, str | None]:
+        """The customer key of an address (None: one of ours), the address lower-cased, the name.
+
+        Raises:
+            BadRow: not an address (nor ``Name <address>``).
+        """
+        resolved = self._customers.get(email)
+        if resolved is None:  # addresses repeat across rows: resolve each once per pull
+            valid = email_domain(email) is not None
+            resolved = (valid, self.identity.customer_key(email) if valid else None)
+            self._customers[email] = resolved
+            if len(self._customers) > MAX_REMEMBERED:
+                self._customers.popitem(last=False)
+        else:
+            self._customers.move_to_end(email)
+        if not resolved[0]:
+            named, address = _address(email)
+            if address is None or email_domain(address) is None:
+                raise BadRow("email", "not an email address", email)
+            return self.identity.customer_key(address), address.lower(), name or named
+        return resolved[1], email.lower(), name
+
+    def _look_up(self, layout: Layout, cells: list[str]) -> None:
+        lookups = self.lookups
+        assert lookups is not None
+        filled: set[str] = set()
+        index = layout.index
+        for active, at in layout.lookups:
+            key = cells[at].strip()
+            if not key:
+                continue
+            found = lookups.find(active, key)
+            if found is None:
+                raise BadRow(
+                    active.spec.column,
+                    f"no row with {active.spec.key} {key!r} in {active.shown}",
+                    key,
+                )
+            for field, value in found.items():
+                if value and field not in filled:
+                    filled.add(field)
+                    cells[index[field]] = value
+
+
+def _find(header: Sequence[str], name: str) -> int | None:
+    for at, cell in enumerate(header):
+        if cell == name:
+            return at
+    wanted = fold(name)
+    for at, cell in enumerate(header):
+        if fold(cell) == wanted:
+            return at
+    return None
+
+
+def _address(text: str) -> tuple[str | None, str | None]:
+    match = _NAMED.match(text)
+    if match is None:
+        return None, None
+    return match["name"].strip(" \"'") or None, match["email"]
