@@ -28,6 +28,7 @@ IDENTITY = Identity.for_domains(["ourco.com"])
 FAST = client_module.Timing(
     ten_secondly=0.001,
     secondly=0.001,
+    locked=0.001,
     retry=RetryPolicy(attempts=6, base_delay=0.001, max_delay=0.005, max_retry_after=2.0),
     timeout=(2.0, 2.0),
 )
@@ -123,6 +124,26 @@ def make_sink(
         )
 
     return build
+
+
+@pytest.fixture
+def account(fake: FakeHubSpot) -> dict[str, str]:
+    """For sink tests: an account with an owner, a company, a contact, and a store that knows the company."""
+    return {
+        "carol": fake.add_owner("carol@ourco.com"),
+        "boss": fake.add_owner("boss@ourco.com"),
+        "dave": fake.add_owner("dave@ourco.com", archived=True),
+        "acme": fake.add("companies", {"name": "Acme", "domain": "acme.com"}),
+        "jane": fake.add("contacts", {"email": "jane@acme.com"}),
+    }
+
+
+@pytest.fixture
+def store(account: dict[str, str]) -> SQLiteStore:
+    """A store that knows acme.com and its HubSpot company id."""
+    store = SQLiteStore(":memory:")
+    store.write([Customer("acme.com", attributes={"hubspot_company_id": account["acme"]})], "crm")
+    return store
 
 
 def pull(source: HubSpotSource, cursor: str | None = None) -> Pull:

@@ -26,7 +26,8 @@ Search sees a record only once it is indexed (``unindexed`` holds the ids that a
 orders ties in no particular order, and answers a single sort. Faults: :meth:`rate_limit_next`
 (429 with a ``policyName``), :meth:`lock_next` (423 Locked), and FakeServer's ``fail_next``,
 ``drop_next`` and ``slow_next``; ``lose_create_answers`` makes ``batch/create`` write the tasks
-and then answer 502, as when a proxy loses the answer.
+and then answer 502, as when a proxy loses the answer; ``refuse_creates`` holds statuses the next
+``batch/create`` requests answer before writing anything (503, 423 with HubSpot's error body).
 """
 
 from __future__ import annotations
@@ -144,6 +145,7 @@ class FakeHubSpot(FakeServer):
             for name in names:
                 self.groups[kind][name] = self.group(name, name.title())
         self.lose_create_answers = 0
+        self.refuse_creates: list[int] = []
         self.url_limit = 4000
         self._ids = 1000
         self._routes()
@@ -611,6 +613,10 @@ class FakeHubSpot(FakeServer):
         inputs = (request.json() or {}).get("inputs") or []
         if len(inputs) > 100:
             return error(400, "Batch operations are limited to 100 records at a time")
+        if self.refuse_creates:
+            status = self.refuse_creates.pop(0)
+            category = {423: "LOCKED"}.get(status, "INTERNAL_ERROR")
+            return error(status, f"injected {status} before anything was written", category)
         conflict = self._conflict(object_type, inputs)
         if conflict:
             return conflict

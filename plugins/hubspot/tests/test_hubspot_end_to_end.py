@@ -202,3 +202,115 @@ def _stored_call(project: Path, call_id: str) -> tuple[str, int] | None:
             (f"call:{call_id}",),
         ).fetchone()
     return None if row is None else (str(row[0]), int(row[1]))
+
+
+def _copy_store(project: Path, to: Path) -> None:
+    """Copy the store's files (a backup, or putting one back)."""
+    import shutil
+
+    to.mkdir(exist_ok=True)
+    for old in to.glob("engage.db*"):
+        old.unlink()
+    for path in project.glob("engage.db*"):
+        shutil.copy2(path, to / path.name)
+
+
+def _restore(backup: Path, project: Path) -> None:
+    import shutil
+
+    for path in project.glob("engage.db*"):
+        path.unlink()
+    for path in backup.glob("engage.db*"):
+        shutil.copy2(path, project / path.name)
+
+
+class TestLostOrRestoredStore:
+    """HubSpot itself refuses a second task with a key it holds: the ledger is not the only defence."""
+
+    def test_a_store_deleted_after_a_full_sync_creates_no_task_again(
+        self, fake: FakeHubSpot, project: Path
+    ) -> None:
+        """Sync, delete engage.db, sync: every task is found in HubSpot, none created twice."""
+        account(fake)
+        code, first, err = sync()
+        assert code == 0, err
+        created = len(fake.objects["tasks"])
+        assert created == first["sinks"]["hubspot_tasks"]["pushed"] > 0
+        for path in project.glob("engage.db*"):
+            path.unlink()
+        before = len(fake.requests)
+        code, again, err = sync()
+        assert code == 0, err
+        assert len(fake.objects["tasks"]) == created  # 0 new tasks
+        sink = again["sinks"]["hubspot_tasks"]
+        assert sink["failed"] == 0 and sink["pushed"] == again["tasks_planned"] == created
+        lookups = [
+            r
+            for r in fake.requests[before:]
+            if r.path.endswith("/tasks/batch/read") and (r.json() or {}).get("idProperty")
+        ]
+        assert len(lookups) <= 2 * (created // 100 + 1)
+        code, third, err = sync()  # the ledger knows them again
+        assert code == 0, err
+        assert third["sinks"]["hubspot_tasks"]["pushed"] == 0
+        assert len(fake.objects["tasks"]) == created
+
+    def test_a_backup_taken_before_the_push_put_back_creates_no_duplicate(
+        self, fake: FakeHubSpot, project: Path, tmp_path_factory: pytest.TempPathFactory
+    ) -> None:
+        """Back up, push new tasks, put the backup back, sync: the ledger is younger than HubSpot."""
+        ids = account(fake)
+        code, _, err = sync()
+        assert code == 0, err
+        backup = tmp_path_factory.mktemp("backup")
+        _copy_store(project, backup)
+        for name in ("initech", "umbrella", "hooli"):  # new customers, new tasks
+            company = fake.add("companies", {"name": name.title(), "domain": f"{name}.com",
+                                             "hubspot_owner_id": ids["carol"]})  # fmt: skip
+            contact = fake.add(
+                "contacts", {"email": f"ann@{name}.com", "associatedcompanyid": company}
+            )
+            fake.add(
+                "emails",
+                {"hs_timestamp": fake.now_ms - 86_400_000, "hs_email_direction": "INCOMING_EMAIL",
+                 "hs_email_subject": "Hello", "hs_email_status": "SENT"},
+                companies=[company], contacts=[contact],
+            )  # fmt: skip
+        fake.now_ms += 60_000
+        code, pushed, err = sync()
+        assert code == 0, err
+        assert pushed["sinks"]["hubspot_tasks"]["pushed"] > 0
+        created = len(fake.objects["tasks"])
+        _restore(backup, project)
+        code, again, err = sync()
+        assert code == 0, err
+        assert again["sinks"]["hubspot_tasks"]["failed"] == 0
+        assert len(fake.objects["tasks"]) == created  # 0 duplicates
+        keys = [t["properties"]["engage_task_key"] for t in fake.objects["tasks"].values()]
+        assert len(keys) == len(set(keys))
+
+    def test_without_the_scope_to_create_the_property_it_falls_back_and_says_so(
+        self, fake: FakeHubSpot, project: Path, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """403 on creating the property: one warning a run, and a lost store still duplicates nothing."""
+        account(fake)
+        fake.denied.add("property-writes")
+
+        def warnings() -> list[str]:
+            said = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+            caplog.clear()
+            return [w for w in said if "crm.schemas.contacts.write" in w]
+
+        code, first, err = sync()
+        assert code == 0, err
+        assert len(warnings()) == 1
+        created = len(fake.objects["tasks"])
+        assert created == first["sinks"]["hubspot_tasks"]["pushed"] > 0
+        for path in project.glob("engage.db*"):
+            path.unlink()
+        code, again, err = sync()
+        assert code == 0, err
+        assert len(warnings()) == 1
+        assert again["sinks"]["hubspot_tasks"]["failed"] == 0
+        assert len(fake.objects["tasks"]) == created
+        assert ("tasks", "engage_task_key") not in fake.definitions

@@ -13,13 +13,30 @@ from hubspot.crm.contacts.exceptions import ApiException  # noqa: E402
 from hubspot.crm.objects.tasks import (  # noqa: E402
     AssociationSpec,
     BatchInputSimplePublicObjectBatchInputForCreate,
+    BatchReadInputSimplePublicObjectId,
     PublicAssociationsForObject,
     PublicObjectId,
     SimplePublicObjectBatchInputForCreate,
+    SimplePublicObjectId,
 )
+from hubspot.crm.objects.tasks import (  # noqa: E402
+    Filter as TaskFilter,
+)
+from hubspot.crm.objects.tasks import (  # noqa: E402
+    FilterGroup as TaskFilterGroup,
+)
+from hubspot.crm.objects.tasks import (  # noqa: E402
+    PublicObjectSearchRequest as TaskSearchRequest,
+)
+from hubspot.crm.objects.tasks.exceptions import (  # noqa: E402
+    ApiException as TasksApiException,
+)
+from hubspot.crm.properties import PropertyCreate, PropertyGroupCreate  # noqa: E402
 from hubspot.crm.properties.exceptions import (  # noqa: E402
     ApiException as PropertiesApiException,
 )
+
+from engage_hubspot.task_keys import definition  # noqa: E402
 
 
 @pytest.fixture
@@ -137,3 +154,132 @@ class TestOfficialSdk:
                 object_type="calls", property_name="hs_call_disposition"
             )
         assert refused.value.status == 403
+
+
+def _key_property(sdk: HubSpot) -> None:
+    """Create the group and the unique task-key property as engage defines it, through the SDK."""
+    sdk.crm.properties.groups_api.create(
+        object_type="tasks",
+        property_group_create=PropertyGroupCreate(name="engage", label="engage", display_order=-1),
+    )
+    body = definition("engage_task_key")
+    sdk.crm.properties.core_api.create(
+        object_type="tasks",
+        property_create=PropertyCreate(
+            name=body["name"], label=body["label"], description=body["description"],
+            group_name=body["groupName"], type=body["type"], field_type=body["fieldType"],
+            has_unique_value=True, form_field=False,
+        ),
+    )  # fmt: skip
+
+
+def _create_tasks(sdk: HubSpot, keys: list[str]) -> object:
+    inputs = BatchInputSimplePublicObjectBatchInputForCreate(
+        inputs=[
+            SimplePublicObjectBatchInputForCreate(
+                properties={"hs_timestamp": "1767261600000", "hs_task_subject": f"Task {k}",
+                            "engage_task_key": k},
+                associations=[], object_write_trace_id=k,
+            )
+            for k in keys
+        ]
+    )  # fmt: skip
+    return sdk.crm.objects.tasks.batch_api.create(
+        batch_input_simple_public_object_batch_input_for_create=inputs
+    )
+
+
+class TestOfficialSdkOnTheTaskKey:
+    """The properties API, unique values, batch read by idProperty, search IN and 423, via the SDK."""
+
+    def test_property_group_and_unique_property_are_created_once(
+        self, fake: FakeHubSpot, sdk: HubSpot
+    ) -> None:
+        """groups_api and core_api create deserialize the 201s; a second create is a 409."""
+        _key_property(sdk)
+        prop = sdk.crm.properties.core_api.get_by_name(
+            object_type="tasks", property_name="engage_task_key"
+        )
+        assert prop.has_unique_value is True and prop.group_name == "engage"
+        assert prop.type == "string" and prop.field_type == "text"
+        group = sdk.crm.properties.groups_api.get_by_name(object_type="tasks", group_name="engage")
+        assert group.name == "engage"
+        with pytest.raises(PropertiesApiException) as again:
+            _key_property(sdk)
+        assert again.value.status == 409
+
+    def test_a_property_in_a_missing_group_or_without_a_scope_is_refused(
+        self, fake: FakeHubSpot, sdk: HubSpot
+    ) -> None:
+        """A property needs an existing group (400); without the schema scope, a 403."""
+        create = PropertyCreate(name="x_key", label="X", group_name="nope", type="string",
+                                field_type="text")  # fmt: skip
+        with pytest.raises(PropertiesApiException) as missing:
+            sdk.crm.properties.core_api.create(object_type="tasks", property_create=create)
+        assert missing.value.status == 400
+        fake.denied.add("property-writes")
+        with pytest.raises(PropertiesApiException) as refused:
+            _key_property(sdk)
+        assert refused.value.status == 403
+
+    def test_a_duplicate_unique_value_refuses_the_batch_with_409(
+        self, fake: FakeHubSpot, sdk: HubSpot
+    ) -> None:
+        """A batch holding an existing key is refused whole (CONFLICT); nothing is created."""
+        _key_property(sdk)
+        _create_tasks(sdk, ["k1"])
+        with pytest.raises(TasksApiException) as caught:
+            _create_tasks(sdk, ["k2", "k1"])
+        assert caught.value.status == 409 and "CONFLICT" in caught.value.body
+        assert len(fake.objects["tasks"]) == 1
+
+    def test_batch_read_by_the_unique_property(self, fake: FakeHubSpot, sdk: HubSpot) -> None:
+        """batch_api.read with id_property finds tasks by key; a missing key is a 207 error."""
+        _key_property(sdk)
+        created = _create_tasks(sdk, ["k1", "k2"])
+        read = BatchReadInputSimplePublicObjectId(
+            id_property="engage_task_key",
+            inputs=[SimplePublicObjectId(id=k) for k in ("k1", "k2", "k3")],
+            properties=["engage_task_key"],
+            properties_with_history=[],
+        )
+        answer = sdk.crm.objects.tasks.batch_api.read(batch_read_input_simple_public_object_id=read)
+        assert {r.properties["engage_task_key"]: r.id for r in answer.results} == {
+            r.object_write_trace_id: r.id
+            for r in created.results  # type: ignore[attr-defined]
+        }
+        assert answer.num_errors == 1
+
+    def test_batch_read_by_a_property_without_unique_values_is_refused(
+        self, fake: FakeHubSpot, sdk: HubSpot
+    ) -> None:
+        """idProperty must name a unique property: hs_task_subject is a 400."""
+        read = BatchReadInputSimplePublicObjectId(
+            id_property="hs_task_subject", inputs=[SimplePublicObjectId(id="x")], properties=[],
+            properties_with_history=[],
+        )  # fmt: skip
+        with pytest.raises(TasksApiException) as caught:
+            sdk.crm.objects.tasks.batch_api.read(batch_read_input_simple_public_object_id=read)
+        assert caught.value.status == 400
+
+    def test_search_in(self, fake: FakeHubSpot, sdk: HubSpot) -> None:
+        """do_search with operator IN and values finds exactly those keys."""
+        _key_property(sdk)
+        _create_tasks(sdk, ["k1", "k2", "k3"])
+        fake.unindexed.clear()
+        request = TaskSearchRequest(
+            filter_groups=[TaskFilterGroup(filters=[
+                TaskFilter(property_name="engage_task_key", operator="IN", values=["k1", "k3"])
+            ])],
+            properties=["engage_task_key"], limit=200, after="0",
+        )  # fmt: skip
+        answer = sdk.crm.objects.tasks.search_api.do_search(public_object_search_request=request)
+        assert answer.total == 2
+        assert {r.properties["engage_task_key"] for r in answer.results} == {"k1", "k3"}
+
+    def test_a_423_reaches_the_sdk(self, fake: FakeHubSpot, sdk: HubSpot) -> None:
+        """The fake's 423 Locked is an ApiException with HubSpot's error body."""
+        fake.lock_next()
+        with pytest.raises(TasksApiException) as caught:
+            _create_tasks(sdk, ["k1"])
+        assert caught.value.status == 423 and "correlationId" in caught.value.body

@@ -9,7 +9,7 @@ import pytest
 from fake_hubspot import FakeHubSpot
 
 from engage.http import AuthError, HttpError, RetriesExhausted
-from engage.models import Customer, Task
+from engage.models import Task
 from engage.store.sqlite import SQLiteStore
 from engage_hubspot import HubSpotSink
 
@@ -34,26 +34,6 @@ def task(
     }
     values.update(kw)
     return Task(**values)  # type: ignore[arg-type]
-
-
-@pytest.fixture
-def account(fake: FakeHubSpot) -> dict[str, str]:
-    """An account with an owner, a company, a contact, and a store that knows the company."""
-    return {
-        "carol": fake.add_owner("carol@ourco.com"),
-        "boss": fake.add_owner("boss@ourco.com"),
-        "dave": fake.add_owner("dave@ourco.com", archived=True),
-        "acme": fake.add("companies", {"name": "Acme", "domain": "acme.com"}),
-        "jane": fake.add("contacts", {"email": "jane@acme.com"}),
-    }
-
-
-@pytest.fixture
-def store(account: dict[str, str]) -> SQLiteStore:
-    """A store that knows acme.com and its HubSpot company id."""
-    store = SQLiteStore(":memory:")
-    store.write([Customer("acme.com", attributes={"hubspot_company_id": account["acme"]})], "crm")
-    return store
 
 
 class TestCreate:
