@@ -237,12 +237,23 @@ def check(app: App, name: str | None, limit: int, show_all: bool, as_json: bool)
 @click.option(
     "--customer", metavar="KEY", default=None, help="Only this customer (its key, e.g. acme.com)."
 )
+@click.option(
+    "--history",
+    is_flag=True,
+    help="With --customer: each change of its score, band and stage (the first use "
+    "back-fills the last 12 month ends).",
+)
 @json_option
 @as_of_option
 @click.pass_obj
 @fails_cleanly
-def health(app: App, customer: str | None, as_json: bool, as_of: datetime | None) -> None:
+def health(
+    app: App, customer: str | None, history: bool, as_json: bool, as_of: datetime | None
+) -> None:
     """Show every customer's relationship health, with the reasons."""
+    if history:
+        _health_history(app, customer, as_json, as_of)
+        return
     store = app.existing_store()
     try:
         reports = list(app.engine(store).health(as_of, customer))
@@ -254,6 +265,27 @@ def health(app: App, customer: str | None, as_json: bool, as_of: datetime | None
         click.echo(json.dumps([h.to_json() for h in reports], indent=2))
     else:
         output.print_health(reports, details=customer is not None)
+
+
+def _health_history(app: App, customer: str | None, as_json: bool, as_of: datetime | None) -> None:
+    """``engage health --customer KEY --history``: the customer's recorded history."""
+    from engage.output_history import print_history
+
+    if customer is None:
+        raise click.UsageError("--history shows one customer's history: add --customer KEY")
+    store = app.existing_store()
+    try:
+        if store.get_customer(customer) is None:
+            raise EngageError(f"no customer with key {customer!r} in {app.config.store}")
+        points = app.engine(store).history(customer, as_of=as_of)
+    finally:
+        store.close()
+    if as_of is not None:
+        points = [point for point in points if point.at <= as_of]
+    if as_json:
+        click.echo(json.dumps([point.to_json() for point in points], indent=2))
+    else:
+        print_history(customer, points)
 
 
 @cli.command()

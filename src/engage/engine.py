@@ -26,6 +26,7 @@ from engage.config import check_weights
 from engage.errors import ValidationError
 from engage.facts import CustomerFacts
 from engage.health import Factor, Health, score
+from engage.history import BACKFILL_MONTHS, HealthPoint, day_start, month_ends
 from engage.identity import Identity
 from engage.models import Channel, Contact, Customer, Direction, Owner, Task, Touchpoint
 from engage.playbook import CustomerPlan, Rule, plan, plan_until
@@ -197,11 +198,75 @@ class Engine:
         not hold yet, or different rules or settings (then everyone). The caller saves each
         plan with :meth:`~engage.store.base.Store.save_plans` once it acted on it.
         """
+        for _health, customer_plan in self.replan_scored(as_of, sinks):
+            yield customer_plan
+
+    def replan_scored(
+        self, as_of: datetime | None = None, sinks: Sequence[str] = ()
+    ) -> Iterator[tuple[Health, CustomerPlan]]:
+        """As :meth:`replan`, each plan with the health it was planned on."""
         moment = as_of or utcnow()
         self.store.begin_planning(moment, self.settings, self.fingerprint(), sinks)
         version = self.settings.version
         for facts in self.store.facts_to_plan(moment, self.settings):
-            yield plan_until(facts, score(facts, self.factors, version), self.rules, self.settings)
+            health = score(facts, self.factors, version)
+            yield health, plan_until(facts, health, self.rules, self.settings)
+
+    def record_history(self, healths: Iterable[Health]) -> int:
+        """Add to the store's history the reports that change their customer's state
+        (:mod:`engage.history`); returns how many rows were written."""
+        return self.store.record_health(HealthPoint.of(health) for health in healths)
+
+    def record_daily_history(self, as_of: datetime | None = None) -> int:
+        """Score every customer and record the changes, unless that was done since midnight
+        UTC of ``as_of``'s day (default now); returns how many rows were written.
+
+        A sync calls it after planning, so scores that drifted with time alone (recency
+        decays between syncs) reach the history at least once a day.
+        """
+        moment = as_of or utcnow()
+        last = self.store.history_mark("full_pass")
+        if last is not None and day_start(moment) <= last:
+            return 0
+        written = self.record_history(self.health(moment))
+        self.store.set_history_mark("full_pass", moment)
+        return written
+
+    def backfill_history(self, as_of: datetime | None = None, months: int = BACKFILL_MONTHS) -> int:
+        """Once per store: record the score as of the end of each of the last ``months``
+        months before ``as_of`` (default now), from the touchpoints dated up to then, for the
+        month ends before the first row a sync recorded; rows are marked ``backfilled``.
+
+        A customer's back-filled history starts at its first touch. Returns how many rows
+        were written (0 once done).
+        """
+        moment = as_of or utcnow()
+        if self.store.history_mark("backfill") is not None:
+            return 0
+        first = self.store.first_recorded()
+        written = 0
+        for end in month_ends(moment, months):
+            if first is not None and end >= first:
+                break
+            written += self.store.record_health(
+                HealthPoint.of(health, backfilled=True)
+                for health in self.health(end)
+                if health.has_data
+            )
+        self.store.set_history_mark("backfill", moment)
+        return written
+
+    def history(
+        self, customer: str, *, backfill: bool = True, as_of: datetime | None = None
+    ) -> list[HealthPoint]:
+        """The customer's health history, oldest first (:mod:`engage.history`).
+
+        With ``backfill`` (the default), a store never back-filled is back-filled first
+        (:meth:`backfill_history`, as of ``as_of``): the whole store, once.
+        """
+        if backfill:
+            self.backfill_history(as_of)
+        return self.store.health_history(customer)
 
     def _scored(
         self, as_of: datetime | None, customer: str | None

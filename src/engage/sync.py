@@ -14,6 +14,9 @@ The sync is built to run unattended every hour:
   a sync plans again only the customers whose data changed, whose moment came, or whose
   tasks a sink does not hold yet (:meth:`engage.engine.Engine.replan`). The others' tasks
   stay planned as they were.
+- **A history of health.** Each re-planned customer's score, band and stage are recorded
+  when they changed; the first sync of each UTC day scores everyone for that
+  (:mod:`engage.history`).
 """
 
 from __future__ import annotations
@@ -246,13 +249,19 @@ def run_sync(
         for push in pushes:
             push.recover()
         replanned = replanned_tasks = 0
-        for chunk in chunked(engine.replan(moment, [p.name for p in pushes]), PLAN_CHUNK):
+        for scored in chunked(engine.replan_scored(moment, [p.name for p in pushes]), PLAN_CHUNK):
+            chunk = [customer_plan for _health, customer_plan in scored]
             store.save_plans(chunk, moment)
+            engine.record_history(health for health, _plan in scored)
             tasks = [task for plan in chunk for task in plan.tasks]
             replanned += len(chunk)
             replanned_tasks += len(tasks)
             for push in pushes:
                 push.push(tasks)
+        if replanned and replanned >= store.customer_count():
+            store.set_history_mark("full_pass", moment)  # everyone was scored and recorded
+        else:
+            engine.record_daily_history(moment)  # scores drift with time alone
         planned = store.planned_task_count()
         for push in pushes:
             # the tasks of customers not planned again: every sink holds them already

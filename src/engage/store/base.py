@@ -15,6 +15,7 @@ import attrs
 
 from engage.adapters import PushResult, Retire
 from engage.facts import CustomerFacts
+from engage.history import HealthPoint
 from engage.models import Contact, Customer, Owner, Task, Touchpoint
 from engage.playbook import CustomerPlan
 from engage.settings import ScoringSettings
@@ -198,6 +199,45 @@ class Store(Protocol):
 
     def record_cleared(self, sink: str, keys: Iterable[str], completed: bool) -> None:
         """Mark pushed tasks whose condition cleared (and were completed in the sink, or not)."""
+        ...
+
+    def record_health(self, points: Iterable[HealthPoint]) -> int:
+        """Write the points that change their customer's score, band, stage or scoring version
+        (against its latest row at or before the point); returns how many (commits on its own)."""
+        ...
+
+    def health_history(self, customer: str) -> list[HealthPoint]:
+        """The customer's recorded history, oldest first."""
+        ...
+
+    def history_states(
+        self, moments: Sequence[datetime]
+    ) -> Iterator[tuple[str, list[tuple[int | None, str] | None]]]:
+        """Each customer with history, in key order, with its (score, band) at each moment
+        (None before its first row)."""
+        ...
+
+    def first_recorded(self) -> datetime | None:
+        """The moment of the earliest history row a sync recorded (back-filled rows aside)."""
+        ...
+
+    def history_mark(self, kind: str) -> datetime | None:
+        """When the history task ``kind`` (``full_pass``, ``backfill``) last ran, if ever."""
+        ...
+
+    def set_history_mark(self, kind: str, moment: datetime) -> None:
+        """Record that the history task ``kind`` ran as of ``moment`` (commits on its own)."""
+        ...
+
+    def touch_months(
+        self, customers: Sequence[str], since: datetime, until: datetime
+    ) -> dict[str, list[tuple[str, str, str, int]]]:
+        """Each customer's touchpoints in (``since``, ``until``] as (``YYYY-MM``, channel,
+        direction, count), oldest month first."""
+        ...
+
+    def source_rows(self) -> list[tuple[str, int, datetime | None, datetime | None]]:
+        """Every source held: (name, touchpoints, latest touchpoint, last pulled), by name."""
         ...
 
     def lock(self) -> AbstractContextManager[None]:

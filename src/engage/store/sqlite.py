@@ -37,9 +37,11 @@ from engage.settings import ScoringSettings
 from engage.store import sqlite_touchpoints as touchpoints_sql
 from engage.store.base import Record, WriteCounts
 from engage.store.sqlite_facts import compute_facts
+from engage.store.sqlite_history import HistoryMixin
 from engage.store.sqlite_ledger import LedgerMixin
 from engage.store.sqlite_names import Names, register_functions
 from engage.store.sqlite_plans import PlanMixin
+from engage.store.sqlite_report import ReportMixin
 from engage.store.sqlite_schema import CUSTOMER_INDEX, TOUCHPOINT_INSERTED, migrate
 from engage.store.sqlite_statements import (
     CONTACT,
@@ -76,7 +78,7 @@ def _micros(value: datetime | None) -> int | None:
     return None if value is None else to_micros(value)
 
 
-class SQLiteStore(LedgerMixin, PlanMixin):
+class SQLiteStore(LedgerMixin, PlanMixin, HistoryMixin, ReportMixin):
     """engage's state in one SQLite file (or ``":memory:"``); implements :class:`~engage.store.base.Store`.
 
     Args:

@@ -262,6 +262,21 @@ CREATE TABLE IF NOT EXISTS customer_aliases (
 CREATE INDEX IF NOT EXISTS customer_aliases_customer ON customer_aliases (customer);
 CREATE TRIGGER IF NOT EXISTS customers_deleted_aliases AFTER DELETE ON customers BEGIN
     DELETE FROM customer_aliases WHERE customer = old.key;
+END;
+-- Health history (engage.history, engage.store.sqlite_history): a row per change of a
+-- customer's score, band, stage or scoring version; rows a back-fill computed are marked.
+CREATE TABLE IF NOT EXISTS health_history (
+    customer    TEXT NOT NULL,
+    at          INTEGER NOT NULL,
+    score       INTEGER,
+    band        TEXT NOT NULL,
+    stage       TEXT NOT NULL,
+    version     TEXT NOT NULL,
+    backfilled  INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (customer, at)
+) WITHOUT ROWID;
+CREATE TRIGGER IF NOT EXISTS customers_deleted_history AFTER DELETE ON customers BEGIN
+    DELETE FROM health_history WHERE customer = old.key;
 END
 """
 

@@ -1,0 +1,80 @@
+"""What ``engage report`` reads from the SQLite store besides health: touches and sources.
+
+Mixed into :class:`~engage.store.sqlite.SQLiteStore`. Both reads aggregate in SQL: a
+customer's touches by month come from the customer index, a bounded number of customers
+at a time.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from engage.clock import ensure_utc, from_micros, to_micros
+
+#: Customers per touch-timeline query.
+_CUSTOMERS_PER_QUERY = 400
+
+#: A month of one customer's touches on one channel in one direction:
+#: (``YYYY-MM``, channel, direction, count).
+MonthCount = tuple[str, str, str, int]
+
+#: One source as the store holds it: (name, touchpoints, latest touchpoint, last pulled).
+SourceRow = tuple[str, int, datetime | None, datetime | None]
+
+
+class ReportMixin:
+    """Report reads over the store's connection."""
+
+    if TYPE_CHECKING:
+
+        @property
+        def conn(self) -> sqlite3.Connection: ...
+
+        def _errors(self) -> AbstractContextManager[None]: ...
+
+    def touch_months(
+        self, customers: Sequence[str], since: datetime, until: datetime
+    ) -> dict[str, list[MonthCount]]:
+        """Each customer's touchpoints from ``since`` up to ``until`` by UTC month, channel
+        and direction, oldest month first (an email another source also holds counts once)."""
+        low = to_micros(ensure_utc(since, "touch_months: since"))
+        high = to_micros(ensure_utc(until, "touch_months: until"))
+        found: dict[str, list[MonthCount]] = {key: [] for key in customers}
+        with self._errors():
+            for start in range(0, len(customers), _CUSTOMERS_PER_QUERY):
+                part = list(customers[start : start + _CUSTOMERS_PER_QUERY])
+                marks = ",".join("?" * len(part))
+                rows = self.conn.execute(
+                    f"""SELECT customer,
+                        strftime('%Y-%m', occurred_at / 1000000, 'unixepoch') AS month,
+                        channel, direction, count(*)
+                    FROM touchpoints
+                    WHERE customer IN ({marks}) AND occurred_at > ? AND occurred_at <= ?
+                      AND duplicate_of IS NULL
+                    GROUP BY customer, month, channel, direction
+                    ORDER BY customer, month, channel, direction""",
+                    [*part, low, high],
+                )
+                for customer, month, channel, direction, count in rows:
+                    found[customer].append((month, channel, direction, int(count)))
+        return found
+
+    def source_rows(self) -> list[SourceRow]:
+        """Every source the store holds touchpoints or a cursor of, by name."""
+        with self._errors():
+            counts = {
+                source: (int(count), None if latest is None else from_micros(latest))
+                for source, count, latest in self.conn.execute(
+                    "SELECT source, count(*), max(occurred_at) FROM touchpoints GROUP BY source"
+                )
+            }
+            pulled = {
+                source: from_micros(updated)
+                for source, updated in self.conn.execute("SELECT source, updated_at FROM cursors")
+            }
+        names = sorted({*counts, *pulled})
+        return [(n, *counts.get(n, (0, None)), pulled.get(n)) for n in names]
