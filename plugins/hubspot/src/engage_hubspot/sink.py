@@ -59,6 +59,7 @@ class HubSpotSink:
         self.client: HubSpotClient = connect(options, context, "sinks")
         self.warnings: list[str] = []
         self._owners: dict[str, str] | None = None
+        self._contacts: dict[str, str | None] = {}
         self._keys: KeyProperty | None = None
 
     def __repr__(self) -> str:
@@ -97,12 +98,16 @@ class HubSpotSink:
         return mapping.company_id_of_key(customer)
 
     def contact_ids(self, emails: Iterable[str | None]) -> dict[str, str]:
-        """HubSpot contact ids by email (one batch read by the ``email`` id property)."""
-        wanted = sorted({e.lower() for e in emails if e})
-        found = self.client.batch_read("contacts", wanted, ["email"], id_property="email")
-        return {
-            str((r.get("properties") or {}).get("email") or "").lower(): str(r["id"]) for r in found
-        }
+        """HubSpot contact ids by email (batch reads by the ``email`` id property, once a run)."""
+        wanted = {e.lower() for e in emails if e}
+        unknown = sorted(wanted - set(self._contacts))
+        if unknown:
+            found = self.client.batch_read("contacts", unknown, ["email"], id_property="email")
+            self._contacts.update(dict.fromkeys(unknown))
+            for r in found:
+                email = str((r.get("properties") or {}).get("email") or "").lower()
+                self._contacts[email] = str(r["id"])
+        return {e: i for e in wanted if (i := self._contacts.get(e))}
 
     # -- the key property ------------------------------------------------------------------
 
@@ -250,7 +255,9 @@ class HubSpotSink:
 
         With the unique key property, a batch read by ``idProperty`` per 100 keys, then, for
         keys not found, the customers' associated tasks (tasks an engage without the property
-        created). Otherwise the associated tasks, then search for the rest.
+        created). Otherwise the associated tasks (consistent at once), then search (which lags)
+        for the rest: by the key property, or by the body marker for tasks created without any
+        association (a task is created with its associations, so the others were read).
         """
         wanted = {t.key for t in tasks}
         found: dict[str, str] = {}
@@ -261,7 +268,17 @@ class HubSpotSink:
                 found.update(self._associated(rest, wanted - set(found)))
             return found
         found.update(self._associated(tasks, wanted))
-        missing = sorted(wanted - set(found))
+        if self.keys().mode is Mode.SEARCH:  # IN: a request per 100 keys
+            missing = sorted(wanted - set(found))
+        else:  # a task is created with its associations: search only for those it has none of
+            contacts = self.contact_ids(t.contact_email for t in tasks)
+            missing = sorted(
+                t.key
+                for t in tasks
+                if t.key not in found
+                and not self.company_of(t.customer)
+                and (t.contact_email or "").lower() not in contacts
+            )
         if missing:
             found.update(self._search_keys(missing))
         return found
