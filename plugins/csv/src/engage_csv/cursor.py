@@ -19,7 +19,9 @@ from typing import IO, Any, Literal
 import attrs
 
 #: Bump when the parser changes what it yields, so old cursors force a re-read.
-PARSER_VERSION = 3  # 2: the outcome column (missed calls); 3: values, filters, lookups, internal rows
+PARSER_VERSION = (
+    3  # 2: the outcome column (missed calls); 3: values, filters, lookups, internal rows
+)
 _CHUNK = 1 << 20
 
 

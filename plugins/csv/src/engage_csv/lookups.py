@@ -58,6 +58,7 @@ class Lookups:
         beside: Path,
         encoding: str,
         where: str,
+        base_dir: Path | None = None,
     ) -> None:
         """Find every lookup's files.
 
@@ -67,13 +68,15 @@ class Lookups:
             beside: The directory of the source's files, where preset lookups look.
             encoding: The source's encoding (a file's BOM wins).
             where: The source's table, for messages.
+            base_dir: The config file's directory: preset lookup files are shown relative to it.
 
         Raises:
-            SourceError: a configured lookup file is missing, or none of a required
-                preset lookup's files exists.
+            SourceError: a configured lookup file is missing.
         """
         self.encoding = encoding
         self.active: list[Active] = []
+        #: id column → why a required preset lookup cannot be made (no file of it exists)
+        self.missing: dict[str, str] = {}
         self._db: sqlite3.Connection | None = None
         self._dir: str | None = None
         self._tables = 0
@@ -81,7 +84,7 @@ class Lookups:
             files: list[LookupFile] = []
             for name in spec.paths:
                 path = beside / name if spec.preset else resolve(name)
-                shown = str(path) if spec.preset else name
+                shown = _shown(path, base_dir) if spec.preset else name
                 if path.is_file():
                     files.append(LookupFile(shown, path))
                 elif not spec.preset:
@@ -90,12 +93,12 @@ class Lookups:
                     )
             if files:
                 self.active.append(Active(spec, files))
-            elif spec.required:
+            elif spec.required:  # an error only for files that have the column
                 names = ", ".join(spec.paths)
-                raise SourceError(
-                    f"{where}: the {spec.preset} preset looks up {spec.column} in {names} beside "
-                    f"the source's files ({beside}), and none is there; export them too, or set "
-                    f"your own [{where.strip('[]')}.lookups.{spec.column}]"
+                self.missing[spec.column] = (
+                    f"the {spec.preset} preset looks up {spec.column} in {names} beside "
+                    f"the source's files ({_shown(beside, base_dir) or '.'}), and none is there; "
+                    f"export them too, or set your own [{where.strip('[]')}.lookups.{spec.column}]"
                 )
 
     def stamps(self) -> list[tuple[str, int, int]]:
@@ -217,3 +220,13 @@ class Lookups:
                 f"lookups.{spec.column}.fields (the header has: {', '.join(header)})"
             )
         return picks
+
+
+def _shown(path: Path, base_dir: Path | None) -> str:
+    if base_dir is not None:
+        try:
+            shown = str(path.relative_to(base_dir))
+            return "" if shown == "." else shown
+        except ValueError:
+            pass
+    return str(path)

@@ -167,6 +167,10 @@ class Rows:
                 )
             return at
 
+        missing = self.lookups.missing if self.lookups is not None else {}
+        for name, why in missing.items():
+            if _find(header, name) is not None:
+                raise SourceError(f"{display}: {why}")
         lookups = []
         for name, lookup in present.items():
             at = column(name, f"lookups.{name}", optional=lookup.spec.preset is not None)

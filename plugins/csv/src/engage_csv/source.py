@@ -172,7 +172,9 @@ class CsvSource:
         files = find_files(self.path, context.path(self.path), context.base_dir)
         keyed = [(display, path, str(path.resolve())) for display, path in files]
         beside = files[0][1].parent
-        lookups = Lookups(self.settings.lookups, context.path, beside, self.encoding, self.where)
+        lookups = Lookups(
+            self.settings.lookups, context.path, beside, self.encoding, self.where, context.base_dir
+        )
         self.fingerprint = options_hash({**self._options, "lookup_files": lookups.stamps()})
         self.values = ValueMaps(self.settings.values)  # the unmapped values of this pull
         rows = Rows(
