@@ -34,8 +34,6 @@ log = logging.getLogger(__name__)
 #: The property group engage's task properties are created in.
 GROUP = "engage"
 GROUP_LABEL = "engage"
-#: The scope that creates a task property (tasks go by the contacts scopes).
-WRITE_SCOPE = "crm.schemas.contacts.write"
 
 
 class Mode(enum.Enum):
@@ -97,11 +95,11 @@ def prepare(client: HubSpotClient, name: str) -> KeyProperty:
     except AuthError as exc:
         if exc.status != 403:
             raise
-        return KeyProperty("", Mode.BODY, _fallback(name, f"HubSpot refused it ({exc})"))
+        return KeyProperty("", Mode.BODY, _fallback(name, str(exc)))
     except HttpError as exc:
         if exc.status is None or exc.status >= 500 or exc.status == 429:
             raise
-        return KeyProperty("", Mode.BODY, _fallback(name, f"HubSpot refused it ({exc})"))
+        return KeyProperty("", Mode.BODY, _fallback(name, str(exc)))
     if found.get("hasUniqueValue"):
         return KeyProperty(name, Mode.UNIQUE)
     return KeyProperty(
@@ -154,8 +152,7 @@ def _create(client: HubSpotClient, name: str) -> dict[str, Any]:
 
 def _fallback(name: str, why: str) -> str:
     return (
-        f"could not read or create the unique task property '{name}': {why}. Without it "
-        "HubSpot cannot refuse duplicate tasks, so the sink looks for each batch's tasks "
-        f"(associations, then the body marker) before creating it. Give the private app the "
-        f"scope '{WRITE_SCOPE}' once so engage can create the property"
+        f"could not read or create the unique task property '{name}' ({why}); without it "
+        "HubSpot cannot refuse a duplicate task, so the sink looks for each batch's tasks "
+        "(associations, then the body marker) before creating them"
     )
