@@ -48,6 +48,7 @@ from engage_gmail.headers import (
     parse_date,
     parse_message_id,
 )
+from engage_gmail.invites import Invite
 
 #: Gmail system labels (API ids) and Takeout label names whose messages are skipped.
 SKIPPED_LABELS = frozenset({"SPAM", "TRASH", "DRAFT", "DRAFTS"})
@@ -73,6 +74,7 @@ class MailMessage:
         received: When the mailbox got it (Gmail ``internalDate``, or the mbox ``From_`` line).
         mime_types: Content types of its parts, when known (to spot ``text/calendar``).
         footer: A mailing-list footer was seen in its body (mbox files only).
+        invite: The calendar invitation it carries, when its calendar part was read.
     """
 
     id: str
@@ -81,6 +83,7 @@ class MailMessage:
     received: datetime | None = None
     mime_types: tuple[str, ...] = ()
     footer: bool = False
+    invite: Invite | None = None
 
 
 @attrs.frozen
@@ -88,13 +91,15 @@ class Mapped:
     """The outcome of mapping one message.
 
     ``skipped`` names why no touchpoint came out (``"automated"``, ``"spam/trash/draft"``,
-    ``"internal"``); ``problem`` says why the message could not be used at all.
+    ``"internal"``); ``problem`` says why the message could not be used at all;
+    ``cancelled`` lists every id a cancelled meeting's touchpoints can have had.
     """
 
     records: tuple[Customer | Contact | Owner | Touchpoint, ...] = ()
     skipped: str | None = None
     problem: str | None = None
     reason: str | None = None
+    cancelled: tuple[str, ...] = ()
 
 
 @attrs.define
@@ -144,9 +149,17 @@ class Mapper:
         if reason is not None and not (meeting and reason.startswith(_INVITE_MAY_OVERRIDE)):
             return Mapped(skipped="automated", reason=reason)
         assert sender is not None  # automated_reason flags a missing sender
-        occurred_at, problem = self._when(headers, message.received)
-        if occurred_at is None:
-            return Mapped(problem=problem)
+        invite = message.invite
+        if invite is not None and invite.method == "CANCEL":
+            return Mapped(cancelled=tuple(sorted(self.external_ids(message))))
+        if invite is not None and invite.declined:
+            return Mapped(skipped="meeting declined")
+        if invite is not None:
+            occurred_at: datetime | None = invite.start
+        else:
+            occurred_at, problem = self._when(headers, message.received)
+            if occurred_at is None:
+                return Mapped(problem=problem)
         addressed = [a for a in parse_addresses(headers.get_all("To")) if not self.is_us(a.email)]
         copied = [
             a
@@ -177,13 +190,16 @@ class Mapper:
         for key, addresses in everyone.items():
             records.extend(self._contacts(key, addresses, customer=key in touched))
         message_id = parse_message_id(headers.get("Message-ID"))
+        base = message.id
+        if invite is not None:
+            base = message_id = f"ics:{invite.uid}"
         for key, addresses in touched.items():
             records.append(
                 Touchpoint(
                     source=self.source,
-                    external_id=f"{message.id}/{key}" if several else message.id,
+                    external_id=f"{base}/{key}" if several else base,
                     customer=key,
-                    occurred_at=occurred_at,
+                    occurred_at=occurred_at,  # type: ignore[arg-type]
                     channel=channel,
                     direction=direction,
                     contact_email=addresses[0].email,
@@ -201,12 +217,14 @@ class Mapper:
         (copied ones too, which earlier versions gave touchpoints).
         """
         headers = message.headers
+        base = f"ics:{message.invite.uid}" if message.invite else message.id
         senders = parse_addresses(headers.get_all("From"))
-        if not senders or not self.is_us(senders[0].email):
-            return {message.id}
+        if message.invite is None and (not senders or not self.is_us(senders[0].email)):
+            return {base}
         fields = [v for name in _RECIPIENTS for v in headers.get_all(name)]
         named = self._customers(a for a in parse_addresses(fields) if not self.is_us(a.email))
-        return {message.id, *(f"{message.id}/{key}" for key in named)}
+        named.update(self._customers(a for a in senders[:1] if not self.is_us(a.email)))
+        return {base, *(f"{base}/{key}" for key in named)}
 
     def _customers(self, outside: Iterable[Address]) -> dict[str, list[Address]]:
         found: dict[str, list[Address]] = {}

@@ -20,6 +20,7 @@ from engage.adapters import AdapterContext, Checkpoint, Problem, Skipped, Source
 from engage.errors import ConfigError, SourceError
 from engage_gmail.api_reader import count_outcome
 from engage_gmail.headers import parse_addresses, parse_message_id
+from engage_gmail.invites import parse_invite
 from engage_gmail.mapping import MailMessage, Mapper
 from engage_gmail.mbox import (
     FileState,
@@ -30,6 +31,7 @@ from engage_gmail.mbox import (
     resume_offset,
     state_at,
 )
+from engage_gmail.meetings import MeetingBook
 
 #: How many messages the owner inference looks at before giving up.
 OWNER_SCAN_LIMIT = 20_000
@@ -104,6 +106,11 @@ class TakeoutReader:
         state["owner"] = owner
         mapper = Mapper(self.context.name, self.context.identity, owner, now=self.context.now)
         progress: dict[str, Any] = state.setdefault("files", {})
+        book = MeetingBook(state, self.context.now())
+        due = list(book.due())
+        if due:
+            yield from due
+            yield Checkpoint(json.dumps(state, sort_keys=True))
         failures: list[str] = []
         for path in files:
             key = str(path.resolve())
@@ -125,7 +132,7 @@ class TakeoutReader:
                             f"{path.name}: byte 0: {stream.leading} bytes of text before the "
                             "first 'From ' line skipped (not a message)"
                         )
-                    yield from self._one(raw, path, mapper)
+                    yield from self._one(raw, path, mapper, book)
                     end = raw.end
                     if stream.found % self.every == 0:
                         progress[key] = state_at(path, end).to_json()
@@ -161,7 +168,9 @@ class TakeoutReader:
             fix,
         )
 
-    def _one(self, raw: RawMessage, path: Path, mapper: Mapper) -> Iterator[SourceItem]:
+    def _one(
+        self, raw: RawMessage, path: Path, mapper: Mapper, book: MeetingBook
+    ) -> Iterator[SourceItem]:
         where = f"{path.name}: byte {raw.offset}"
         self.counts["messages"] += 1
         self.context.progress.advance("messages")
@@ -175,6 +184,10 @@ class TakeoutReader:
             yield Problem(f"{where}: no header fields after the From_ line; message skipped")
             return
         message_id = parse_message_id(headers.get("Message-ID"))
+        invite = next(filter(None, map(parse_invite, raw.calendars)), None)
+        if invite is not None and book.superseded(invite):
+            yield from count_outcome(self.counts, self.context, "meeting superseded")
+            return
         message = MailMessage(
             id=message_id or f"sha256:{raw.digest()}",
             headers=headers,
@@ -182,13 +195,19 @@ class TakeoutReader:
             received=raw.received(),
             mime_types=raw.mime_types,
             footer=raw.footer,
+            invite=invite,
         )
         mapped = mapper.map(message)
         yield from count_outcome(self.counts, self.context, mapped.skipped)
         if mapped.problem:
             self.counts["problems"] += 1
             yield Problem(f"{where}: {mapped.problem}; message skipped")
-        yield from mapped.records
+        if invite is None:
+            yield from mapped.records
+        elif mapped.cancelled:
+            yield from book.cancel(invite, mapped.cancelled)
+        else:
+            yield from book.place(mapped.records)
 
 
 def _infer_owner(files: list[Path]) -> str | None:
