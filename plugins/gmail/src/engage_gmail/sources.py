@@ -12,9 +12,10 @@ from collections import Counter
 from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
 
-from engage.adapters import AdapterContext, Option, SourceItem
+from engage.adapters import AdapterContext, Checkpoint, Option, SourceItem
 from engage.errors import ConfigError
 from engage.http import RetryPolicy
+from engage.preview import PreviewItem, PreviewRow
 from engage_gmail.api_reader import ApiReader
 from engage_gmail.auth import (
     CREDENTIAL_OPTIONS,
@@ -116,6 +117,23 @@ class GmailSource:
     def pull(self, cursor: str | None) -> Iterator[SourceItem]:
         """Yield records since ``cursor`` (None on the first sync), with checkpoints."""
         return self._reader.pull(cursor)
+
+    def preview(self) -> Iterator[PreviewItem]:
+        """What ``engage check`` shows (:mod:`engage.preview`), writing nothing.
+
+        mbox files: the header map, one row per message (``FILE: byte N``, with its headers)
+        and file problems. The Gmail API: one row per item of a first pull (nothing is
+        written there either; the API is only read).
+        """
+        if isinstance(self._reader, TakeoutReader):
+            yield from self._reader.preview()
+            return
+        number = 0
+        for item in self._reader.pull(None):
+            if isinstance(item, Checkpoint):
+                continue
+            number += 1
+            yield PreviewRow(f"record {number}", (item,))
 
 
 __all__ = ["SCOPE_METADATA", "SCOPE_READONLY", "GmailSource"]
