@@ -138,6 +138,10 @@ class Rows:
         settings = self.settings
         active = self.lookups.active if self.lookups is not None else []
         present = {a.spec.column: a for a in active}
+        missing = self.lookups.missing if self.lookups is not None else {}
+        for name, why in missing.items():
+            if _find(header, name) is not None:
+                raise SourceError(f"{display}: {why}")
         found = match_columns(
             display, header, settings.columns, {f for a in active for f in a.spec.fields}
         )
@@ -167,10 +171,6 @@ class Rows:
                 )
             return at
 
-        missing = self.lookups.missing if self.lookups is not None else {}
-        for name, why in missing.items():
-            if _find(header, name) is not None:
-                raise SourceError(f"{display}: {why}")
         lookups = []
         for name, lookup in present.items():
             at = column(name, f"lookups.{name}", optional=lookup.spec.preset is not None)
