@@ -39,18 +39,28 @@ class Bound:
     layout: Layout
 
 
-@attrs.frozen
 class Row:
     """One record of the file: where, its cells, and its records, or why it gave none.
 
-    ``refused`` is ``field: problem (got 'value')``; ``passed`` is the reason it was passed over.
+    ``refused`` is ``field: problem (got 'value')``; ``passed`` is the reason it was passed
+    over. (A plain class: one is made per row, so it is kept cheap.)
     """
 
-    line: int
-    cells: list[str] | None
-    records: Records = attrs.field(factory=list)
-    refused: str | None = None
-    passed: str | None = None
+    __slots__ = ("cells", "line", "passed", "records", "refused")
+
+    def __init__(
+        self,
+        line: int,
+        cells: list[str] | None,
+        records: Records | None = None,
+        refused: str | None = None,
+        passed: str | None = None,
+    ) -> None:
+        self.line = line
+        self.cells = cells
+        self.records: Records = records or []
+        self.refused = refused
+        self.passed = passed
 
 
 def _terminated(line: str) -> bool:
