@@ -104,7 +104,7 @@ CUSTOMERS = [
     ("steady", "Kestrel Aviation", "kestrel-aviation.com", "enterprise"),
     ("steady", "Lumen Studios", "lumenstudios.tv", ""),
     ("welcome", "Meridian Travel", "meridiantravel.com", ""),
-    ("welcome", "Nimbus Cloudworks", "nimbus-cloud.io", ""),
+    ("welcome_fresh", "Nimbus Cloudworks", "nimbus-cloud.io", ""),
     ("first_feedback", "Orchid Hotels", "orchidhotels.com", ""),
     ("first_feedback", "Pioneer Robotics", "pioneer-robotics.com", ""),
     ("periodic_feedback", "Quartz Media", "quartzmedia.com", ""),
@@ -253,6 +253,12 @@ def story_rows(
     elif story == "welcome":
         s.add(days(rng.randint(4, 9)), "email", "inbound", contact=0)
         s.add(days(rng.randint(1, 3)), "email", "inbound", contact=0)
+    elif story == "welcome_fresh":  # wrote yesterday: not waiting too long yet, not welcomed
+        # the same draws in the same order as "welcome", so the stories after it stay as they were
+        rng.randint(4, 9)
+        s.add(TODAY - timedelta(hours=30), "email", "inbound", contact=0)
+        rng.randint(1, 3)
+        s.add(TODAY - timedelta(hours=20), "email", "inbound", contact=0)
     elif story == "first_feedback":
         begin = days(rng.randint(70, 90))
         s.conversation(begin, days(3), 9, calls=0.4)

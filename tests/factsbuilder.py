@@ -34,7 +34,12 @@ def facts(
     **overrides: Any,
 ) -> CustomerFacts:
     """Facts of Acme Corp (acme.com, owned by an active Jo Owner) with ``overrides``."""
-    values: dict[str, Any] = {"owner": OWNER, "owner_status": OwnerStatus.ACTIVE}
+    # the store's history reaches back years, so a young customer is new on evidence
+    values: dict[str, Any] = {
+        "owner": OWNER,
+        "owner_status": OwnerStatus.ACTIVE,
+        "history_start": ago(3 * 365, as_of),
+    }
     values.update(overrides)
     if "first_unanswered" not in values:  # unless a test says otherwise: one unanswered message
         inbound = values.get("last_inbound")

@@ -177,11 +177,11 @@ def test_a_missed_call_waits_for_a_call_back() -> None:
 
 
 def test_a_meeting_is_a_word_from_us_for_welcome() -> None:
-    """A new customer we already met is welcomed; one who only wrote to us is not yet."""
+    """A new customer we already met needs no welcome; one who only wrote (yesterday) does."""
     engine = book()
     keep_busy(engine)
     engine.touch("a@met.com", ago(5), "meeting", "inbound", owner=OWNER)
-    engine.touch("b@wrote.com", ago(5), "email", "inbound")
+    engine.touch("b@wrote.com", ago(1), "email", "inbound")
     assert "welcome" not in rules_of(planned(engine, "met.com"))
     assert "welcome" in rules_of(planned(engine, "wrote.com"))
 

@@ -26,6 +26,7 @@ from engage.builtin.rules import (
 from engage.facts import CustomerFacts, OwnerStatus
 from engage.models import Customer, Priority, Task, TaskKind
 from engage.playbook import Rule
+from engage.settings import SegmentSettings
 from tests.factsbuilder import (
     AS_OF,
     FALLBACK,
@@ -60,13 +61,19 @@ def fires(rule: Rule, f: CustomerFacts, settings: Any = SETTINGS) -> Task:
     return task
 
 
+#: A segment that answers within a week: a message three days old is not late yet there.
+WEEKLY = SegmentSettings(response_hours=7 * 24)
+
+
 def new_customer(**overrides: Any) -> CustomerFacts:
-    """A customer who wrote three days ago and has not heard from us."""
+    """A customer who wrote three days ago and has not heard from us, in a segment that
+    answers within a week (so the message is not late and welcome, not a reply, is due)."""
     values: dict[str, Any] = {
         "touches": 1,
         "first_touch": ago(3),
         "last_touch": ago(3),
         "last_inbound": ago(3),
+        "settings": WEEKLY,
     }
     values.update(overrides)
     return facts(**values)
@@ -184,6 +191,22 @@ def test_welcome_a_new_customer_who_has_not_heard_from_us() -> None:
 def test_no_welcome_once_we_wrote() -> None:
     """Any outbound touch means the welcome happened."""
     assert run(Welcome(), new_customer(last_outbound=ago(2))) is None
+
+
+def test_no_welcome_while_their_message_waits_the_reply_welcomes() -> None:
+    """Past the response time the reply is due, and it carries the welcome."""
+    waiting = new_customer(settings=SegmentSettings())
+    assert run(Welcome(), waiting) is None
+    reply = fires(Unanswered(), waiting)
+    assert "welcome them as you answer" in reply.body
+
+
+def test_no_welcome_without_evidence_that_the_customer_is_new() -> None:
+    """A store whose history starts with this customer's first touch cannot tell new from
+    old; a source's first_seen can."""
+    assert run(Welcome(), new_customer(history_start=ago(3))) is None
+    known = Customer(key="acme.com", name="Acme Corp", owner="u1", first_seen=ago(3))
+    assert run(Welcome(), new_customer(history_start=ago(3), customer=known)) is not None
 
 
 def test_welcome_until_the_end_of_the_onboarding_window() -> None:

@@ -473,6 +473,17 @@ def reference_facts(
                     ),
                     default=None,
                 ),
+                missed_calls_waiting=sum(
+                    t.direction == Direction.INBOUND
+                    and t.channel in PERSONAL
+                    and t.missed
+                    and all(
+                        answer is None or t.occurred_at > answer
+                        for answer in (latest(outbound), last_personal)
+                    )
+                    for t in touches
+                ),
+                history_start=min((t.occurred_at for t in touchpoints), default=None),
                 owner=owner,
                 owner_status=status,
                 owner_last_active=last_active,

@@ -153,6 +153,8 @@ def test_a_version_1_store_is_upgraded_in_place(tmp_path: Path) -> None:
     conn.execute("DROP TRIGGER touchpoints_inserted")  # v5's reads the columns v5 adds
     conn.execute("ALTER TABLE touchpoints DROP COLUMN missed")
     conn.execute("ALTER TABLE owner_activity DROP COLUMN first_active")
+    conn.execute("DROP INDEX customers_name_key")
+    conn.execute("ALTER TABLE customers DROP COLUMN name_key")
     conn.execute("CREATE INDEX touchpoints_customer ON touchpoints (customer, occurred_at)")
     conn.execute("CREATE INDEX touchpoints_owner ON touchpoints (owner, occurred_at)")
     conn.execute("PRAGMA user_version = 1")

@@ -59,8 +59,12 @@ class CustomerFacts:
         emails_since_personal: Emails we sent since the latest call or meeting (all we sent if
             there was none): the count behind "call instead of a fifth email".
         touches_before_window: Touches before the recent window (the past rate of reconnect).
-        first_unanswered: The customer's first message since our latest outbound touch:
-            how long they have been waiting, however often they wrote since.
+        first_unanswered: The customer's first message since our last word (an outbound
+            touch, or a call or meeting that took place): how long they have been waiting,
+            however often they wrote since. A call or meeting that took place is never a
+            message waiting; a missed one is.
+        missed_calls_waiting: Missed calls and voicemails from the customer since our last
+            word: the wait is for a call back.
         owner: The owner record, if the customer has one.
         owner_status: Whether that owner can look after the customer.
         owner_last_active: The owner's latest outbound touchpoint, call or meeting with any
@@ -68,6 +72,9 @@ class CustomerFacts:
         team_active: Someone on the team was active within ``owner_inactive_days``.
         main_contact: The customer's contact with the most touches (latest breaks ties).
         main_contact_name: That contact's name, if known.
+        history_start: The store's first touchpoint of any customer: how far back what
+            engage knows reaches (a customer first seen at the start of the history may be
+            old, not new).
         changes_at: The next moment these facts change with time alone: a touch leaving the
             recent or the previous window, a touchpoint dated after ``as_of`` coming due.
             None when only new data can change them.
@@ -97,12 +104,14 @@ class CustomerFacts:
     emails_since_personal: int = 0
     touches_before_window: int = 0
     first_unanswered: datetime | None = None
+    missed_calls_waiting: int = 0
     owner: Owner | None = None
     owner_status: OwnerStatus = OwnerStatus.NONE
     owner_last_active: datetime | None = None
     team_active: bool = True
     main_contact: str | None = None
     main_contact_name: str | None = None
+    history_start: datetime | None = None
     changes_at: datetime | None = None
 
     @property
@@ -119,6 +128,24 @@ class CustomerFacts:
     def tenure(self) -> timedelta | None:
         """How long the relationship has run, from the first touch to ``as_of``."""
         return None if self.first_touch is None else self.as_of - self.first_touch
+
+    @property
+    def is_new(self) -> bool:
+        """The relationship started within ``onboarding_days``, and engage can tell.
+
+        New only on evidence: a source's ``first_seen`` says when it started, or the store's
+        history reaches back at least ``onboarding_days`` before the first touch. On the
+        first days of an import every customer looks new; none is called new then.
+        """
+        first = self.first_touch
+        days = self.days_since(first)
+        if first is None or days is None or days > self.settings.onboarding_days:
+            return False
+        seen = self.customer.first_seen
+        if seen is not None and seen <= self.as_of:
+            return True
+        start = self.history_start
+        return start is not None and first - start >= timedelta(days=self.settings.onboarding_days)
 
     @property
     def waiting_since(self) -> datetime | None:

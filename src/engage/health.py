@@ -197,10 +197,10 @@ def score(facts: CustomerFacts, factors: Iterable[Factor], version: str) -> Heal
 
 
 def stage_of(facts: CustomerFacts, band: Band) -> Stage:
-    """The lifecycle stage: new, then active, at_risk when the band is, dormant when silent."""
+    """The lifecycle stage: new (on evidence, see :attr:`CustomerFacts.is_new`), then active,
+    at_risk when the band is, dormant when silent."""
     settings = facts.settings
-    first = facts.days_since(facts.first_touch)
-    if first is not None and first <= settings.onboarding_days:
+    if facts.is_new:
         return Stage.NEW
     last = facts.days_since(facts.last_touch)
     if last is None or last > settings.dormant_days:

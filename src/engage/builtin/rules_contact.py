@@ -54,9 +54,12 @@ def owner_away(facts: CustomerFacts) -> str | None:
 class Welcome:
     """A new customer who has not heard from us: recognise them, say their business is valued.
 
-    Fires when the first touch is at most ``onboarding_days`` old and we never wrote, called
-    or met (a call or meeting that took place is a word from us, whoever started it).
-    Email, high, due tomorrow. Anchor: the date of the first touch.
+    Fires when the customer is new — the first touch at most ``onboarding_days`` old, on
+    evidence: a source's ``first_seen``, or a store history reaching back at least that long
+    before it (on the first days of an import nobody is new) — and we never wrote, called or
+    met (a call or meeting that took place is a word from us, whoever started it). Stands back
+    while a message of theirs waits: the reply welcomes them (unanswered says so). Email,
+    high, due tomorrow. Anchor: the date of the first touch.
     """
 
     name = "welcome"
@@ -186,6 +189,10 @@ class CheckIn:
 class Unanswered:
     """A customer's message (an email, a missed call, a voicemail) waits past ``response_hours``.
 
+    A missed call or voicemail among the waiting messages makes the task a call back. For a
+    new customer who has not heard from us the reply is also the welcome (welcome stands
+    back meanwhile), and the task says so.
+
     A call or meeting that took place is a conversation, never a message waiting; it answers
     every message before it. A message older than ``reply_horizon_days`` is history (see
     :func:`~engage.builtin.rules_when.still_waiting`). Email, high, due today. When the owner
@@ -221,11 +228,23 @@ class Unanswered:
         else:
             lines.append("we have never written, called or met them")
         lines.append(f"response time of segment '{facts.settings.name}': {plural(limit, 'hour')}")
+        calls = facts.missed_calls_waiting
+        if calls:
+            lines.insert(
+                0,
+                f"{plural(calls, 'missed call or voicemail', 'missed calls or voicemails')} from them since our last word",
+            )
         reason = (
             f"{name} has waited {waited(hours)} for an answer, past the {limit}-hour response "
             "time; the customer must never meet silence."
         )
-        title = f"Reply to {name}: their message has waited {waited(hours)}"
+        if calls:
+            title = f"Call {name} back: they called and have waited {waited(hours)}"
+        else:
+            title = f"Reply to {name}: their message has waited {waited(hours)}"
+        if when.new_and_unwelcomed(facts):
+            lines.append("a new customer who has not heard from us yet: welcome them as you answer")
+            reason += " They are new: welcome them and say their business is valued."
         if away is not None:
             lines.append(away)
             reason += f" {away[0].upper()}{away[1:]}, so route it to someone who can answer today."
@@ -238,7 +257,7 @@ class Unanswered:
             title=title,
             reason=reason,
             facts_lines=lines,
-            kind=TaskKind.EMAIL,
+            kind=TaskKind.CALL if calls else TaskKind.EMAIL,
             priority=Priority.HIGH,
             due_in_days=0,
             reassign=away is not None,
@@ -315,7 +334,7 @@ class Reconnect:
                 )
             ),
             reason=(
-                f"{name}, a customer for {together}, now hears from us at {percent(recent / past)} "
+                f"{name}, a customer for {together}, is now in touch at {percent(recent / past)} "
                 "of its own past rate; reconnect before the relationship goes cold."
             ),
             facts_lines=lines,

@@ -80,20 +80,21 @@ def last_word_from_us(facts: CustomerFacts) -> datetime | None:
     return max(moments) if moments else None
 
 
+def new_and_unwelcomed(facts: CustomerFacts) -> bool:
+    """A new customer (on evidence: :attr:`CustomerFacts.is_new`) who never had an email,
+    call or meeting from us."""
+    return not no_data(facts) and facts.is_new and last_word_from_us(facts) is None
+
+
 def welcome_due(facts: CustomerFacts) -> bool:
-    """The first touch is at most ``onboarding_days`` old and we never wrote, called or met."""
-    days = facts.days_since(facts.first_touch)
-    return (
-        not no_data(facts)
-        and days is not None
-        and days <= facts.settings.onboarding_days
-        and last_word_from_us(facts) is None
-    )
+    """A new customer who has not heard from us, and no message of theirs waiting: while
+    one waits, the reply is the welcome (unanswered says so)."""
+    return new_and_unwelcomed(facts) and not unanswered_due(facts)
 
 
 def welcome_changes(facts: CustomerFacts) -> Moments:
-    """When welcome_due may flip: the onboarding window closing."""
-    return [after(facts.first_touch, facts.settings.onboarding_days)]
+    """When welcome_due may flip: the onboarding window closing, or unanswered's moments."""
+    return [after(facts.first_touch, facts.settings.onboarding_days), *unanswered_changes(facts)]
 
 
 def first_feedback_due(facts: CustomerFacts) -> bool:
@@ -193,7 +194,7 @@ def check_in_due(facts: CustomerFacts) -> bool:
     else:
         tenure = facts.days_since(facts.first_touch)
         late = tenure is not None and tenure > cadence
-    return late and not unanswered_due(facts) and not welcome_due(facts)
+    return late and not unanswered_due(facts) and not new_and_unwelcomed(facts)
 
 
 def check_in_changes(facts: CustomerFacts) -> Moments:
@@ -203,7 +204,6 @@ def check_in_changes(facts: CustomerFacts) -> Moments:
         after(since, facts.settings.cadence_days),
         # from twice the cadence the task is a call at high priority: the budget ranks it anew
         after(since, 2 * facts.settings.cadence_days),
-        *unanswered_changes(facts),
         *welcome_changes(facts),
         *dormant_changes(facts),
     ]

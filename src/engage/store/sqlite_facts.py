@@ -94,6 +94,12 @@ SELECT a.key,
           AND u.occurred_at > max(coalesce(a.last_outbound, {min_time}),
                                   coalesce(a.last_personal, {min_time}))
           AND NOT (u.{personal}) AND u.duplicate_of IS NULL) AS first_unanswered,
+    (SELECT count(*) FROM touchpoints v
+        WHERE v.customer = a.key AND v.occurred_at <= :as_of AND v.direction = 'inbound'
+          AND v.occurred_at > max(coalesce(a.last_outbound, {min_time}),
+                                  coalesce(a.last_personal, {min_time}))
+          AND v.channel IN ('call', 'meeting') AND v.missed = 1
+          AND v.duplicate_of IS NULL) AS missed_calls_waiting,
     (SELECT f.feedback FROM touchpoints f
         WHERE f.customer = a.key AND f.occurred_at = a.value_at
           AND f.feedback IS NOT NULL AND f.{touch} AND f.duplicate_of IS NULL
@@ -162,7 +168,7 @@ SELECT c.key, c.name, c.segment, c.first_seen, c.open_work, c.attributes,
     (SELECT min(n.occurred_at) FROM touchpoints n
         WHERE n.customer = c.key AND n.occurred_at > :as_of AND n.duplicate_of IS NULL
     ) AS next_arrival,
-    NULL, NULL, NULL, c.owner, NULL
+    NULL, NULL, NULL, NULL, c.owner, NULL
 FROM customers c
 WHERE NOT EXISTS (
     SELECT 1 FROM touchpoints t
@@ -249,6 +255,24 @@ def _activity(rows: list[Any]) -> OwnerActivity:
     )
 
 
+def history_start(conn: sqlite3.Connection, *, save: bool = False) -> int | None:
+    """The moment of the store's first touchpoint (microseconds), or None when it has none.
+
+    Read from ``planning`` while the stamp holds (the insert trigger moves it earlier; a
+    changed or deleted touchpoint drops it), else one scan, saved with ``save``.
+    """
+    row = conn.execute("SELECT value FROM planning WHERE name = 'history_start'").fetchone()
+    if row is not None:
+        return int(row[0])
+    (first,) = conn.execute("SELECT min(occurred_at) FROM touchpoints").fetchone()
+    if save and first is not None:
+        conn.execute(
+            "INSERT OR REPLACE INTO planning (name, value) VALUES ('history_start', ?)",
+            (str(first),),
+        )
+    return None if first is None else int(first)
+
+
 def load_owners(conn: sqlite3.Connection) -> dict[str, Owner]:
     """Every owner record, by id."""
     return {
@@ -302,6 +326,7 @@ def compute_facts(
     activity = owner_activity(conn, now)
     team_active = is_team_active(activity, now, inactive)
     evidence = activity.covers(now, inactive)
+    start = history_start(conn)
     owners = load_owners(conn)
     segments = _Segments(settings)
     windows = {s.window_days for s in settings.segments.values()}
@@ -333,7 +358,9 @@ def compute_facts(
                     "expected key order (please report this)"
                 )
             last = row[0]
-            yield _assemble(row, as_of, segments, owners, activity, team_active, inactive, evidence)
+            yield _assemble(
+                row, as_of, segments, owners, activity, team_active, inactive, evidence, start
+            )
     finally:
         if table is not None:
             conn.execute(f"DROP TABLE IF EXISTS {table}")
@@ -372,6 +399,7 @@ def _assemble(
     team_active: bool,
     inactive: int,
     evidence: bool,
+    history_start: int | None,
 ) -> CustomerFacts:
     (
         key, name, declared, first_seen, open_work, attributes,
@@ -379,7 +407,7 @@ def _assemble(
         last_personal, first_engagement, last_feedback, value_at,
         recent_touches, previous_touches, recent_inbound, recent_outbound,
         recent_personal, recent_email, touches_before, window_change, next_arrival,
-        emails_since_personal, first_unanswered, value, owner_id, main,
+        emails_since_personal, first_unanswered, missed_calls_waiting, value, owner_id, main,
     ) = row  # fmt: skip
     main_contact, _, name_text = main.partition("\x1f") if main is not None else (None, "", "")
     main_contact_name = name_text or None
@@ -429,6 +457,8 @@ def _assemble(
         recent_email=recent_email or 0,
         emails_since_personal=emails_since_personal or 0,
         first_unanswered=_time(first_unanswered),
+        missed_calls_waiting=missed_calls_waiting or 0,
+        history_start=_time(history_start),
         touches_before_window=touches_before or 0,
         owner=owner,
         owner_status=status,

@@ -40,6 +40,7 @@ from engage.store.base import LedgerStatus
 from engage.store.sqlite_facts import (
     DAY_US,
     compute_facts,
+    history_start,
     is_team_active,
     load_owners,
     owner_activity,
@@ -114,6 +115,7 @@ class PlanMixin:
                     "INSERT OR REPLACE INTO planning (name, value) VALUES ('fingerprint', ?)",
                     (fingerprint,),
                 )
+            self._replan_on_new_history_start()
             self._replan_changed_owners(now, settings)
             conn.execute("CREATE TEMP TABLE IF NOT EXISTS engage_due (key TEXT PRIMARY KEY)")
             conn.execute("DELETE FROM temp.engage_due")
@@ -126,6 +128,24 @@ class PlanMixin:
             total = int(conn.execute("SELECT count(*) FROM customers").fetchone()[0])
         self._all_due = due == total
         return due
+
+    def _replan_on_new_history_start(self) -> None:
+        """Plan everyone again when older history arrived: whether a customer is new depends on
+        how far back the store's touchpoints reach (see CustomerFacts.is_new)."""
+        conn = self.conn
+        start = history_start(conn, save=True)
+        value = "" if start is None else str(start)
+        planned = conn.execute(
+            "SELECT value FROM planning WHERE name = 'planned_history_start'"
+        ).fetchone()
+        if planned is not None and planned[0] == value:
+            return
+        if planned is not None:
+            conn.execute("DELETE FROM plans")
+        conn.execute(
+            "INSERT OR REPLACE INTO planning (name, value) VALUES ('planned_history_start', ?)",
+            (value,),
+        )
 
     def _replan_changed_owners(self, now: int, settings: ScoringSettings) -> None:
         """Mark the customers of owners whose status changed since the last planning."""

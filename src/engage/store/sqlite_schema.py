@@ -240,6 +240,8 @@ TOUCHPOINT_INSERTED = """CREATE TRIGGER IF NOT EXISTS touchpoints_inserted
                               coalesce(excluded.next_active, next_active)),
             first_active = min(coalesce(first_active, excluded.first_active),
                                coalesce(excluded.first_active, first_active));
+        UPDATE planning SET value = new.occurred_at
+            WHERE name = 'history_start' AND CAST(value AS INTEGER) > new.occurred_at;
     END"""
 
 _V5 = f"""
@@ -250,6 +252,18 @@ ALTER TABLE owner_activity ADD COLUMN first_active INTEGER;
 DELETE FROM planning WHERE name = 'activity_as_of';
 DROP TRIGGER IF EXISTS touchpoints_inserted;
 {TOUCHPOINT_INSERTED};
+-- The first touchpoint's moment is kept in planning ('history_start', engage.store.sqlite_facts):
+-- the insert trigger moves it earlier, a changed or deleted touchpoint drops it.
+DROP TRIGGER IF EXISTS touchpoints_updated;
+CREATE TRIGGER IF NOT EXISTS touchpoints_updated AFTER UPDATE ON touchpoints BEGIN
+    INSERT OR IGNORE INTO stale_customers (customer) VALUES (old.customer), (new.customer);
+    DELETE FROM planning WHERE name IN ('activity_as_of', 'history_start');
+END;
+DROP TRIGGER IF EXISTS touchpoints_deleted;
+CREATE TRIGGER IF NOT EXISTS touchpoints_deleted AFTER DELETE ON touchpoints BEGIN
+    INSERT OR IGNORE INTO stale_customers (customer) VALUES (old.customer);
+    DELETE FROM planning WHERE name IN ('activity_as_of', 'history_start');
+END;
 -- Names find their customer (engage.store.sqlite_names): each customer's comparable name, and
 -- the name-only keys whose records land on the customer of their name.
 ALTER TABLE customers ADD COLUMN name_key TEXT;
