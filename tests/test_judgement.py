@@ -173,7 +173,22 @@ def test_a_missed_call_waits_for_a_call_back() -> None:
     engine.touch("jo@acme.com", ago(60), "meeting", "outbound", owner=OWNER)
     engine.touch("jo@acme.com", ago(3), "call", "inbound", missed=True)
     tasks = [t for t in planned(engine, "acme.com") if t.rule == "unanswered"]
-    assert len(tasks) == 1 and "waited 3 days" in tasks[0].title
+    assert len(tasks) == 1 and tasks[0].kind is TaskKind.CALL
+    assert tasks[0].title == "Call acme.com back: they called and have waited 3 days"
+    assert "1 missed call or voicemail from them since our last word" in tasks[0].body
+
+
+def test_on_the_first_days_of_an_import_nobody_is_new() -> None:
+    """Two days of history: a customer first seen yesterday may be years old, so no welcome;
+    once the store reaches back past the onboarding window, a newcomer is welcomed."""
+    engine = book()
+    engine.touch("pat@busy.com", ago(2), "email", "outbound", owner=OWNER)
+    engine.touch("old@hidden.com", ago(1), "email", "inbound")
+    assert "welcome" not in rules_of(planned(engine, "hidden.com"))
+    (report,) = engine.health(as_of=AS_OF, customer="hidden.com")
+    assert report.stage.value != "new"
+    keep_busy(engine)  # older history arrives
+    assert "welcome" in rules_of(planned(engine, "hidden.com"))
 
 
 def test_a_meeting_is_a_word_from_us_for_welcome() -> None:
