@@ -10,9 +10,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from engage.adapters import Retire
-from engage.identity import normalize_customer
+from engage.identity import is_strong_key, normalize_customer
 from engage.models import Channel, Contact, Customer, Direction, Touchpoint
 from engage.settings import ScoringSettings
 from engage.store.base import Record, WriteCounts
@@ -291,11 +294,25 @@ def test_a_first_load_moves_the_touchpoints_it_folds_in_at_its_end(store: SQLite
     of their name: their touchpoints move in one pass when the load ends."""
     with store.transaction():
         store.write([*logged_note("n1"), *logged_note("n2")], "csv")
-        assert store._bulk  # the bulk load is on
-        counts = store.write([NORTHWIND, email("m1")], "csv")
+        counts = store.write([NORTHWIND, email("m1", source="csv")], "csv")
+        assert store._bulk  # still loading in bulk: the notes have not moved yet
     assert counts.linked == 1
     assert touchpoints_by_customer(store) == {"northwind.com": 3}
     assert customer_keys(store) == ["northwind.com"]
+    indexes = store.conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
+    assert "touchpoints_customer" in {name for (name,) in indexes}
+
+
+def test_a_first_load_of_two_sources_moves_the_notes_before_looking_for_merges(
+    store: SQLiteStore,
+) -> None:
+    """A second source ends the bulk load early (merges need the index): the notes folded
+    in by then move first."""
+    with store.transaction():
+        store.write([*logged_note("n1")], "csv")
+        store.write([NORTHWIND, email("m1")], "mail")
+        assert not store._bulk
+        assert touchpoints_by_customer(store) == {"northwind.com": 2}
 
 
 def test_a_rolled_back_merge_leaves_everything_as_it_was(store: SQLiteStore) -> None:
@@ -368,3 +385,80 @@ def test_a_store_upgraded_to_comparable_names_folds_in_its_name_only_customers(
         assert touchpoints_by_customer(store) == {"globex": 1, "northwind.com": 1}
         assert store.get_customer("northwind traders") is None
         assert store.customer_count() == 4
+
+
+# -- any order of arrival ------------------------------------------------------------------
+
+KEYS = ["a.com", "b.com", "alpha", "beta", "hubspot-company:1"]
+NAMES = [None, "Alpha", "ALPHA Inc.", "Beta", "Gamma"]
+
+
+@st.composite
+def name_batches(draw: st.DrawFn, start: int, hour: int) -> list[Record | Retire]:
+    """One pull: touchpoints and customer records under domain and name-only keys, with
+    names that come, change and collide; now and then a retire."""
+    records: list[Record | Retire] = []
+    for i in range(draw(st.integers(0, 4))):
+        when = T0 + timedelta(hours=max(0, hour - draw(st.integers(0, 24 * 20))))
+        records.append(
+            Touchpoint(
+                "csv",
+                f"{start + i}",
+                draw(st.sampled_from(KEYS)),
+                when,
+                draw(st.sampled_from([Channel.EMAIL, Channel.NOTE, Channel.CALL])),
+                draw(st.sampled_from([Direction.INBOUND, Direction.OUTBOUND, Direction.INTERNAL])),
+                owner=draw(st.sampled_from([None, "ann"])),
+            )
+        )
+    for _ in range(draw(st.integers(0, 3))):
+        records.append(
+            Customer(
+                draw(st.sampled_from(KEYS)),
+                name=draw(st.sampled_from(NAMES)),
+                owner=draw(st.sampled_from([None, "ann", "bob"])),
+            )
+        )
+    if draw(st.integers(0, 4)) == 0:
+        records.append(Retire("customer", draw(st.sampled_from(KEYS))))
+    if start and draw(st.integers(0, 4)) == 0:
+        records.append(Retire("touchpoint", f"{draw(st.integers(0, start - 1))}"))
+    return draw(st.permutations(records))
+
+
+@st.composite
+def name_histories(draw: st.DrawFn) -> list[tuple[list[Record | Retire], int]]:
+    steps = []
+    hour = 24 * 30
+    for step in range(draw(st.integers(1, 6))):
+        steps.append((draw(name_batches(step * 10, hour)), hour))
+        hour += draw(st.sampled_from([0, 5, 24, 24 * 7]))
+    return steps
+
+
+@hypothesis_settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(name_histories())
+def test_whatever_arrives_plans_stay_exact_and_found_keys_hold_nothing(
+    history: list[tuple[list[Record | Retire], int]],
+) -> None:
+    """After every pull: the saved plans are what planning from scratch gives; no touchpoint,
+    contact or customer row is under a key found to be another customer, whose customer is
+    a domain customer that exists."""
+    with SQLiteStore(":memory:") as store:
+        book = engine(store)
+        for records, hour in history:
+            with store.transaction():
+                store.write(records, "csv")
+            moment = T0 + timedelta(hours=hour)
+            replan(book, moment)
+            assert planned(store) == from_scratch(book, moment)
+            aliases = dict(store.conn.execute("SELECT alias, customer FROM customer_aliases"))
+            assert all(is_strong_key(customer) for customer in aliases.values())
+            assert set(aliases.values()) <= {
+                key for (key,) in store.conn.execute("SELECT key FROM customers")
+            }
+            held = store.conn.execute(
+                """SELECT customer FROM touchpoints UNION SELECT customer FROM contacts
+                UNION SELECT key FROM customers"""
+            )
+            assert not {key for (key,) in held} & set(aliases)

@@ -17,6 +17,7 @@ process dies.
 from __future__ import annotations
 
 import fcntl
+import itertools
 import json
 import os
 import sqlite3
@@ -214,7 +215,10 @@ class SQLiteStore(LedgerMixin, PlanMixin, HistoryMixin, ReportMixin):
         ``touchpoint`` names an external id of ``source``. Within a chunk, owners, customers
         and contacts are written before touchpoints (the result is the same as one at a time);
         a Retire applies after every record before it. Records a touchpoint implies (its
-        customer, owner, contact) are created when unknown but not counted.
+        customer, owner, contact) are created when unknown but not counted. A record whose
+        customer key is only a name (or a source's private id) lands on the customer of that
+        name (:mod:`engage.store.sqlite_names`); a name of several customers is reported in
+        the counts' ``notes``.
         """
         counts = WriteCounts()
         batch: list[Record] = []
@@ -287,7 +291,7 @@ class SQLiteStore(LedgerMixin, PlanMixin, HistoryMixin, ReportMixin):
         touchpoints = [r for r in batch if isinstance(r, Touchpoint)]
         touched = dict.fromkeys(t.customer for t in touchpoints)
         landing = self._names.plan(
-            conn, customer_records, [*touched, *(r.customer for r in contact_records)]
+            conn, customer_records, itertools.chain(touched, (r.customer for r in contact_records))
         )
         if landing.redirect:  # records naming a customer by name land on it
             customer_records, contact_records, touchpoints = landing.land(

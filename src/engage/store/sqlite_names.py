@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import attrs
 
@@ -117,56 +117,65 @@ class Names:
     """Which customer each key's records land on, remembered within a transaction."""
 
     def __init__(self) -> None:
-        self._lands: dict[str, str] = {}  # key → the customer its records land on
+        self._known: set[str] = set()  # keys whose customer is known in this transaction
+        self._to: dict[str, str] = {}  # those of them that land on another customer: where
         self._moves: set[str] = set()  # folded-in keys whose touchpoints move at commit
 
     def forget(self) -> None:
         """Forget what was looked up (at the end of a transaction, or after a retire)."""
-        self._lands.clear()
+        self._known.clear()
+        self._to.clear()
 
     def forget_moves(self) -> None:
         """Forget the touchpoint moves a rolled-back bulk load had put off."""
         self._moves.clear()
 
     def plan(
-        self, conn: sqlite3.Connection, customers: Sequence[Customer], keys: Sequence[str]
+        self, conn: sqlite3.Connection, customers: Sequence[Customer], keys: Iterable[str]
     ) -> Landing:
-        """Where the records land: ``customers`` (records) and the distinct customer ``keys``
-        of the batch's other records."""
-        lands = self._lands
-        if len(lands) > REMEMBER_MAX:
-            lands.clear()
+        """Where the records land: ``customers`` (records) and the customer ``keys`` of the
+        batch's other records."""
+        known, to = self._known, self._to
+        if len(known) > REMEMBER_MAX:
+            self.forget()
         given: dict[str, str | None] = {}  # name-only key → comparable name its record gives
         shown: dict[str, str] = {}  # name-only key → its record's name
         named: dict[str, str] = {}  # strong key → comparable name its record gives
         for customer in customers:
             key = customer.key
             if is_strong_key(key):
-                lands[key] = key
+                known.add(key)
                 if customer.name and (comparable := name_key(customer.name)):
                     named[key] = comparable
-            elif lands.get(key, key) == key:  # not known as an alias (a link stays)
+            elif key not in to:  # a key found to be another customer stays so
                 comparable = name_key(customer.name) if customer.name else ""
                 if comparable:
                     given[key] = comparable
                     shown[key] = customer.name or key
                 else:
                     given.setdefault(key, None)
-        for key in keys:
-            if key not in lands and key not in given:
+        batch_keys = set(keys)
+        for key in batch_keys.difference(known):  # set operations: nothing per record in Python
+            if key not in given:
                 if is_strong_key(key):
-                    lands[key] = key
+                    known.add(key)
                 else:
                     given[key] = None
         landing = Landing()
         if given or named:
             landing = self._resolve(conn, given, shown, named)
-        redirect = {
-            key: lands[key]
-            for key in (*(c.key for c in customers), *keys)
-            if lands.get(key, key) != key
-        }
+        if not to:
+            return landing
+        batch_keys.update(customer.key for customer in customers)
+        redirect = {key: to[key] for key in to.keys() & batch_keys}
         return attrs.evolve(landing, redirect=redirect) if redirect else landing
+
+    def _lands(self, key: str, on: str) -> None:
+        self._known.add(key)
+        if on == key:
+            self._to.pop(key, None)
+        else:
+            self._to[key] = on
 
     def _resolve(
         self,
@@ -175,7 +184,6 @@ class Names:
         shown: dict[str, str],
         named: dict[str, str],
     ) -> Landing:
-        lands = self._lands
         wanted: dict[str, str] = {}  # name-only key → its comparable name
         stored: set[str] = set()
         if given:
@@ -183,7 +191,7 @@ class Names:
                 _KEYS, (json.dumps(list(given)),)
             ):
                 if alias_of is not None:
-                    lands[key] = alias_of
+                    self._lands(key, alias_of)
                     continue
                 if exists:
                     stored.add(key)
@@ -192,7 +200,7 @@ class Names:
                     wanted[key] = comparable
                     shown.setdefault(key, name or key)
                 else:
-                    lands[key] = key
+                    self._lands(key, key)
         names = {*wanted.values(), *named.values()}
         if not names:
             return Landing()
@@ -214,12 +222,13 @@ class Names:
         for key, comparable, exists, name in found:
             matches = strong.get(comparable, set())
             if len(matches) == 1:
-                (lands[key],) = matches
-                links.append((key, lands[key]))
+                (into,) = matches
+                self._lands(key, into)
+                links.append((key, into))
                 if exists:
-                    absorb.append((key, lands[key]))
+                    absorb.append((key, into))
             else:
-                lands[key] = key
+                self._lands(key, key)
                 if matches:
                     notes.append(
                         f"customer name {name!r} matches {len(matches)} customers "
