@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 
 def field_maps(layout: Layout) -> Iterator[FieldMap]:
-    """How each header cell maps to engage: a field, a lookup, a filter, an attribute, or nothing."""
+    """How each header cell maps to engage: a field, a lookup, a filter, an attribute, or nothing (an empty note)."""
     targets: dict[int, tuple[str, str]] = {}
     slots = dict(layout.multi)
     for field, slot in layout.index.items():
@@ -42,7 +42,7 @@ def field_maps(layout: Layout) -> Iterator[FieldMap]:
     for name, at in layout.attributes:
         targets.setdefault(at, (f"attributes.{name}", "copied to the customer"))
     for at, name in enumerate(layout.header):
-        target, note = targets.get(at, ("", "not used"))
+        target, note = targets.get(at, ("", ""))
         yield FieldMap(name, target or None, note)
 
 
