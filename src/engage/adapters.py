@@ -60,6 +60,18 @@ class Skipped:
 
 
 @attrs.frozen
+class Notice:
+    """Something a person should know about a pull that is neither an error nor a bad record:
+    a fallback taken, a setting that would read more (``mailbox_owner`` is not set ...).
+
+    Shown once per sync in the summary and in ``engage sync --json`` (``notices``); a
+    repeated message is shown once.
+    """
+
+    message: str
+
+
+@attrs.frozen
 class Retire:
     """A record the source says no longer exists (archived or deleted) since the last pull."""
 
@@ -68,7 +80,9 @@ class Retire:
 
 
 #: What a pull yields.
-SourceItem = Customer | Contact | Owner | Touchpoint | Problem | Skipped | Checkpoint | Retire
+SourceItem = (
+    Customer | Contact | Owner | Touchpoint | Problem | Skipped | Notice | Checkpoint | Retire
+)
 
 #: How far past the real clock a touchpoint may be dated (clock skew, a time zone read
 #: wrongly) before it counts as a bad record: beyond it, the date is a typo ("3609").
@@ -212,6 +226,10 @@ class Sink(Protocol):
     Attributes:
         options: The config keys the sink accepts.
         batch_size: The most tasks engage hands :meth:`create` at once.
+
+    A sink may also have a ``notices`` attribute (a sequence of strings) with what a person
+    should know about its run that is not an error (a fallback taken); engage reads it after
+    the push and shows each message once in the sync summary.
     """
 
     options: ClassVar[Mapping[str, Option]]

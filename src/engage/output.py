@@ -170,6 +170,8 @@ def print_sync(report: SyncReport) -> None:
                 f"{count:,} {what}" for what, count in sorted(source.skipped.items())
             )
             out.print(f"  passed over on purpose: {passed}", markup=False)
+        for notice in source.notices[:20]:
+            out.print(f"  note: {notice}", markup=False)
         for message in source.messages[:20]:
             out.print(f"  {message}", markup=False)
         if source.problems > 20:
@@ -190,6 +192,8 @@ def print_sync(report: SyncReport) -> None:
             f"{f', {sink.failed:,} failed' if sink.failed else ''}"
             f"{f', {sink.cleared:,} cleared' if sink.cleared else ''}"
         )
+        for notice in sink.notices[:20]:
+            out.print(f"  note: {notice}", markup=False)
         for error in sink.errors[:20]:
             out.print(f"  {error}", markup=False)
 

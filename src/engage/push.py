@@ -127,4 +127,5 @@ class SinkPush:
             cleared=self.cleared,
             completed=self.completed,
             errors=tuple(self.errors),
+            notices=tuple(dict.fromkeys(str(n) for n in getattr(self.sink, "notices", ()))),
         )

@@ -29,6 +29,8 @@ class SourceReport:
         problems: Bad input records skipped (exact count).
         skipped: Input passed over on purpose, by reason (``{"automated": 120}``).
         messages: The first problem messages, each naming file, line and field.
+        notices: What a person should know that is not an error (each once): a fallback
+            taken, a name that matches two customers.
         error: Why the source failed, if it did; records since its last checkpoint were
             rolled back and its cursor is unchanged.
     """
@@ -45,6 +47,7 @@ class SourceReport:
     problems: int = 0
     skipped: Mapping[str, int] = attrs.field(factory=dict)
     messages: tuple[str, ...] = ()
+    notices: tuple[str, ...] = ()
     error: str | None = None
 
     def to_json(self) -> dict[str, Any]:
@@ -61,6 +64,7 @@ class SourceReport:
             "skipped": dict(self.skipped),
             "errors": self.problems + (1 if self.error else 0),
             "messages": [*self.messages, *([self.error] if self.error else [])],
+            "notices": list(self.notices),
             "failed": self.error is not None,
         }
 
@@ -77,6 +81,7 @@ class SinkReport:
         cleared: Pushed tasks whose condition cleared.
         completed: Cleared tasks the sink marked as done.
         errors: What went wrong.
+        notices: What a person should know that is not an error (each once).
         skipped: Why nothing was pushed (dry run, a failed source), if so.
     """
 
@@ -89,6 +94,7 @@ class SinkReport:
     cleared: int = 0
     completed: int = 0
     errors: tuple[str, ...] = ()
+    notices: tuple[str, ...] = ()
     skipped: str | None = None
 
     def to_json(self) -> dict[str, Any]:
@@ -102,6 +108,7 @@ class SinkReport:
             "cleared": self.cleared,
             "completed": self.completed,
             "errors": list(self.errors),
+            "notices": list(self.notices),
             "skipped": self.skipped,
         }
 

@@ -34,6 +34,7 @@ from engage.adapters import (
     AdapterContext,
     Checkpoint,
     Directory,
+    Notice,
     Problem,
     Progress,
     Retire,
@@ -126,6 +127,7 @@ def pull_source(
     records = touchpoints = problems = 0
     messages: list[str] = []
     skipped: dict[str, int] = {}
+    notices: dict[str, None] = {}  # insertion-ordered, each message once
     error: str | None = None
 
     def problem(message: str) -> None:
@@ -153,6 +155,9 @@ def pull_source(
                     if isinstance(item, Skipped):
                         skipped[item.what] = skipped.get(item.what, 0) + item.count
                         continue
+                    if isinstance(item, Notice):
+                        notices[item.message] = None
+                        continue
                     if isinstance(item, Problem):
                         problem(item.message)
                         continue
@@ -176,6 +181,7 @@ def pull_source(
                 segment += store.write(batch, name)
             # committed: only now do this segment's records count
             counts += segment
+            notices.update(dict.fromkeys(segment.notes))
             records += segment_records
             touchpoints += segment_touchpoints
     except EngageError as exc:
@@ -196,6 +202,7 @@ def pull_source(
         problems=problems,
         skipped=skipped,
         messages=tuple(messages),
+        notices=tuple(notices),
         error=error,
     )
 

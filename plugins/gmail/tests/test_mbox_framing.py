@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from gmail_kit import NOW, mbox_source, pull
 
+from engage import Notice
 from engage.adapters import Skipped
 from engage.errors import ConfigError, SourceError
 from engage.identity import Identity
@@ -178,6 +179,9 @@ class TestUnknownOwner:
         assert len(result.touchpoints) == 4
         [record] = [r for r in caplog.records if "mailbox owner unknown" in r.getMessage()]
         assert 'set mailbox_owner = "you@yourco.com"' in record.getMessage()
+        # the same words reach the sync summary, once, as a notice (not a bad record)
+        [notice] = [i for i in result.items if isinstance(i, Notice)]
+        assert notice.message == record.getMessage()
 
     def test_without_internal_domains_it_is_a_configuration_error(self, tmp_path: Path) -> None:
         """Nothing would count as us: the source fails before storing anything, with the fix."""

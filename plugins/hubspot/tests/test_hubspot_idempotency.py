@@ -56,7 +56,7 @@ class TestKeyProperty:
         )
         assert len(fake.requests_to("POST", "/crm/v3/properties/tasks/groups")) == 1
         assert len(fake.requests_to("POST", "/crm/v3/properties/tasks")) == 2  # group + property
-        assert first.keys().mode is Mode.UNIQUE and first.warnings == []
+        assert first.keys().mode is Mode.UNIQUE and first.notices == []
         created = next(iter(fake.objects["tasks"].values()))
         assert created["properties"]["engage_task_key"] == task(1).key
 
@@ -80,7 +80,7 @@ class TestKeyProperty:
         racing.client.property_group = create_meanwhile  # type: ignore[method-assign]
         fake.groups["tasks"].clear()
         fake.definitions.pop(("tasks", "engage_task_key"), None)
-        assert racing.keys().mode is Mode.UNIQUE and racing.warnings == []
+        assert racing.keys().mode is Mode.UNIQUE and racing.notices == []
 
 
 class TestNoDuplicates:
@@ -220,7 +220,7 @@ class TestWithoutTheUniqueProperty:
         tasks = [task(n) for n in range(150)]
         assert all(r.ok for r in push(sink, tasks).values())
         assert sink.keys().mode is Mode.BODY
-        [warning] = sink.warnings
+        [warning] = sink.notices
         assert "crm.schemas.contacts.write" in warning and "HTTP 403" in warning
         assert fake.token not in warning
         assert len([r for r in caplog.records if "engage_task_key" in r.getMessage()]) == 1
@@ -259,7 +259,7 @@ class TestWithoutTheUniqueProperty:
         sink = make_sink(store)
         push(sink, tasks)
         assert sink.keys().mode is Mode.SEARCH
-        assert "without unique values" in sink.warnings[0]
+        assert "without unique values" in sink.notices[0]
         fake.unindexed.clear()
         before = len(fake.requests_to("POST", "/tasks/search"))
         again = push(make_sink(store), tasks)

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from engage.adapters import AdapterContext, Checkpoint, Problem, Skipped, SourceItem
+from engage.adapters import AdapterContext, Checkpoint, Notice, Problem, Skipped, SourceItem
 from engage.errors import ConfigError, SourceError
 from engage.preview import FieldMap, PreviewItem, PreviewRow
 from engage_gmail.api_reader import count_outcome
@@ -103,7 +103,7 @@ class TakeoutReader:
             owner = _infer_owner(files)
             state["owner_checked"] = True
         if owner is None:
-            self._owner_unknown()
+            yield Notice(self._owner_unknown())
         state["owner"] = owner
         mapper = Mapper(self.context.name, self.context.identity, owner, now=self.context.now)
         progress: dict[str, Any] = state.setdefault("files", {})
@@ -181,8 +181,8 @@ class TakeoutReader:
         """True when ``path`` was last changed at least ``settle_seconds`` ago."""
         return self.clock() - path.stat().st_mtime >= self.settle_seconds
 
-    def _owner_unknown(self) -> None:
-        """Say once that the owner is unknown; fail when nothing would count as us."""
+    def _owner_unknown(self) -> str:
+        """What to say, once, when the owner is unknown; fail when nothing would count as us."""
         fix = 'set mailbox_owner = "you@yourco.com"'
         where = f"[sources.{self.context.name}]"
         if not self.context.identity.internal_domains:
@@ -192,13 +192,12 @@ class TakeoutReader:
                 f"we received; {fix} (or internal_domains)"
             )
         self.counts["owner unknown"] += 1
-        log.warning(
-            "%s: mailbox owner unknown (no message in %r is labelled Sent): only addresses "
-            "in internal_domains count as us; %s",
-            where,
-            self.pattern,
-            fix,
+        notice = (
+            f"{where}: mailbox owner unknown (no message in {self.pattern!r} is labelled Sent): "
+            f"only addresses in internal_domains count as us; {fix}"
         )
+        log.warning("%s", notice)
+        return notice
 
     def _one(
         self, raw: RawMessage, path: Path, mapper: Mapper, book: MeetingBook

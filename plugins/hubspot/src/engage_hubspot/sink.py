@@ -15,7 +15,7 @@
 - Without the unique property (no scope to create it) the sink looks before every create: the
   tasks associated with the customers' companies and contacts (read at once; search lags),
   then search by the key property (``IN``, 100 keys a request) or the body marker. It says so
-  once per run (:attr:`HubSpotSink.warnings`, and a log warning).
+  once per run (:attr:`HubSpotSink.notices`, and a log warning).
 - :meth:`HubSpotSink.find` (for pushes an interrupted run left pending) reads the keys back.
 - :meth:`HubSpotSink.complete` marks tasks COMPLETED when ``complete_cleared = true``.
 """
@@ -57,7 +57,7 @@ class HubSpotSink:
         self.complete_cleared: bool = options["complete_cleared"]
         self.key_property: str = options["task_key_property"]
         self.client: HubSpotClient = connect(options, context, "sinks")
-        self.warnings: list[str] = []
+        self.notices: list[str] = []
         self._owners: dict[str, str] | None = None
         self._contacts: dict[str, str | None] = {}
         self._keys: KeyProperty | None = None
@@ -116,7 +116,7 @@ class HubSpotSink:
         if self._keys is None:
             self._keys = task_keys.prepare(self.client, self.key_property)
             if self._keys.warning:
-                self.warnings.append(self._keys.warning)
+                self.notices.append(self._keys.warning)
                 log.warning("HubSpot sink %s: %s", self.context.name, self._keys.warning)
         return self._keys
 
