@@ -163,15 +163,49 @@ def init(app: App, force: bool) -> None:
     click.echo(f"Wrote {path}. Point [sources.files] at your interactions, then run: engage sync")
 
 
+report_top_option = click.option(
+    "--top",
+    metavar="N",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Give the N most urgent customers their own section (default 100).",
+)
+report_all_option = click.option(
+    "--all", "every", is_flag=True, help="Give every customer its own section."
+)
+
+
 @cli.command()
 @click.option("--dry-run", is_flag=True, help="Pull and plan, but push no task.")
+@click.option(
+    "--report",
+    "report_path",
+    metavar="PATH",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Then write the HTML report there, atomically (see 'engage report').",
+)
+@report_top_option
+@report_all_option
 @json_option
 @as_of_option
 @click.pass_obj
 @fails_cleanly
-def sync(app: App, dry_run: bool, as_json: bool, as_of: datetime | None) -> None:
+def sync(
+    app: App,
+    dry_run: bool,
+    report_path: Path | None,
+    top: int | None,
+    every: bool,
+    as_json: bool,
+    as_of: datetime | None,
+) -> None:
     """Pull every source, score every customer, push new tasks to every sink."""
     config = app.config
+    if report_path is not None:
+        from engage.htmlreport import check_available
+
+        check_available()  # before pulling: a missing extra must not cost a sync
     store = SQLiteStore(config.store)
     try:
         with output.progress_bars() as progress:
@@ -184,12 +218,16 @@ def sync(app: App, dry_run: bool, as_json: bool, as_of: datetime | None) -> None
                 progress=progress,
                 pm=app.pm,
             )
+        if report_path is not None:
+            written = _write_report(app, store, report_path, as_of, top, every)
     finally:
         store.close()
     if as_json:
         click.echo(json.dumps(report.to_json(), indent=2))
     else:
         output.print_sync(report)
+    if report_path is not None:
+        click.echo(_wrote(written), err=as_json)
     if not report.ok:
         click.echo(f"engage: error: {output.sync_failure_line(report)}", err=True)
         sys.exit(EXIT_ERROR)
@@ -265,6 +303,61 @@ def health(
         click.echo(json.dumps([h.to_json() for h in reports], indent=2))
     else:
         output.print_health(reports, details=customer is not None)
+
+
+@cli.command()
+@click.option(
+    "-o",
+    "--output",
+    "path",
+    metavar="PATH",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("report.html"),
+    show_default=True,
+    help="The HTML file to write (replaced atomically).",
+)
+@report_top_option
+@report_all_option
+@as_of_option
+@click.pass_obj
+@fails_cleanly
+def report(app: App, path: Path, top: int | None, every: bool, as_of: datetime | None) -> None:
+    """Write one self-contained HTML report: the portfolio and each customer's story.
+
+    It needs no network and opens from disk. Charts need the optional extra:
+    pip install 'engage-core[report]'. The first report back-fills the health history.
+    """
+    from engage.htmlreport import check_available
+
+    check_available()
+    store = app.existing_store()
+    try:
+        written = _write_report(app, store, path, as_of, top, every)
+    finally:
+        store.close()
+    click.echo(_wrote(written))
+
+
+def _write_report(
+    app: App, store: SQLiteStore, path: Path, as_of: datetime | None, top: int | None, every: bool
+) -> Any:
+    from engage.htmlreport import DEFAULT_TOP, write_report
+
+    config = app.config
+    return write_report(
+        app.engine(store),
+        path,
+        as_of=as_of,
+        top=None if every else top or DEFAULT_TOP,
+        sources=[(s.name, s.plugin) for s in config.sources.values()],
+    )
+
+
+def _wrote(written: Any) -> str:
+    return (
+        f"Wrote {written.path} ({written.size / 1e6:.1f} MB; {written.customers:,} customers, "
+        f"{written.sections:,} with their own section) in {written.seconds:.1f} s"
+    )
 
 
 def _health_history(app: App, customer: str | None, as_json: bool, as_of: datetime | None) -> None:

@@ -161,6 +161,14 @@ class Engine:
         for facts, health in self._scored(as_of, customer):
             yield health, plan(facts, health, self.rules, self.settings)
 
+    def review(
+        self, as_of: datetime | None = None, customer: str | None = None
+    ) -> Iterator[tuple[CustomerFacts, Health, list[Task]]]:
+        """Facts, health and planned tasks of every customer (or one), in key order: what
+        ``engage report`` shows, streamed."""
+        for facts, health in self._scored(as_of, customer):
+            yield facts, health, plan(facts, health, self.rules, self.settings)
+
     def iter_tasks(
         self, as_of: datetime | None = None, customer: str | None = None
     ) -> Iterator[Task]:

@@ -115,8 +115,29 @@ def run_demo(
                 f"Tasks were written to {where}"
                 + ("" if keep else " (a temporary file; use --keep DIR to keep it)")
             )
+            echo(_write_demo_report(engine, config, moment, keep))
             echo(
                 "Try: engage demo --keep demo && engage --config demo/engage.toml health --customer acme-logistics.com"
             )
         finally:
             store.close()
+
+
+def _write_demo_report(engine: Engine, config: Config, moment: datetime, keep: Path | None) -> str:
+    """Write the HTML report beside the kept store, or in a directory of its own that
+    outlives the demo's temporary one; say where, or what to install."""
+    from engage.htmlreport import (
+        INSTALL_HINT,
+        ReportUnavailableError,
+        check_available,
+        write_report,
+    )
+
+    try:
+        check_available()
+    except ReportUnavailableError:
+        return f"The HTML report needs the optional charting extra: {INSTALL_HINT}"
+    folder = keep if keep is not None else Path(tempfile.mkdtemp(prefix="engage-demo-report-"))
+    sources = [(s.name, s.plugin) for s in config.sources.values()]
+    written = write_report(engine, folder / "report.html", as_of=moment, top=None, sources=sources)
+    return f"The HTML report is at {written.path}: open it in a browser (engage report writes it)."
