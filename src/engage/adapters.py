@@ -173,6 +173,9 @@ class AdapterContext:
         env: The environment to read secrets from (``os.environ`` unless a test gives one).
         directory: What the store knows about customers, contacts and owners (given to
             adapters built by ``engage sync``; None when an adapter is built on its own).
+        where: Where the adapter's table is, for messages: the config file and the table
+            (``/srv/engage.toml: [sources.files]``), as ``engage sync`` builds it; empty for an
+            adapter built in code. Use :meth:`table` to start every ConfigError with it.
     """
 
     name: str
@@ -182,6 +185,12 @@ class AdapterContext:
     now: Callable[[], Any] = utcnow
     env: Mapping[str, str] = attrs.field(factory=dict)
     directory: Directory | None = None
+    where: str = ""
+
+    def table(self, kind: str) -> str:
+        """Where the adapter's table is: :attr:`where`, else ``[KIND.NAME]`` (``kind`` is
+        ``sources`` or ``sinks``)."""
+        return self.where or f"[{kind}.{self.name}]"
 
     def path(self, value: str) -> Path:
         """Resolve a path option against ``base_dir``, expanding ``~``."""

@@ -91,6 +91,7 @@ def build_adapters(
             identity=config.identity,
             env=env,
             directory=directory,
+            where=entry.where,
             **kwargs,
         )
 

@@ -93,7 +93,7 @@ class CsvSource:
                 ``feedback_scale``, or a ``max_bad_ratio`` outside 0 to 1.
         """
         given = {key: option.default for key, option in self.options.items()} | dict(options)
-        self.where = where = f"[sources.{context.name}]"
+        self.where = where = context.table("sources")
         self.context = context
         if not given["path"]:
             raise ConfigError(f"{where}: missing required key 'path' ({self.options['path'].help})")

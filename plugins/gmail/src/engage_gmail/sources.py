@@ -69,7 +69,7 @@ class GmailSource:
         quota: QuotaLimiter | None = None,
     ) -> None:
         self.context = context
-        where = f"[sources.{context.name}]"
+        where = context.table("sources")
         owner = options.get("mailbox_owner")
         mbox = options.get("mbox")
         env_name = options.get("credentials_env") or DEFAULT_CREDENTIALS_ENV

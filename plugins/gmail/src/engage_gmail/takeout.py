@@ -83,7 +83,7 @@ class TakeoutReader:
             found = [path] if path.is_file() else []
         if not found:
             raise SourceError(
-                f"[sources.{self.context.name}]: mbox = {self.pattern!r} matches no file "
+                f"{self.context.table('sources')}: mbox = {self.pattern!r} matches no file "
                 f"(looked in {path.parent})"
             )
         return found
@@ -184,7 +184,7 @@ class TakeoutReader:
     def _owner_unknown(self) -> str:
         """What to say, once, when the owner is unknown; fail when nothing would count as us."""
         fix = 'set mailbox_owner = "you@yourco.com"'
-        where = f"[sources.{self.context.name}]"
+        where = self.context.table("sources")
         if not self.context.identity.internal_domains:
             raise ConfigError(
                 f"{where}: mailbox owner unknown: no message in {self.pattern!r} is labelled "

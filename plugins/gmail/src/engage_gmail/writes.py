@@ -61,7 +61,7 @@ class GoogleSink:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.context = context
-        self.where = f"engage.toml: [sinks.{context.name}]"
+        self.where = context.table("sinks")
         self.scopes = tuple(scopes)
         self.retry = retry or RetryPolicy()
         self.sleep = sleep

@@ -48,7 +48,7 @@ class HubSpotSource:
         self.context = context
         self.segment_property: str = options["segment_property"]
         self.company_properties: list[str] = [str(p) for p in options["company_properties"]]
-        self.engagements = check_engagements(options["engagements"], f"[sources.{context.name}]")
+        self.engagements = check_engagements(options["engagements"], context.table("sources"))
         self.feedback: bool = options["feedback"]
         self.open_work: bool = options["open_work"]
         self.overlap_ms = max(0, options["overlap_minutes"]) * 60_000
