@@ -3,19 +3,28 @@
 It implements what the source uses, as the discovery document and guides describe it:
 ``users.getProfile``; ``users.messages.list`` (``q`` with ``after:``/``before:`` epoch
 seconds, ``maxResults`` 1-500 default 100, ``pageToken``, ``labelIds``, ``includeSpamTrash``;
-newest first); ``users.messages.get`` (``format=metadata`` with repeated ``metadataHeaders``,
-or ``minimal``; ``full``/``raw`` are refused so a test notices if bodies are ever fetched);
+newest first); ``users.messages.get`` (``format=metadata`` with repeated ``metadataHeaders``: headers and
+the top-level ``mimeType``, no ``parts`` and no bodies, as Gmail answers; ``minimal``;
+``full``: every header and the MIME tree, each part with ``partId``, ``mimeType``,
+``filename``, ``headers`` and ``body{size, data}`` (the decoded bytes, base64url) or, for a
+part with a file name, ``body{size, attachmentId}``; ``raw``: the whole message, base64url;
+``full`` and ``raw`` are refused (403) to a token holding only ``gmail.metadata``);
+``users.messages.attachments.get`` (``{attachmentId, size, data}``, 5 units);
 ``users.history.list`` (``startHistoryId`` required, records *after* it, 404 ``notFound`` for
 an expired id, ``historyTypes`` filter of its four values, label changes, paging); and ``POST /batch/gmail/v1`` (multipart/mixed,
 ``application/http`` parts, ``Content-ID: <response-ID>`` answers, at most 100 parts). Errors
 use Google's body shape. Tokens are checked by :class:`fake_oauth.FakeOAuth`; every call is
-charged to the user's quota (list 5, get 5, history 2, profile 1), and an optional per-minute
+charged to the user's quota (list 5, get 5, attachments 5, history 2, profile 1), and
+:attr:`FakeGmail.gets` counts ``messages.get`` by format, and an optional per-minute
 limit answers 429 ``userRateLimitExceeded`` when exceeded.
 """
 
 from __future__ import annotations
 
 import base64
+import email
+import email.message
+import email.policy
 import itertools
 import json
 import re
@@ -24,7 +33,7 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from email.utils import format_datetime
+from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -34,7 +43,7 @@ from engage.testing import FakeServer, Reply, Request
 from engage_gmail.auth import SCOPE_METADATA, SCOPE_READONLY
 
 READ_SCOPES = (SCOPE_READONLY, SCOPE_METADATA, "https://mail.google.com/")
-UNITS = {"profile": 1, "list": 5, "get": 5, "history": 2, "sendAs": 1}
+UNITS = {"profile": 1, "list": 5, "get": 5, "attachment": 5, "history": 2, "sendAs": 1}
 #: history.list's historyTypes values and the record field each selects.
 HISTORY_FIELDS = {
     "messageAdded": "messagesAdded",
@@ -104,6 +113,9 @@ class FakeGmail:
         self.api_faults: list[Reply] = []
         self.aliases: list[str] = []
         self.inner_requests: list[Request] = []
+        self.gets: Counter[str] = Counter()
+        self.raws: dict[str, bytes] = {}
+        self.attachments: dict[tuple[str, str], bytes] = {}
         self._spent: list[tuple[float, int]] = []
         self._ids = itertools.count(0x18C0000000000000)
         self._lock = threading.Lock()
@@ -112,6 +124,9 @@ class FakeGmail:
         route("GET", _USER + r"/settings/sendAs")(self.send_as)
         route("GET", _USER + r"/messages")(self.list_messages)
         route("GET", _USER + r"/messages/(?P<id>[^/]+)")(self.get_message)
+        route("GET", _USER + r"/messages/(?P<id>[^/]+)/attachments/(?P<aid>[^/]+)")(
+            self.get_attachment
+        )
         route("GET", _USER + r"/history")(self.list_history)
         route("POST", r"/batch/gmail/v1")(self.batch)
         route("POST", r"/batch")(self.batch)
@@ -166,6 +181,74 @@ class FakeGmail:
             ("Message-ID", message_id or f"<{gmail_id}@mail.example>"),
         ]
         fields += list((headers or {}).items())
+        payload = {
+            "partId": "",
+            "mimeType": mime_type,
+            "filename": "",
+            "headers": [{"name": k, "value": v} for k, v in fields],
+            "body": {"size": 0},
+        }
+        return self._deliver(gmail_id, payload, labels, received)
+
+    def add_raw(
+        self,
+        raw: bytes,
+        *,
+        labels: Iterable[str] = ("INBOX",),
+        internal_date: datetime | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> str:
+        """Deliver a whole RFC 2822 message (its MIME tree served by ``format=full``, its
+        named parts by ``attachments.get``); ``headers`` are added on top. Its Gmail id."""
+        extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items()).encode()
+        raw = extra + raw
+        parsed = email.message_from_bytes(raw, policy=email.policy.compat32)
+        with self._lock:
+            gmail_id = format(next(self._ids), "x")
+            self.raws[gmail_id] = raw
+        payload = self._part(gmail_id, parsed, "")
+        try:
+            received = internal_date or parsedate_to_datetime(str(parsed["Date"]))
+        except (TypeError, ValueError):
+            received = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
+        return self._deliver(gmail_id, payload, labels, received)
+
+    def _part(self, gmail_id: str, part: email.message.Message, part_id: str) -> dict[str, Any]:
+        """One MessagePart, as Gmail's ``format=full`` shows it."""
+        headers = [
+            {"name": k, "value": re.sub(r"\r?\n(?=[ \t])", "", str(v))} for k, v in part.items()
+        ]
+        filename = part.get_filename() or ""
+        found: dict[str, Any] = {
+            "partId": part_id,
+            "mimeType": part.get_content_type(),
+            "filename": filename,
+            "headers": headers,
+        }
+        if part.is_multipart():
+            children = part.get_payload()
+            assert isinstance(children, list)
+            prefix = f"{part_id}." if part_id else ""
+            found["body"] = {"size": 0}
+            found["parts"] = [
+                self._part(gmail_id, child, f"{prefix}{n}") for n, child in enumerate(children)
+            ]
+            return found
+        data = part.get_payload(decode=True)
+        data = data if isinstance(data, bytes) else b""
+        if filename:
+            attachment_id = "ANGjdJ" + base64.urlsafe_b64encode(
+                f"{gmail_id}:{part_id}".encode()
+            ).decode().rstrip("=")
+            self.attachments[(gmail_id, attachment_id)] = data
+            found["body"] = {"attachmentId": attachment_id, "size": len(data)}
+        else:
+            found["body"] = {"size": len(data), "data": base64.urlsafe_b64encode(data).decode()}
+        return found
+
+    def _deliver(
+        self, gmail_id: str, payload: dict[str, Any], labels: Iterable[str], received: datetime
+    ) -> str:
         message = {
             "id": gmail_id,
             "threadId": gmail_id,
@@ -173,13 +256,7 @@ class FakeGmail:
             "snippet": "",
             "internalDate": str(int(received.timestamp() * 1000)),
             "sizeEstimate": 1024,
-            "payload": {
-                "partId": "",
-                "mimeType": mime_type,
-                "filename": "",
-                "headers": [{"name": k, "value": v} for k, v in fields],
-                "body": {"size": 0},
-            },
+            "payload": payload,
         }
         with self._lock:
             self.history_id += 3  # ids increase but are not contiguous
@@ -190,7 +267,7 @@ class FakeGmail:
                 {
                     "id": str(self.history_id),
                     "messages": [summary],
-                    "messagesAdded": [{"message": {**summary, "labelIds": list(labels)}}],
+                    "messagesAdded": [{"message": {**summary, "labelIds": message["labelIds"]}}],
                 }
             )
         return gmail_id
@@ -370,17 +447,66 @@ class FakeGmail:
             return Reply(
                 404, google_error(404, "Requested entity was not found.", "notFound", "NOT_FOUND")
             )
-        form = request.arg("format", "full")
-        if form not in ("metadata", "minimal"):
-            return _bad(f"fake Gmail: format={form} would fetch the body; engage must not")
+        form = request.arg("format", "full") or "full"
+        if form not in ("metadata", "minimal", "full", "raw"):
+            return _bad(f"Invalid value at 'format' ({form})")
+        self.gets[form] += 1
         if form == "minimal":
             return Reply(200, {k: v for k, v in message.items() if k != "payload"})
+        if form in ("full", "raw"):
+            if SCOPE_READONLY not in self._scopes(request) and not self._full_access(request):
+                return Reply(
+                    403,
+                    google_error(
+                        403,
+                        f"Metadata scope doesn't allow format {form.upper()}",
+                        "forbidden",
+                        "PERMISSION_DENIED",
+                    ),
+                )
+            if form == "full":
+                return Reply(200, message)
+            raw = self.raws.get(message["id"]) or _raw_of(message["payload"])
+            body = {k: v for k, v in message.items() if k != "payload"}
+            return Reply(200, {**body, "raw": base64.urlsafe_b64encode(raw).decode()})
         names = {h.lower() for h in request.query.get("metadataHeaders", [])}
-        payload = dict(message["payload"])
-        payload["headers"] = [
-            h for h in payload["headers"] if not names or h["name"].lower() in names
-        ]
+        full = message["payload"]
+        payload = {k: full[k] for k in ("partId", "mimeType", "filename") if k in full}
+        payload["headers"] = [h for h in full["headers"] if not names or h["name"].lower() in names]
+        payload["body"] = {"size": 0}
         return Reply(200, {**message, "payload": payload})
+
+    def get_attachment(self, request: Request) -> Reply:
+        user, refused = self._user(request)
+        if refused:
+            return refused
+        if SCOPE_READONLY not in self._scopes(request) and not self._full_access(request):
+            return Reply(
+                403,
+                google_error(
+                    403,
+                    "Metadata scope doesn't allow this method",
+                    "forbidden",
+                    "PERMISSION_DENIED",
+                ),
+            )
+        charged = self._charge(user, "attachment")
+        if charged:
+            return charged
+        found = self.attachments.get((request.match["id"], request.match["aid"]))
+        if found is None or request.match["id"] not in self.messages:
+            return Reply(
+                404, google_error(404, "Requested entity was not found.", "notFound", "NOT_FOUND")
+            )
+        self.gets["attachment"] += 1
+        return Reply(
+            200,
+            {
+                "attachmentId": request.match["aid"],
+                "size": len(found),
+                "data": base64.urlsafe_b64encode(found).decode(),
+            },
+        )
 
     def list_history(self, request: Request) -> Reply:
         user, refused = self._user(request)
@@ -461,6 +587,9 @@ class FakeGmail:
         token = (request.header("Authorization") or "").removeprefix("Bearer ")
         return self.oauth.issued.get(token, ())
 
+    def _full_access(self, request: Request) -> bool:
+        return "https://mail.google.com/" in self._scopes(request)
+
     def _fault(self) -> Reply | None:
         with self._lock:
             if not self.part_faults:
@@ -485,6 +614,12 @@ class FakeGmail:
                     )
                 )
         return Reply(404, google_error(404, "Not Found", "notFound", "NOT_FOUND"))
+
+
+def _raw_of(payload: Mapping[str, Any]) -> bytes:
+    """An RFC 2822 message made of a single-part payload's headers (a message from ``add``)."""
+    head = "".join(f"{h['name']}: {h['value']}\r\n" for h in payload.get("headers") or [])
+    return (head + "\r\n").encode()
 
 
 def _split(body: bytes, boundary: str) -> list[bytes]:

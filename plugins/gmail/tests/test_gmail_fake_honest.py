@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import google.oauth2.credentials
@@ -14,8 +16,10 @@ from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 from googleapiclient.http import BatchHttpRequest
 
-from engage_gmail.auth import SCOPE_READONLY
+from engage_gmail.auth import SCOPE_METADATA, SCOPE_READONLY
 from engage_gmail.gmail_api import METADATA_HEADERS
+
+DATA = Path(__file__).parent / "data" / "email" / "bluemind"
 
 
 @pytest.fixture
@@ -161,3 +165,59 @@ def test_an_unknown_history_type_is_refused(fake: FakeGmail) -> None:
         timeout=5,
     )
     assert answer.status_code == 400 and "history_types" in answer.text
+
+
+def test_full_format_attachments_and_raw_with_the_official_client(fake: FakeGmail) -> None:
+    """A real invitation: metadata shows no parts; format=full gives the MIME tree with
+    base64url bodies, a named part as an attachmentId that attachments.get serves; format=raw
+    is the message itself; a batch of full gets works too."""
+    raw = (DATA / "outlook.invite.new.eml").read_bytes()
+    gmail_id = fake.add_raw(raw)
+    gmail = service(fake)
+    messages = gmail.users().messages()
+    metadata = messages.get(userId="me", id=gmail_id, format="metadata").execute()
+    assert metadata["payload"]["mimeType"] == "multipart/alternative"
+    assert "parts" not in metadata["payload"] and "data" not in metadata["payload"]["body"]
+    full = messages.get(userId="me", id=gmail_id, format="full").execute()
+    html, calendar = full["payload"]["parts"]
+    assert (html["partId"], html["mimeType"], html["filename"]) == ("0", "text/html", "")
+    assert b"De 8h" in base64.urlsafe_b64decode(html["body"]["data"])
+    assert (calendar["mimeType"], calendar["filename"]) == ("text/calendar", "meeting.ics")
+    assert "data" not in calendar["body"]
+    body = (
+        messages.attachments()
+        .get(userId="me", messageId=gmail_id, id=calendar["body"]["attachmentId"])
+        .execute()
+    )
+    ics = base64.urlsafe_b64decode(body["data"])
+    assert body["size"] == calendar["body"]["size"] == len(ics)
+    assert b'DTSTART;TZID="Sarajevo, Skopje, Warsaw, Zagreb":20120527T200000' in ics
+    whole = messages.get(userId="me", id=gmail_id, format="raw").execute()
+    assert base64.urlsafe_b64decode(whole["raw"]) == raw
+    got: dict[str, Any] = {}
+
+    def callback(request_id: str, response: Any, exception: Exception | None) -> None:
+        assert exception is None
+        got[request_id] = response
+
+    batch = BatchHttpRequest(callback=callback, batch_uri=fake.url + "/batch/gmail/v1")
+    batch.add(messages.get(userId="me", id=gmail_id, format="full"), request_id="full")
+    attachment = calendar["body"]["attachmentId"]
+    batch.add(
+        messages.attachments().get(userId="me", messageId=gmail_id, id=attachment),
+        request_id="ics",
+    )
+    batch.execute()
+    assert got["full"]["payload"]["parts"][1]["body"]["attachmentId"] == attachment
+    assert base64.urlsafe_b64decode(got["ics"]["data"]) == ics
+
+
+def test_full_format_is_refused_to_the_metadata_scope() -> None:
+    """gmail.metadata may read headers only: format=full answers 403, as Gmail does."""
+    with FakeGmail(scopes=(SCOPE_METADATA,)) as narrow:
+        gmail_id = narrow.add_raw((DATA / "google.invite.new.eml").read_bytes())
+        messages = service(narrow).users().messages()
+        assert messages.get(userId="me", id=gmail_id, format="metadata").execute()["id"]
+        with pytest.raises(HttpError) as caught:
+            messages.get(userId="me", id=gmail_id, format="full").execute()
+        assert caught.value.status_code == 403

@@ -8,6 +8,11 @@ The cursor is JSON:
 - ``{"phase": "history", "history_id", ...}`` afterwards: history records after that id are
   still to read.
 
+Calendar invitations are read whole (:mod:`engage_gmail.api_invites`) and dated at the
+meeting's start, as in mbox files; ``state["meetings"]`` (:class:`~engage_gmail.meetings.MeetingBook`)
+keeps the SEQUENCE read per UID and the meetings still in the future, which every pull
+yields once their start has come.
+
 The ``historyId`` comes from ``getProfile`` taken *before* listing, so mail arriving during a
 long first sync is read by the next history sync. A 404 from history (the id expired) falls
 back to a list sync from a day before the last message seen; ids are Gmail's stable message
@@ -22,12 +27,16 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import attrs
+
 from engage.adapters import AdapterContext, Checkpoint, Problem, Retire, Skipped, SourceItem
 from engage.http import HttpError
+from engage_gmail.api_invites import read_invites
 from engage_gmail.batch import MAX_BATCH
 from engage_gmail.gmail_api import GmailApi, HistoryExpired, header_map, message_ids, mime_types
 from engage_gmail.headers import Headers
-from engage_gmail.mapping import SKIPPED_LABELS, MailMessage, Mapper
+from engage_gmail.mapping import SKIPPED_LABELS, MailMessage, Mapper, looks_like_meeting
+from engage_gmail.meetings import MeetingBook
 
 #: Overlap when a list sync restarts from the last message seen.
 FALLBACK_MARGIN = timedelta(days=1)
@@ -75,6 +84,7 @@ class ApiReader:
         self.mailbox_owner = mailbox_owner
         self.counts: Counter[str] = Counter()
         self.mapper = Mapper(context.name, context.identity, now=context.now)
+        self.book = MeetingBook({}, context.now())
 
     def pull(self, cursor: str | None) -> Iterator[SourceItem]:
         """Yield records and checkpoints since ``cursor``."""
@@ -85,6 +95,11 @@ class ApiReader:
             return
         self.mapper.owner = self.mailbox_owner or state.get("owner")
         self.mapper.aliases = frozenset(self.api.send_as())
+        self.book = MeetingBook(state, self.context.now())
+        due = list(self.book.due())
+        if due:
+            yield from due
+            yield Checkpoint(_dump(state))
         if state["phase"] == "list":
             yield from self._list(state)
             return
@@ -113,7 +128,9 @@ class ApiReader:
             "page": None,
             "skip": 0,
             "last_ms": int(previous.get("last_ms") or 0),
+            "meetings": previous.get("meetings") or {},
         }
+        self.book = MeetingBook(state, self.context.now())
         yield from self._list(state)
 
     def _list(self, state: dict[str, Any]) -> Iterator[SourceItem]:
@@ -209,6 +226,9 @@ class ApiReader:
     # -- messages -------------------------------------------------------------------------
     def _read(self, ids: Sequence[str], state: dict[str, Any]) -> Iterator[SourceItem]:
         found = self.api.get_metadata(ids)
+        messages = {m: _message(m, data) for m, data in found.items()}
+        meetings = [m for m, message in messages.items() if looks_like_meeting(message)]
+        invites = read_invites(self.api, meetings, self.counts)
         for message_id in dict.fromkeys(ids):
             data = found.get(message_id)
             if data is None:
@@ -218,13 +238,25 @@ class ApiReader:
             if received is not None:
                 millis = int(received.timestamp() * 1000)
                 state["last_ms"] = max(int(state.get("last_ms") or 0), millis)
-            mapped = self.mapper.map(_message(message_id, data))
             self.counts["messages"] += 1
             self.context.progress.advance("messages")
+            invite = invites.get(message_id)
+            if invite is not None:
+                self.counts["invitations"] += 1
+                if self.book.superseded(invite):
+                    yield from count_outcome(self.counts, self.context, "meeting superseded")
+                    continue
+            message = attrs.evolve(messages[message_id], invite=invite)
+            mapped = self.mapper.map(message)
             yield from count_outcome(self.counts, self.context, mapped.skipped)
             if mapped.problem:
                 yield Problem(f"gmail message {message_id}: {mapped.problem}")
-            yield from mapped.records
+            if invite is None:
+                yield from mapped.records
+            elif mapped.cancelled:
+                yield from self.book.cancel(invite, mapped.cancelled)
+            else:
+                yield from self.book.place(mapped.records)
 
 
 def _message(message_id: str, data: Mapping[str, Any]) -> MailMessage:

@@ -285,3 +285,12 @@ def _subject(headers: Headers) -> str | None:
     if value is None:
         return None
     return " ".join(decode_words(value).split()) or None
+
+
+def looks_like_meeting(message: MailMessage) -> bool:
+    """True when a message's headers and known MIME types mark a calendar invitation or reply
+    (a ``text/calendar`` type, Outlook's calendar ``Content-Class``, an invitation subject),
+    and it is not spam, trash or a draft: worth reading its calendar part."""
+    if message.labels & SKIPPED_LABELS:
+        return False
+    return is_invitation(message.headers, _subject(message.headers), message.mime_types)
