@@ -68,6 +68,8 @@ class TestCsvSink:
                 "reason": "quiet for 40 days",
                 "body": "It has been 40 days.",
                 "created_at": "2024-03-05T09:00:00+00:00",
+                "status": "open",
+                "cleared_at": "",
             }
         ]
 
@@ -98,12 +100,13 @@ class TestCsvSink:
         assert rows[1]["body"] == "line one\nline two, with comma"
 
     def test_row_cut_short_is_not_joined(self, tmp_path: Path) -> None:
-        """If the file ends mid-row (a crash), the next row starts on a new line."""
+        """If the file ends mid-row (a crash), that row is moved aside, not joined to the next."""
         path = tmp_path / "tasks.csv"
         sink(tmp_path, "tasks.csv").create([task("k1")])
         path.write_bytes(path.read_bytes() + b"torn,row")
         sink(tmp_path, "tasks.csv").create([task("k2")])
-        assert [r["key"] for r in read(path)] == ["k1", "torn", "k2"]
+        assert [r["key"] for r in read(path)] == ["k1", "k2"]
+        assert (tmp_path / "tasks.csv.engage-damaged").read_bytes() == b"torn,row\r\n"
 
     def test_not_a_task_file(self, tmp_path: Path) -> None:
         """A file without a key column is refused rather than appended to."""
@@ -111,9 +114,12 @@ class TestCsvSink:
         with pytest.raises(SinkError, match=r"tasks\.csv: not a task file"):
             sink(tmp_path, "tasks.csv").create([task("k1")])
 
-    def test_complete_does_nothing(self, tmp_path: Path) -> None:
-        """A CSV file cannot mark tasks done: complete returns nothing."""
-        assert list(sink(tmp_path).complete({"k1": "k1"})) == []
+    def test_complete_without_a_file_finds_nothing(self, tmp_path: Path) -> None:
+        """complete on a missing file writes nothing and says each key is not in the file."""
+        results = list(sink(tmp_path).complete({"k1": "k1"}))
+        assert [(r.key, r.ok) for r in results] == [("k1", False)]
+        assert "not in the task file" in (results[0].error or "")
+        assert not (tmp_path / "out").exists()
         assert CsvSink.batch_size == 500
 
 

@@ -12,8 +12,10 @@ memory. Instead:
   modification time when the index was last brought up to date, then the digests. Loading
   it is one read; a task file changed behind its back (a mismatch of size or time: edited,
   replaced, appended by an older engage) is parsed again and the index rewritten.
-  Appending writes the task rows first, then the digests, then the stamp, so a crash in
-  between leaves a stale stamp, never an index that claims rows the file lacks.
+  Appending writes the task rows first, then the digests, then the stamp, each flushed to
+  disk before the next, so a crash in between leaves a stale stamp, never an index that
+  claims rows the file lacks. A rewrite of the task file that keeps its keys (tasks marked
+  cleared, a file upgraded, an append taken back) only moves the stamp on (:func:`restamp`).
 
 The source uses the same compact set to send each customer and contact record once per
 pull, however many the file names.
@@ -119,6 +121,8 @@ def save(path: Path, keys: KeyIndex, stamp: Stamp) -> None:
     with temporary.open("wb") as handle:
         handle.write(_HEADER.pack(_MAGIC, *stamp))
         handle.write(keys._sorted.tobytes())
+        handle.flush()
+        os.fsync(handle.fileno())
     os.replace(temporary, path)
 
 
@@ -128,5 +132,28 @@ def append(path: Path, digests: Iterable[int], stamp: Stamp) -> None:
         handle.seek(0, os.SEEK_END)
         handle.write(array("q", digests).tobytes())
         handle.flush()
+        os.fsync(handle.fileno())  # the digests are on disk before the stamp claims them
         handle.seek(0)
         handle.write(_HEADER.pack(_MAGIC, *stamp))
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def restamp(path: Path, old: Stamp, new: Stamp) -> bool:
+    """Move the index on from a task file of stamp ``old`` to one of ``new`` with the same keys.
+
+    Returns False (and changes nothing) when the index is missing or not up to date with
+    ``old``: then the task file is parsed again next time.
+    """
+    try:
+        with path.open("r+b") as handle:
+            head = handle.read(_HEADER.size)
+            if len(head) < _HEADER.size or _HEADER.unpack(head) != (_MAGIC, *old):
+                return False
+            handle.seek(0)
+            handle.write(_HEADER.pack(_MAGIC, *new))
+            handle.flush()
+            os.fsync(handle.fileno())
+    except FileNotFoundError:
+        return False
+    return True

@@ -1,16 +1,17 @@
-"""CsvSink: append follow-up tasks to a CSV file, one row per task, never the same key twice.
+"""CsvSink: append follow-up tasks to a CSV file, one row per task, never the same key twice;
+mark the ones engage no longer wants ``cleared``.
 
 The keys already in the file come from a small index beside it (:mod:`engage_csv.keyindex`),
-so a sync neither parses the whole file again nor holds every key in memory.
+so a sync neither parses the whole file again nor holds every key in memory. The file itself
+is handled by :mod:`engage_csv.taskfile`: appends that are taken back when they fail, rewrites
+that are atomic, and a record scan that finds a row cut off by a crash.
 """
 
 from __future__ import annotations
 
 import contextlib
 import csv
-import io
-import os
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -18,10 +19,11 @@ from engage.adapters import AdapterContext, Option, PushResult
 from engage.clock import ensure_utc
 from engage.errors import ConfigError, SinkError
 from engage.models import Task
-from engage_csv import keyindex
+from engage_csv import keyindex, taskfile
 from engage_csv.keyindex import KeyIndex
+from engage_csv.taskfile import Record, Stamp
 
-#: The file's columns, in order.
+#: The file's columns, in order, for a new file.
 COLUMNS: tuple[str, ...] = (
     "key",
     "customer",
@@ -35,15 +37,40 @@ COLUMNS: tuple[str, ...] = (
     "reason",
     "body",
     "created_at",
+    "status",
+    "cleared_at",
 )
+#: The columns engage keeps up to date; a file without them is upgraded.
+STATUS_COLUMNS: tuple[str, ...] = ("status", "cleared_at")
+OPEN = "open"
+CLEARED = "cleared"
+#: How often a rewrite starts again when someone else writes the file meanwhile.
+_ATTEMPTS = 3
+
+
+class _State:
+    """What the sink knows of its file: the header, the keys, the stamp they belong to."""
+
+    def __init__(
+        self, header: list[str] | None, keys: KeyIndex, stamp: Stamp | None, indexed: bool
+    ) -> None:
+        self.header = header
+        self.keys = keys
+        self.stamp = stamp
+        self.indexed = indexed  # the index beside the file is up to date with ``stamp``
 
 
 class CsvSink:
     """Appends tasks to a CSV file (``plugin = "csv"``); a spreadsheet or script takes it from there.
 
     The task key is the row's identity: a task whose key is already in the file is not
-    written again, so a retried or repeated push never duplicates a row. A CSV file cannot
-    mark work done, so :meth:`complete` does nothing.
+    written again, so a retried or repeated push never duplicates a row. A new row's
+    ``status`` is ``open``; :meth:`complete` marks rows ``cleared`` (with ``cleared_at``)
+    by rewriting the file atomically. Rows and columns added by hand are kept as they are.
+
+    Attributes:
+        notices: What a person should know about this run that is not an error (a cut-off
+            row moved aside, an old file upgraded); engage shows each once.
     """
 
     options: ClassVar[Mapping[str, Option]] = {
@@ -54,7 +81,11 @@ class CsvSink:
     batch_size: ClassVar[int] = 500
 
     def __init__(self, options: Mapping[str, Any], context: AdapterContext) -> None:
-        """Build the sink from resolved options; ``path`` is relative to the config's directory."""
+        """Build the sink from resolved options; ``path`` is relative to the config's directory.
+
+        Nothing is read or written until the first :meth:`find`, :meth:`create` or
+        :meth:`complete`.
+        """
         if not options.get("path"):
             raise ConfigError(
                 f"[sinks.{context.name}]: missing required key 'path' ({self.options['path'].help})"
@@ -62,136 +93,363 @@ class CsvSink:
         self.context = context
         self.display: str = options["path"]
         self.path: Path = context.path(options["path"])
-        self._keys: KeyIndex | None = None
-        self._stamp: tuple[int, int] | None = None
+        self.notices: list[str] = []
+        self._state: _State | None = None
         self._index = keyindex.index_path(self.path)
 
-    def _file_stamp(self) -> tuple[int, int] | None:
-        try:
-            stat = self.path.stat()
-        except FileNotFoundError:
-            return None
-        return (stat.st_size, stat.st_mtime_ns)
-
-    def _existing_keys(self) -> KeyIndex:
-        """The task keys already in the file, read again only when someone else changed it."""
-        stamp = self._file_stamp()
-        if self._keys is None or stamp != self._stamp:
-            self._keys = self._load_keys(stamp)
-            self._stamp = stamp
-        return self._keys
-
-    def _load_keys(self, stamp: tuple[int, int] | None) -> KeyIndex:
-        """The file's keys: from its index when up to date, else parsed (and indexed again)."""
-        if stamp is None:
-            return KeyIndex()
-        saved = keyindex.load(self._index, stamp)
-        if saved is not None:
-            return saved
-        keys = KeyIndex()
-        for key in self._read_keys():
-            keys.add(key)
-        with contextlib.suppress(OSError):  # only a speed-up: the next run parses the file again
-            keyindex.save(self._index, keys, stamp)
-        return keys
-
-    def _read_keys(self) -> Iterator[str]:
-        """The task keys in the file (none when it is missing or empty)."""
-        try:
-            with self.path.open(encoding="utf-8-sig", newline="") as handle:
-                rows = csv.reader(handle)
-                header = next(rows, None)
-                if header is None:
-                    return
-                if "key" not in header:
-                    raise SinkError(
-                        f"{self.display}: not a task file: the header has no 'key' column"
-                    )
-                column = header.index("key")
-                for row in rows:
-                    if len(row) > column:
-                        yield row[column]
-        except FileNotFoundError:
-            return
-        except (OSError, UnicodeDecodeError, csv.Error) as error:
-            raise SinkError(f"{self.display}: cannot read the task file: {error}") from error
+    # -- the Sink protocol ------------------------------------------------------------------
 
     def find(self, tasks: Sequence[Task]) -> Mapping[str, str]:
-        """Task key → remote id (the key itself) for the tasks already in the file."""
-        keys = self._existing_keys()
+        """Task key → remote id (the key itself) for the tasks already in the file.
+
+        A row cut off at the end of the file is not in it (see :meth:`_open`).
+
+        Raises:
+            SinkError: the file cannot be read, or is not a task file.
+        """
+        keys = self._open().keys
         return {task.key: task.key for task in tasks if task.key in keys}
 
     def create(self, tasks: Sequence[Task]) -> Iterable[PushResult]:
-        """Append the tasks not in the file yet; every task's remote id is its key.
+        """Append the tasks not in the file yet, as ``open``; every task's remote id is its key.
+
+        The batch is encoded whole, appended, flushed and ``fsync``\\ ed; if any of that
+        fails the file is cut back to its size before, so it never ends in half a row.
 
         Raises:
-            SinkError: the file cannot be read or written.
+            SinkError: the file cannot be read or written; nothing of the batch is in it.
         """
-        keys = self._existing_keys()
-        had_index = self._stamp is not None and keyindex.load_stamp(self._index) == self._stamp
-        created_at = ensure_utc(self.context.now(), "now").isoformat(timespec="seconds")
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        added = []
+        state = self._open()
+        header = state.header or list(COLUMNS)
+        created_at = self._now()
+        rows: list[str] = []
+        added: list[str] = []
         for task in tasks:
-            if task.key in keys:
+            if task.key in state.keys or task.key in added:
                 continue
-            added.append(keys.add(task.key))
-            writer.writerow(_row(task, created_at))
-        if buffer.tell():
-            self._append(buffer.getvalue())
-            self._stamp = self._file_stamp()
-            self._record(keys, added, had_index)
+            added.append(task.key)
+            rows.append(taskfile.encode_row(_row(task, created_at, header)))
+        if added:
+            if state.header is None:
+                rows.insert(0, taskfile.encode_row(header))
+            self._append(state, "".join(rows).encode(taskfile.ENCODING, taskfile.ERRORS))
+            state.header = header
+            self._record(state, [state.keys.add(key) for key in added])
         return [PushResult(task.key, remote_id=task.key) for task in tasks]
 
-    def _record(self, keys: KeyIndex, added: list[int], had_index: bool) -> None:
-        """Bring the key index up to date with the rows just appended."""
-        if self._stamp is None:
-            return
-        # the index is only a speed-up: if it cannot be written, the next run parses the file
-        with contextlib.suppress(OSError):
-            if had_index:
-                keyindex.append(self._index, added, self._stamp)
-            else:
-                keyindex.save(self._index, keys, self._stamp)
-
     def complete(self, remote_ids: Mapping[str, str]) -> Iterable[PushResult]:
-        """Do nothing: a CSV file has no notion of done. Returns an empty list."""
-        return []
+        """Mark the rows of these tasks ``cleared`` with ``cleared_at`` (now), atomically.
 
-    def _append(self, text: str) -> None:
+        A row whose status someone set by hand to something other than ``open`` keeps it.
+        A key not in the file (its row deleted by hand) gets a failed result.
+
+        Raises:
+            SinkError: the file cannot be read or rewritten; it is left as it was.
+        """
+        if not remote_ids:
+            return []
+        wanted = set(remote_ids)
+        for _attempt in range(_ATTEMPTS):
+            found = self._clear(wanted)
+            if found is not None:
+                break
+        else:
+            raise self._kept_changing("mark cleared tasks")
+        return [
+            PushResult(key, remote_id=key)
+            if key in found
+            else PushResult(key, error="not in the task file (its row was deleted?)")
+            for key in remote_ids
+        ]
+
+    def _clear(self, wanted: set[str]) -> set[str] | None:
+        """Mark the open rows of ``wanted`` keys cleared; the keys found, or None if someone
+        else wrote the file meanwhile."""
+        state = self._open()
+        if state.header is None:
+            return set()
+        columns = _Columns(state.header, wanted, self._now())
+        try:
+            stale = [r for r in self._rows() if columns.key(r) in wanted]
+        except (OSError, csv.Error) as error:
+            raise self._unreadable(error) from error
+        found = {columns.key(r) for r in stale}
+        if not any(columns.is_open(r) for r in stale):
+            return found
+        return found if self._rewrite(columns.clear, "mark cleared tasks", state) else None
+
+    # -- opening: repair, upgrade, keys -----------------------------------------------------
+
+    def _open(self) -> _State:
+        """The file's state, read again only when someone else changed the file.
+
+        Opening repairs a file whose last row was cut off (a crash, or an older engage on a
+        full disk): the cut-off row is moved to ``NAME.engage-damaged`` beside the file, so
+        its key no longer counts as written and its task is pushed again. A file whose
+        header lacks the status columns is upgraded (columns added, rows ``open``).
+        """
+        if self._state is not None and self._state.stamp == taskfile.stamp_of(self.path):
+            return self._state
+        self._state = None
+        for _attempt in range(_ATTEMPTS):
+            try:
+                state = self._load(taskfile.stamp_of(self.path))
+                old = state.header is not None and any(
+                    c not in state.header for c in STATUS_COLUMNS
+                )
+                if old and not self._upgrade(state):
+                    continue  # someone else wrote the file meanwhile: read it again
+            except (OSError, csv.Error) as error:
+                raise self._unreadable(error) from error
+            self._state = state
+            return state
+        raise self._kept_changing("add the status columns")
+
+    def _unreadable(self, error: OSError | csv.Error) -> SinkError:
+        why = taskfile.cause(error) if isinstance(error, OSError) else str(error)
+        return SinkError(f"{self.display}: cannot read the task file: {why}")
+
+    def _kept_changing(self, what: str) -> SinkError:
+        return SinkError(
+            f"{self.display}: cannot {what}: the file kept changing while engage rewrote it; "
+            "it is unchanged (close the program writing it and sync again)"
+        )
+
+    def _load(self, stamp: Stamp | None) -> _State:
+        if stamp is None:
+            return _State(None, KeyIndex(), None, indexed=False)
+        saved = keyindex.load(self._index, stamp)
+        head = taskfile.first_record(self.path) if saved is not None else None
+        if saved is None or head is None or not head.complete:
+            return self._scan()
+        self._check_header(head.fields)
+        return _State(head.fields, saved, stamp, indexed=True)
+
+    def _check_header(self, header: list[str]) -> None:
+        if "key" not in header:
+            raise SinkError(f"{self.display}: not a task file: the header has no 'key' column")
+
+    def _scan(self) -> _State:
+        """Parse the whole file for its keys, repair a cut-off end, and index it again."""
+        keys = KeyIndex()
+        header: list[str] | None = None
+        last: Record | None = None
+        column = 0
+        for record in taskfile.records(self.path):
+            if header is None:
+                header = record.fields
+                self._check_header(header)
+                column = header.index("key")
+            elif record.complete and len(record.fields) > column:
+                keys.add(record.fields[column])
+            last = record
+        if last is not None and not last.complete:
+            if last.start > 0 and _only_line_ending_missing(last, header or []):
+                keys.add(last.fields[column])
+                self._finish_line()
+            else:
+                self._move_aside(last)
+                if last.start == 0:
+                    header = None
+        stamp = taskfile.stamp_of(self.path)
+        indexed = False
+        if stamp is not None:
+            with contextlib.suppress(OSError):  # only a speed-up: the next run parses again
+                keyindex.save(self._index, keys, stamp)
+                indexed = True
+        return _State(header, keys, stamp, indexed)
+
+    def _finish_line(self) -> None:
+        """End a whole last row that lacks only its line ending (a file saved by hand)."""
+        try:
+            taskfile.append(self.path, b"\r\n")
+        except taskfile.AppendError as error:
+            raise SinkError(
+                f"{self.display}: cannot end the last row with a line ending: {error}"
+            ) from error
+
+    def _move_aside(self, cut: Record) -> None:
+        """Move a cut-off last row to ``NAME.engage-damaged`` and cut the file before it."""
+        damaged = self.path.with_name(self.path.name + ".engage-damaged")
+        shown = f"{self.display}.engage-damaged"
+        text = cut.raw if cut.ended else cut.raw + "\r\n"
+        try:
+            taskfile.append(damaged, text.encode(taskfile.ENCODING, taskfile.ERRORS))
+            taskfile.truncate(self.path, cut.start)
+        except (OSError, taskfile.AppendError) as error:
+            why = error if isinstance(error, taskfile.AppendError) else taskfile.cause(error)
+            raise SinkError(
+                f"{self.display}: the file ends in a cut-off row that cannot be moved to "
+                f"{shown}: {why}"
+            ) from error
+        what = "header" if cut.start == 0 else "last row"
+        self.notices.append(
+            f"{self.display}: the {what} was cut off (a crash or a full disk while writing); "
+            f"moved it to {shown}, so its task is written again"
+        )
+
+    def _upgrade(self, state: _State) -> bool:
+        """Add the missing status columns at the end of the header; every row is ``open``.
+
+        Returns False when someone else wrote the file meanwhile (nothing was changed).
+        """
+        assert state.header is not None
+        old = state.header
+        missing = [c for c in STATUS_COLUMNS if c not in old]
+        values = [OPEN if c == "status" else "" for c in missing]
+
+        def upgrade(record: Record) -> str:
+            if record.start == 0:
+                bom = taskfile.BOM if record.raw.startswith(taskfile.BOM) else ""
+                return bom + taskfile.encode_row([*old, *missing])
+            if not record.fields:  # a blank line
+                return record.raw
+            fields = record.fields + [""] * (len(old) - len(record.fields))
+            return taskfile.encode_row([*fields[: len(old)], *values, *fields[len(old) :]])
+
+        if not self._rewrite(upgrade, "add the status columns", state):
+            return False
+        state.header = [*old, *missing]
+        self.notices.append(
+            f"{self.display}: added the column{'s' if len(missing) > 1 else ''} "
+            f"{', '.join(missing)}; the rows already there are {OPEN}"
+        )
+        return True
+
+    # -- writing ----------------------------------------------------------------------------
+
+    def _rows(self) -> Iterator[Record]:
+        records = taskfile.records(self.path)
+        next(records, None)
+        return records
+
+    def _rewrite(self, change: Callable[[Record], str], what: str, state: _State) -> bool:
+        """Rewrite the file atomically, each record as ``change`` returns it; keys stay.
+
+        Returns False when the file is no longer the one ``state`` describes (nothing changed).
+        """
+        try:
+            stamp = taskfile.rewrite(
+                self.path, lambda: map(change, taskfile.records(self.path)), state.stamp
+            )
+        except taskfile.Changed:
+            self._state = None
+            return False
+        except (OSError, csv.Error) as error:
+            why = taskfile.cause(error) if isinstance(error, OSError) else str(error)
+            raise SinkError(
+                f"{self.display}: cannot {what}: {why}; the task file is unchanged"
+            ) from error
+        self._moved(state, stamp)
+        return True
+
+    def _append(self, state: _State, data: bytes) -> None:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self.path.open("a+b") as handle:
-                size = handle.seek(0, os.SEEK_END)
-                prefix = b""
-                if size == 0:
-                    header = io.StringIO()
-                    csv.writer(header).writerow(COLUMNS)
-                    prefix = header.getvalue().encode()
-                else:
-                    handle.seek(size - 1)
-                    if handle.read(1) not in (b"\n", b"\r"):  # a row cut short by a crash
-                        prefix = b"\r\n"
-                handle.write(prefix + text.encode("utf-8"))
-                handle.flush()
-                os.fsync(handle.fileno())
         except OSError as error:
-            raise SinkError(f"{self.display}: cannot write the task file: {error}") from error
+            raise SinkError(
+                f"{self.display}: cannot create its directory: {taskfile.cause(error)}"
+            ) from error
+        try:
+            taskfile.append(self.path, data)
+        except taskfile.AppendError as error:
+            if error.undo is not None:
+                self._state = None  # the next use parses the file and moves the cut row aside
+                raise SinkError(
+                    f"{self.display}: {error}; the batch could not be taken back "
+                    f"({taskfile.cause(error.undo)}): the next run moves its rows aside"
+                ) from error
+            stamp = taskfile.stamp_of(self.path)
+            if stamp is not None:
+                self._moved(state, stamp)  # the same bytes as before, a new time
+            raise SinkError(
+                f"{self.display}: {error}; nothing of this batch was written"
+            ) from error
+
+    def _moved(self, state: _State, stamp: Stamp) -> None:
+        """The file has the same keys under a new stamp: move the state and the index on."""
+        old, state.stamp = state.stamp, stamp
+        if state.indexed and old is not None:
+            with contextlib.suppress(OSError):
+                state.indexed = keyindex.restamp(self._index, old, stamp)
+                return
+        state.indexed = False
+
+    def _record(self, state: _State, added: list[int]) -> None:
+        """Bring the state and the key index up to date with the rows just appended."""
+        old, state.stamp = state.stamp, taskfile.stamp_of(self.path)
+        if state.stamp is None:
+            return
+        # the index is only a speed-up: if it cannot be written, the next run parses the file
+        try:
+            if state.indexed and old is not None:
+                keyindex.append(self._index, added, state.stamp)
+            else:
+                keyindex.save(self._index, state.keys, state.stamp)
+            state.indexed = True
+        except OSError:
+            state.indexed = False
+
+    def _now(self) -> str:
+        return ensure_utc(self.context.now(), "now").isoformat(timespec="seconds")
 
 
-def _row(task: Task, created_at: str) -> list[str]:
-    return [
-        task.key,
-        task.customer,
-        task.rule,
-        task.title,
-        task.due.isoformat(),
-        task.priority.value,
-        task.kind.value,
-        task.owner or "",
-        task.contact_email or "",
-        task.reason,
-        task.body,
-        created_at,
-    ]
+class _Columns:
+    """Where the key and status columns of a header are, and how a row is marked cleared."""
+
+    def __init__(self, header: list[str], wanted: set[str], moment: str) -> None:
+        self.width = len(header)
+        self.wanted = wanted
+        self.moment = moment
+        self._key = header.index("key")
+        self._status = header.index("status")
+        self._cleared_at = header.index("cleared_at")
+
+    def key(self, record: Record) -> str:
+        return _field(record.fields, self._key)
+
+    def is_open(self, record: Record) -> bool:
+        return _field(record.fields, self._status).strip().lower() in ("", OPEN)
+
+    def clear(self, record: Record) -> str:
+        """The record's text, marked cleared when it is an open row of a wanted key."""
+        if record.start == 0 or self.key(record) not in self.wanted or not self.is_open(record):
+            return record.raw
+        fields = record.fields + [""] * (self.width - len(record.fields))
+        fields[self._status] = CLEARED
+        fields[self._cleared_at] = self.moment
+        return taskfile.encode_row(fields)
+
+
+def _field(fields: list[str], at: int) -> str:
+    return fields[at] if at < len(fields) else ""
+
+
+def _only_line_ending_missing(record: Record, header: list[str]) -> bool:
+    """A last row with every column and no open quote lacks only its line ending.
+
+    engage writes ``cleared_at`` last and empty, so a row it wrote that was cut short has
+    fewer fields than the header; a spreadsheet may save the last row without a line ending.
+    """
+    return not record.open_quote and len(record.fields) >= len(header)
+
+
+def _row(task: Task, created_at: str, header: Sequence[str]) -> list[str]:
+    """The task's row in the order of ``header``; columns engage does not know are empty."""
+    values = {
+        "key": task.key,
+        "customer": task.customer,
+        "rule": task.rule,
+        "title": task.title,
+        "due": task.due.isoformat(),
+        "priority": task.priority.value,
+        "kind": task.kind.value,
+        "owner": task.owner or "",
+        "contact": task.contact_email or "",
+        "reason": task.reason,
+        "body": task.body,
+        "created_at": created_at,
+        "status": OPEN,
+        "cleared_at": "",
+    }
+    return [values.get(name, "") for name in header]
