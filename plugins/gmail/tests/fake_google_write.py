@@ -4,7 +4,11 @@ Gmail (``/gmail/v1/users/me``): ``messages.list`` (``q`` with ``from:``/``to:`` 
 ``OR``; newest first), ``messages.get`` (``format=metadata`` with repeated
 ``metadataHeaders``), ``drafts.create`` (``message.raw`` must be base64url RFC 2822; a
 ``threadId`` must exist, and the draft joins that thread only when its subject and
-``References`` match, as Gmail does), ``drafts.list`` (paged) and ``drafts.get``.
+``References`` match, as Gmail does), ``drafts.list`` (``maxResults`` 1-500, default 100,
+paged; ``q`` is refused, as the fake does not search), ``drafts.get`` (``format``; no
+``metadataHeaders``, which Gmail defines for ``messages.get`` only), and ``POST
+/batch/gmail/v1`` (multipart/mixed of those calls, at most 100, ``Content-ID: <response-ID>``
+answers).
 
 Tasks (``/tasks/v1``): ``tasklists.list``, ``tasks.list`` (``maxResults`` at most 100, paged,
 with ``showCompleted``/``showHidden``/``showDeleted``), ``tasks.insert`` (title ≤ 1,024,
@@ -17,13 +21,16 @@ Google's body shape. Faults come from :class:`FakeServer` (``fail_next``, ``drop
 from __future__ import annotations
 
 import itertools
+import json
 import re
 import threading
+from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote
 
 import attrs
+from fake_gmail import _inner_request, _split
 from fake_oauth import FakeOAuth
 
 from engage.testing import FakeServer, Reply, Request
@@ -163,6 +170,8 @@ class FakeGoogleWrite:
         self._clock = itertools.count(1_700_000_000_000, 60_000)
         self._lock = threading.Lock()
         self._lost = 0
+        self.batch_sizes: list[int] = []
+        self.inner_requests: list[Request] = []
         gmail, lists = r"/gmail/v1/users/(?P<user>[^/]+)", r"/tasks/v1/lists/(?P<list>[^/]+)"
         route = self.server.route
         route("GET", gmail + r"/messages")(self.messages_list)
@@ -174,6 +183,7 @@ class FakeGoogleWrite:
         route("GET", lists + r"/tasks")(self.tasks_list)
         route("POST", lists + r"/tasks")(self.tasks_insert)
         route("PATCH", lists + r"/tasks/(?P<task>[^/]+)")(self.tasks_patch)
+        route("POST", r"/batch/gmail/v1")(self.batch)
 
     def __enter__(self) -> FakeGoogleWrite:
         self.server.start()
@@ -217,6 +227,18 @@ class FakeGoogleWrite:
             message = Message(mid, thread or mid, headers, list(labels), next(self._clock))
             self.messages[mid] = message
             return message
+
+    def calls(self) -> Counter[str]:
+        """Every API call received so far, ``METHOD /path-kind``, batched calls included
+        (``POST /batch`` counts the batch request itself)."""
+        counted: Counter[str] = Counter()
+        for request in [*self.server.requests, *self.inner_requests]:
+            if request.path == "/token":
+                continue
+            kind = re.sub(r"/(?:r-|r|t|m)[0-9a-f]{6}\b", "/{id}", request.path)
+            kind = re.sub(r"^/tasks/v1/lists/[^/]+", "/tasks/v1/lists/{list}", kind)
+            counted[f"{request.method} {kind.removeprefix('/gmail/v1/users/me')}"] += 1
+        return counted
 
     def draft_messages(self) -> list[Message]:
         """The messages of every draft, oldest first."""
@@ -349,7 +371,14 @@ class FakeGoogleWrite:
         denied = self._gmail_check(request, DRAFT_READ_SCOPES)
         if denied:
             return denied
-        size = min(int(request.arg("maxResults", "100") or 100), 500)
+        try:
+            size = int(request.arg("maxResults", "100") or 100)
+        except ValueError:
+            return bad_request("Invalid value for maxResults")
+        if not 1 <= size <= 500:
+            return bad_request("Invalid value for maxResults: must be between 1 and 500")
+        if request.arg("q"):
+            return bad_request("fake Gmail: drafts.list q is not implemented")
         items = list(self.drafts.items())[::-1]
         start = int(request.arg("pageToken") or 0)
         page = items[start : start + size]
@@ -376,6 +405,52 @@ class FakeGoogleWrite:
         return Reply(
             200, {"id": draft_id, "message": self.messages[self.drafts[draft_id]].resource(fmt, [])}
         )
+
+    def batch(self, request: Request) -> Reply:
+        """``POST /batch/gmail/v1``: each part an ``application/http`` call to this fake."""
+        refused = self.oauth.check(request, MAIL, COMPOSE, MODIFY, READONLY, METADATA)
+        if refused:
+            return refused
+        content_type = request.header("Content-Type") or ""
+        match = re.search(r'boundary="?([^";]+)"?', content_type)
+        if not content_type.startswith("multipart/mixed") or match is None:
+            return bad_request("Batch requests must be multipart/mixed with a boundary")
+        parts = _split(request.body, match.group(1))
+        if len(parts) > 100:
+            return bad_request("A batch holds at most 100 calls")
+        self.batch_sizes.append(len(parts))
+        boundary = f"batch_write_{len(self.batch_sizes)}"
+        out: list[str] = []
+        for number, part in enumerate(parts, 1):
+            content_id, inner = _inner_request(part, request)
+            self.inner_requests.append(inner)
+            reply = self._route(inner)
+            payload = json.dumps(reply.body) if reply.body is not None else ""
+            out += [
+                f"--{boundary}",
+                "Content-Type: application/http",
+                f"Content-ID: <response-{content_id or number}>",
+                "",
+                f"HTTP/1.1 {reply.status} {'OK' if reply.status == 200 else 'Error'}",
+                "Content-Type: application/json; charset=UTF-8",
+                "",
+                payload,
+            ]
+        out.append(f"--{boundary}--")
+        return Reply(
+            200,
+            text="\r\n".join(out) + "\r\n",
+            headers={"Content-Type": f"multipart/mixed; boundary={boundary}"},
+        )
+
+    def _route(self, inner: Request) -> Reply:
+        if not inner.path.startswith("/gmail/v1/"):
+            return bad_request("All calls in a batch must go to the same API (gmail/v1)")
+        for method, pattern, handler in self.server.routes:
+            found = pattern.match(inner.path)
+            if found and method == inner.method:
+                return handler(attrs.evolve(inner, match=found.groupdict()))
+        return not_found()
 
     # -- Google Tasks ----------------------------------------------------------------------
 

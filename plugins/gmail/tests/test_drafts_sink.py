@@ -67,7 +67,9 @@ def test_a_draft_answers_the_latest_conversation_in_its_thread(
     assert draft.header("In-Reply-To") == "<c2@ourco.com>"
     assert draft.header("References") == "<a1@acme.com> <c2@ourco.com>"
     assert draft.header("Subject") == "Re: Rollout plan"
-    body = next(r.json() for r in fake.server.requests if r.path.endswith("/drafts"))
+    body = next(
+        r.json() for r in fake.server.requests if r.method == "POST" and r.path.endswith("/drafts")
+    )
     assert body["message"]["threadId"] == latest.thread_id
 
 

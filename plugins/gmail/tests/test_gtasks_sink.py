@@ -61,11 +61,10 @@ def test_find_pages_through_a_long_list_including_done_and_hidden_tasks(
     fake: FakeGoogleWrite, tmp_path: Path
 ) -> None:
     """250 tasks take three pages of 100; a task ticked in Google's app (hidden) is still found."""
-    sink = tasks_sink(fake, tmp_path)
-    results = list(sink.create([task(n) for n in range(1, 251)]))
+    results = list(tasks_sink(fake, tmp_path).create([task(n) for n in range(1, 251)]))
     fake.complete_in_app(str(results[0].remote_id))
     fake.server.requests.clear()
-    found = sink.find([task(1), task(250)])
+    found = tasks_sink(fake, tmp_path).find([task(1), task(250)])
     assert found == {task(1).key: results[0].remote_id, task(250).key: results[-1].remote_id}
     lists = [r for r in fake.server.requests if r.method == "GET"]
     assert len(lists) == 3

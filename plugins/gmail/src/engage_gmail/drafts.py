@@ -5,10 +5,14 @@ task's contact, else the first contact engage knows for the customer. When the m
 an earlier conversation with that address, the draft answers its latest message in the same
 thread; otherwise it is a fresh message whose subject is the task's title.
 
-Every draft carries the task key in an ``X-Engage-Task`` header. :meth:`GmailDraftsSink.find`
-reads the mailbox's drafts for that header, so a draft created by a run that crashed before
-the ledger write is recognised instead of written twice. A draft cannot be completed:
-:meth:`GmailDraftsSink.complete` leaves drafts alone.
+Every draft carries the task key in an ``X-Engage-Task`` header, and the mailbox alone says
+which keys have a draft: :meth:`GmailDraftsSink.remote_keys` lists the drafts
+(``drafts.list``, 500 a page) and reads the headers of those it has not read yet
+(``drafts.get format=metadata``, 50 to a batch request), once per run; the drafts this run
+makes are added as they are made. Every :meth:`~GmailDraftsSink.create` looks its tasks up
+there first, so a draft made by a run whose store was lost, restored from a backup, or
+crashed before the ledger write is recorded, never written twice. A draft cannot be
+completed: :meth:`GmailDraftsSink.complete` leaves drafts alone.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from engage.identity import email_domain
 from engage.models import Task
 from engage_gmail.auth import CREDENTIAL_OPTIONS, SCOPE_COMPOSE, SCOPE_READONLY
 from engage_gmail.compose import TASK_HEADER, Conversation, build_draft, encode_raw
+from engage_gmail.gmail_api import GmailApi, QuotaLimiter
 from engage_gmail.writes import GoogleSink
 
 GMAIL_BASE_URL = "https://gmail.googleapis.com"
@@ -66,6 +71,12 @@ class GmailDraftsSink(GoogleSink):
         self.reply_in_thread = bool(options.get("reply_in_thread", True))
         scopes = [SCOPE_COMPOSE, SCOPE_READONLY] if self.reply_in_thread else [SCOPE_COMPOSE]
         super().__init__(options, context, api="Gmail", scopes=scopes, retry=retry, sleep=sleep)
+        self.api = GmailApi(self.reader, QuotaLimiter(), retry=self.retry, sleep=sleep)
+        #: draft id → the task key in its header ("" for drafts that are not engage's).
+        self._draft_keys: dict[str, str] = {}
+        self._remote: dict[str, str] | None = None
+        #: Tasks of this run that already had a draft, found in the mailbox.
+        self.found_remote = 0
 
     # -- addressing and threading ------------------------------------------------------------
 
@@ -116,19 +127,45 @@ class GmailDraftsSink(GoogleSink):
 
     # -- finding earlier drafts --------------------------------------------------------------
 
+    def remote_keys(self, *, refresh: bool = False) -> dict[str, str]:
+        """Task key → draft id for every draft in the mailbox that carries a task key.
+
+        Read once per run and kept (with the drafts this run creates); ``refresh`` lists the
+        drafts again, reading only the headers of drafts not seen yet.
+        """
+        if self._remote is not None and not refresh:
+            return self._remote
+        listed = [
+            str(d["id"])
+            for d in self.pages(f"{USER}/drafts", {"maxResults": 500}, field="drafts")
+            if d.get("id")
+        ]
+        unread = [d for d in listed if d not in self._draft_keys]
+        for draft_id, draft in self.api.get_drafts(unread).items():
+            key = _headers(draft.get("message") or {}).get(TASK_HEADER.lower(), "")
+            self._draft_keys[draft_id] = key.strip()
+        remote: dict[str, str] = {}
+        for draft_id in reversed(listed):  # the oldest draft of a key wins
+            key = self._draft_keys.get(draft_id, "")
+            if key:
+                remote.setdefault(key, draft_id)
+        self._remote = remote
+        return remote
+
     def draft_keys(self, wanted: set[str]) -> dict[str, str]:
-        """Task key → draft id for the mailbox's drafts that carry one of the ``wanted`` keys."""
-        found: dict[str, str] = {}
-        for draft in self.pages(f"{USER}/drafts", {"maxResults": 500}, field="drafts"):
-            full = self.reader.get_json(
-                f"{USER}/drafts/{quote(str(draft['id']), safe='')}", params={"format": "metadata"}
-            )
-            key = _headers(full.get("message") or {}).get(TASK_HEADER.lower(), "").strip()
-            if key in wanted:
-                found.setdefault(key, str(draft["id"]))
-                if len(found) == len(wanted):
-                    break
-        return found
+        """Task key → draft id for the ``wanted`` keys that have a draft (read afresh)."""
+        remote = self.remote_keys(refresh=True)
+        return {key: remote[key] for key in wanted if key in remote}
+
+    @property
+    def notices(self) -> list[str]:
+        """What the sync summary shows once: tasks found drafted already, not drafted again."""
+        if not self.found_remote:
+            return []
+        return [
+            f"{self.where}: {self.found_remote} task(s) already had a draft in the mailbox "
+            f"(found by its {TASK_HEADER} header); recorded, not drafted again"
+        ]
 
     # -- the Sink protocol -------------------------------------------------------------------
 
@@ -137,16 +174,34 @@ class GmailDraftsSink(GoogleSink):
         if not tasks:
             return {}
         with self.translated("looking for drafts an interrupted run created"):
-            return self.draft_keys({task.key for task in tasks})
+            remote = self.remote_keys()
+        return {task.key: remote[task.key] for task in tasks if task.key in remote}
 
     def create(self, tasks: Sequence[Task]) -> Iterable[PushResult]:
-        """Create one draft per task.
+        """Create one draft per task that has none in the mailbox yet.
 
-        A task without a contact address, or one Gmail rejects, fails alone. Raises
+        The batch's keys are looked up first among the mailbox's drafts (read once per run):
+        a task that has a draft already gets that draft's id, and nothing is created. A task
+        without a contact address, or one Gmail rejects, fails alone. Raises
         :class:`~engage.errors.SinkError` when the credentials are refused or Gmail stays
         unavailable.
         """
-        return [self._create_one(task) for task in tasks]
+        if not tasks:
+            return []
+        with self.translated("looking for drafts already in the mailbox"):
+            remote = self.remote_keys()
+        results = []
+        for task in tasks:
+            if task.key in remote:
+                self.found_remote += 1
+                results.append(PushResult(task.key, remote_id=remote[task.key]))
+                continue
+            result = self._create_one(task)
+            if result.ok and result.remote_id:
+                self._draft_keys[result.remote_id] = task.key
+                self.remote_keys().setdefault(task.key, result.remote_id)
+            results.append(result)
+        return results
 
     def _create_one(self, task: Task) -> PushResult:
         to = self.recipient(task)

@@ -2,9 +2,12 @@
 
 Each engage task becomes one Google task: the title, notes made of the body and the reason,
 and the due date (Google Tasks keeps only the date). The notes end with a line
-``engage-task: <key>``; that line is how :meth:`GoogleTasksSink.find` recognises a task an
-interrupted run created, so a crash between the create and the ledger write never leaves a
-duplicate. Tasks whose condition cleared are marked completed.
+``engage-task: <key>``, and the list alone says which keys have a task:
+:meth:`GoogleTasksSink.remote_keys` reads the whole list once per run (``tasks.list``, 100 a
+page, completed, hidden and deleted tasks included) and keeps it, adding the tasks this run
+creates. Every :meth:`~GoogleTasksSink.create` looks its tasks up there first, so a store
+that was lost, restored from a backup, or crashed between the create and the ledger write
+never leaves a duplicate. Tasks whose condition cleared are marked completed.
 """
 
 from __future__ import annotations
@@ -89,6 +92,9 @@ class GoogleTasksSink(GoogleSink):
         )
         self.tasklist: str = options.get("tasklist") or DEFAULT_TASKLIST
         self._list_id: str | None = None
+        self._remote: dict[str, str] | None = None
+        #: Tasks of this run that already had a Google task, found in the list.
+        self.found_remote = 0
 
     # -- the list ----------------------------------------------------------------------
 
@@ -106,8 +112,14 @@ class GoogleTasksSink(GoogleSink):
     def _tasks_path(self) -> str:
         return f"/tasks/v1/lists/{quote(self.list_id(), safe='@')}/tasks"
 
-    def remote_keys(self) -> dict[str, str]:
-        """Every engage task key in the list (completed, hidden and deleted tasks too) → task id."""
+    def remote_keys(self, *, refresh: bool = False) -> dict[str, str]:
+        """Every engage task key in the list (completed, hidden and deleted tasks too) → task id.
+
+        Read once per run and kept (with the tasks this run creates); ``refresh`` reads the
+        list again.
+        """
+        if self._remote is not None and not refresh:
+            return self._remote
         found: dict[str, str] = {}
         params = {
             "maxResults": PAGE_SIZE,
@@ -119,7 +131,18 @@ class GoogleTasksSink(GoogleSink):
             key = key_of(item.get("notes"))
             if key is not None and item.get("id"):
                 found.setdefault(key, str(item["id"]))
+        self._remote = found
         return found
+
+    @property
+    def notices(self) -> list[str]:
+        """What the sync summary shows once: tasks found in the list, not created again."""
+        if not self.found_remote:
+            return []
+        return [
+            f"{self.where}: {self.found_remote} task(s) already had a Google task in the list "
+            f"(found by its '{KEY_PREFIX.strip()}' line); recorded, not created again"
+        ]
 
     # -- the Sink protocol ---------------------------------------------------------------
 
@@ -130,12 +153,28 @@ class GoogleTasksSink(GoogleSink):
         return {task.key: remote[task.key] for task in tasks if task.key in remote}
 
     def create(self, tasks: Sequence[Task]) -> Iterable[PushResult]:
-        """Insert one Google task per engage task.
+        """Insert one Google task per engage task that has none in the list yet.
 
-        A task Google rejects (a 400) fails alone. Raises :class:`~engage.errors.SinkError`
-        when the credentials are refused or Google stays unavailable.
+        The batch's keys are looked up first in the list (read once per run): a task that
+        has a Google task already gets its id, and nothing is created. A task Google rejects
+        (a 400) fails alone. Raises :class:`~engage.errors.SinkError` when the credentials
+        are refused or Google stays unavailable.
         """
-        return [self._create_one(task) for task in tasks]
+        if not tasks:
+            return []
+        with self.translated("looking for tasks already in the list"):
+            remote = self.remote_keys()
+        results = []
+        for task in tasks:
+            if task.key in remote:
+                self.found_remote += 1
+                results.append(PushResult(task.key, remote_id=remote[task.key]))
+                continue
+            result = self._create_one(task)
+            if result.ok and result.remote_id:
+                self.remote_keys().setdefault(task.key, result.remote_id)
+            results.append(result)
+        return results
 
     def _create_one(self, task: Task) -> PushResult:
         path = self._tasks_path()
@@ -145,7 +184,7 @@ class GoogleTasksSink(GoogleSink):
             return str(self.writer.post_json(path, body)["id"])
 
         def recover() -> str | None:
-            return self.remote_keys().get(task.key)
+            return self.remote_keys(refresh=True).get(task.key)
 
         try:
             remote_id = self.create_once(f"Google task for {task.key}", send, recover)
