@@ -228,6 +228,14 @@ class FakeGoogleWrite:
             self.messages[mid] = message
             return message
 
+    def add_own_draft(self, to: str, subject: str) -> str:
+        """A draft a person wrote in Gmail (no engage header); its draft id."""
+        message = self.add_message("carol@ourco.com", to, subject, labels=("DRAFT",))
+        with self._lock:
+            draft_id = self._id("r-")
+            self.drafts[draft_id] = message.id
+        return draft_id
+
     def calls(self) -> Counter[str]:
         """Every API call received so far, ``METHOD /path-kind``, batched calls included
         (``POST /batch`` counts the batch request itself)."""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -140,3 +142,68 @@ def test_google_tasks_whose_condition_cleared_are_completed(
     done = [t for t in fake.tasks.values() if t.status == "completed"]
     assert len(done) == todo["completed"]
     assert len(fake.drafts) == first["tasks_planned"]
+
+
+def drop_store(project: Path) -> None:
+    """The store is gone (deleted, a new machine): the database and its WAL files."""
+    for name in ("engage.db", "engage.db-wal", "engage.db-shm"):
+        (project / name).unlink(missing_ok=True)
+
+
+def no_duplicates(fake: FakeGoogleWrite, planned: int) -> None:
+    assert len(fake.drafts) == len(fake.tasks) == planned
+    assert len(fake.drafts_by_key()) == planned
+    assert len(set(task_keys(fake))) == planned
+
+
+def test_a_store_deleted_after_a_full_sync_creates_nothing_when_synced_again(
+    project: Path, fake: FakeGoogleWrite
+) -> None:
+    """Every task is found remotely by its key marker and recorded: 0 new drafts, 0 new Google
+    tasks, in one drafts.list, one batch of drafts.get and one tasks.list page."""
+    first = sync()
+    planned = first["tasks_planned"]
+    drop_store(project)
+    fake.server.requests.clear()
+    fake.inner_requests.clear()
+    again = sync()
+    assert again["tasks_planned"] == planned
+    drafts, todo = again["sinks"]["drafts"], again["sinks"]["todo"]
+    assert drafts["pushed"] == todo["pushed"] == planned  # recorded with the remote ids
+    no_duplicates(fake, planned)
+    assert fake.calls() == {
+        "GET /drafts": 1,
+        "POST /batch/gmail/v1": 1,
+        "GET /drafts/{id}": planned,
+        "GET /tasks/v1/lists/{list}/tasks": 1,
+    }
+    assert f"{planned} task(s) already had a draft" in " ".join(drafts["notices"])
+    assert f"{planned} task(s) already had a Google task" in " ".join(todo["notices"])
+    assert sync()["sinks"]["drafts"]["pushed"] == 0  # the ledger knows them now
+
+
+def test_a_backup_restored_after_the_push_duplicates_nothing(
+    project: Path, fake: FakeGoogleWrite
+) -> None:
+    """A backup taken after a --dry-run (plans, nothing pushed), restored after the push:
+    the next sync finds every task remotely and creates none."""
+    result = CliRunner().invoke(cli, ["sync", "--dry-run", "--json", "--as-of", AS_OF])
+    assert result.exit_code == 0, result.output
+    with (
+        sqlite3.connect(project / "engage.db") as live,
+        sqlite3.connect(project / "backup.db") as backup,
+    ):
+        live.backup(backup)
+    planned = sync()["tasks_planned"]
+    no_duplicates(fake, planned)
+    drop_store(project)
+    shutil.copy(project / "backup.db", project / "engage.db")
+    fake.server.requests.clear()
+    fake.inner_requests.clear()
+    restored = sync()
+    assert restored["sinks"]["drafts"]["pushed"] == restored["sinks"]["todo"]["pushed"] == planned
+    no_duplicates(fake, planned)
+    created = [
+        r for r in fake.server.requests if r.method == "POST" and not r.path.startswith("/batch")
+    ]
+    assert [r.path for r in created if r.path != "/token"] == []

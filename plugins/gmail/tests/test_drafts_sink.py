@@ -193,3 +193,32 @@ def test_errors_never_show_tokens(fake: FakeGoogleWrite, tmp_path: Path) -> None
 def test_drafts_cannot_be_completed(fake: FakeGoogleWrite, tmp_path: Path) -> None:
     """complete() leaves drafts alone and reports nothing done."""
     assert list(drafts_sink(fake, tmp_path).complete({task().key: "r-1"})) == []
+
+
+def test_every_create_looks_its_keys_up_in_the_mailbox_once_per_run(
+    fake: FakeGoogleWrite, tmp_path: Path
+) -> None:
+    """A sink with no ledger behind it: a key drafted by an earlier run is recorded, not
+    drafted again; the mailbox is listed once (one drafts.list, one batch of drafts.get for
+    the two drafts there, a person's own draft among them) however many batches follow."""
+    earlier = drafts_sink(fake, tmp_path, reply_in_thread=False)
+    [old] = earlier.create([task(1)])
+    fake.add_own_draft("bob@other.com", "My own draft")
+    fake.server.requests.clear()
+    sink = drafts_sink(fake, tmp_path, reply_in_thread=False)
+    first = {r.key: r.remote_id for r in sink.create([task(1), task(2)])}
+    second = {r.key: r.remote_id for r in sink.create([task(3), task(2)])}
+    assert first[task(1).key] == old.remote_id
+    assert second[task(2).key] == first[task(2).key]
+    assert sorted(fake.drafts_by_key()) == ["", task(1).key, task(2).key, task(3).key]
+    assert all(len(ids) == 1 for ids in fake.drafts_by_key().values())
+    assert fake.calls() == {
+        "GET /drafts": 1,
+        "POST /batch/gmail/v1": 1,
+        "GET /drafts/{id}": 2,
+        "POST /drafts": 2,
+    }
+    assert sink.notices == [
+        "[sinks.drafts]: 2 task(s) already had a draft in the mailbox (found by its "
+        "X-Engage-Task header); recorded, not drafted again"
+    ]

@@ -151,3 +151,22 @@ def test_a_revoked_token_never_shows_a_secret(fake: FakeGoogleWrite, tmp_path: P
     assert "[sinks.todo]" in message and "invalid_grant" in message
     assert REFRESH_TOKEN not in message and CLIENT_SECRET not in message
     assert "ya29." not in message
+
+
+def test_every_create_looks_its_keys_up_in_the_list_once_per_run(
+    fake: FakeGoogleWrite, tmp_path: Path
+) -> None:
+    """A sink with no ledger behind it: a key an earlier run created (even ticked in Google's
+    app) is recorded, not created again; one tasks.list page serves every batch of the run."""
+    [old] = tasks_sink(fake, tmp_path).create([task(1)])
+    fake.complete_in_app(str(old.remote_id))
+    fake.server.requests.clear()
+    sink = tasks_sink(fake, tmp_path)
+    first = {r.key: r.remote_id for r in sink.create([task(1), task(2)])}
+    second = {r.key: r.remote_id for r in sink.create([task(2), task(3)])}
+    assert first[task(1).key] == old.remote_id
+    assert second[task(2).key] == first[task(2).key]
+    assert len(fake.tasks) == 3
+    calls = {k: v for k, v in fake.calls().items() if "/token" not in k}
+    assert calls == {"GET /tasks/v1/lists/{list}/tasks": 1, "POST /tasks/v1/lists/{list}/tasks": 2}
+    assert sink.notices and "2 task(s) already had a Google task" in sink.notices[0]
