@@ -19,31 +19,14 @@ from engage.adapters import AdapterContext, Option, PushResult
 from engage.clock import ensure_utc
 from engage.errors import ConfigError, SinkError
 from engage.models import Task
-from engage_csv import keyindex, taskfile
+from engage_csv import keyindex, taskfile, taskrows
 from engage_csv.keyindex import KeyIndex
 from engage_csv.taskfile import Record, Stamp
+from engage_csv.taskrows import COLUMNS, OPEN, STATUS_COLUMNS
 
-#: The file's columns, in order, for a new file.
-COLUMNS: tuple[str, ...] = (
-    "key",
-    "customer",
-    "rule",
-    "title",
-    "due",
-    "priority",
-    "kind",
-    "owner",
-    "contact",
-    "reason",
-    "body",
-    "created_at",
-    "status",
-    "cleared_at",
-)
-#: The columns engage keeps up to date; a file without them is upgraded.
-STATUS_COLUMNS: tuple[str, ...] = ("status", "cleared_at")
-OPEN = "open"
-CLEARED = "cleared"
+__all__ = ["COLUMNS", "CsvSink"]
+
+
 #: How often a rewrite starts again when someone else writes the file meanwhile.
 _ATTEMPTS = 3
 
@@ -123,12 +106,12 @@ class CsvSink:
         header = state.header or list(COLUMNS)
         created_at = self._now()
         rows: list[str] = []
-        added: list[str] = []
+        added: dict[str, None] = {}  # in the order written
         for task in tasks:
             if task.key in state.keys or task.key in added:
                 continue
-            added.append(task.key)
-            rows.append(taskfile.encode_row(_row(task, created_at, header)))
+            added[task.key] = None
+            rows.append(taskfile.encode_row(taskrows.task_row(task, created_at, header)))
         if added:
             if state.header is None:
                 rows.insert(0, taskfile.encode_row(header))
@@ -168,7 +151,7 @@ class CsvSink:
         state = self._open()
         if state.header is None:
             return set()
-        columns = _Columns(state.header, wanted, self._now())
+        columns = taskrows.Columns(state.header, wanted, self._now())
         try:
             stale = [r for r in self._rows() if columns.key(r) in wanted]
         except (OSError, csv.Error) as error:
@@ -244,7 +227,7 @@ class CsvSink:
                 keys.add(record.fields[column])
             last = record
         if last is not None and not last.complete:
-            if last.start > 0 and _only_line_ending_missing(last, header or []):
+            if last.start > 0 and taskrows.whole_without_line_ending(last, header or []):
                 keys.add(last.fields[column])
                 self._finish_line()
             else:
@@ -282,10 +265,12 @@ class CsvSink:
                 f"{self.display}: the file ends in a cut-off row that cannot be moved to "
                 f"{shown}: {why}"
             ) from error
-        what = "header" if cut.start == 0 else "last row"
+        what, then = (
+            ("header", "") if cut.start == 0 else ("last row", ", so its task is written again")
+        )
         self.notices.append(
             f"{self.display}: the {what} was cut off (a crash or a full disk while writing); "
-            f"moved it to {shown}, so its task is written again"
+            f"moved it to {shown}{then}"
         )
 
     def _upgrade(self, state: _State) -> bool:
@@ -296,16 +281,9 @@ class CsvSink:
         assert state.header is not None
         old = state.header
         missing = [c for c in STATUS_COLUMNS if c not in old]
-        values = [OPEN if c == "status" else "" for c in missing]
 
         def upgrade(record: Record) -> str:
-            if record.start == 0:
-                bom = taskfile.BOM if record.raw.startswith(taskfile.BOM) else ""
-                return bom + taskfile.encode_row([*old, *missing])
-            if not record.fields:  # a blank line
-                return record.raw
-            fields = record.fields + [""] * (len(old) - len(record.fields))
-            return taskfile.encode_row([*fields[: len(old)], *values, *fields[len(old) :]])
+            return taskrows.upgraded(record, old, missing)
 
         if not self._rewrite(upgrade, "add the status columns", state):
             return False
@@ -392,64 +370,3 @@ class CsvSink:
 
     def _now(self) -> str:
         return ensure_utc(self.context.now(), "now").isoformat(timespec="seconds")
-
-
-class _Columns:
-    """Where the key and status columns of a header are, and how a row is marked cleared."""
-
-    def __init__(self, header: list[str], wanted: set[str], moment: str) -> None:
-        self.width = len(header)
-        self.wanted = wanted
-        self.moment = moment
-        self._key = header.index("key")
-        self._status = header.index("status")
-        self._cleared_at = header.index("cleared_at")
-
-    def key(self, record: Record) -> str:
-        return _field(record.fields, self._key)
-
-    def is_open(self, record: Record) -> bool:
-        return _field(record.fields, self._status).strip().lower() in ("", OPEN)
-
-    def clear(self, record: Record) -> str:
-        """The record's text, marked cleared when it is an open row of a wanted key."""
-        if record.start == 0 or self.key(record) not in self.wanted or not self.is_open(record):
-            return record.raw
-        fields = record.fields + [""] * (self.width - len(record.fields))
-        fields[self._status] = CLEARED
-        fields[self._cleared_at] = self.moment
-        return taskfile.encode_row(fields)
-
-
-def _field(fields: list[str], at: int) -> str:
-    return fields[at] if at < len(fields) else ""
-
-
-def _only_line_ending_missing(record: Record, header: list[str]) -> bool:
-    """A last row with every column and no open quote lacks only its line ending.
-
-    engage writes ``cleared_at`` last and empty, so a row it wrote that was cut short has
-    fewer fields than the header; a spreadsheet may save the last row without a line ending.
-    """
-    return not record.open_quote and len(record.fields) >= len(header)
-
-
-def _row(task: Task, created_at: str, header: Sequence[str]) -> list[str]:
-    """The task's row in the order of ``header``; columns engage does not know are empty."""
-    values = {
-        "key": task.key,
-        "customer": task.customer,
-        "rule": task.rule,
-        "title": task.title,
-        "due": task.due.isoformat(),
-        "priority": task.priority.value,
-        "kind": task.kind.value,
-        "owner": task.owner or "",
-        "contact": task.contact_email or "",
-        "reason": task.reason,
-        "body": task.body,
-        "created_at": created_at,
-        "status": OPEN,
-        "cleared_at": "",
-    }
-    return [values.get(name, "") for name in header]
