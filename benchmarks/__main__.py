@@ -9,7 +9,9 @@ Cases (each prints the exact command it timed):
 3. unchanged re-sync: the same sync again with no new data, as a ratio to case 1;
 4. incremental: 1% new touchpoints appended, as a ratio to case 1;
 5. scaling: cases 1 and 3 at every size (time and memory per touchpoint);
-6. scoring alone over the stored history: customers per second.
+6. scoring alone over the stored history: customers per second;
+7. ``engage report``: the first one (which back-fills 12 month ends of history) and the next,
+   wall time, peak RSS and the HTML file's size.
 
 Then the adapters' cases (``--no-adapters`` skips them): HubSpot requests per record and per
 task on a fake account (``benchmarks/hubspot.py``), and Gmail messages per round trip and
@@ -66,6 +68,10 @@ def bench_size(rows: int, customers: int, workdir: Path, env: dict[str, str]) ->
     generate.write(csv_path, added, customers, start_id=rows)
     incremental = run(sync, cwd=cwd, env=env)
     scoring = run([sys.executable, "-m", "benchmarks.score", "engage.toml"], cwd=cwd, env=env)
+    report = engage("report", "-o", "report.html", "--as-of", AS_OF)
+    first_report = run(report, cwd=cwd, env=env)  # back-fills 12 month ends first
+    again_report = run(report, cwd=cwd, env=env)
+    report_mb = (workdir / "report.html").stat().st_size / 1e6
     match = re.search(r"([\d,]+) customers/s", scoring.output)
     return {
         "rows": rows,
@@ -76,6 +82,9 @@ def bench_size(rows: int, customers: int, workdir: Path, env: dict[str, str]) ->
         "incremental": incremental,
         "scoring": scoring,
         "customers_per_s": match.group(1) if match else "?",
+        "first_report": first_report,
+        "report": again_report,
+        "report_mb": report_mb,
     }
 
 
@@ -110,7 +119,7 @@ def main() -> None:
         customers = max(1, size // args.per_customer)
         print(f"== N = {size:,} touchpoints, K = {customers:,} customers", flush=True)
         figures = bench_size(size, customers, root / f"n{size}", env)
-        for key in ("floor", "full", "again", "incremental", "scoring"):
+        for key in ("floor", "full", "again", "incremental", "scoring", "first_report", "report"):
             print(describe(key, figures[key]), flush=True)  # type: ignore[arg-type]
         results.append(figures)
 
@@ -133,6 +142,16 @@ def main() -> None:
             f"{floor.seconds:.2f} | {full.seconds / floor.seconds:.2f} | {again.seconds / full.seconds:.1%} | "
             f"{inc.seconds / full.seconds:.1%} | {full.seconds / rows * 1e6:.1f} | "
             f"{full.peak_rss_mb * 1024 / rows:.3f} | {f['customers_per_s']} |"
+        )
+    print()
+    print("| N | customers | first report s (back-fill) | report s | report peak MB | report MB |")
+    print("|---|---|---|---|---|---|")
+    for f in results:
+        first, again = f["first_report"], f["report"]
+        assert isinstance(first, Run) and isinstance(again, Run)
+        print(
+            f"| {int(f['rows']):,} | {int(f['customers']):,} | {first.seconds:.1f} | "  # type: ignore[call-overload]
+            f"{again.seconds:.1f} | {again.peak_rss_mb:.0f} | {f['report_mb']:.1f} |"
         )
     print(f"\nwork directories: {root}")
     if args.adapters:

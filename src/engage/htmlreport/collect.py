@@ -19,7 +19,7 @@ from typing import Any
 from engage.clock import utcnow
 from engage.engine import Engine
 from engage.facts import CustomerFacts
-from engage.health import Band, Health
+from engage.health import Band, Health, score
 from engage.history import month_ends
 from engage.htmlreport.model import (
     BAND_ORDER,
@@ -246,9 +246,12 @@ def _drifting(owners: dict[str, _OwnerTally]) -> Iterable[OwnerDrift]:
 
 def _movers(engine: Engine, then: datetime, rows: list[CustomerRow]) -> Iterable[Mover]:
     """Each mover with the factor whose weighted part in the score moved most its way."""
+    version = engine.settings.version
+    facts = engine.store.facts_of(then, engine.settings, [row.key for row in rows])
+    pasts = {f.key: score(f, engine.factors, version) for f in facts}
     for row in rows:
         assert row.before is not None and row.delta is not None
-        past = next(iter(engine.health(then, row.key)), None)
+        past = pasts.get(row.key)
         moved, moved_before, best = None, None, 0.0
         for factor in row.health.factors:
             old = None if past is None else past.factor(factor.name)

@@ -236,6 +236,12 @@ class Store(Protocol):
         direction, count), oldest month first."""
         ...
 
+    def facts_of(
+        self, as_of: datetime, settings: ScoringSettings, customers: Sequence[str]
+    ) -> Iterator[CustomerFacts]:
+        """Facts of these customers, in key order, in one pass."""
+        ...
+
     def source_rows(self) -> list[tuple[str, int, datetime | None, datetime | None]]:
         """Every source held: (name, touchpoints, latest touchpoint, last pulled), by name."""
         ...

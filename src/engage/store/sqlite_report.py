@@ -8,12 +8,15 @@ at a time.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from engage.clock import ensure_utc, from_micros, to_micros
+from engage.facts import CustomerFacts
+from engage.settings import ScoringSettings
+from engage.store.sqlite_facts import compute_facts
 
 #: Customers per touch-timeline query.
 _CUSTOMERS_PER_QUERY = 400
@@ -62,6 +65,23 @@ class ReportMixin:
                 for customer, month, channel, direction, count in rows:
                     found[customer].append((month, channel, direction, int(count)))
         return found
+
+    def facts_of(
+        self, as_of: datetime, settings: ScoringSettings, customers: Sequence[str]
+    ) -> Iterator[CustomerFacts]:
+        """Facts of these customers as of ``as_of``, in key order, in one pass (the owners'
+        activity is read once, not once per customer).
+
+        Uses the planning's choice table of this connection; planning refills it first.
+        """
+        conn = self.conn
+        with self._errors():
+            conn.execute("CREATE TEMP TABLE IF NOT EXISTS engage_due (key TEXT PRIMARY KEY)")
+            conn.execute("DELETE FROM temp.engage_due")
+            conn.executemany(
+                "INSERT OR IGNORE INTO temp.engage_due (key) VALUES (?)", ((k,) for k in customers)
+            )
+            yield from compute_facts(conn, as_of, settings, None, due_only=True)
 
     def source_rows(self) -> list[SourceRow]:
         """Every source the store holds touchpoints or a cursor of, by name."""
