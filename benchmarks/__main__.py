@@ -160,7 +160,8 @@ def main() -> None:
 
 
 def adapter_cases(env: dict[str, str]) -> None:
-    """The HubSpot and Gmail adapters' own benchmarks, each printing its figures and command."""
+    """The adapters' own benchmarks (HubSpot, Gmail, the CSV lookup join), each printing its
+    figures and command."""
     repo = Path(__file__).resolve().parent.parent
     cases = [
         [sys.executable, "-m", "benchmarks.hubspot"],
@@ -171,6 +172,8 @@ def adapter_cases(env: dict[str, str]) -> None:
             "--messages",
             "10000",
         ],
+        # a million activity rows joined to 100,000 contacts through a CSV lookup
+        [sys.executable, str(repo / "plugins" / "csv" / "benchmarks" / "lookup_join.py")],
     ]
     for argv in cases:
         print(f"\n== $ {' '.join(argv)}", flush=True)
