@@ -10,13 +10,13 @@ join the caller's transaction (and run in their own when there is none); the led
 commit on their own and refuse to run inside a transaction, because their whole point is to
 be durable before a sink is called.
 
-The sync lock is an ``fcntl.flock`` on ``<db>.lock``, which the kernel releases if the
+The sync lock is an operating-system lock on ``<db>.lock`` taken through ``filelock``
+(``flock`` on Linux and macOS, ``LockFileEx`` on Windows), which the system releases if the
 process dies.
 """
 
 from __future__ import annotations
 
-import fcntl
 import itertools
 import json
 import os
@@ -27,6 +27,8 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+import filelock
 
 from engage.adapters import Retire
 from engage.clock import from_micros, to_micros, utcnow
@@ -501,23 +503,18 @@ class SQLiteStore(LedgerMixin, PlanMixin, HistoryMixin, ReportMixin):
             finally:
                 self._thread_lock.release()
             return
+        # Never a soft (marker file) lock: a killed sync would leave it behind for good.
+        held = filelock.FileLock(lock_path, thread_local=False, fallback_to_soft=False)
         try:
-            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+            held.acquire(blocking=False)
+        except filelock.Timeout:
+            raise LockedError(message) from None
         except OSError as exc:
             raise StoreError(f"{lock_path}: cannot create the lock file ({exc})") from exc
         try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise LockedError(message) from None
-            os.ftruncate(fd, 0)
-            os.write(fd, f"{os.getpid()}\n".encode())
-            try:
-                yield
-            finally:
-                fcntl.flock(fd, fcntl.LOCK_UN)
+            yield
         finally:
-            os.close(fd)
+            held.release()
 
     def close(self) -> None:
         """Release the connection (a second close does nothing)."""
