@@ -5,16 +5,46 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 import engage
 
 README = Path(__file__).parent.parent / "README.md"
 
 
-def test_the_readme_example_runs() -> None:
-    """The README's Python example runs as written."""
-    block = re.search(r"## Python\n.*?```python\n(.*?)```", README.read_text(), re.S)
-    assert block is not None
-    exec(compile(block.group(1), "README.md", "exec"), {})
+#: A fenced block, with the line before it (where ``<!-- not run -->`` marks one to skip).
+FENCE = re.compile(r"(?P<before>[^\n]*)\n```(?P<lang>[a-z]+)\n(?P<body>.*?)^```$", re.S | re.M)
+
+
+def readme_blocks(lang: str) -> list[tuple[int, str]]:
+    """The README's blocks in one language, each with its line number, in order; blocks
+    right after ``<!-- not run -->`` are left out."""
+    text = README.read_text(encoding="utf-8")
+    return [
+        (text.count("\n", 0, match.start("body")) + 1, match.group("body"))
+        for match in FENCE.finditer(text)
+        if match.group("lang") == lang and "<!-- not run -->" not in match.group("before")
+    ]
+
+
+def test_every_python_block_of_the_readme_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each python block runs as written, in order, in an empty directory where the
+    Configuration section's example is the ./engage.toml (as its reader would have it)."""
+    text = README.read_text(encoding="utf-8")
+    config = re.search(r"## Configuration\n.*?```toml\n(.*?)```", text, re.S)
+    assert config is not None
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("ENGAGE_CONFIG", raising=False)
+    (tmp_path / "engage.toml").write_text(config.group(1), encoding="utf-8")
+    blocks = readme_blocks("python")
+    assert len(blocks) >= 5
+    for line, body in blocks:
+        try:
+            exec(compile(body, f"README.md:{line}", "exec"), {"__name__": "readme"})
+        except Exception as exc:
+            raise AssertionError(f"the python block at README.md:{line} fails: {exc!r}") from exc
 
 
 def test_a_script_scores_and_plans_in_a_few_lines() -> None:

@@ -10,7 +10,22 @@ What a script needs, with no config file and no network::
         print(health.customer, health.score, health.band)
     for task in book.tasks():
         print(task.rule, task.title)
+
+On the store a config file describes, with the installed plugins (what ``engage sync``
+uses)::
+
+    with engage.open("engage.toml") as book:
+        for entry in book.timeline("acme.com"):
+            print(entry.touchpoint.occurred_at, entry.touchpoint.channel, entry.sources)
+
+``engage.http`` (what the web adapters are built on) is imported on first use.
 """
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 from engage.adapters import (
     FUTURE_TOLERANCE,
@@ -19,6 +34,7 @@ from engage.adapters import (
     Notice,
     Option,
     Problem,
+    Progress,
     PushResult,
     Retire,
     Sink,
@@ -27,12 +43,14 @@ from engage.adapters import (
     future_problem,
     resolve_options,
 )
+from engage.api import open
 from engage.clock import parse_moment, utcnow
 from engage.config import Config
 from engage.engine import Engine
 from engage.errors import (
     ConfigError,
     EngageError,
+    LockedError,
     PluginError,
     PluginLoadError,
     RetriableSinkError,
@@ -44,7 +62,14 @@ from engage.errors import (
 )
 from engage.facts import CustomerFacts, OwnerStatus
 from engage.health import Assessment, Band, Factor, FactorResult, Health, Stage
-from engage.hookspecs import hookimpl
+from engage.history import HealthPoint
+from engage.hookspecs import (
+    RegisterFactor,
+    RegisterRule,
+    RegisterSink,
+    RegisterSource,
+    hookimpl,
+)
 from engage.identity import Identity
 from engage.models import (
     Channel,
@@ -61,7 +86,22 @@ from engage.playbook import Rule, anchor_of, build_task, task_key
 from engage.preview import FieldMap, Previewable, PreviewItem, PreviewRow, Unmapped
 from engage.report import SinkReport, SourceReport, SyncReport
 from engage.settings import ScoringSettings, SegmentSettings
+from engage.store.base import Store, WriteCounts
 from engage.store.sqlite import SQLiteStore
+from engage.timeline import MergedCopy, TimelineEntry
+
+if TYPE_CHECKING:
+    from engage import http
+
+#: Submodules imported on first use (``engage.http`` brings in requests).
+_LAZY = frozenset({"http"})
+
+
+def __getattr__(name: str) -> ModuleType:
+    if name in _LAZY:
+        return importlib.import_module(f"engage.{name}")
+    raise AttributeError(f"module 'engage' has no attribute {name!r}")
+
 
 __all__ = [
     "FUTURE_TOLERANCE",
@@ -82,7 +122,10 @@ __all__ = [
     "FactorResult",
     "FieldMap",
     "Health",
+    "HealthPoint",
     "Identity",
+    "LockedError",
+    "MergedCopy",
     "Notice",
     "Option",
     "Owner",
@@ -94,7 +137,12 @@ __all__ = [
     "Previewable",
     "Priority",
     "Problem",
+    "Progress",
     "PushResult",
+    "RegisterFactor",
+    "RegisterRule",
+    "RegisterSink",
+    "RegisterSource",
     "Retire",
     "RetriableSinkError",
     "RetriableSourceError",
@@ -110,17 +158,22 @@ __all__ = [
     "SourceError",
     "SourceReport",
     "Stage",
+    "Store",
     "StoreError",
     "SyncReport",
     "Task",
     "TaskKind",
+    "TimelineEntry",
     "Touchpoint",
     "Unmapped",
     "ValidationError",
+    "WriteCounts",
     "anchor_of",
     "build_task",
     "future_problem",
     "hookimpl",
+    "http",
+    "open",
     "parse_moment",
     "resolve_options",
     "task_key",

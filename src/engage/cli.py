@@ -400,6 +400,57 @@ def tasks(app: App, customer: str | None, as_json: bool, as_of: datetime | None)
         output.print_tasks(planned)
 
 
+def _since(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
+    from engage.clock import parse_moment
+
+    if value is None:
+        return None
+    try:
+        return parse_moment(value, what="--since")  # a bare date: its midnight, UTC
+    except EngageError as exc:
+        raise click.BadParameter(str(exc).removeprefix("--since: "), ctx, param) from None
+
+
+@cli.command()
+@click.argument("customer")
+@click.option(
+    "--since",
+    metavar="DATE",
+    default=None,
+    callback=_since,
+    help="Only touchpoints from this ISO 8601 date or moment on (UTC).",
+)
+@json_option
+@as_of_option
+@click.pass_obj
+@fails_cleanly
+def timeline(
+    app: App, customer: str, since: datetime | None, as_json: bool, as_of: datetime | None
+) -> None:
+    """Show CUSTOMER's touchpoints in time order, then its open tasks.
+
+    CUSTOMER is a key (acme.com), a name or the start of one. An email several sources
+    hold is shown once, with each source.
+    """
+    from engage.models import Customer
+    from engage.output_timeline import print_timeline, timeline_json
+
+    store = app.existing_store()
+    try:
+        engine = app.engine(store)
+        key = engine.find_customer(customer)
+        record = store.get_customer(key) or Customer(key)
+        entries = engine.timeline(key, since, as_of=as_of)
+        planned = engine.tasks(as_of, key)
+    finally:
+        store.close()
+    if as_json:
+        data = timeline_json(record, entries, planned, since=since, as_of=as_of)
+        click.echo(json.dumps(data, indent=2))
+    else:
+        print_timeline(record, entries, planned, since=since)
+
+
 @cli.command()
 @json_option
 @click.option("--all", "show_all", is_flag=True, help="Include engage's built-in plugins.")

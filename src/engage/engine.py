@@ -9,15 +9,19 @@ can a script::
     book.add(engage.Touchpoint(source="notes", external_id="1", customer="acme.com", ...))
     for health in book.health():
         print(health.customer, health.score, health.band)
+
+:func:`engage.open` builds one on the store a config file describes.
 """
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import inspect
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
+from types import TracebackType
 
 import attrs
 
@@ -31,7 +35,8 @@ from engage.identity import Identity
 from engage.models import Channel, Contact, Customer, Direction, Owner, Task, Touchpoint
 from engage.playbook import CustomerPlan, Rule, plan, plan_until
 from engage.settings import ScoringSettings
-from engage.store.base import Store
+from engage.store.base import Record, Store, WriteCounts
+from engage.timeline import TimelineEntry
 
 
 @attrs.define
@@ -87,12 +92,91 @@ class Engine:
             identity=Identity.for_domains(internal_domains),
         )
 
-    def add(
-        self, records: Iterable[Customer | Contact | Owner | Touchpoint], source: str = "python"
-    ) -> None:
-        """Store records (upserting by their identity) in one transaction."""
+    def add(self, records: Record | Iterable[Record], source: str = "python") -> WriteCounts:
+        """Store one record or many (upserting by their identity) in one transaction.
+
+        ``records`` is a :class:`~engage.Customer`, :class:`~engage.Contact`,
+        :class:`~engage.Owner` or :class:`~engage.Touchpoint`, or an iterable of them (a
+        list, a generator). ``source`` names where they come from for the store's
+        bookkeeping; a touchpoint keeps its own ``source``. Returns what the write changed.
+
+        Raises:
+            TypeError: something else was given (a string, a dict, ...); nothing is stored.
+        """
+        items: Iterable[object] = (
+            [records] if isinstance(records, _RECORD_TYPES) else _iterable(records)
+        )
         with self.store.transaction():
-            self.store.write(records, source)
+            return self.store.write(_checked(items), source)
+
+    def timeline(
+        self,
+        customer: str,
+        since: datetime | str | None = None,
+        *,
+        as_of: datetime | str | None = None,
+    ) -> list[TimelineEntry]:
+        """The customer's touchpoints in time order, oldest first (:mod:`engage.timeline`).
+
+        An email that several sources hold appears once, with the copies listed in its
+        ``merged``. ``since`` and ``as_of`` bound the range (both included; ISO 8601 text
+        without an offset is UTC, a bare date its midnight); ``customer`` is a key, a name or
+        a unique prefix of either (:meth:`find_customer`).
+
+        Raises:
+            ValidationError: no customer or several match ``customer``, or a time is bad.
+        """
+        key = self.find_customer(customer)
+        low = parse_moment(since, what="timeline: since") if isinstance(since, str) else since
+        high = parse_moment(as_of, what="timeline: as_of") if isinstance(as_of, str) else as_of
+        return self.store.timeline(key, low, high)
+
+    def find_customer(self, text: str) -> str:
+        """The key of the customer ``text`` names: its key, else its name (ignoring case),
+        else a prefix of exactly one customer's key or name.
+
+        Raises:
+            ValidationError: no customer matches (naming the closest ones), or several do
+                (naming them).
+        """
+        wanted = text.strip()
+        if not wanted:
+            raise ValidationError("customer: expected a key, a name or the start of one (got '')")
+        if self.store.get_customer(wanted) is not None:
+            return wanted
+        folded = wanted.casefold()
+        known = list(self.store.customer_names())
+        for field in (0, 1):  # the key, then the name, ignoring case
+            same = [pair for pair in known if (pair[field] or "").casefold() == folded]
+            if len(same) == 1:
+                return same[0][0]
+            if same:
+                raise ValidationError(_ambiguous(text, same))
+        started = [
+            (key, name)
+            for key, name in known
+            if key.casefold().startswith(folded) or (name or "").casefold().startswith(folded)
+        ]
+        if len(started) == 1:
+            return started[0][0]
+        if started:
+            raise ValidationError(_ambiguous(text, started))
+        raise ValidationError(_unknown(text, known))
+
+    def close(self) -> None:
+        """Close the store (a second close does nothing)."""
+        self.store.close()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
 
     def touch(
         self,
@@ -283,6 +367,57 @@ class Engine:
         version = self.settings.version
         for facts in self.store.facts(moment, self.settings, customer):
             yield facts, score(facts, self.factors, version)
+
+
+_RECORD_TYPES = (Customer, Contact, Owner, Touchpoint)
+
+#: Customers named at most in an error that lists matches.
+_LISTED = 8
+
+
+def _iterable(records: object) -> Iterable[object]:
+    if isinstance(records, str | bytes) or not isinstance(records, Iterable):
+        raise TypeError(
+            "Engine.add: expected a Customer, Contact, Owner or Touchpoint, or an iterable of "
+            f"them (got {type(records).__name__})"
+        )
+    return records
+
+
+def _checked(items: Iterable[object]) -> Iterator[Record]:
+    for index, item in enumerate(items):
+        if not isinstance(item, _RECORD_TYPES):
+            raise TypeError(
+                f"Engine.add: item {index} is a {type(item).__name__}, not a Customer, "
+                "Contact, Owner or Touchpoint"
+            )
+        yield item
+
+
+def _described(key: str, name: str | None) -> str:
+    return key if not name or name == key else f"{key} ({name})"
+
+
+def _ambiguous(text: str, matches: Sequence[tuple[str, str | None]]) -> str:
+    shown = ", ".join(_described(key, name) for key, name in matches[:_LISTED])
+    more = f" and {len(matches) - _LISTED} more" if len(matches) > _LISTED else ""
+    return f"customer {text!r} matches {len(matches)} customers: {shown}{more}; give its key"
+
+
+def _unknown(text: str, known: Sequence[tuple[str, str | None]]) -> str:
+    by_word: dict[str, tuple[str, str | None]] = {}
+    for key, name in known:
+        by_word.setdefault(key.casefold(), (key, name))
+        if name:
+            by_word.setdefault(name.casefold(), (key, name))
+    close = difflib.get_close_matches(text.strip().casefold(), list(by_word), n=5, cutoff=0.6)
+    found = list(dict.fromkeys(by_word[word] for word in close))
+    hint = (
+        "; did you mean " + ", ".join(_described(key, name) for key, name in found) + "?"
+        if found
+        else ""
+    )
+    return f"no customer {text!r} in the store (not a key, a name or the start of one){hint}"
 
 
 def _code_identity(item: object) -> str:

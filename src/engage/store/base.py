@@ -19,6 +19,7 @@ from engage.history import HealthPoint
 from engage.models import Contact, Customer, Owner, Task, Touchpoint
 from engage.playbook import CustomerPlan
 from engage.settings import ScoringSettings
+from engage.timeline import TimelineEntry
 
 Record = Customer | Contact | Owner | Touchpoint
 
@@ -244,6 +245,18 @@ class Store(Protocol):
 
     def source_rows(self) -> list[tuple[str, int, datetime | None, datetime | None]]:
         """Every source held: (name, touchpoints, latest touchpoint, last pulled), by name."""
+        ...
+
+    def timeline(
+        self, customer: str, since: datetime | None = None, until: datetime | None = None
+    ) -> list[TimelineEntry]:
+        """The customer's touchpoints from ``since`` up to ``until`` (both included; None: no
+        bound), oldest first: each email once, with the copies other sources hold merged into
+        it (:mod:`engage.timeline`)."""
+        ...
+
+    def customer_names(self) -> Iterator[tuple[str, str | None]]:
+        """Every customer's key and name, in key order (to find a customer by either)."""
         ...
 
     def lock(self) -> AbstractContextManager[None]:

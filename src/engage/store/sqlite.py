@@ -56,6 +56,7 @@ from engage.store.sqlite_statements import (
     RETIRE,
     Upsert,
 )
+from engage.store.sqlite_timeline import TimelineMixin
 
 __all__ = ["SQLiteStore", "open_sqlite"]
 
@@ -81,7 +82,7 @@ def _micros(value: datetime | None) -> int | None:
     return None if value is None else to_micros(value)
 
 
-class SQLiteStore(LedgerMixin, PlanMixin, HistoryMixin, ReportMixin):
+class SQLiteStore(LedgerMixin, PlanMixin, HistoryMixin, ReportMixin, TimelineMixin):
     """engage's state in one SQLite file (or ``":memory:"``); implements :class:`~engage.store.base.Store`.
 
     Args:
