@@ -1,7 +1,7 @@
 """engage's ten built-in playbook rules, registered through ``engage_register_rules``.
 
 The rules live in :mod:`engage.builtin.rules_contact` (welcome, check_in, unanswered,
-reconnect, pick_up_phone) and :mod:`engage.builtin.rules_account` (first_feedback,
+pick_up_phone), :mod:`engage.builtin.rules_reconnect` and :mod:`engage.builtin.rules_account` (first_feedback,
 periodic_feedback, handover, status_update, appreciation); when each fires is spelled out
 in :mod:`engage.builtin.rules_when`. Rule names are part of every task key: never rename one.
 """
@@ -17,7 +17,8 @@ from engage.builtin.rules_account import (
     PeriodicFeedback,
     StatusUpdate,
 )
-from engage.builtin.rules_contact import CheckIn, PickUpPhone, Reconnect, Unanswered, Welcome
+from engage.builtin.rules_contact import CheckIn, PickUpPhone, Unanswered, Welcome
+from engage.builtin.rules_reconnect import Reconnect
 from engage.hookspecs import RegisterRule, hookimpl
 from engage.playbook import Rule
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from engage.facts import CustomerFacts
+from engage.facts import CustomerFacts, OwnerStatus
 from engage.health import Health
 from engage.models import Owner
 
@@ -124,3 +124,16 @@ def health_line(health: Health) -> str:
     if health.score is None:
         return "no health score yet: no touch recorded"
     return f"health {health.score}/100 ({health.band.value})"
+
+
+def owner_away(facts: CustomerFacts) -> str | None:
+    """Why the owner cannot answer (``their owner Jo has left``), or None when they can."""
+    status = facts.owner_status
+    name = who(facts.owner, facts.customer.owner or "the owner")
+    if status is OwnerStatus.GONE:
+        return f"their owner {name} has left"
+    if status is OwnerStatus.INACTIVE:
+        return f"their owner {name} has been inactive"
+    if status is OwnerStatus.NONE:
+        return "nobody owns the account"
+    return None
