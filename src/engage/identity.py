@@ -189,6 +189,7 @@ def _words(text: str) -> list[str]:
 
 _FORMS: frozenset[tuple[str, ...]] = frozenset(tuple(_words(form)) for form in LEGAL_FORMS)
 _LONGEST_FORM = max(len(form) for form in _FORMS)
+_LAST_WORDS = frozenset(form[-1] for form in _FORMS)
 
 
 @functools.lru_cache(maxsize=2048)  # a write asks twice for each customer record's name
@@ -202,22 +203,22 @@ def name_key(text: str) -> str:
     without letters or digits gives ``""``, which names nothing.
     """
     words = _words(text)
-    # ends[i]: words[i:] is a run of legal forms (found from the end; forms may overlap, as
-    # "S.A.S." and "A/S" do, so every way of reading the run counts)
-    ends = [False] * len(words) + [True]
-    for start in range(len(words) - 1, 0, -1):
-        ends[start] = any(
-            ends[start + size] and tuple(words[start : start + size]) in _FORMS
-            for size in range(1, min(_LONGEST_FORM, len(words) - start) + 1)
-        )
-    cut = next((start for start in range(1, len(words)) if ends[start]), len(words))
-    del words[cut:]
+    if len(words) > 1 and words[-1] in _LAST_WORDS:
+        # ends[i]: words[i:] is a run of legal forms (found from the end; forms may overlap,
+        # as "S.A.S." and "A/S" do, so every way of reading the run counts)
+        ends = [False] * len(words) + [True]
+        for start in range(len(words) - 1, 0, -1):
+            ends[start] = any(
+                ends[start + size] and tuple(words[start : start + size]) in _FORMS
+                for size in range(1, min(_LONGEST_FORM, len(words) - start) + 1)
+            )
+        cut = next((start for start in range(1, len(words)) if ends[start]), len(words))
+        del words[cut:]
     joined = "".join(words)
     # words run together may compose anew (an accent, Hangul jamo): fold the whole again
     return joined if joined.isascii() else _fold(joined)
 
 
-@functools.lru_cache(maxsize=2048)
 def is_strong_key(key: str) -> bool:
     """True for a customer key that is a domain (``acme.com``) or an email address.
 
@@ -225,7 +226,9 @@ def is_strong_key(key: str) -> bool:
     by a source's private id (``hubspot-company:7``): records under them look for the
     customer of their name.
     """
-    return email_domain(key) is not None or _DOMAIN.match(key) is not None
+    if "@" in key:
+        return email_domain(key) is not None
+    return _DOMAIN.match(key) is not None
 
 
 def key_name(key: str) -> str | None:

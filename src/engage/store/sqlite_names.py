@@ -117,13 +117,17 @@ class Names:
     """Which customer each key's records land on, remembered within a transaction."""
 
     def __init__(self) -> None:
-        self._known: set[str] = set()  # keys whose customer is known in this transaction
-        self._to: dict[str, str] = {}  # those of them that land on another customer: where
+        # what this transaction knows: strong keys seen, name-only keys whose customer was
+        # looked up, and where those of them that land on another customer land
+        self._strong: set[str] = set()
+        self._weak: set[str] = set()
+        self._to: dict[str, str] = {}
         self._moves: set[str] = set()  # folded-in keys whose touchpoints move at commit
 
     def forget(self) -> None:
         """Forget what was looked up (at the end of a transaction, or after a retire)."""
-        self._known.clear()
+        self._strong.clear()
+        self._weak.clear()
         self._to.clear()
 
     def forget_moves(self) -> None:
@@ -135,16 +139,16 @@ class Names:
     ) -> Landing:
         """Where the records land: ``customers`` (records) and the customer ``keys`` of the
         batch's other records."""
-        known, to = self._known, self._to
-        if len(known) > REMEMBER_MAX:
+        seen_strong, to = self._strong, self._to
+        if len(seen_strong) + len(self._weak) > REMEMBER_MAX:
             self.forget()
         given: dict[str, str | None] = {}  # name-only key → comparable name its record gives
         shown: dict[str, str] = {}  # name-only key → its record's name
         named: dict[str, str] = {}  # strong key → comparable name its record gives
         for customer in customers:
             key = customer.key
-            if is_strong_key(key):
-                known.add(key)
+            if key in seen_strong or is_strong_key(key):
+                seen_strong.add(key)
                 if customer.name and (comparable := name_key(customer.name)):
                     named[key] = comparable
             elif key not in to:  # a key found to be another customer stays so
@@ -155,12 +159,10 @@ class Names:
                 else:
                     given.setdefault(key, None)
         batch_keys = set(keys)
-        for key in batch_keys.difference(known):  # set operations: nothing per record in Python
-            if key not in given:
-                if is_strong_key(key):
-                    known.add(key)
-                else:
-                    given[key] = None
+        new = (batch_keys - seen_strong).difference(self._weak)  # little per key in Python
+        strong = set(filter(is_strong_key, new))
+        seen_strong |= strong
+        given.update((key, None) for key in new - strong - given.keys())
         landing = Landing()
         if given or named:
             landing = self._resolve(conn, given, shown, named)
@@ -170,8 +172,14 @@ class Names:
         redirect = {key: to[key] for key in to.keys() & batch_keys}
         return attrs.evolve(landing, redirect=redirect) if redirect else landing
 
+    def comparable(self, key: str, name: str | None) -> str | None:
+        """:func:`~engage.identity.customer_name_key`, for a key :meth:`plan` has seen."""
+        if not name and key in self._strong:
+            return None
+        return customer_name_key(key, name)
+
     def _lands(self, key: str, on: str) -> None:
-        self._known.add(key)
+        self._weak.add(key)
         if on == key:
             self._to.pop(key, None)
         else:
@@ -204,14 +212,15 @@ class Names:
         names = {*wanted.values(), *named.values()}
         if not names:
             return Landing()
+        rows = conn.execute(_NAMED, (json.dumps(sorted(names)),)).fetchall()
+        strong_rows = set(filter(is_strong_key, (key for key, _, _ in rows)))
+        others = [row for row in rows if row[0] not in strong_rows and row[0] not in wanted]
+        if not wanted and not others:  # named customers, and no name-only one of their names
+            return Landing()
         strong: dict[str, set[str]] = {}  # comparable name → strong keys of that name
-        others: list[tuple[str, str, str | None]] = []  # stored name-only customers
-        for key, comparable, name in conn.execute(_NAMED, (json.dumps(sorted(names)),)):
-            if is_strong_key(key):
-                if named.get(key, comparable) == comparable:  # not renamed in this batch
-                    strong.setdefault(comparable, set()).add(key)
-            elif key not in wanted:
-                others.append((key, comparable, name))
+        for key, comparable, _ in rows:
+            if key in strong_rows and named.get(key, comparable) == comparable:  # not renamed
+                strong.setdefault(comparable, set()).add(key)
         for key, comparable in named.items():
             strong.setdefault(comparable, set()).add(key)
         links: list[tuple[str, str]] = []
