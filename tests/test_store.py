@@ -16,9 +16,11 @@ from engage.adapters import Problem, PushResult, Retire
 from engage.errors import LockedError, StoreError, ValidationError
 from engage.models import Contact, Customer, Owner, Task, Touchpoint
 from engage.settings import ScoringSettings
+from engage.store import Store, open_store
 from engage.store.base import LedgerStatus, WriteCounts
 from engage.store.sqlite import CHUNK, SQLiteStore, open_sqlite
 from engage.store.sqlite_schema import SCHEMA_VERSION
+from tests.conftest import Backend
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -53,26 +55,19 @@ def task(key: str = "k1") -> Task:
     )
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[SQLiteStore]:
-    s = SQLiteStore(tmp_path / "engage.db")
-    yield s
-    s.close()
-
-
-def write(store: SQLiteStore, records: list[object], source: str = "csv") -> WriteCounts:
+def write(store: Store, records: list[object], source: str = "csv") -> WriteCounts:
     with store.transaction():
         return store.write(records, source)  # type: ignore[arg-type]
 
 
-def row(store: SQLiteStore, sql: str, *params: object) -> tuple[object, ...]:
-    return tuple(store.conn.execute(sql, params).fetchone())
+def row(store: Store, sql: str, *params: object) -> tuple[object, ...]:
+    return tuple(store.conn.execute(sql, params).fetchone())  # type: ignore[attr-defined]
 
 
 # -- upserts -------------------------------------------------------------------------------
 
 
-def test_writing_the_same_touchpoints_twice_changes_nothing(store: SQLiteStore) -> None:
+def test_writing_the_same_touchpoints_twice_changes_nothing(store: Store) -> None:
     """Re-pulling identical touchpoints reports them unchanged and adds no rows."""
     records = [tp(str(i), occurred_at=T0 + timedelta(hours=i)) for i in range(10)]
     assert write(store, records) == WriteCounts(inserted=10)
@@ -80,7 +75,7 @@ def test_writing_the_same_touchpoints_twice_changes_nothing(store: SQLiteStore) 
     assert store.touchpoint_count() == 10
 
 
-def test_a_changed_field_is_an_update(store: SQLiteStore) -> None:
+def test_a_changed_field_is_an_update(store: Store) -> None:
     """A touchpoint whose subject changed is updated in place."""
     write(store, [tp("1", subject="Hello")])
     assert write(store, [tp("1", subject="Re: Hello"), tp("2")]) == WriteCounts(1, 1, 0)
@@ -88,14 +83,14 @@ def test_a_changed_field_is_an_update(store: SQLiteStore) -> None:
     assert store.touchpoint_count() == 2
 
 
-def test_duplicates_within_one_batch_apply_in_order(store: SQLiteStore) -> None:
+def test_duplicates_within_one_batch_apply_in_order(store: Store) -> None:
     """The last of several versions of one record in a batch wins; each version is counted."""
     counts = write(store, [tp("1", subject="a"), tp("1", subject="b"), tp("1", subject="b")])
     assert counts == WriteCounts(inserted=1, updated=1, unchanged=1)
     assert row(store, "SELECT subject FROM touchpoints") == ("b",)
 
 
-def test_batches_larger_than_a_chunk_are_counted_exactly(store: SQLiteStore) -> None:
+def test_batches_larger_than_a_chunk_are_counted_exactly(store: Store) -> None:
     """Counts stay exact across chunk boundaries."""
     records = [tp(str(i)) for i in range(CHUNK * 2 + 7)]
     assert write(store, records) == WriteCounts(inserted=CHUNK * 2 + 7)
@@ -104,7 +99,7 @@ def test_batches_larger_than_a_chunk_are_counted_exactly(store: SQLiteStore) -> 
     assert write(store, changed) == WriteCounts(updated=updated, unchanged=CHUNK * 2 + 7 - updated)
 
 
-def test_touchpoints_of_different_sources_are_different_touchpoints(store: SQLiteStore) -> None:
+def test_touchpoints_of_different_sources_are_different_touchpoints(store: Store) -> None:
     """The key is (source, external_id), so equal ids from two sources both stay."""
     write(store, [tp("1"), Touchpoint("crm", "1", "acme.com", T0, "call", "outbound")])
     assert store.touchpoint_count() == 2
@@ -112,7 +107,7 @@ def test_touchpoints_of_different_sources_are_different_touchpoints(store: SQLit
     assert store.touchpoint_count("gmail") == 0
 
 
-def test_none_never_erases_what_the_store_knows(store: SQLiteStore) -> None:
+def test_none_never_erases_what_the_store_knows(store: Store) -> None:
     """Fields a record leaves None keep their stored values, for every kind of record."""
     write(
         store,
@@ -146,14 +141,14 @@ def test_none_never_erases_what_the_store_knows(store: SQLiteStore) -> None:
     ) == ("jo@acme.com", "bob", "Hi", 0.8, "<m1>")
 
 
-def test_owner_active_always_follows_the_record(store: SQLiteStore) -> None:
+def test_owner_active_always_follows_the_record(store: Store) -> None:
     """Owner.active is not optional: the latest record sets it."""
     write(store, [Owner("bob", active=False)])
     assert write(store, [Owner("bob")]) == WriteCounts(updated=1)
     assert row(store, "SELECT active FROM owners") == (1,)
 
 
-def test_unknown_open_work_never_erases_running_work(store: SQLiteStore) -> None:
+def test_unknown_open_work_never_erases_running_work(store: Store) -> None:
     """A source that does not know about running work (None) leaves what another source said."""
     write(store, [Customer("acme.com", open_work=True)])
     assert write(store, [Customer("acme.com")]) == WriteCounts(unchanged=1)
@@ -162,7 +157,7 @@ def test_unknown_open_work_never_erases_running_work(store: SQLiteStore) -> None
     assert row(store, "SELECT open_work FROM customers") == (0,)
 
 
-def test_customer_attributes_are_merged(store: SQLiteStore) -> None:
+def test_customer_attributes_are_merged(store: Store) -> None:
     """New attribute keys are added and changed ones replaced; absent keys stay."""
     write(store, [Customer("acme.com", attributes={"plan": "pro", "seats": 10})])
     assert write(store, [Customer("acme.com", attributes={"plan": "pro"})]) == WriteCounts(
@@ -173,7 +168,7 @@ def test_customer_attributes_are_merged(store: SQLiteStore) -> None:
     assert dict(facts.customer.attributes) == {"plan": "pro", "seats": 12, "region": "eu"}
 
 
-def test_a_touchpoint_creates_its_unknown_customer_owner_and_contact(store: SQLiteStore) -> None:
+def test_a_touchpoint_creates_its_unknown_customer_owner_and_contact(store: Store) -> None:
     """Implied records are created with what the touchpoint knows, and not counted."""
     assert write(store, [tp("1")]) == WriteCounts(inserted=1)
     assert store.customer_count() == 1
@@ -186,7 +181,7 @@ def test_a_touchpoint_creates_its_unknown_customer_owner_and_contact(store: SQLi
     )
 
 
-def test_implied_records_never_overwrite_known_ones(store: SQLiteStore) -> None:
+def test_implied_records_never_overwrite_known_ones(store: Store) -> None:
     """A touchpoint leaves an existing customer, gone owner and contact as they are."""
     write(
         store,
@@ -202,14 +197,14 @@ def test_implied_records_never_overwrite_known_ones(store: SQLiteStore) -> None:
     assert row(store, "SELECT customer, name FROM contacts") == ("acme.co.uk", "Jo")
 
 
-def test_records_in_one_batch_are_counted_as_given(store: SQLiteStore) -> None:
+def test_records_in_one_batch_are_counted_as_given(store: Store) -> None:
     """A customer record after its touchpoint in one batch still counts as inserted."""
     counts = write(store, [tp("1"), Customer("acme.com", name="Acme"), Owner("bob", name="Bob")])
     assert counts == WriteCounts(inserted=3)
     assert row(store, "SELECT name FROM customers") == ("Acme",)
 
 
-def test_write_refuses_what_is_not_a_record(store: SQLiteStore) -> None:
+def test_write_refuses_what_is_not_a_record(store: Store) -> None:
     """Anything but records and Retire is a programming error, and nothing is written."""
     with pytest.raises(TypeError, match="Problem"):
         write(store, [tp("1"), Problem("x")])
@@ -219,7 +214,7 @@ def test_write_refuses_what_is_not_a_record(store: SQLiteStore) -> None:
 # -- retirement ----------------------------------------------------------------------------
 
 
-def test_retire_touchpoint_deletes_it_from_that_source_only(store: SQLiteStore) -> None:
+def test_retire_touchpoint_deletes_it_from_that_source_only(store: Store) -> None:
     """Retiring a touchpoint removes the one with that external id from the writing source."""
     write(store, [tp("1"), tp("2")])
     write(store, [Touchpoint("crm", "1", "acme.com", T0, "call", "outbound")], source="crm")
@@ -229,7 +224,7 @@ def test_retire_touchpoint_deletes_it_from_that_source_only(store: SQLiteStore) 
     assert write(store, [Retire("touchpoint", "1")]) == WriteCounts()
 
 
-def test_retire_owner_marks_them_gone(store: SQLiteStore) -> None:
+def test_retire_owner_marks_them_gone(store: Store) -> None:
     """A retired owner stays known but inactive."""
     write(store, [Owner("bob", name="Bob")])
     assert write(store, [Retire("owner", "bob")]) == WriteCounts(retired=1)
@@ -237,7 +232,7 @@ def test_retire_owner_marks_them_gone(store: SQLiteStore) -> None:
     assert write(store, [Retire("owner", "bob")]) == WriteCounts()
 
 
-def test_retire_contact_deletes_the_row_but_keeps_touchpoints(store: SQLiteStore) -> None:
+def test_retire_contact_deletes_the_row_but_keeps_touchpoints(store: Store) -> None:
     """A retired contact disappears; their touchpoints stay."""
     write(store, [tp("1"), Contact("al@acme.com", "acme.com")])
     counts = write(store, [Retire("contact", "JO@acme.com ")])
@@ -246,7 +241,7 @@ def test_retire_contact_deletes_the_row_but_keeps_touchpoints(store: SQLiteStore
     assert store.touchpoint_count() == 1
 
 
-def test_retire_customer_only_when_nothing_else_knows_it(store: SQLiteStore) -> None:
+def test_retire_customer_only_when_nothing_else_knows_it(store: Store) -> None:
     """A customer with touchpoints (from any source) outlives one source's archive; a bare one goes."""
     write(store, [tp("1"), Customer("globex.com", name="Globex")])
     counts = write(store, [Retire("customer", "acme.com"), Retire("customer", "globex.com")])
@@ -254,7 +249,7 @@ def test_retire_customer_only_when_nothing_else_knows_it(store: SQLiteStore) -> 
     assert [f.key for f in store.facts(T0, ScoringSettings())] == ["acme.com"]
 
 
-def test_retire_applies_after_the_records_before_it(store: SQLiteStore) -> None:
+def test_retire_applies_after_the_records_before_it(store: Store) -> None:
     """A record written, retired and written again in one stream ends up present."""
     counts = write(store, [tp("1"), Retire("touchpoint", "1"), tp("2"), Retire("touchpoint", "2")])
     assert counts == WriteCounts(inserted=2, retired=2)
@@ -263,7 +258,7 @@ def test_retire_applies_after_the_records_before_it(store: SQLiteStore) -> None:
     assert store.touchpoint_count() == 1
 
 
-def test_retire_of_an_unknown_kind_is_refused(store: SQLiteStore) -> None:
+def test_retire_of_an_unknown_kind_is_refused(store: Store) -> None:
     """An unknown Retire kind names the expected ones."""
     with pytest.raises(ValidationError, match="touchpoint, owner, customer, contact"):
         write(store, [Retire("deal", "1")])
@@ -272,7 +267,7 @@ def test_retire_of_an_unknown_kind_is_refused(store: SQLiteStore) -> None:
 # -- cursors and transactions --------------------------------------------------------------
 
 
-def test_cursor_round_trip(store: SQLiteStore) -> None:
+def test_cursor_round_trip(store: Store) -> None:
     """A cursor saved for a source comes back; other sources have none."""
     assert store.get_cursor("csv") is None
     with store.transaction():
@@ -283,7 +278,7 @@ def test_cursor_round_trip(store: SQLiteStore) -> None:
 
 
 def test_an_exception_in_a_transaction_saves_neither_records_nor_cursor(
-    store: SQLiteStore,
+    store: Store,
 ) -> None:
     """Records and their cursor commit together or not at all."""
     with pytest.raises(RuntimeError), store.transaction():
@@ -295,7 +290,7 @@ def test_an_exception_in_a_transaction_saves_neither_records_nor_cursor(
     assert store.get_cursor("csv") is None
 
 
-def test_a_failing_record_stream_rolls_back_the_whole_write(store: SQLiteStore) -> None:
+def test_a_failing_record_stream_rolls_back_the_whole_write(store: Store) -> None:
     """An exception from the records iterator undoes the records already written."""
 
     def records() -> Iterator[Touchpoint]:
@@ -307,17 +302,17 @@ def test_a_failing_record_stream_rolls_back_the_whole_write(store: SQLiteStore) 
     assert store.touchpoint_count() == 0
 
 
-def test_a_transaction_is_durable_for_other_connections(tmp_path: Path) -> None:
-    """Committed work is visible to a new store on the same file."""
-    with SQLiteStore(tmp_path / "e.db") as first, first.transaction():
+def test_a_transaction_is_durable_for_other_connections(store_target: str) -> None:
+    """Committed work is visible to a new store on the same file (or database)."""
+    with open_store(store_target) as first, first.transaction():  # type: ignore[attr-defined]
         first.write([tp("1")], "csv")
         first.set_cursor("csv", "c1")
-    with SQLiteStore(tmp_path / "e.db") as second:
+    with open_store(store_target) as second:  # type: ignore[attr-defined]
         assert second.touchpoint_count() == 1
         assert second.get_cursor("csv") == "c1"
 
 
-def test_nested_transaction_rolls_back_only_the_inner_block(store: SQLiteStore) -> None:
+def test_nested_transaction_rolls_back_only_the_inner_block(store: Store) -> None:
     """A nested transaction is a savepoint: its failure keeps the outer block's work."""
     with store.transaction():
         store.write([tp("1")], "csv")
@@ -332,7 +327,7 @@ def test_nested_transaction_rolls_back_only_the_inner_block(store: SQLiteStore) 
 # -- ledger --------------------------------------------------------------------------------
 
 
-def test_ledger_state_machine(store: SQLiteStore) -> None:
+def test_ledger_state_machine(store: Store) -> None:
     """pending → pushed → cleared → completed; failed retries count attempts; no downgrade."""
     store.record_intent("crm", [task("k1"), task("k2")])
     ledger = store.ledger("crm")
@@ -378,20 +373,20 @@ def test_ledger_state_machine(store: SQLiteStore) -> None:
     assert store.ledger("other") == {}
 
 
-def test_record_cleared_ignores_tasks_never_pushed(store: SQLiteStore) -> None:
+def test_record_cleared_ignores_tasks_never_pushed(store: Store) -> None:
     """Only pushed tasks can clear; a pending one stays pending."""
     store.record_intent("crm", [task("k1")])
     store.record_cleared("crm", ["k1", "unknown"], completed=True)
     assert store.ledger("crm")["k1"].status == "pending"
 
 
-def test_results_for_unknown_keys_are_ignored(store: SQLiteStore) -> None:
+def test_results_for_unknown_keys_are_ignored(store: Store) -> None:
     """A result without a recorded intent adds nothing to the ledger."""
     store.record_results("crm", [PushResult("nope", remote_id="r")])
     assert store.ledger("crm") == {}
 
 
-def test_a_result_without_remote_id_is_a_failure(store: SQLiteStore) -> None:
+def test_a_result_without_remote_id_is_a_failure(store: Store) -> None:
     """A result with neither id nor error is recorded as failed with an explanation."""
     store.record_intent("crm", [task("k1")])
     store.record_results("crm", [PushResult("k1")])
@@ -400,12 +395,12 @@ def test_a_result_without_remote_id_is_a_failure(store: SQLiteStore) -> None:
 
 
 def test_ledger_writes_are_committed_immediately_and_refused_in_a_transaction(
-    tmp_path: Path,
+    store_target: str,
 ) -> None:
     """record_intent is durable at once; inside a transaction it refuses to run."""
-    with SQLiteStore(tmp_path / "e.db") as first:
+    with open_store(store_target) as first:  # type: ignore[attr-defined]
         first.record_intent("crm", [task()])
-        with SQLiteStore(tmp_path / "e.db") as second:
+        with open_store(store_target) as second:  # type: ignore[attr-defined]
             assert second.ledger("crm")["k1"].status == "pending"
         with pytest.raises(StoreError, match="outside"), first.transaction():
             first.record_intent("crm", [task("k2")])
@@ -415,13 +410,15 @@ def test_ledger_writes_are_committed_immediately_and_refused_in_a_transaction(
 # -- lock ----------------------------------------------------------------------------------
 
 
-def test_lock_held_by_another_store_raises_locked(tmp_path: Path) -> None:
-    """A second sync on the same file is refused with a message naming the lock file."""
-    path = tmp_path / "engage.db"
-    with SQLiteStore(path) as first, SQLiteStore(path) as second:
-        locked = pytest.raises(LockedError, match=r"engage\.db\.lock.*wait for it to finish")
+def test_lock_held_by_another_store_raises_locked(backend: Backend, store_target: str) -> None:
+    """A second sync on the same store is refused with a message naming the lock."""
+    lock = r"engage-\d+\.db\.lock" if backend.name == "sqlite" else "PostgreSQL advisory lock"
+    with open_store(store_target) as first, open_store(store_target) as second:  # type: ignore[attr-defined]
+        locked = pytest.raises(LockedError, match=rf"{lock}.*wait for it to finish")
         with first.lock(), locked, second.lock():
             pass
+        with first.lock(), pytest.raises(LockedError), first.lock():
+            pass  # not re-entrant
         with second.lock():
             pass
 
@@ -435,14 +432,13 @@ def test_memory_store_lock_is_exclusive(tmp_path: Path) -> None:
         pass
 
 
-def test_lock_is_released_when_its_process_dies(tmp_path: Path) -> None:
+def test_lock_is_released_when_its_process_dies(store_target: str) -> None:
     """A killed sync leaves no stale lock behind."""
-    path = tmp_path / "engage.db"
     script = textwrap.dedent(
         f"""
         import sys, time
-        from engage.store.sqlite import SQLiteStore
-        store = SQLiteStore({str(path)!r})
+        from engage.store import open_store
+        store = open_store({store_target!r})
         held = store.lock()
         held.__enter__()
         print("locked", flush=True)
@@ -453,7 +449,7 @@ def test_lock_is_released_when_its_process_dies(tmp_path: Path) -> None:
     try:
         assert child.stdout is not None
         assert child.stdout.readline().strip() == "locked"
-        with SQLiteStore(path) as store:
+        with open_store(store_target) as store:  # type: ignore[attr-defined]
             with pytest.raises(LockedError), store.lock():
                 pass
             child.kill()
@@ -499,26 +495,25 @@ def test_a_new_store_creates_its_directory_and_uses_wal(tmp_path: Path) -> None:
         assert row(store, "PRAGMA user_version") == (SCHEMA_VERSION,)
 
 
-def test_reopening_keeps_everything(tmp_path: Path) -> None:
+def test_reopening_keeps_everything(store_target: str) -> None:
     """Data survives close and reopen, and migration runs only once."""
-    path = tmp_path / "engage.db"
-    with SQLiteStore(path) as store:
+    with open_store(store_target) as store:  # type: ignore[attr-defined]
         write(store, [tp("1"), Customer("beta.com")])
-    with SQLiteStore(path) as store:
+    with open_store(store_target) as store:  # type: ignore[attr-defined]
         assert store.customer_count() == 2
         assert store.touchpoint_count() == 1
 
 
-def test_a_closed_store_says_so(tmp_path: Path) -> None:
+def test_a_closed_store_says_so(store_target: str) -> None:
     """Using a store after close raises StoreError; closing twice is harmless."""
-    store = SQLiteStore(tmp_path / "engage.db")
+    store = open_store(store_target)
     store.close()
     store.close()
     with pytest.raises(StoreError, match="closed"):
         store.customer_count()
 
 
-def test_directory_lookups_for_sinks(store: SQLiteStore) -> None:
+def test_directory_lookups_for_sinks(store: Store) -> None:
     """Sinks read customers (with their source ids), owners and contacts back by key."""
     write(
         store,

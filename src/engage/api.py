@@ -39,13 +39,13 @@ def open(config: str | os.PathLike[str] | None = None) -> Engine:
     """
     from engage.config import Config, find_config_path
     from engage.plugins import Registry, make_plugin_manager
-    from engage.store.sqlite import SQLiteStore
+    from engage.store import open_store
 
     path = find_config_path(None if config is None else os.fspath(config))
     loaded = Config.load(path)
     registry = Registry.from_plugins(make_plugin_manager())
     loaded.check_factors(registry.factors)  # names the file, which Engine cannot
-    store = SQLiteStore(loaded.store)
+    store = open_store(loaded.store)
     try:
         return Engine(
             store=store,

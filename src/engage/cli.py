@@ -25,7 +25,7 @@ from engage.config import Config, find_config_path
 from engage.engine import Engine
 from engage.errors import ConfigError, EngageError, LockedError, StoreError
 from engage.plugins import Registry, describe_plugins, make_plugin_manager
-from engage.store.sqlite import SQLiteStore
+from engage.store import Store, migrate_store, open_store, redact_url
 from engage.sync import run_sync
 
 EXIT_ERROR = 1
@@ -67,7 +67,7 @@ class App:
             self._config = config
         return self._config
 
-    def engine(self, store: SQLiteStore, config: Config | None = None) -> Engine:
+    def engine(self, store: Store, config: Config | None = None) -> Engine:
         if config is None:
             config = self.config  # its weights were checked when it was loaded
         else:
@@ -80,11 +80,11 @@ class App:
             identity=config.identity,
         )
 
-    def existing_store(self) -> SQLiteStore:
+    def existing_store(self) -> Store:
         path = self.config.store
-        if not path.exists():
+        if isinstance(path, Path) and not path.exists():
             raise StoreError(f"{path}: no store yet; run 'engage sync' first")
-        return SQLiteStore(path)
+        return open_store(path)
 
 
 def fails_cleanly(command: F) -> F:
@@ -206,7 +206,7 @@ def sync(
         from engage.htmlreport import check_available
 
         check_available()  # before pulling: a missing extra must not cost a sync
-    store = SQLiteStore(config.store)
+    store = open_store(config.store)
     try:
         with output.progress_bars() as progress:
             report = run_sync(
@@ -339,7 +339,7 @@ def report(app: App, path: Path, top: int | None, every: bool, as_of: datetime |
 
 
 def _write_report(
-    app: App, store: SQLiteStore, path: Path, as_of: datetime | None, top: int | None, every: bool
+    app: App, store: Store, path: Path, as_of: datetime | None, top: int | None, every: bool
 ) -> Any:
     from engage.htmlreport import DEFAULT_TOP, write_report
 
@@ -480,6 +480,25 @@ def demo(app: App, as_of: datetime | None, keep: Path | None) -> None:
     from engage.demo import run_demo
 
     run_demo(app.registry, as_of=as_of, keep=keep, pm=app.pm)
+
+
+@cli.group(name="store")
+def store_group() -> None:
+    """The store's schema: ``engage store migrate``."""
+
+
+@store_group.command(name="migrate")
+@click.pass_obj
+@fails_cleanly
+def store_migrate(app: App) -> None:
+    """Bring the store (SQLite or PostgreSQL) to this engage's schema version."""
+    target = app.config.store
+    before, after = migrate_store(target)
+    where = redact_url(target) if isinstance(target, str) else str(target)
+    if before == after:
+        click.echo(f"{where}: schema version {after}; nothing to migrate")
+    else:
+        click.echo(f"{where}: migrated from schema version {before} to {after}")
 
 
 def main() -> None:

@@ -24,9 +24,12 @@ from engage.settings import DEFAULT_SEGMENT, SEGMENT_NUMBERS, ScoringSettings, S
 
 DEFAULT_CONFIG = "engage.toml"
 CONFIG_ENV = "ENGAGE_CONFIG"
+#: Names the store instead of the config's ``store`` key (a URL with a password stays out
+#: of the file); a relative path is relative to the working directory.
+STORE_ENV = "ENGAGE_STORE"
 
 _TOP_LEVEL = {
-    "store": "path of the SQLite store file (relative to this file)",
+    "store": "the store: an SQLite file's path (relative to this file) or a postgresql:// URL",
     "internal_domains": "list of our own mail domains",
     "personal_domains": "list of extra personal mail providers",
     "owner_inactive_days": "days without activity after which an owner counts as gone",
@@ -53,7 +56,7 @@ class Config:
 
     Attributes:
         path: The file it came from (None when built in code).
-        store: Path of the SQLite store.
+        store: Path of the SQLite store, or the ``postgresql://`` URL of the PostgreSQL one.
         identity: Internal and personal mail domains.
         scoring: Segments, windows, weights and thresholds.
         sources: Source tables by name, in file order.
@@ -61,7 +64,7 @@ class Config:
     """
 
     path: Path | None
-    store: Path
+    store: Path | str
     identity: Identity
     scoring: ScoringSettings
     sources: Mapping[str, AdapterConfig]
@@ -105,11 +108,19 @@ class Config:
             raise ConfigError(f"{file}: cannot read the config file ({exc})") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{file}: not valid TOML: {exc}") from None
-        return cls.from_dict(data, path=file.resolve())
+        return cls.from_dict(data, path=file.resolve(), environ=os.environ)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], path: Path | None = None) -> Config:
+    def from_dict(
+        cls,
+        data: Mapping[str, Any],
+        path: Path | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> Config:
         """Check a configuration given as data (as a TOML file would parse).
+
+        ``$ENGAGE_STORE`` in ``environ`` (:meth:`load` passes the process's) names the store
+        instead of the ``store`` key.
 
         Raises:
             ConfigError: a key is unknown or missing, or a value is bad.
@@ -117,7 +128,7 @@ class Config:
         where = str(path) if path is not None else "<config>"
         _reject_unknown(data, _TOP_LEVEL, where, "")
         base = path.parent if path is not None else Path.cwd()
-        store = Path(_typed(data, "store", str, where, "engage.db")).expanduser()
+        store = _store(_typed(data, "store", str, where, "engage.db"), base, environ)
         internal = _string_list(data, "internal_domains", where)
         personal = _string_list(data, "personal_domains", where)
         scoring = ScoringSettings(
@@ -127,12 +138,26 @@ class Config:
         )
         return cls(
             path=path,
-            store=store if store.is_absolute() else base / store,
+            store=store,
             identity=Identity.for_domains(internal, personal),
             scoring=scoring,
             sources=_adapters(_table(data, "sources", where), where, "sources"),
             sinks=_adapters(_table(data, "sinks", where), where, "sinks"),
         )
+
+
+def _store(configured: str, base: Path, environ: Mapping[str, str] | None) -> Path | str:
+    """The store: ``$ENGAGE_STORE`` when set, else the key; a PostgreSQL URL stays a string,
+    a path becomes absolute (the key's relative to the config file, the variable's to the
+    working directory)."""
+    from engage.store import is_postgres_url
+
+    given = (environ or {}).get(STORE_ENV) or None
+    value = given or configured
+    if is_postgres_url(value):
+        return value
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else (Path.cwd() if given else base) / path
 
 
 def check_weights(scoring: ScoringSettings, factors: Iterable[str], where: str) -> None:

@@ -23,7 +23,7 @@ from engage.config import Config
 from engage.engine import Engine
 from engage.errors import PluginError
 from engage.plugins import Registry
-from engage.store.sqlite import SQLiteStore
+from engage.store import open_store
 from engage.sync import run_sync
 
 #: The sample's "today": its last touchpoints are from the days before.
@@ -84,7 +84,7 @@ def run_demo(
     resource = files("engage.demo").joinpath("interactions.csv")
     with as_file(resource) as sample, _workdir(keep) as workdir:
         config = demo_config(sample, workdir)
-        store = SQLiteStore(config.store)
+        store = open_store(config.store)
         try:
             echo = click.echo
             echo(

@@ -1,0 +1,105 @@
+"""Fixtures shared by the core's tests: stores of every backend.
+
+Tests that take ``store`` (or ``backend``, ``store_target``) run once per backend: SQLite
+(a file in a temporary directory) and PostgreSQL. For PostgreSQL each test module gets a
+database of its own (``engage_test_<random>``, dropped after the module) on the server
+``$ENGAGE_TEST_POSTGRES`` names (default ``postgresql://postgres@127.0.0.1:5432/postgres``,
+the database to connect to while creating it), and each store a fresh schema in it. When
+no server answers, the PostgreSQL half is skipped with the reason, except in CI (``$CI``
+set), where it fails: CI must run it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import pytest
+
+from engage.store import Store, open_store
+
+ADMIN_ENV = "ENGAGE_TEST_POSTGRES"
+DEFAULT_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+BACKENDS = ("sqlite", "postgresql")
+
+
+class Backend:
+    """Where fresh, empty stores of one kind come from (``name``: sqlite or postgresql)."""
+
+    def __init__(self, name: str, directory: Path, database_url: str | None = None) -> None:
+        self.name = name
+        self.directory = directory
+        self.database_url = database_url
+        self._ids = itertools.count()
+        self._admin: Any = None
+
+    def new_target(self) -> str:
+        """Where a new, empty store goes: an SQLite path, or a URL naming a new schema."""
+        number = next(self._ids)
+        if self.database_url is None:
+            return str(self.directory / f"engage-{number}.db")
+        schema = f"store_{number}"
+        self._admin.execute(f"CREATE SCHEMA {schema}")
+        parts = urlsplit(self.database_url)
+        return urlunsplit(parts._replace(query=f"options={quote(f'-csearch_path={schema}')}"))
+
+    def open(self, target: str | None = None) -> Store:
+        """Open the store at ``target`` (a new, empty one by default)."""
+        return open_store(self.new_target() if target is None else target)
+
+
+def _server_missing(reason: str) -> None:
+    message = f"PostgreSQL tests: no server ({reason}); set {ADMIN_ENV} to a server's URL"
+    if os.environ.get("CI"):
+        pytest.fail(f"{message} (CI must run them)")
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def backend(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Backend]:
+    """Each backend in turn, for the whole module (a PostgreSQL database of the module's own)."""
+    directory = tmp_path_factory.mktemp("stores")
+    if request.param == "sqlite":
+        yield Backend("sqlite", directory)
+        return
+    try:
+        import psycopg
+    except ImportError:
+        _server_missing("psycopg is not installed: pip install '.[postgres]'")
+    admin_url = os.environ.get(ADMIN_ENV, DEFAULT_ADMIN)
+    try:
+        admin = psycopg.connect(admin_url, autocommit=True, connect_timeout=5)
+    except psycopg.Error as exc:
+        _server_missing(f"{admin_url}: {str(exc).strip().splitlines()[0]}")
+    name = f"engage_test_{secrets.token_hex(6)}"
+    admin.execute(f"CREATE DATABASE {name}")
+    database_url = urlunsplit(urlsplit(admin_url)._replace(path=f"/{name}", query=""))
+    backend = Backend("postgresql", directory, database_url)
+    try:
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            backend._admin = conn
+            yield backend
+    finally:
+        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.close()
+
+
+@pytest.fixture
+def store_target(backend: Backend) -> str:
+    """Where a fresh, empty store of the backend goes (reopen it with ``open_store``)."""
+    return backend.new_target()
+
+
+@pytest.fixture
+def store(backend: Backend, store_target: str) -> Iterator[Store]:
+    """A fresh, empty store of each backend."""
+    opened = open_store(store_target)
+    yield opened
+    opened.close()

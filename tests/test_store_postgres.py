@@ -1,0 +1,93 @@
+"""How a store is chosen, and what only the PostgreSQL store has: schema versions on a
+server, its messages, ``engage store migrate`` on both backends."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from engage.cli import cli
+from engage.config import Config
+from engage.errors import StoreError
+from engage.store import migrate_store, open_store, redact_url
+from engage.store.sqlite import SQLiteStore
+from engage.store.sqlite_schema import SCHEMA_VERSION as SQLITE_VERSION
+from tests.conftest import Backend
+
+
+def test_a_postgresql_url_selects_the_postgresql_store(backend: Backend, store_target: str) -> None:
+    """open_store opens what the target names: a URL the PostgreSQL store, else SQLite."""
+    with open_store(store_target) as store:  # type: ignore[attr-defined]
+        kind = type(store).__name__
+    assert kind == {"sqlite": "SQLiteStore", "postgresql": "PostgresStore"}[backend.name]
+
+
+def test_the_config_keeps_a_url_and_engage_store_overrides_the_key(tmp_path: Path) -> None:
+    """store = URL stays a URL; $ENGAGE_STORE names the store instead of the key."""
+    url = "postgresql://engage@db.example.com/engage"
+    assert Config.from_dict({"store": url}, path=tmp_path / "engage.toml").store == url
+    config = Config.from_dict(
+        {"store": "engage.db"}, path=tmp_path / "engage.toml", environ={"ENGAGE_STORE": url}
+    )
+    assert config.store == url
+    assert Config.from_dict({}, path=tmp_path / "engage.toml").store == tmp_path / "engage.db"
+
+
+def test_a_password_never_shows() -> None:
+    """Messages name the server without the password."""
+    url = "postgresql://engage:s3cret@127.0.0.1:1/engage"
+    assert redact_url(url) == "postgresql://engage:***@127.0.0.1:1/engage"
+    with pytest.raises(StoreError) as raised:
+        open_store(url)
+    assert "s3cret" not in str(raised.value)
+    assert "postgresql://engage:***@127.0.0.1:1/engage" in str(raised.value)
+
+
+def test_without_psycopg_the_extra_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A URL without the extra installed says what to install."""
+    monkeypatch.setitem(sys.modules, "engage.store.postgres", None)
+    with pytest.raises(StoreError, match=r"pip install 'engage-core\[postgres\]'"):
+        open_store("postgresql://engage@127.0.0.1/engage")
+
+
+def _postgres(backend: Backend) -> None:
+    if backend.name != "postgresql":
+        pytest.skip("PostgreSQL only")
+
+
+def test_a_schema_from_a_newer_engage_is_refused(backend: Backend, store_target: str) -> None:
+    """A higher schema version than this engage knows is refused, on opening and migrating."""
+    _postgres(backend)
+    with open_store(store_target) as store:  # type: ignore[attr-defined]
+        store.conn.execute("INSERT INTO schema_version (version, migrated_at) VALUES (99, 0)")
+    with pytest.raises(StoreError, match="newer engage"):
+        open_store(store_target)
+    with pytest.raises(StoreError, match="newer engage"):
+        migrate_store(store_target)
+
+
+def test_a_search_path_naming_no_schema_is_explained(backend: Backend) -> None:
+    """A URL whose search_path names no existing schema says so."""
+    _postgres(backend)
+    assert backend.database_url is not None
+    url = f"{backend.database_url}?options=-csearch_path%3Dnowhere"
+    with pytest.raises(StoreError, match="no schema of the search_path exists"):
+        open_store(url)
+
+
+def test_engage_store_migrate_on_both_backends(backend: Backend, store_target: str) -> None:
+    """engage store migrate brings a store to this engage's schema, and says so."""
+    project = Path(backend.directory)
+    (project / "engage.toml").write_text(f"store = {store_target!r}\n", encoding="utf-8")
+    if backend.name == "sqlite":
+        SQLiteStore(store_target).close()
+    else:
+        open_store(store_target).close()
+    result = CliRunner().invoke(cli, ["--config", str(project / "engage.toml"), "store", "migrate"])
+    assert result.exit_code == 0, result.output
+    assert "nothing to migrate" in result.output
+    if backend.name == "sqlite":
+        assert migrate_store(store_target) == (SQLITE_VERSION, SQLITE_VERSION)
