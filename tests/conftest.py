@@ -15,6 +15,7 @@ import itertools
 import os
 import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -37,6 +38,8 @@ class Backend:
         self.database_url = database_url
         self._ids = itertools.count()
         self._admin: Any = None
+        self._spare: list[str] = []  # targets of emptied PostgreSQL schemas
+        self._schemas: dict[str, str] = {}  # PostgreSQL target → its schema
 
     def new_target(self) -> str:
         """Where a new, empty store goes: an SQLite path, or a URL naming a new schema."""
@@ -46,11 +49,42 @@ class Backend:
         schema = f"store_{number}"
         self._admin.execute(f"CREATE SCHEMA {schema}")
         parts = urlsplit(self.database_url)
-        return urlunsplit(parts._replace(query=f"options={quote(f'-csearch_path={schema}')}"))
+        target = urlunsplit(parts._replace(query=f"options={quote(f'-csearch_path={schema}')}"))
+        self._schemas[target] = schema
+        return target
 
     def open(self, target: str | None = None) -> Store:
         """Open the store at ``target`` (a new, empty one by default)."""
         return open_store(self.new_target() if target is None else target)
+
+    @contextmanager
+    def fresh(self) -> Iterator[Any]:
+        """An empty store for one example of a property test: SQLite in memory; a PostgreSQL
+        schema emptied after use and used again (cheaper than creating one per example)."""
+        if self.database_url is None:
+            with open_store(":memory:") as store:  # type: ignore[attr-defined]
+                yield store
+            return
+        target = self._spare.pop() if self._spare else self.new_target()
+        store = open_store(target)
+        try:
+            yield store
+        finally:
+            store.close()
+            schema = self._schemas[target]
+            tables = [
+                name
+                for (name,) in self._admin.execute(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = %s", (schema,)
+                )
+                if name != "schema_version"
+            ]
+            with self._admin.transaction():  # DELETE: cheaper than TRUNCATE on small tables
+                for name in tables:
+                    self._admin.execute(f"DELETE FROM {schema}.{name}")
+                for name in ("stale_customers", "planning"):  # what the triggers marked
+                    self._admin.execute(f"DELETE FROM {schema}.{name}")
+            self._spare.append(target)
 
 
 def _server_missing(reason: str) -> None:

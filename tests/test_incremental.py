@@ -23,9 +23,10 @@ from engage.facts import CustomerFacts
 from engage.models import Channel, Contact, Customer, Direction, Owner, Touchpoint
 from engage.plugins import Registry, make_plugin_manager
 from engage.settings import ScoringSettings, SegmentSettings
+from engage.store import Store, open_store
 from engage.store.base import Record
-from engage.store.sqlite import SQLiteStore
-from engage.store.sqlite_facts import owner_activity
+from engage.store.sqlite_facts import owner_activity as sqlite_owner_activity
+from tests.conftest import Backend
 from tests.factsbuilder import SETTINGS as DEFAULT_SETTINGS
 from tests.factsbuilder import consistent_facts, health
 
@@ -55,7 +56,7 @@ SETTINGS = ScoringSettings(
 REGISTRY = Registry.from_plugins(make_plugin_manager(entry_points=False))
 
 
-def engine(store: SQLiteStore, settings: ScoringSettings = SETTINGS) -> Engine:
+def engine(store: Store, settings: ScoringSettings = SETTINGS) -> Engine:
     return Engine(
         store=store,
         factors=[r.value for r in REGISTRY.factors.values()],
@@ -71,7 +72,7 @@ def replan(book: Engine, moment: datetime, sinks: Sequence[str] = ()) -> int:
     return len(plans)
 
 
-def planned(store: SQLiteStore) -> set[str]:
+def planned(store: Store) -> set[str]:
     return set(store.planned_keys())
 
 
@@ -175,10 +176,10 @@ def histories(draw: st.DrawFn) -> list[tuple[list[Record | Retire], datetime]]:
 @hypothesis_settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(histories())
 def test_incremental_plans_equal_planning_from_scratch(
-    history: list[tuple[list[Record | Retire], datetime]],
+    backend: Backend, history: list[tuple[list[Record | Retire], datetime]]
 ) -> None:
     """After every sync, the saved plans hold exactly the tasks a full planning would give."""
-    with SQLiteStore(":memory:") as store:
+    with backend.fresh() as store:
         book = engine(store)
         for data, moment in history:
             with store.transaction():
@@ -187,9 +188,9 @@ def test_incremental_plans_equal_planning_from_scratch(
             assert planned(store) == from_scratch(book, moment), moment
 
 
-def test_nothing_changed_nothing_planned_again(tmp_path: Path) -> None:
+def test_nothing_changed_nothing_planned_again(store_target: str) -> None:
     """Without new data and before any plan's moment, a sync plans nobody again."""
-    with SQLiteStore(tmp_path / "e.db") as store:
+    with open_store(store_target) as store:
         book = engine(store)
         store.write([tp("1", "a.com", 0), tp("2", "b.com", 1)], "src")
         assert replan(book, at(2)) == 2
@@ -197,8 +198,8 @@ def test_nothing_changed_nothing_planned_again(tmp_path: Path) -> None:
         assert replan(book, at(2, 1)) == 0
 
 
-def test_new_touchpoint_plans_only_its_customer_again(tmp_path: Path) -> None:
-    with SQLiteStore(tmp_path / "e.db") as store:
+def test_new_touchpoint_plans_only_its_customer_again(store_target: str) -> None:
+    with open_store(store_target) as store:
         book = engine(store)
         store.write([tp("1", "a.com", 0), tp("2", "b.com", 1)], "src")
         replan(book, at(2))
@@ -207,9 +208,9 @@ def test_new_touchpoint_plans_only_its_customer_again(tmp_path: Path) -> None:
         assert [p.customer for p in plans] == ["b.com"]
 
 
-def test_rewriting_the_same_data_changes_nothing(tmp_path: Path) -> None:
+def test_rewriting_the_same_data_changes_nothing(store_target: str) -> None:
     """A source that pulls the same records again marks no customer for planning."""
-    with SQLiteStore(tmp_path / "e.db") as store:
+    with open_store(store_target) as store:
         book = engine(store)
         data: list[Record] = [tp("1", "a.com", 0), Customer("a.com", name="A"), Owner("ann")]
         store.write(data, "src")
@@ -218,9 +219,9 @@ def test_rewriting_the_same_data_changes_nothing(tmp_path: Path) -> None:
         assert replan(book, at(2)) == 0
 
 
-def test_a_plan_comes_due_when_its_moment_comes(tmp_path: Path) -> None:
+def test_a_plan_comes_due_when_its_moment_comes(store_target: str) -> None:
     """A customer's inbound message waits: unanswered is planned once the response time passed."""
-    with SQLiteStore(tmp_path / "e.db") as store:
+    with open_store(store_target) as store:
         book = engine(store)
         store.write([tp("1", "a.com", 0, Direction.INBOUND)], "src")
         replan(book, at(1))
@@ -230,9 +231,9 @@ def test_a_plan_comes_due_when_its_moment_comes(tmp_path: Path) -> None:
         assert any(k.startswith("unanswered:") for k in planned(store))
 
 
-def test_owner_going_quiet_plans_their_customers_again(tmp_path: Path) -> None:
+def test_owner_going_quiet_plans_their_customers_again(store_target: str) -> None:
     """An owner with no activity for owner_inactive_days gets handover tasks, with no new data."""
-    with SQLiteStore(tmp_path / "e.db") as store:
+    with open_store(store_target) as store:
         book = engine(store)
         store.write(
             [
@@ -250,8 +251,8 @@ def test_owner_going_quiet_plans_their_customers_again(tmp_path: Path) -> None:
         assert planned(store) == from_scratch(book, at(24 * 7))
 
 
-def test_owner_leaving_plans_their_customers_again(tmp_path: Path) -> None:
-    with SQLiteStore(tmp_path / "e.db") as store:
+def test_owner_leaving_plans_their_customers_again(store_target: str) -> None:
+    with open_store(store_target) as store:
         book = engine(store)
         store.write([tp("1", "a.com", 0, owner="ann"), Customer("a.com", owner="ann")], "src")
         replan(book, at(1))
@@ -260,8 +261,8 @@ def test_owner_leaving_plans_their_customers_again(tmp_path: Path) -> None:
         assert "handover:a.com:ann-gone" in planned(store)
 
 
-def test_other_settings_plan_everyone_again(tmp_path: Path) -> None:
-    with SQLiteStore(tmp_path / "e.db") as store:
+def test_other_settings_plan_everyone_again(store_target: str) -> None:
+    with open_store(store_target) as store:
         store.write([tp("1", "a.com", 0), tp("2", "b.com", 1)], "src")
         replan(engine(store), at(2))
         assert replan(engine(store), at(2)) == 0
@@ -269,7 +270,7 @@ def test_other_settings_plan_everyone_again(tmp_path: Path) -> None:
         assert replan(engine(store, other), at(2)) == 2
 
 
-def test_a_rule_without_next_change_is_asked_at_every_sync(tmp_path: Path) -> None:
+def test_a_rule_without_next_change_is_asked_at_every_sync(store_target: str) -> None:
     class Always:
         name = "always"
         description = "plans a call every time"
@@ -277,7 +278,7 @@ def test_a_rule_without_next_change_is_asked_at_every_sync(tmp_path: Path) -> No
         def plan(self, facts, health, settings):  # type: ignore[no-untyped-def]
             return None
 
-    with SQLiteStore(tmp_path / "e.db") as store:
+    with open_store(store_target) as store:
         book = engine(store)
         book = Engine(
             store=store, factors=book.factors, rules=[*book.rules, Always()], settings=SETTINGS
@@ -287,10 +288,10 @@ def test_a_rule_without_next_change_is_asked_at_every_sync(tmp_path: Path) -> No
         assert replan(book, at(1)) == 1
 
 
-def test_tasks_a_sink_lacks_are_planned_again_for_it(tmp_path: Path) -> None:
+def test_tasks_a_sink_lacks_are_planned_again_for_it(store_target: str) -> None:
     """A sink that does not hold a planned task (new, or its push failed) gets its customer
     planned again, until mark_all_held says it holds everything."""
-    with SQLiteStore(tmp_path / "e.db") as store:
+    with open_store(store_target) as store:
         book = engine(store)
         store.write([tp("1", "a.com", 0, Direction.INBOUND)], "src")
         replan(book, at(24))
@@ -307,8 +308,8 @@ def test_tasks_a_sink_lacks_are_planned_again_for_it(tmp_path: Path) -> None:
         assert replan(book, at(24), sinks=["new"]) == 1
 
 
-def test_a_retired_customer_leaves_no_planned_task(tmp_path: Path) -> None:
-    with SQLiteStore(tmp_path / "e.db") as store:
+def test_a_retired_customer_leaves_no_planned_task(store_target: str) -> None:
+    with open_store(store_target) as store:
         book = engine(store)
         store.write([Customer("a.com", first_seen=at(0))], "src")
         replan(book, at(24 * 30))
@@ -318,9 +319,9 @@ def test_a_retired_customer_leaves_no_planned_task(tmp_path: Path) -> None:
         assert planned(store) == set()
 
 
-def test_planning_for_an_earlier_moment_plans_again(tmp_path: Path) -> None:
+def test_planning_for_an_earlier_moment_plans_again(store_target: str) -> None:
     """Plans made for a later moment do not hold for an earlier one (``--as-of`` in the past)."""
-    with SQLiteStore(tmp_path / "e.db") as store:
+    with open_store(store_target) as store:
         book = engine(store)
         store.write([tp("1", "a.com", 0, Direction.INBOUND)], "src")
         replan(book, at(24))
@@ -329,9 +330,9 @@ def test_planning_for_an_earlier_moment_plans_again(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("bulk", [True, False])
-def test_first_load_plans_everyone(tmp_path: Path, bulk: bool) -> None:
+def test_first_load_plans_everyone(store_target: str, bulk: bool) -> None:
     """A first load into an empty store (the bulk path) and a later load both mark customers."""
-    with SQLiteStore(tmp_path / "e.db") as store:
+    with open_store(store_target) as store:
         book = engine(store)
         if not bulk:
             store.write([tp("0", "c.org", 0)], "src")
@@ -361,10 +362,13 @@ def _pushed(tasks: Sequence[object]) -> list[object]:
 @hypothesis_settings(max_examples=60, deadline=None)
 @given(histories())
 def test_owner_activity_snapshot_stays_true(
-    history: list[tuple[list[Record | Retire], datetime]],
+    backend: Backend, history: list[tuple[list[Record | Retire], datetime]]
 ) -> None:
     """The owners' activity kept up to date by the insert trigger equals a fresh scan."""
-    with SQLiteStore(":memory:") as store:
+    owner_activity = sqlite_owner_activity
+    if backend.name == "postgresql":
+        from engage.store.postgres.facts import owner_activity
+    with backend.fresh() as store:
         for data, moment in history:
             now = to_micros(moment)
             owner_activity(store.conn, now, save=True)
@@ -387,9 +391,9 @@ def readme_rule() -> object:
     return namespace["RenewalCall"]()  # type: ignore[operator]
 
 
-def test_the_readme_rule_example_plans_incrementally(tmp_path: Path) -> None:
+def test_the_readme_rule_example_plans_incrementally(store_target: str) -> None:
     """The README's renewal rule fires when its 60 days open, with no new data."""
-    with SQLiteStore(tmp_path / "e.db") as store:
+    with open_store(store_target) as store:
         book = Engine(
             store=store, factors=engine(store).factors, rules=[readme_rule()], settings=SETTINGS
         )
@@ -407,23 +411,23 @@ def test_the_readme_rule_example_plans_incrementally(tmp_path: Path) -> None:
         assert planned(store) == set()
 
 
-def test_a_customer_retired_while_it_was_planned_keeps_no_plan(tmp_path: Path) -> None:
+def test_a_customer_retired_while_it_was_planned_keeps_no_plan(store_target: str) -> None:
     """Another writer retires a customer between its facts and its saved plan: no plan stays."""
-    with SQLiteStore(tmp_path / "e.db") as store:
+    with open_store(store_target) as store:
         book = engine(store)
         store.write([Customer("a.com", first_seen=at(0))], "src")
         plans = list(book.replan(at(24 * 30)))
         assert plans and plans[0].tasks
-        with SQLiteStore(tmp_path / "e.db") as other:
+        with open_store(store_target) as other:
             other.write([Retire("customer", "a.com")], "src")
         store.save_plans(plans, at(24 * 30))
         assert planned(store) == set()
         assert store.conn.execute("SELECT count(*) FROM plans").fetchone() == (0,)
 
 
-def test_facts_to_plan_needs_begin_planning_first(tmp_path: Path) -> None:
+def test_facts_to_plan_needs_begin_planning_first(store_target: str) -> None:
     with (
-        SQLiteStore(tmp_path / "e.db") as store,
+        open_store(store_target) as store,
         pytest.raises(StoreError, match="call begin_planning first"),
     ):
         list(store.facts_to_plan(at(0), SETTINGS))

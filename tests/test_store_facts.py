@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -14,7 +12,8 @@ from engage.clock import to_micros
 from engage.facts import CustomerFacts, OwnerStatus
 from engage.models import Channel, Contact, Customer, Direction, Owner, Touchpoint
 from engage.settings import ScoringSettings, SegmentSettings
-from engage.store.sqlite import SQLiteStore
+from engage.store import Store
+from tests.conftest import Backend
 
 AS_OF = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -37,15 +36,8 @@ def tp(customer: str, when: datetime, channel: str = "email", direction: str = "
     return Touchpoint("csv", f"t{next(_ids)}", customer, when, channel, direction, **kw)  # type: ignore[arg-type]
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[SQLiteStore]:
-    s = SQLiteStore(tmp_path / "engage.db")
-    yield s
-    s.close()
-
-
 def facts_of(
-    store: SQLiteStore, records: Sequence[Record], settings: ScoringSettings = SETTINGS
+    store: Store, records: Sequence[Record], settings: ScoringSettings = SETTINGS
 ) -> dict[str, CustomerFacts]:
     with store.transaction():
         store.write(records, "csv")
@@ -55,7 +47,7 @@ def facts_of(
 # -- hand-computed -------------------------------------------------------------------------
 
 
-def test_every_touch_attribute_of_one_customer(store: SQLiteStore) -> None:
+def test_every_touch_attribute_of_one_customer(store: Store) -> None:
     """One customer's history, with each aggregate worked out by hand."""
     records = [
         tp("acme.com", ago(100), "email", "inbound", contact_email="jo@acme.com", owner="bob"),
@@ -92,14 +84,14 @@ def test_every_touch_attribute_of_one_customer(store: SQLiteStore) -> None:
     assert f.as_of == AS_OF
 
 
-def test_future_touchpoints_do_not_count(store: SQLiteStore) -> None:
+def test_future_touchpoints_do_not_count(store: Store) -> None:
     """Only touchpoints at or before as_of count, for the customer and its owner."""
     f = facts_of(store, [tp("acme.com", AS_OF + US, "call", "outbound", owner="bob")])["acme.com"]
     assert (f.touches, f.first_touch, f.last_touch) == (0, None, None)
     assert (f.owner, f.owner_last_active, f.team_active) == (None, None, False)
 
 
-def test_window_boundaries(store: SQLiteStore) -> None:
+def test_window_boundaries(store: Store) -> None:
     """recent is (as_of-w, as_of]; previous is (as_of-2w, as_of-w]; before is <= as_of-w."""
     w = 30 * DAY
     times = [AS_OF - w, AS_OF - w + US, AS_OF - 2 * w, AS_OF - 2 * w + US, AS_OF, AS_OF + US]
@@ -110,7 +102,7 @@ def test_window_boundaries(store: SQLiteStore) -> None:
     assert f.touches_before_window == 3
 
 
-def test_mixed_segments_use_their_own_windows(store: SQLiteStore) -> None:
+def test_mixed_segments_use_their_own_windows(store: Store) -> None:
     """Each customer is counted with its segment's window, matched or declared."""
     mixed = ScoringSettings(
         segments={
@@ -140,7 +132,7 @@ def test_mixed_segments_use_their_own_windows(store: SQLiteStore) -> None:
     assert facts["d.com"].settings.window_days == 30
 
 
-def test_last_two_way_needs_both_directions_or_a_conversation(store: SQLiteStore) -> None:
+def test_last_two_way_needs_both_directions_or_a_conversation(store: Store) -> None:
     """Inbound alone is not two-way; an internal call is not a conversation."""
     facts = facts_of(
         store,
@@ -158,7 +150,7 @@ def test_last_two_way_needs_both_directions_or_a_conversation(store: SQLiteStore
     assert facts["b.com"].emails_since_personal == 0  # only the customer wrote since the meeting
 
 
-def test_a_customer_waits_since_their_first_unanswered_message(store: SQLiteStore) -> None:
+def test_a_customer_waits_since_their_first_unanswered_message(store: Store) -> None:
     """A chaser does not restart the clock; our reply stops it."""
     facts = facts_of(
         store,
@@ -176,7 +168,7 @@ def test_a_customer_waits_since_their_first_unanswered_message(store: SQLiteStor
     assert facts["c.com"].waiting_since == ago(4)
 
 
-def test_feedback_asked_or_valued(store: SQLiteStore) -> None:
+def test_feedback_asked_or_valued(store: Store) -> None:
     """A feedback touchpoint without a score counts as feedback but leaves the last value."""
     facts = facts_of(
         store,
@@ -200,7 +192,7 @@ def test_feedback_asked_or_valued(store: SQLiteStore) -> None:
     assert not b.feedback_since_engagement
 
 
-def test_owner_statuses(store: SQLiteStore) -> None:
+def test_owner_statuses(store: Store) -> None:
     """ACTIVE, INACTIVE (quiet while the team works), GONE (archived) and NONE."""
     records: list[Record] = [
         Owner("gus", name="Gus", active=False),
@@ -231,26 +223,26 @@ def test_owner_statuses(store: SQLiteStore) -> None:
     assert all(f.team_active for f in facts.values())
 
 
-def test_a_quiet_owner_stays_active_when_the_whole_team_is_quiet(store: SQLiteStore) -> None:
+def test_a_quiet_owner_stays_active_when_the_whole_team_is_quiet(store: Store) -> None:
     """Without recent activity from anyone, nobody is called inactive."""
     f = facts_of(store, [tp("acme.com", ago(90), "email", "outbound", owner="ian")])["acme.com"]
     assert not f.team_active
     assert f.owner_status == OwnerStatus.ACTIVE
 
 
-def test_owner_activity_boundary(store: SQLiteStore) -> None:
+def test_owner_activity_boundary(store: Store) -> None:
     """Activity exactly owner_inactive_days ago still counts as active."""
     f = facts_of(store, [tp("a.com", ago(60), "meeting", "inbound", owner="ann")])["a.com"]
     assert (f.team_active, f.owner_status) == (True, OwnerStatus.ACTIVE)
 
 
-def test_customer_owner_beats_touchpoint_owner(store: SQLiteStore) -> None:
+def test_customer_owner_beats_touchpoint_owner(store: Store) -> None:
     """A customer's declared owner is used even when touchpoints name another."""
     records = [Customer("a.com", owner="ann"), tp("a.com", ago(1), owner="bob")]
     assert facts_of(store, records)["a.com"].customer.owner == "ann"
 
 
-def test_main_contact_ties_go_to_the_latest_touch(store: SQLiteStore) -> None:
+def test_main_contact_ties_go_to_the_latest_touch(store: Store) -> None:
     """Equal touch counts are broken by the latest touch; internal rows do not count."""
     records = [
         tp("a.com", ago(9), contact_email="x@a.com"),
@@ -265,13 +257,13 @@ def test_main_contact_ties_go_to_the_latest_touch(store: SQLiteStore) -> None:
     assert (f.main_contact, f.main_contact_name) == ("x@a.com", "Xa")
 
 
-def test_main_contact_full_ties_go_to_the_smallest_email(store: SQLiteStore) -> None:
+def test_main_contact_full_ties_go_to_the_smallest_email(store: Store) -> None:
     """Same touches at the same latest moment: the alphabetically first email wins."""
     records = [tp("a.com", ago(2), contact_email=e) for e in ("y@a.com", "x@a.com")]
     assert facts_of(store, records)["a.com"].main_contact == "x@a.com"
 
 
-def test_customers_without_touchpoints_get_empty_facts(store: SQLiteStore) -> None:
+def test_customers_without_touchpoints_get_empty_facts(store: Store) -> None:
     """A customer known only from a CRM gets zeros and Nones, with first_seen as first touch."""
     facts = facts_of(
         store,
@@ -293,21 +285,21 @@ def test_customers_without_touchpoints_get_empty_facts(store: SQLiteStore) -> No
     assert facts["later.com"].first_touch is None  # first_seen after as_of is not yet known
 
 
-def test_first_seen_earlier_than_touchpoints_is_the_first_touch(store: SQLiteStore) -> None:
+def test_first_seen_earlier_than_touchpoints_is_the_first_touch(store: Store) -> None:
     """first_touch is the earlier of first_seen and the first touchpoint."""
     records = [Customer("a.com", first_seen=ago(30)), tp("a.com", ago(10)), tp("b.com", ago(10))]
     facts = facts_of(store, [*records, Customer("b.com", first_seen=ago(5))])
     assert (facts["a.com"].first_touch, facts["b.com"].first_touch) == (ago(30), ago(10))
 
 
-def test_facts_for_one_customer(store: SQLiteStore) -> None:
+def test_facts_for_one_customer(store: Store) -> None:
     """Asking for one customer yields only it; an unknown key yields nothing."""
     facts_of(store, [tp("a.com", ago(1)), tp("b.com", ago(1))])
     assert [f.key for f in store.facts(AS_OF, SETTINGS, customer="b.com")] == ["b.com"]
     assert list(store.facts(AS_OF, SETTINGS, customer="zzz")) == []
 
 
-def test_facts_are_in_key_order(store: SQLiteStore) -> None:
+def test_facts_are_in_key_order(store: Store) -> None:
     """Customers come out sorted by key."""
     facts_of(store, [tp(k, ago(1)) for k in ("c.com", "a.com", "b.com")])
     assert [f.key for f in store.facts(AS_OF, SETTINGS)] == ["a.com", "b.com", "c.com"]
@@ -543,10 +535,12 @@ def worlds(draw: st.DrawFn) -> tuple[list[Record], datetime, ScoringSettings]:
 
 @settings(max_examples=300, deadline=None)
 @given(worlds())
-def test_facts_match_the_reference(world: tuple[list[Record], datetime, ScoringSettings]) -> None:
+def test_facts_match_the_reference(
+    backend: Backend, world: tuple[list[Record], datetime, ScoringSettings]
+) -> None:
     """SQL facts equal a straightforward Python computation from the definitions."""
     records, as_of, scoring = world
-    with SQLiteStore(":memory:") as store:
+    with backend.fresh() as store:
         with store.transaction():
             store.write(records, "csv")
         expected = reference_facts(records, as_of, scoring)

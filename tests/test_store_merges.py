@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import pytest
 from engage.adapters import Retire
 from engage.models import Touchpoint
 from engage.settings import ScoringSettings
+from engage.store import Store
 from engage.store.base import WriteCounts
 from engage.store.sqlite import SQLiteStore
 from engage.store.sqlite_schema import SCHEMA_VERSION
@@ -34,24 +34,26 @@ def email(source: str, external_id: str, **fields: object) -> Touchpoint:
     return Touchpoint(source, external_id, **values)  # type: ignore[arg-type]
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[SQLiteStore]:
-    s = SQLiteStore(tmp_path / "engage.db")
-    yield s
-    s.close()
+def indexes(store: Store) -> set[str]:
+    """The names of the store's indexes."""
+    if isinstance(store, SQLiteStore):
+        query = "SELECT name FROM sqlite_master WHERE type = 'index'"
+    else:
+        query = "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()"
+    return {r[0] for r in store.conn.execute(query)}  # type: ignore[attr-defined]
 
 
-def write(store: SQLiteStore, source: str, *records: Touchpoint | Retire) -> WriteCounts:
+def write(store: Store, source: str, *records: Touchpoint | Retire) -> WriteCounts:
     with store.transaction():
         return store.write(records, source)
 
 
-def touches(store: SQLiteStore) -> int:
+def touches(store: Store) -> int:
     (facts,) = store.facts(AS_OF, ScoringSettings())
     return facts.touches
 
 
-def test_same_message_id_in_two_sources_counts_once(store: SQLiteStore) -> None:
+def test_same_message_id_in_two_sources_counts_once(store: Store) -> None:
     """The mailbox and the CRM logged the same email: one touch, and the merge is counted."""
     write(store, "crm", email("crm", "e1", message_id="abc@mail.acme.com"))
     counts = write(
@@ -63,7 +65,7 @@ def test_same_message_id_in_two_sources_counts_once(store: SQLiteStore) -> None:
     assert touches(store) == 1
 
 
-def test_same_parties_subject_and_minute_count_once_without_message_ids(store: SQLiteStore) -> None:
+def test_same_parties_subject_and_minute_count_once_without_message_ids(store: Store) -> None:
     """Without Message-IDs, same customer, contact, direction and subject within a minute is one email."""
     write(store, "crm", email("crm", "e1"))
     assert (
@@ -88,20 +90,20 @@ def test_same_parties_subject_and_minute_count_once_without_message_ids(store: S
         {"message_id": "other@x"},
     ],
 )
-def test_different_emails_are_not_merged(store: SQLiteStore, change: dict[str, object]) -> None:
+def test_different_emails_are_not_merged(store: Store, change: dict[str, object]) -> None:
     """Anything that tells two emails apart keeps both."""
     write(store, "crm", email("crm", "e1", message_id="abc@x" if "message_id" in change else None))
     assert write(store, "mail", email("mail", "m1", **change)).merged == 0
     assert touches(store) == 2
 
 
-def test_one_source_never_merges_with_itself(store: SQLiteStore) -> None:
+def test_one_source_never_merges_with_itself(store: Store) -> None:
     """Two rows of one source are two touchpoints, however alike."""
     assert write(store, "csv", email("csv", "a"), email("csv", "b")).merged == 0
     assert touches(store) == 2
 
 
-def test_retiring_the_kept_copy_brings_the_merged_one_back(store: SQLiteStore) -> None:
+def test_retiring_the_kept_copy_brings_the_merged_one_back(store: Store) -> None:
     """When the CRM archives its copy, the mailbox's copy counts again."""
     write(store, "crm", email("crm", "e1", message_id="abc@x"))
     write(store, "mail", email("mail", "m1", message_id="abc@x"))
@@ -112,29 +114,23 @@ def test_retiring_the_kept_copy_brings_the_merged_one_back(store: SQLiteStore) -
     ).fetchone() == (0,)
 
 
-def test_a_first_load_builds_the_customer_index_at_commit(store: SQLiteStore) -> None:
+def test_a_first_load_builds_the_customer_index_at_commit(store: Store) -> None:
     """Loading into an empty store drops the per-customer index and builds it once at commit."""
     write(
         store,
         "csv",
         *[email("csv", str(i), occurred_at=T0 + timedelta(minutes=i)) for i in range(50)],
     )
-    indexes = {
-        r[0] for r in store.conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
-    }
-    assert "touchpoints_customer" in indexes
+    assert "touchpoints_customer" in indexes(store)
     assert touches(store) == 50
 
 
-def test_a_failed_first_load_keeps_the_index(store: SQLiteStore) -> None:
+def test_a_failed_first_load_keeps_the_index(store: Store) -> None:
     """A rolled-back first load leaves the schema as it was."""
     with pytest.raises(RuntimeError), store.transaction():
         store.write([email("csv", "1")], "csv")
         raise RuntimeError("the source failed")
-    indexes = {
-        r[0] for r in store.conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
-    }
-    assert "touchpoints_customer" in indexes
+    assert "touchpoints_customer" in indexes(store)
     assert store.touchpoint_count() == 0
     write(store, "csv", email("csv", "1"))
     assert store.touchpoint_count() == 1
@@ -166,14 +162,11 @@ def test_a_version_1_store_is_upgraded_in_place(tmp_path: Path) -> None:
         assert write(store, "mail", attrs.evolve(email("mail", "m1"))).merged == 1
 
 
-def test_a_first_load_of_two_sources_in_one_transaction_still_merges(store: SQLiteStore) -> None:
+def test_a_first_load_of_two_sources_in_one_transaction_still_merges(store: Store) -> None:
     """A script adding mail and CRM copies at once into an empty store gets them merged."""
     with store.transaction():
         store.write([email("crm", "e1", message_id="abc@x")], "crm")
         counts = store.write([email("mail", "m1", message_id="abc@x")], "mail")
     assert counts.merged == 1
     assert touches(store) == 1
-    indexes = {
-        r[0] for r in store.conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
-    }
-    assert "touchpoints_customer" in indexes
+    assert "touchpoints_customer" in indexes(store)

@@ -18,9 +18,11 @@ from engage.adapters import Retire
 from engage.identity import is_strong_key, normalize_customer
 from engage.models import Channel, Contact, Customer, Direction, Touchpoint
 from engage.settings import ScoringSettings
+from engage.store import Store, open_store
 from engage.store.base import Record, WriteCounts
 from engage.store.sqlite import NAME_KEYS_VERSION, SQLiteStore
 from engage.store.sqlite_schema import MIGRATIONS
+from tests.conftest import Backend
 from tests.test_incremental import engine, from_scratch, planned, replan
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -63,28 +65,29 @@ def logged_note(external_id: str, company: str = "Northwind Traders") -> list[Re
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[SQLiteStore]:
+def sqlite_store(tmp_path: Path) -> Iterator[SQLiteStore]:
+    """For what only the SQLite store has (its bulk load without the customer index)."""
     with SQLiteStore(tmp_path / "engage.db") as s:
         yield s
 
 
-def pull(store: SQLiteStore, *records: Record | Retire) -> WriteCounts:
+def pull(store: Store, *records: Record | Retire) -> WriteCounts:
     """One pull in one transaction."""
     with store.transaction():
         return store.write(records, "csv")
 
 
-def touchpoints_by_customer(store: SQLiteStore) -> dict[str, int]:
+def touchpoints_by_customer(store: Store) -> dict[str, int]:
     return dict(store.conn.execute("SELECT customer, count(*) FROM touchpoints GROUP BY customer"))
 
 
-def name_of(store: SQLiteStore, key: str) -> str | None:
+def name_of(store: Store, key: str) -> str | None:
     customer = store.get_customer(key)
     assert customer is not None, key
     return customer.name
 
 
-def customer_keys(store: SQLiteStore) -> list[str]:
+def customer_keys(store: Store) -> list[str]:
     return [f.key for f in store.facts(AS_OF, ScoringSettings())]
 
 
@@ -94,7 +97,7 @@ def customer_keys(store: SQLiteStore) -> list[str]:
 @pytest.mark.parametrize("same_pull", [True, False], ids=["same pull", "separate pulls"])
 @pytest.mark.parametrize("note_first", [False, True], ids=["customer first", "note first"])
 def test_a_note_under_the_company_name_lands_on_its_customer(
-    store: SQLiteStore, note_first: bool, same_pull: bool
+    store: Store, note_first: bool, same_pull: bool
 ) -> None:
     """The note logged under "Northwind Traders" is northwind.com's, whichever came first."""
     ours: list[Record] = [NORTHWIND, email("m1")]
@@ -122,7 +125,7 @@ def test_a_note_under_the_company_name_lands_on_its_customer(
     ],
 )
 def test_names_match_whatever_their_case_spacing_punctuation_and_legal_form(
-    store: SQLiteStore, company: str
+    store: Store, company: str
 ) -> None:
     pull(store, NORTHWIND, email("m1"))
     pull(store, *logged_note("n1", company))
@@ -130,14 +133,14 @@ def test_names_match_whatever_their_case_spacing_punctuation_and_legal_form(
     assert store.customer_count() == 1
 
 
-def test_the_customer_keeps_its_own_name(store: SQLiteStore) -> None:
+def test_the_customer_keeps_its_own_name(store: Store) -> None:
     """A note's spelling of the name does not rename the customer."""
     pull(store, NORTHWIND)
     pull(store, *logged_note("n1", "NORTHWIND TRADERS LTD"))
     assert name_of(store, "northwind.com") == "Northwind Traders"
 
 
-def test_a_name_only_key_spells_its_name_without_a_customer_record(store: SQLiteStore) -> None:
+def test_a_name_only_key_spells_its_name_without_a_customer_record(store: Store) -> None:
     """A touchpoint alone under ``northwind traders`` (no customer record) finds it too."""
     pull(store, NORTHWIND)
     pull(store, logged_note("n1")[1])
@@ -147,7 +150,7 @@ def test_a_name_only_key_spells_its_name_without_a_customer_record(store: SQLite
 
 @pytest.mark.parametrize("company_first", [True, False])
 def test_a_crm_company_without_a_domain_merges_into_the_customer_of_its_name(
-    store: SQLiteStore, company_first: bool
+    store: Store, company_first: bool
 ) -> None:
     """HubSpot's "Acme" without a domain is acme.com ("Acme Inc"): its record's fields and
     attributes merge, its contacts and touchpoints are acme.com's, and it keeps its name."""
@@ -178,7 +181,7 @@ def test_a_crm_company_without_a_domain_merges_into_the_customer_of_its_name(
     assert customer_keys(store) == ["acme.com"]
 
 
-def test_records_under_a_found_key_keep_landing_on_its_customer(store: SQLiteStore) -> None:
+def test_records_under_a_found_key_keep_landing_on_its_customer(store: Store) -> None:
     """Once found, later records of the key go straight to the customer, pull after pull."""
     pull(store, NORTHWIND)
     pull(store, *logged_note("n1"))
@@ -188,7 +191,7 @@ def test_records_under_a_found_key_keep_landing_on_its_customer(store: SQLiteSto
     assert [c.email for c in store.get_contacts("northwind.com")] == ["lee@ourpartner.org"]
 
 
-def test_a_name_matching_no_customer_keeps_its_own_key(store: SQLiteStore) -> None:
+def test_a_name_matching_no_customer_keeps_its_own_key(store: Store) -> None:
     pull(store, NORTHWIND)
     counts = pull(store, *logged_note("n1", "Contoso"))
     assert counts == WriteCounts(inserted=2)
@@ -196,7 +199,7 @@ def test_a_name_matching_no_customer_keeps_its_own_key(store: SQLiteStore) -> No
     assert name_of(store, "contoso") == "Contoso"
 
 
-def test_pulling_the_same_records_again_changes_nothing(store: SQLiteStore) -> None:
+def test_pulling_the_same_records_again_changes_nothing(store: Store) -> None:
     records: list[Record] = [
         NORTHWIND,
         email("m1"),
@@ -210,7 +213,7 @@ def test_pulling_the_same_records_again_changes_nothing(store: SQLiteStore) -> N
     assert touchpoints_by_customer(store) == {"northwind.com": 2}
 
 
-def test_names_of_two_domain_customers_never_merge_them(store: SQLiteStore) -> None:
+def test_names_of_two_domain_customers_never_merge_them(store: Store) -> None:
     """Only name-only keys look for their customer: two domains of one name stay two."""
     pull(store, NORTHWIND, Customer("northwind.co.uk", name="Northwind Traders Ltd"))
     assert customer_keys(store) == ["northwind.co.uk", "northwind.com"]
@@ -225,7 +228,7 @@ TWO = (
 
 
 def test_a_name_of_two_customers_keeps_its_own_key_and_is_reported_once(
-    store: SQLiteStore,
+    store: Store,
 ) -> None:
     """A note under a name two customers bear stays apart; a pull of several segments (one
     transaction each) reports it once, with both keys."""
@@ -237,7 +240,7 @@ def test_a_name_of_two_customers_keeps_its_own_key_and_is_reported_once(
     assert touchpoints_by_customer(store) == {"northwind traders": 2}
 
 
-def test_a_second_customer_of_the_name_is_reported_when_it_comes(store: SQLiteStore) -> None:
+def test_a_second_customer_of_the_name_is_reported_when_it_comes(store: Store) -> None:
     """The other order: the note is stored, then two customers of its name arrive."""
     pull(store, *logged_note("n1"))
     counts = pull(store, NORTHWIND, Customer("northwind.co.uk", name="NORTHWIND TRADERS"))
@@ -256,7 +259,7 @@ def test_notes_add_up_without_repeats() -> None:
 
 
 def test_moved_emails_count_once_with_the_same_email_from_another_source(
-    store: SQLiteStore,
+    store: Store,
 ) -> None:
     """The CRM logged an email under a company without a domain and the mailbox has it under
     acme.com: once the company is found to be acme.com, the email counts once."""
@@ -272,10 +275,12 @@ def test_moved_emails_count_once_with_the_same_email_from_another_source(
 
 
 @pytest.mark.parametrize("note_first", [False, True], ids=["customer first", "note first"])
-def test_plans_after_a_merge_equal_planning_from_scratch(tmp_path: Path, note_first: bool) -> None:
+def test_plans_after_a_merge_equal_planning_from_scratch(
+    store_target: str, note_first: bool
+) -> None:
     """The folded-in customer keeps no plan and both are planned again: the saved plans hold
     exactly what planning everyone from scratch gives."""
-    with SQLiteStore(tmp_path / "e.db") as store:
+    with open_store(store_target) as store:  # type: ignore[attr-defined]
         book = engine(store)
         first: Sequence[Record] = logged_note("n1") if note_first else [NORTHWIND, email("m1")]
         then: Sequence[Record] = [NORTHWIND, email("m1")] if note_first else logged_note("n1")
@@ -289,9 +294,12 @@ def test_plans_after_a_merge_equal_planning_from_scratch(tmp_path: Path, note_fi
         assert plans == ["northwind.com"]
 
 
-def test_a_first_load_moves_the_touchpoints_it_folds_in_at_its_end(store: SQLiteStore) -> None:
+def test_a_first_load_moves_the_touchpoints_it_folds_in_at_its_end(
+    sqlite_store: SQLiteStore,
+) -> None:
     """Into an empty store (no customer index until commit) notes come before the customer
     of their name: their touchpoints move in one pass when the load ends."""
+    store = sqlite_store
     with store.transaction():
         store.write([*logged_note("n1"), *logged_note("n2")], "csv")
         counts = store.write([NORTHWIND, email("m1", source="csv")], "csv")
@@ -304,10 +312,11 @@ def test_a_first_load_moves_the_touchpoints_it_folds_in_at_its_end(store: SQLite
 
 
 def test_a_first_load_of_two_sources_moves_the_notes_before_looking_for_merges(
-    store: SQLiteStore,
+    sqlite_store: SQLiteStore,
 ) -> None:
     """A second source ends the bulk load early (merges need the index): the notes folded
     in by then move first."""
+    store = sqlite_store
     with store.transaction():
         store.write([*logged_note("n1")], "csv")
         store.write([NORTHWIND, email("m1")], "mail")
@@ -315,7 +324,7 @@ def test_a_first_load_of_two_sources_moves_the_notes_before_looking_for_merges(
         assert touchpoints_by_customer(store) == {"northwind.com": 2}
 
 
-def test_a_rolled_back_merge_leaves_everything_as_it_was(store: SQLiteStore) -> None:
+def test_a_rolled_back_merge_leaves_everything_as_it_was(store: Store) -> None:
     pull(store, *logged_note("n1"))
     with pytest.raises(RuntimeError), store.transaction():
         store.write([NORTHWIND], "csv")
@@ -329,7 +338,7 @@ def test_a_rolled_back_merge_leaves_everything_as_it_was(store: SQLiteStore) -> 
 # -- retiring ------------------------------------------------------------------------------
 
 
-def test_retiring_a_found_key_keeps_a_customer_with_touchpoints(store: SQLiteStore) -> None:
+def test_retiring_a_found_key_keeps_a_customer_with_touchpoints(store: Store) -> None:
     """The company archived in the CRM was acme.com, which others still talk to: it stays."""
     pull(store, Customer("acme.com", name="Acme Inc"), email("m1", "acme.com"))
     pull(store, Customer("hubspot-company:7", name="Acme"))
@@ -340,7 +349,7 @@ def test_retiring_a_found_key_keeps_a_customer_with_touchpoints(store: SQLiteSto
 
 
 def test_retiring_a_found_key_retires_a_customer_without_touchpoints(
-    store: SQLiteStore,
+    store: Store,
 ) -> None:
     """As when two sources share one key: a customer nobody talked to goes, and so does the
     link, so the company's next record is a customer of its own."""
@@ -439,12 +448,12 @@ def name_histories(draw: st.DrawFn) -> list[tuple[list[Record | Retire], int]]:
 @hypothesis_settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(name_histories())
 def test_whatever_arrives_plans_stay_exact_and_found_keys_hold_nothing(
-    history: list[tuple[list[Record | Retire], int]],
+    backend: Backend, history: list[tuple[list[Record | Retire], int]]
 ) -> None:
     """After every pull: the saved plans are what planning from scratch gives; no touchpoint,
     contact or customer row is under a key found to be another customer, whose customer is
     a domain customer that exists."""
-    with SQLiteStore(":memory:") as store:
+    with backend.fresh() as store:
         book = engine(store)
         for records, hour in history:
             with store.transaction():

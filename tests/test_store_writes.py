@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engage.adapters import Retire
 from engage.models import Channel, Contact, Customer, Direction, Touchpoint
+from engage.store import Store
 from engage.store.base import WriteCounts
-from engage.store.sqlite import SQLiteStore
+from tests.conftest import Backend
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -22,15 +22,15 @@ def tp(external_id: str, customer: str, contact: str | None = None) -> Touchpoin
     )
 
 
-def test_a_key_repeated_in_one_batch_is_inserted_then_updated_in_order(tmp_path: Path) -> None:
-    with SQLiteStore(tmp_path / "e.db") as store:
-        counts = store.write(
-            [Customer("a.com", name="A"), Customer("a.com", name="B"), Customer("a.com")], "csv"
-        )
-        assert counts == WriteCounts(inserted=1, updated=1, unchanged=1)
-        assert store.get_customer("a.com").name == "B"  # type: ignore[union-attr]
+def test_a_key_repeated_in_one_batch_is_inserted_then_updated_in_order(store: Store) -> None:
+    counts = store.write(
+        [Customer("a.com", name="A"), Customer("a.com", name="B"), Customer("a.com")], "csv"
+    )
+    assert counts == WriteCounts(inserted=1, updated=1, unchanged=1)
+    assert store.get_customer("a.com").name == "B"  # type: ignore[union-attr]
 
 
+@settings(deadline=None)  # a server round trip per record on PostgreSQL
 @given(
     st.lists(
         st.tuples(
@@ -42,10 +42,10 @@ def test_a_key_repeated_in_one_batch_is_inserted_then_updated_in_order(tmp_path:
     )
 )
 def test_upserting_a_batch_equals_upserting_one_record_at_a_time(
-    records: list[tuple[str, str | None, dict[str, int]]],
+    backend: Backend, records: list[tuple[str, str | None, dict[str, int]]]
 ) -> None:
     customers = [Customer(key, name=name, attributes=attrs) for key, name, attrs in records]
-    with SQLiteStore(":memory:") as batch, SQLiteStore(":memory:") as single:
+    with backend.fresh() as batch, backend.fresh() as single:
         together = batch.write(customers, "csv")
         apart = WriteCounts()
         for customer in customers:
@@ -56,25 +56,23 @@ def test_upserting_a_batch_equals_upserting_one_record_at_a_time(
 
 
 def test_implied_records_come_back_after_a_retire_in_the_same_transaction(
-    tmp_path: Path,
+    store: Store,
 ) -> None:
     """Remembering which records are stored never hides one a retire removed."""
-    with SQLiteStore(tmp_path / "e.db") as store:
+    with store.transaction():
+        store.write([Contact("jo@a.com", "a.com"), tp("1", "a.com", "jo@a.com")], "csv")
+        store.write([Retire("contact", "jo@a.com")], "csv")
+        store.write([tp("2", "a.com", "jo@a.com")], "csv")
+    assert [c.email for c in store.get_contacts("a.com")] == ["jo@a.com"]
+
+
+def test_implied_records_come_back_after_a_rollback(store: Store) -> None:
+    try:
         with store.transaction():
-            store.write([Contact("jo@a.com", "a.com"), tp("1", "a.com", "jo@a.com")], "csv")
-            store.write([Retire("contact", "jo@a.com")], "csv")
-            store.write([tp("2", "a.com", "jo@a.com")], "csv")
-        assert [c.email for c in store.get_contacts("a.com")] == ["jo@a.com"]
-
-
-def test_implied_records_come_back_after_a_rollback(tmp_path: Path) -> None:
-    with SQLiteStore(tmp_path / "e.db") as store:
-        try:
-            with store.transaction():
-                store.write([tp("1", "a.com", "jo@a.com")], "csv")
-                raise RuntimeError("source failed")
-        except RuntimeError:
-            pass
-        store.write([tp("1", "a.com", "jo@a.com")], "csv")
-        assert store.get_customer("a.com") is not None
-        assert [c.email for c in store.get_contacts("a.com")] == ["jo@a.com"]
+            store.write([tp("1", "a.com", "jo@a.com")], "csv")
+            raise RuntimeError("source failed")
+    except RuntimeError:
+        pass
+    store.write([tp("1", "a.com", "jo@a.com")], "csv")
+    assert store.get_customer("a.com") is not None
+    assert [c.email for c in store.get_contacts("a.com")] == ["jo@a.com"]

@@ -15,7 +15,9 @@ SQLite's ``json_patch``).
 
 Incremental planning is kept by statement-level PL/pgSQL triggers with transition tables:
 one statement (an upsert of a thousand rows, a ``COPY`` of a first load) marks its
-customers stale with one ``INSERT … SELECT``, not one per row.
+customers stale with one ``INSERT … SELECT``, not one per row. The functions keep the
+``search_path`` they were created with, so a change made from any session (``psql`` with
+another search_path) still marks the store's own tables.
 """
 
 from __future__ import annotations
@@ -144,7 +146,7 @@ CREATE TABLE health_history (
 #: RFC 7396 merge patch, as SQLite's ``json_patch``: a null removes a key, objects merge.
 _JSON_PATCH = """
 CREATE FUNCTION engage_json_patch(target jsonb, patch jsonb) RETURNS jsonb
-LANGUAGE plpgsql IMMUTABLE AS $$
+LANGUAGE plpgsql IMMUTABLE SET search_path FROM CURRENT AS $$
 DECLARE
     result jsonb;
     k text;
@@ -306,7 +308,8 @@ _TRIGGERS: tuple[tuple[str, str, str], ...] = (
 
 def _trigger(name: str, body: str, event: str) -> list[str]:
     return [
-        f"""CREATE FUNCTION engage_{name}() RETURNS trigger LANGUAGE plpgsql AS $$
+        f"""CREATE FUNCTION engage_{name}() RETURNS trigger LANGUAGE plpgsql
+        SET search_path FROM CURRENT AS $$
         BEGIN
         {body}
         RETURN NULL;
