@@ -367,10 +367,10 @@ class TestSelection:
         )
 
     def test_an_unknown_name_is_one_line_naming_the_sources(self, project: Path) -> None:
-        """An unknown NAME: one stderr line listing the configured sources, exit 1."""
+        """An unknown NAME: one stderr line listing the configured sources, exit 78 (config)."""
         write_config(project, source("feed", "previewing") + source("crm", "pulling"))
         result = run("nope")
-        assert result.exit_code == 1
+        assert result.exit_code == 78
         assert result.stderr.count("\n") == 1
         assert result.stderr.startswith("engage: error: ")
         assert "no source named 'nope' (configured sources: feed, crm)" in result.stderr
@@ -379,7 +379,7 @@ class TestSelection:
         """A bad key in a source's table fails before anything is read, as in engage sync."""
         write_config(project, source("feed", "previewing", "colums = 3"))
         result = run()
-        assert result.exit_code == 1
+        assert result.exit_code == 78
         assert result.stdout == ""
         assert "[sources.feed]: unknown key 'colums'" in result.stderr
         write_config(project, "")

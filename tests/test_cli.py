@@ -144,10 +144,10 @@ def test_tables_for_people(project: Path) -> None:
 
 
 def test_errors_are_one_line_on_stderr(project: Path) -> None:
-    """A bad config value is one stderr line naming the file and key, exit 1."""
+    """A bad config value is one stderr line naming the file and key, exit 78 (needs a person)."""
     (project / "engage.toml").write_text(CONFIG + "\n[segments.smb]\ncadence_days = -3\n")
     result = run("sync")
-    assert result.exit_code == 1
+    assert result.exit_code == 78
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1
     assert lines[0].startswith("engage: error: ") and "segments.smb.cadence_days" in lines[0]
@@ -168,11 +168,11 @@ def test_bad_as_of_is_a_usage_error(project: Path) -> None:
 
 
 def test_a_failed_source_exits_non_zero_after_reporting(project: Path) -> None:
-    """A source failure still prints the summary, then one error line and exit 1."""
+    """A source failure still prints the summary, then one error line; a retriable one exits 75."""
     with (project / "touchpoints.jsonl").open("a") as handle:
         handle.write(json.dumps({"fail": "HTTP 503 after 5 retries"}) + "\n")
     result = run("sync", "--json", "--as-of", AS_OF)
-    assert result.exit_code == 1
+    assert result.exit_code == 75
     assert json.loads(result.stdout)["sources"]["feed"]["failed"] is True
     assert "sync incomplete: 1 source(s) failed (feed: HTTP 503 after 5 retries)" in result.stderr
 
@@ -184,7 +184,7 @@ def test_init_writes_a_starter_config_once(tmp_path: Path, monkeypatch: pytest.M
     assert run("init").exit_code == 0
     assert "[sources.files]" in (tmp_path / "engage.toml").read_text()
     again = run("init")
-    assert again.exit_code == 1 and "already exists" in again.stderr
+    assert again.exit_code == 78 and "already exists" in again.stderr
     assert run("init", "--force").exit_code == 0
 
 

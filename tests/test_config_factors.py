@@ -94,7 +94,7 @@ class TestWeightsNameFactors:
         assert run("sync", "--as-of", "2026-03-01").exit_code == 0
         path = configure(project, "\n[segments.default]\nweights = { persnal = 0.2 }\n")
         result = run("health", "--as-of", "2026-03-01")
-        assert result.exit_code == 1
+        assert result.exit_code == 78
         assert result.stdout == ""
         assert result.stderr == (
             f"engage: error: {path.resolve()}: key 'segments.default.weights.persnal' names no "
@@ -107,15 +107,15 @@ class TestWeightsNameFactors:
         assert run("sync", "--as-of", "2026-03-01").exit_code == 0
         configure(project, '\n[segments.big]\nmatch = ["acme.com"]\nweights = { recncy = 0.5 }\n')
         result = run("tasks")
-        assert result.exit_code == 1
+        assert result.exit_code == 78
         assert "key 'segments.big.weights.recncy' names no factor" in result.stderr
         assert "did you mean 'recency'?" in result.stderr
 
     def test_sync_refuses_before_pulling_anything(self, project: Path) -> None:
-        """engage sync with a weight typo exits 1 and pushes nothing."""
+        """engage sync with a weight typo exits 78 (needs a person) and pushes nothing."""
         configure(project, "\n[segments.default]\nweights = { zzz = 0.2 }\n")
         result = run("sync", "--as-of", "2026-03-01")
-        assert result.exit_code == 1
+        assert result.exit_code == 78
         assert result.stderr.count("\n") == 1
         assert "key 'segments.default.weights.zzz' names no factor (expected one of" in (
             result.stderr
@@ -150,7 +150,7 @@ class TestWeightsNameFactors:
         """Without the plugin that registers it, the factor is unknown: the error says so."""
         configure(project, "\n[segments.default]\nweights = { product_usage = 0.4 }\n")
         result = run("sync", "--as-of", "2026-03-01")
-        assert result.exit_code == 1
+        assert result.exit_code == 78
         assert "'segments.default.weights.product_usage' names no factor" in result.stderr
         assert f"expected one of the installed factors: {BUILTIN})" in result.stderr
 
@@ -198,12 +198,12 @@ class TestSegmentKeys:
     def test_the_command_line_shows_it_as_one_line(
         self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        """engage health with the typo exits 1 with the message on one stderr line."""
+        """engage health with the typo exits 78 with the message on one stderr line."""
         (tmp_path / "engage.toml").write_text("[segments.x]\ncadense_days = 3\n")
         monkeypatch.chdir(tmp_path)
         monkeypatch.delenv("ENGAGE_CONFIG", raising=False)
         result = run("health")
-        assert result.exit_code == 1
+        assert result.exit_code == 78
         assert result.stderr.startswith("engage: error: ")
         assert "unknown key 'segments.x.cadense_days'; did you mean 'cadence_days'?" in (
             result.stderr

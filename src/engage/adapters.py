@@ -19,9 +19,10 @@ never produces a duplicate.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, runtime_checkable
+from urllib.parse import urlsplit
 
 import attrs
 
@@ -112,6 +113,11 @@ def future_problem(moment: datetime, now: datetime, got: str | None = None) -> s
     return f"occurred_at: in the future (got {shown!r})"
 
 
+#: An option's own test of a value: None when it is fine, else what was expected
+#: (``"expected an http(s) URL ..."``); see :func:`http_url` and :func:`date_format`.
+OptionCheck = Callable[[Any], str | None]
+
+
 @attrs.frozen
 class Option:
     """One config key an adapter accepts.
@@ -122,12 +128,77 @@ class Option:
         default: The value when the key is absent (ignored when ``required``).
         required: The key must be given.
         help: One line for the config reference and error messages.
+        minimum: For numbers, the smallest value accepted (``requests_per_10s`` needs 1).
+        maximum: For numbers, the largest value accepted (a ratio's is 1).
+        check: A test of a given value beyond its type and range (:data:`OptionCheck`),
+            such as :func:`http_url` or :func:`date_format`.
+
+    :func:`resolve_options` enforces all of them on the values a config gives, when the
+    config is loaded, so a bad value fails before anything is read; defaults are trusted.
     """
 
     type: type
     default: Any = None
     required: bool = False
     help: str = ""
+    minimum: float | None = None
+    maximum: float | None = None
+    check: OptionCheck | None = None
+
+    def problem(self, value: Any) -> str | None:
+        """What is wrong with ``value`` (already of :attr:`type`), or None when it is fine."""
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            low, high = self.minimum, self.maximum
+            if (low is not None and value < low) or (high is not None and value > high):
+                kind = "a whole number" if self.type is int else "a number"
+                if low is not None and high is not None:
+                    return f"expected {kind} from {low:g} to {high:g}"
+                bound = f"≥ {low:g}" if low is not None else f"≤ {high:g}"
+                return f"expected {kind} {bound}"
+        return self.check(value) if self.check is not None else None
+
+
+def http_url(value: Any) -> str | None:
+    """An :data:`OptionCheck`: an http(s) URL with a host and no spaces (``base_url``)."""
+    text = str(value)
+    expected = "expected an http(s) URL with a host and no spaces, e.g. 'https://api.example.com'"
+    if not text or any(char.isspace() for char in text):
+        return expected
+    try:
+        parts = urlsplit(text)
+        _ = parts.port  # raises ValueError for a bad port
+    except ValueError:
+        return expected
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return expected
+    return None
+
+
+#: A moment whose day differs from its month and whose hour is past noon, written and read
+#: back to test a format.
+_FORMAT_PROBE = datetime(2024, 3, 5, 13, 7, 9, tzinfo=UTC)
+
+
+def date_format(value: Any) -> str | None:
+    """An :data:`OptionCheck`: a :func:`~datetime.datetime.strptime` format that reads back
+    what it writes: a moment written with it (``strftime``) must parse (``strptime``) and
+    write the same text again. ``%Q-%d`` fails (``'Q' is a bad directive``); ``%d/%m/%Y``
+    passes."""
+    text = str(value)
+    if not text.strip():
+        return "expected a strptime format such as '%d/%m/%Y' (got an empty one)"
+    written = _FORMAT_PROBE.strftime(text)
+    try:
+        read = datetime.strptime(written, text)
+        again = (read if read.tzinfo else read.replace(tzinfo=UTC)).strftime(text)
+    except ValueError as exc:
+        return f"expected a strptime format such as '%d/%m/%Y' or '%Y-%m-%d %H:%M' ({exc})"
+    if again != written:
+        return (
+            "expected a strptime format that reads back what it writes, such as '%d/%m/%Y' "
+            f"({written!r} was read back as {again!r})"
+        )
+    return None
 
 
 class Progress(Protocol):
@@ -278,7 +349,9 @@ def resolve_options(
         where: Where the keys come from, for messages: ``engage.toml: [sources.files]``.
 
     Raises:
-        ConfigError: a key is unknown, a required key is missing, or a value has the wrong type.
+        ConfigError: a key is unknown, a required key is missing, a value has the wrong
+            type, is out of its option's range or fails its check; the message names
+            ``where`` (the file and the table) and the key.
     """
     from engage.errors import ConfigError
 
@@ -304,5 +377,8 @@ def resolve_options(
             raise ConfigError(
                 f"{where}: key '{key}' expected {expected.__name__}{hint} (got {type(value).__name__} {value!r})"
             )
+        problem = option.problem(value)
+        if problem is not None:
+            raise ConfigError(f"{where}: key '{key}' {problem} (got {value!r})")
         resolved[key] = value
     return resolved

@@ -33,7 +33,7 @@ from engage.adapters import (
 from engage.check_rows import CheckedRow, checked_row
 from engage.clock import utcnow
 from engage.config import Config
-from engage.errors import ConfigError, EngageError, PluginError, SourceError
+from engage.errors import ConfigError, EngageError, PluginCrashError, SourceError
 from engage.models import Contact, Customer, Owner, Touchpoint
 from engage.plugins import Registry
 from engage.preview import FieldMap, Previewable, PreviewRow, Unmapped, preview_of
@@ -205,7 +205,7 @@ def check_sources(
     Raises:
         ConfigError: no source is configured, or none is called ``name``; a source's
             table has a bad key.
-        PluginError: a source's plugin is not installed, or its constructor broke.
+        PluginError: a source's plugin is not installed, or its constructor broke (PluginCrashError).
     """
     where = str(config.path) if config.path is not None else "<config>"
     if not config.sources:
@@ -236,7 +236,7 @@ def _build(
         raise
     except Exception as exc:  # a plugin bug: one line naming the source, not a traceback
         log.debug("building source %s failed", name, exc_info=True)
-        raise PluginError(
+        raise PluginCrashError(
             f"source {name!r} ({config.sources[name].plugin}) could not be built: "
             f"unexpected {type(exc).__name__}: {exc}"
         ) from None

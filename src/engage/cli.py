@@ -1,13 +1,17 @@
 """The ``engage`` command line.
 
 Every command reads the config file (``--config``, else ``$ENGAGE_CONFIG``, else
-./engage.toml). Errors become one line on stderr and a non-zero exit: 1 for an error,
-2 for bad usage, 75 when another sync holds the lock (try again later).
+./engage.toml). Errors become one line on stderr and an exit code a scheduler can act on
+(:data:`EXIT_CODES`; each error family carries its own, see :mod:`engage.errors`): 0 done,
+3 done but some input or tasks refused, 75 temporary, 78 needs a person, 1 anything else
+(an unexpected exception: its traceback only with ``--debug``), 2 bad usage.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import sqlite3
 import sys
 from collections.abc import Callable
 from datetime import datetime
@@ -23,13 +27,36 @@ from engage.check import DEFAULT_ROWS, check_json, check_sources
 from engage.clock import parse_as_of
 from engage.config import Config, find_config_path
 from engage.engine import Engine
-from engage.errors import ConfigError, EngageError, LockedError, StoreError
+from engage.errors import (
+    EXIT_CONFIG,
+    EXIT_ERROR,
+    EXIT_OK,
+    EXIT_PARTIAL,
+    EXIT_TEMPFAIL,
+    ConfigError,
+    EngageError,
+    LockedError,
+    exit_code_of,
+)
 from engage.plugins import Registry, describe_plugins, make_plugin_manager
 from engage.store import Store, migrate_store, open_store, redact_url
-from engage.sync import run_sync
+from engage.sync import check_adapter_options, run_sync
 
-EXIT_ERROR = 1
-EXIT_LOCKED = 75
+EXIT_LOCKED = EXIT_TEMPFAIL
+
+log = logging.getLogger(__name__)
+
+#: What each exit code means, for ``engage --help`` and the README.
+EXIT_CODES = (
+    (EXIT_OK, "done"),
+    (EXIT_PARTIAL, "done, but a source's input (too many bad rows) or tasks were refused"),
+    (EXIT_TEMPFAIL, "temporary (network, rate limit, another sync): try again later"),
+    (EXIT_CONFIG, "needs a person: config, credentials, a plugin, the store or its disk"),
+    (EXIT_ERROR, "another error, or a bug (--debug shows its traceback)"),
+    (2, "bad usage (an unknown option, a bad value)"),
+)
+
+EPILOG = "\b\nExit codes:\n" + "\n".join(f"  {code:<3} {meaning}" for code, meaning in EXIT_CODES)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -83,12 +110,17 @@ class App:
     def existing_store(self) -> Store:
         path = self.config.store
         if isinstance(path, Path) and not path.exists():
-            raise StoreError(f"{path}: no store yet; run 'engage sync' first")
+            raise EngageError(f"{path}: no store yet; run 'engage sync' first")
         return open_store(path)
 
 
 def fails_cleanly(command: F) -> F:
-    """Turn engage's errors into one stderr line and an exit code."""
+    """Turn every error into one stderr line and its exit code (:data:`EXIT_CODES`).
+
+    engage's errors exit with their family's code. An SQLite error that escaped the store
+    is explained as the store would. Any other exception is a bug: one line naming it, exit
+    1, and its traceback in the debug log (shown on stderr with ``--debug``).
+    """
 
     @wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -96,12 +128,58 @@ def fails_cleanly(command: F) -> F:
             return command(*args, **kwargs)
         except LockedError as exc:
             click.echo(f"engage: {exc}", err=True)
-            sys.exit(EXIT_LOCKED)
+            sys.exit(exc.exit_code)
         except EngageError as exc:
-            click.echo(f"engage: error: {exc}", err=True)
+            log.debug("%s", type(exc).__name__, exc_info=True)
+            click.echo(f"engage: error: {_one_line(exc)}", err=True)
+            sys.exit(exit_code_of(exc))
+        except (click.ClickException, click.Abort, click.exceptions.Exit):
+            raise
+        except sqlite3.Error as exc:
+            from engage.store.sqlite_faults import explain
+
+            log.debug("store error", exc_info=True)
+            app = next((a for a in args if isinstance(a, App)), None)
+            where = str(app._config.store) if app and app._config else "the store"
+            error = explain(where, exc)
+            click.echo(f"engage: error: {error}", err=True)
+            sys.exit(error.exit_code)
+        except Exception as exc:  # a bug (engage's or a plugin's): one line, not a traceback
+            log.debug("unexpected error", exc_info=True)
+            said = _one_line(exc)
+            click.echo(
+                f"engage: error: unexpected {type(exc).__name__}{': ' + said if said else ''} "
+                "(a bug; run again with --debug for the traceback, and report it)",
+                err=True,
+            )
             sys.exit(EXIT_ERROR)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split())
+
+
+class _OursOrWarnings(logging.Filter):
+    """engage's and its plugins' debug records; other libraries' warnings and worse only."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.name.startswith("engage") or record.levelno >= logging.WARNING
+
+
+def debug_logging() -> None:
+    """``--debug``: engage's debug log, with tracebacks, on stderr (replacing an earlier
+    ``--debug`` handler of this process)."""
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if getattr(h, "_engage_debug", False)]:
+        root.removeHandler(old)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(_OursOrWarnings())
+    handler._engage_debug = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
 
 
 class AsOf(click.ParamType):  # type: ignore[type-arg]
@@ -126,7 +204,7 @@ as_of_option = click.option(
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=EPILOG)
 @click.option(
     "--config",
     "config_option",
@@ -134,14 +212,21 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON i
     default=None,
     help="Config file (default: $ENGAGE_CONFIG, else ./engage.toml).",
 )
+@click.option(
+    "--debug",
+    is_flag=True,
+    help="Print engage's debug log on stderr, with the traceback of an unexpected error.",
+)
 @click.version_option(package_name="engage-core", prog_name="engage")
 @click.pass_context
-def cli(ctx: click.Context, config_option: str | None) -> None:
+def cli(ctx: click.Context, config_option: str | None, debug: bool) -> None:
     """Keep customer relationships from going cold.
 
     engage reads interactions from your tools, scores each relationship's health with
     reasons, and writes follow-up tasks back where your team works.
     """
+    if debug:
+        debug_logging()
     if isinstance(ctx.obj, App):  # a caller (a test, an embedding script) supplied the plugins
         ctx.obj.config_option = config_option
     else:
@@ -206,6 +291,7 @@ def sync(
         from engage.htmlreport import check_available
 
         check_available()  # before pulling: a missing extra must not cost a sync
+    check_adapter_options(config, app.registry)  # a bad setting fails before the store opens
     store = open_store(config.store)
     try:
         with output.progress_bars() as progress:
@@ -228,9 +314,10 @@ def sync(
         output.print_sync(report)
     if report_path is not None:
         click.echo(_wrote(written), err=as_json)
-    if not report.ok:
+    code = report.exit_code
+    if code != EXIT_OK:
         click.echo(f"engage: error: {output.sync_failure_line(report)}", err=True)
-        sys.exit(EXIT_ERROR)
+        sys.exit(code)
 
 
 @cli.command()

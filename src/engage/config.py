@@ -287,10 +287,9 @@ def _segment(
         if not numeric or (kind is int and not isinstance(value, int)) or value < 0:
             expected = "a whole number ≥ 0" if kind is int else "a number ≥ 0"
             raise ConfigError(f"{where}: key '{prefix}{key}' expected {expected} (got {value!r})")
-        if _minimum(key) > value or (key in ("healthy_at", "watch_at") and value > 100):
-            expected = f"a number from {_minimum(key)}" + (
-                " to 100" if key.endswith("_at") else " up"
-            )
+        top = _maximum(key)
+        if _minimum(key) > value or (top is not None and value > top):
+            expected = f"a number from {_minimum(key)}" + (f" to {top}" if top else " up")
             raise ConfigError(f"{where}: key '{prefix}{key}' expected {expected} (got {value!r})")
         changes[key] = kind(value)
     if "match" in table:
@@ -313,6 +312,13 @@ def _segment(
             f"{where}: key '{prefix}watch_at' expected at most healthy_at ({settings.healthy_at}) (got {settings.watch_at})"
         )
     return settings
+
+
+def _maximum(key: str) -> int | None:
+    """Scores top out at 100, ratios (shares of a rate) at 1; the rest have no ceiling."""
+    if key in ("healthy_at", "watch_at"):
+        return 100
+    return 1 if key.endswith("_ratio") else None
 
 
 def _minimum(key: str) -> int:

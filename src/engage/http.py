@@ -25,19 +25,24 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 import requests
 
-from engage.errors import EngageError
+from engage.errors import EXIT_CONFIG, EXIT_TEMPFAIL, EngageError
 
 #: Answers worth trying again: rate limited, or the server's own trouble.
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
 class HttpError(EngageError):
-    """An HTTP request failed; ``status`` is the last HTTP status (None for network faults)."""
+    """An HTTP request failed; ``status`` is the last HTTP status (None for network faults).
+
+    A refused request (a 4xx) needs a person: the exit code is ``EXIT_CONFIG`` (78).
+    """
+
+    exit_code: ClassVar[int] = EXIT_CONFIG
 
     def __init__(self, message: str, status: int | None = None) -> None:
         super().__init__(message)
@@ -49,7 +54,12 @@ class AuthError(HttpError):
 
 
 class RetriesExhausted(HttpError):
-    """A request kept failing with retriable errors until the retry budget ran out."""
+    """A request kept failing with retriable errors until the retry budget ran out.
+
+    Temporary: the exit code is ``EXIT_TEMPFAIL`` (75), the next run tries again.
+    """
+
+    exit_code: ClassVar[int] = EXIT_TEMPFAIL
 
 
 @attrs.frozen

@@ -15,7 +15,14 @@ from itertools import islice
 from typing import TypeVar
 
 from engage.adapters import PushResult, Sink
-from engage.errors import EngageError
+from engage.errors import (
+    EXIT_ERROR,
+    EXIT_PARTIAL,
+    EngageError,
+    exit_code_of,
+    most_urgent,
+    unexpected,
+)
 from engage.models import Task
 from engage.report import MAX_MESSAGES, SinkReport
 from engage.store.base import LedgerStatus, Store
@@ -46,9 +53,11 @@ class SinkPush:
         self.pushed = self.already = self.recovered = self.failed = 0
         self.cleared = self.completed = 0
         self.errors: list[str] = []
+        self.error_code = 0
         self.stopped = False
 
-    def _error(self, message: str) -> None:
+    def _error(self, message: str, code: int = EXIT_PARTIAL) -> None:
+        self.error_code = most_urgent((self.error_code, code))
         if len(self.errors) < MAX_MESSAGES:
             self.errors.append(f"{self.name}: {message}")
 
@@ -62,7 +71,7 @@ class SinkPush:
         try:
             found = dict(self.sink.find(pending))
         except EngageError as exc:
-            self._error(f"could not look for interrupted pushes: {exc}")
+            self._error(f"could not look for interrupted pushes: {exc}", exit_code_of(exc))
             self.stopped = True  # creating them blind could duplicate them
             return
         self.store.record_results(
@@ -82,12 +91,12 @@ class SinkPush:
             try:
                 results = list(self.sink.create(batch))
             except EngageError as exc:  # the batch stays pending: the next run looks for it first
-                self._error(str(exc))
+                self._error(str(exc), exit_code_of(exc))
                 self.stopped = True
                 return
             except Exception as exc:  # a plugin bug must not lose the record of what was intended
-                log.exception("sink %s failed", self.name)
-                self._error(f"unexpected {type(exc).__name__}: {exc}")
+                log.debug("sink %s (plugin %s) failed", self.name, self.plugin, exc_info=True)
+                self._error(unexpected(self.plugin, exc), EXIT_ERROR)
                 self.stopped = True
                 return
             self.store.record_results(self.name, results)
@@ -109,7 +118,7 @@ class SinkPush:
         try:
             done = {r.key for r in self.sink.complete(gone) if r.ok}
         except EngageError as exc:
-            self._error(f"could not complete cleared tasks: {exc}")
+            self._error(f"could not complete cleared tasks: {exc}", exit_code_of(exc))
             done = set()
         self.store.record_cleared(self.name, done, completed=True)
         self.store.record_cleared(self.name, set(gone) - done, completed=False)
@@ -127,5 +136,6 @@ class SinkPush:
             cleared=self.cleared,
             completed=self.completed,
             errors=tuple(self.errors),
+            error_code=self.error_code,
             notices=tuple(dict.fromkeys(str(n) for n in getattr(self.sink, "notices", ()))),
         )

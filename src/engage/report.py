@@ -8,6 +8,8 @@ from typing import Any
 
 import attrs
 
+from engage.errors import EXIT_OK, EXIT_PARTIAL, most_urgent
+
 #: At most this many problem messages are kept per source; the count is always exact.
 MAX_MESSAGES = 200
 
@@ -33,6 +35,8 @@ class SourceReport:
             taken, a name that matches two customers.
         error: Why the source failed, if it did; records since its last checkpoint were
             rolled back and its cursor is unchanged.
+        error_code: The exit code the failure asks for (75 temporary, 78 needs a person,
+            3 input refused, 1 a plugin's bug; see :mod:`engage.errors`); 0 without one.
     """
 
     name: str
@@ -49,6 +53,14 @@ class SourceReport:
     messages: tuple[str, ...] = ()
     notices: tuple[str, ...] = ()
     error: str | None = None
+    error_code: int = EXIT_OK
+
+    @property
+    def exit_code(self) -> int:
+        """What this source asks the run to exit with: its failure's code (3 when it has
+        none), else 0. Bad records within the source's tolerance (``max_bad_ratio``) are
+        reported, not a failure."""
+        return (self.error_code or EXIT_PARTIAL) if self.error else EXIT_OK
 
     def to_json(self) -> dict[str, Any]:
         """The source as ``engage sync --json`` prints it."""
@@ -83,6 +95,8 @@ class SinkReport:
         errors: What went wrong.
         notices: What a person should know that is not an error (each once).
         skipped: Why nothing was pushed (dry run, a failed source), if so.
+        error_code: The exit code its errors ask for: the sink's failure's (75 temporary,
+            78 needs a person, 1 a plugin's bug), 3 when it refused some tasks; 0 without.
     """
 
     name: str
@@ -96,6 +110,12 @@ class SinkReport:
     errors: tuple[str, ...] = ()
     notices: tuple[str, ...] = ()
     skipped: str | None = None
+    error_code: int = EXIT_OK
+
+    @property
+    def exit_code(self) -> int:
+        """What this sink asks the run to exit with (3 for errors without a code of their own)."""
+        return (self.error_code or EXIT_PARTIAL) if self.errors or self.failed else EXIT_OK
 
     def to_json(self) -> dict[str, Any]:
         """The sink as ``engage sync --json`` prints it."""
@@ -130,10 +150,21 @@ class SyncReport:
         """True when no source failed and every sink took every task."""
         return not any(s.error for s in self.sources) and not any(s.errors for s in self.sinks)
 
+    @property
+    def exit_code(self) -> int:
+        """The code ``engage sync`` exits with (:func:`engage.errors.most_urgent` of every
+        source's and sink's): 0 done; 3 done, but a source's input was refused (too many bad
+        records) or a sink refused tasks; 75 a temporary failure; 78 one that needs a
+        person; 1 a plugin's bug."""
+        return most_urgent(
+            [*(s.exit_code for s in self.sources), *(s.exit_code for s in self.sinks)]
+        )
+
     def to_json(self) -> dict[str, Any]:
         """The report as ``engage sync --json`` prints it."""
         return {
             "ok": self.ok,
+            "exit_code": self.exit_code,
             "as_of": self.as_of.isoformat(),
             "dry_run": self.dry_run,
             "sources": {s.name: s.to_json() for s in self.sources},

@@ -47,7 +47,15 @@ from engage.adapters import (
 from engage.clock import utcnow
 from engage.config import AdapterConfig, Config
 from engage.engine import Engine
-from engage.errors import EngageError, SourceError
+from engage.errors import (
+    EXIT_ERROR,
+    EngageError,
+    PluginCrashError,
+    SourceError,
+    StoreError,
+    exit_code_of,
+    unexpected,
+)
 from engage.models import Touchpoint
 from engage.plugins import Registry
 from engage.push import SinkPush, chunked
@@ -76,7 +84,9 @@ def build_adapters(
     """Build every configured source and sink, checking each table against its plugin's options.
 
     Raises:
-        PluginError: a table names a plugin that is not installed.
+        PluginError: a table names a plugin that is not installed;
+            :class:`~engage.errors.PluginCrashError` when a constructor raised an
+            unexpected exception (named in one line; the traceback is in the debug log).
         ConfigError: a table has an unknown, missing or bad key.
     """
     env = dict(os.environ if env is None else env)
@@ -95,19 +105,48 @@ def build_adapters(
             **kwargs,
         )
 
+    def build(kind: str, entry: AdapterConfig, cls: Any) -> Any:
+        options = resolve_options(cls.options, entry.options, entry.where)
+        try:
+            return cls(options, context(entry))
+        except EngageError:
+            raise
+        except Exception as exc:  # a plugin bug: one line naming it, the traceback in the log
+            log.debug("building %s %s failed", kind, entry.name, exc_info=True)
+            raise PluginCrashError(
+                f"{kind} {entry.name!r} ({entry.plugin}) could not be built: "
+                f"unexpected {type(exc).__name__}: {' '.join(str(exc).split())}"
+            ) from None
+
     sources: dict[str, Source] = {}
     for entry in config.sources.values():
-        cls = registry.source(entry.plugin, entry.where)
-        sources[entry.name] = cls(
-            resolve_options(cls.options, entry.options, entry.where), context(entry)
-        )  # type: ignore[call-arg]
+        sources[entry.name] = build("source", entry, registry.source(entry.plugin, entry.where))
     sinks: dict[str, Sink] = {}
     for entry in config.sinks.values():
-        sink_cls = registry.sink(entry.plugin, entry.where)
-        sinks[entry.name] = sink_cls(
-            resolve_options(sink_cls.options, entry.options, entry.where), context(entry)
-        )  # type: ignore[call-arg]
+        sinks[entry.name] = build("sink", entry, registry.sink(entry.plugin, entry.where))
     return sources, sinks
+
+
+def check_adapter_options(config: Config, registry: Registry) -> None:
+    """Check every source's and sink's table against its plugin's options, building nothing.
+
+    ``engage sync`` calls it before it opens the store, so a bad setting (a rate of 0, a
+    ``base_url`` with a space, a ``date_format`` strptime cannot read) fails at once and
+    touches nothing.
+
+    Raises:
+        PluginError: a table names a plugin that is not installed.
+        ConfigError: a key is unknown, missing, of the wrong type, out of range or fails its
+            check; the message names the file, the table and the key.
+    """
+    for entry in config.sources.values():
+        resolve_options(
+            registry.source(entry.plugin, entry.where).options, entry.options, entry.where
+        )
+    for entry in config.sinks.values():
+        resolve_options(
+            registry.sink(entry.plugin, entry.where).options, entry.options, entry.where
+        )
 
 
 def pull_source(
@@ -119,8 +158,13 @@ def pull_source(
     pull starts; never ``--as-of``) is not stored but counted as a problem
     (:func:`~engage.adapters.future_problem`).
 
-    Never raises for a source failure: the report carries the error, and everything since
-    the last checkpoint is rolled back.
+    Never raises for a source failure: the report carries the error (one line naming the
+    source, and the plugin for an unexpected exception, whose traceback goes to the debug
+    log) and its exit code, and everything since the last checkpoint is rolled back.
+
+    Raises:
+        StoreError: the store failed (a full disk, say): not the source's fault, and no other
+            source or sink can go on without it.
     """
     clock = utcnow() if now is None else now
     latest = clock + FUTURE_TOLERANCE  # checked inline: this loop sees every record
@@ -130,6 +174,7 @@ def pull_source(
     skipped: dict[str, int] = {}
     notices: dict[str, None] = {}  # insertion-ordered, each message once
     error: str | None = None
+    error_code = 0
 
     def problem(message: str) -> None:
         nonlocal problems
@@ -185,11 +230,13 @@ def pull_source(
             notices.update(dict.fromkeys(segment.notes))
             records += segment_records
             touchpoints += segment_touchpoints
+    except StoreError:
+        raise
     except EngageError as exc:
-        error = f"{name}: {exc}"
+        error, error_code = f"{name}: {exc}", exit_code_of(exc)
     except Exception as exc:  # a plugin bug must not take the other sources down
-        log.exception("source %s failed", name)
-        error = f"{name}: unexpected {type(exc).__name__}: {exc}"
+        log.debug("source %s (plugin %s) failed", name, plugin, exc_info=True)
+        error, error_code = f"{name}: {unexpected(plugin, exc)}", EXIT_ERROR
     return SourceReport(
         name=name,
         plugin=plugin,
@@ -205,6 +252,7 @@ def pull_source(
         messages=tuple(messages),
         notices=tuple(notices),
         error=error,
+        error_code=error_code,
     )
 
 
@@ -293,6 +341,12 @@ def run_sync(
     if pm is not None:
         try:
             pm.hook.engage_sync_finished(report=report)
-        except Exception:
-            log.exception("a plugin failed in engage_sync_finished")
+        except Exception as exc:
+            log.debug("a plugin failed in engage_sync_finished", exc_info=True)
+            log.warning(
+                "a plugin failed after the sync (engage_sync_finished): %s: %s "
+                "(run with --debug for the traceback)",
+                type(exc).__name__,
+                " ".join(str(exc).split())[:300],
+            )
     return report

@@ -89,7 +89,7 @@ class TestRatio:
         self, source: Callable[..., CsvSource], ratio: float
     ) -> None:
         """The key and the value are named."""
-        with pytest.raises(ConfigError, match=r"max_bad_ratio must be from 0 to 1"):
+        with pytest.raises(ConfigError, match=r"max_bad_ratio' expected a number from 0 to 1"):
             source(path="t.csv", max_bad_ratio=ratio)
 
 

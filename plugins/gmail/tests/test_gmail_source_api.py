@@ -356,7 +356,7 @@ def test_a_missing_scope_is_one_clear_error(tmp_path: Path) -> None:
     [
         ({"mbox": "x.mbox"}, "not both"),
         ({"credentials_file": None}, "say where the mail is"),
-        ({"lookback_days": 0}, "at least 1"),
+        ({"lookback_days": 0}, "whole number ≥ 1"),
     ],
 )
 def test_configuration_errors(

@@ -13,12 +13,18 @@ be durable before a sink is called.
 The sync lock is an operating-system lock on ``<db>.lock`` taken through ``filelock``
 (``flock`` on Linux and macOS, ``LockFileEx`` on Windows), which the system releases if the
 process dies.
+
+Faults are one line naming the file and the fix (:mod:`engage.store.sqlite_faults`): a full
+disk, a read-only file or directory, permission denied, a corrupt file. ``<db>.open`` is the
+clean-shutdown mark: when the last process to open the store never closed it, the next open
+runs ``PRAGMA quick_check`` first, so damage is found at once.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import logging
 import os
 import sqlite3
 import threading
@@ -39,6 +45,7 @@ from engage.settings import ScoringSettings
 from engage.store import sqlite_touchpoints as touchpoints_sql
 from engage.store.base import Record, WriteCounts
 from engage.store.sqlite_facts import compute_facts
+from engage.store.sqlite_faults import OpenMark, check_integrity, explain
 from engage.store.sqlite_history import HistoryMixin
 from engage.store.sqlite_ledger import LedgerMixin
 from engage.store.sqlite_names import Names, register_functions
@@ -58,6 +65,8 @@ from engage.store.sqlite_statements import (
 from engage.store.sqlite_timeline import TimelineMixin
 
 __all__ = ["SQLiteStore", "open_sqlite"]
+
+log = logging.getLogger(__name__)
 
 #: Records per executemany batch in :meth:`SQLiteStore.write`.
 CHUNK = 1000
@@ -90,7 +99,11 @@ class SQLiteStore(LedgerMixin, PlanMixin, HistoryMixin, ReportMixin, TimelineMix
         timeout: Seconds to wait for another process's write transaction before failing.
 
     Raises:
-        StoreError: the file is not an SQLite database, or was written by a newer engage.
+        StoreError: the file is not an SQLite database, was written by a newer engage, or
+            cannot be opened: :class:`~engage.errors.StoreCorruptError` when it is damaged
+            (checked at open after an unclean shutdown), :class:`~engage.errors.StoreReadOnlyError`
+            when it or its directory cannot be written, :class:`~engage.errors.StoreFullError`
+            when the disk is full.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, timeout: float = 5.0) -> None:
@@ -105,15 +118,20 @@ class SQLiteStore(LedgerMixin, PlanMixin, HistoryMixin, ReportMixin, TimelineMix
         self._ensured: set[tuple[str, str]] = set()
         self._names = Names()  # which customer a name-only key's records land on
         self._conn: sqlite3.Connection | None = None
+        self._mark: OpenMark | None = None
         try:
             if not self._memory:
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+                self._mark = OpenMark(self.path)
             conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
         except (OSError, sqlite3.Error) as exc:
-            raise StoreError(f"{self.path}: cannot open the store ({exc})") from exc
+            self._close_mark()
+            raise explain(self.path, exc) from exc
         try:
             if not self._memory:
                 conn.execute("PRAGMA journal_mode = WAL").fetchone()
+            if self._mark is not None and self._mark.unclean:
+                check_integrity(conn, self.path)  # not closed cleanly last time
             conn.execute("PRAGMA synchronous = NORMAL")
             register_functions(conn)
             before = int(conn.execute("PRAGMA user_version").fetchone()[0])
@@ -126,16 +144,20 @@ class SQLiteStore(LedgerMixin, PlanMixin, HistoryMixin, ReportMixin, TimelineMix
                     conn.execute("ROLLBACK")
                     raise
                 conn.execute("COMMIT")
-        except sqlite3.DatabaseError as exc:
+        except sqlite3.Error as exc:
             conn.close()
-            raise StoreError(
-                f"{self.path}: not a usable engage store ({exc}); "
-                "point 'store' at another file or move this one away"
-            ) from exc
+            self._close_mark()
+            raise explain(self.path, exc) from exc
         except BaseException:
             conn.close()
+            self._close_mark()
             raise
         self._conn = conn
+
+    def _close_mark(self, *, clean: bool = False) -> None:
+        if self._mark is not None:
+            self._mark.close(clean=clean)
+            self._mark = None
 
     # -- plumbing ----------------------------------------------------------------------
 
@@ -151,7 +173,7 @@ class SQLiteStore(LedgerMixin, PlanMixin, HistoryMixin, ReportMixin, TimelineMix
         try:
             yield
         except sqlite3.Error as exc:
-            raise StoreError(f"{self.path}: {exc}") from exc
+            raise explain(self.path, exc) from exc
 
     def __enter__(self) -> SQLiteStore:
         return self
@@ -178,14 +200,12 @@ class SQLiteStore(LedgerMixin, PlanMixin, HistoryMixin, ReportMixin, TimelineMix
             self._depth = depth
             self._ensured.clear()  # what the rollback undoes is not stored any more
             self._names.forget()
-            with self._errors():
-                if depth == 0:
-                    self._bulk = None  # the rollback restores the index too
-                    self._names.forget_moves()
-                    conn.execute("ROLLBACK")
-                else:
-                    conn.execute(f"ROLLBACK TO {savepoint}")
-                    conn.execute(f"RELEASE {savepoint}")
+            if depth == 0:
+                self._bulk = None  # the rollback restores the index too
+                self._names.forget_moves()
+            # SQLite rolls a transaction back by itself on some errors (a full disk): then
+            # there is nothing left to roll back, and the error that did it is the news
+            self._rollback(None if depth == 0 else savepoint)
             raise
         self._depth = depth
         if depth == 0:
@@ -197,9 +217,27 @@ class SQLiteStore(LedgerMixin, PlanMixin, HistoryMixin, ReportMixin, TimelineMix
                     self._end_bulk_load()
                 conn.execute("COMMIT" if depth == 0 else f"RELEASE {savepoint}")
         except StoreError:
-            if depth == 0 and conn.in_transaction:
-                conn.execute("ROLLBACK")
+            if depth == 0:
+                self._rollback(None)
             raise
+
+    def _rollback(self, savepoint: str | None) -> None:
+        """Undo the transaction (or back to ``savepoint``) if SQLite has not already.
+
+        A failure to roll back is logged, never raised: the error that caused the rollback
+        is the one to report.
+        """
+        conn = self.conn
+        if not conn.in_transaction:
+            return
+        try:
+            if savepoint is None:
+                conn.execute("ROLLBACK")
+            else:
+                conn.execute(f"ROLLBACK TO {savepoint}")
+                conn.execute(f"RELEASE {savepoint}")
+        except sqlite3.Error as exc:
+            log.debug("%s: rollback failed: %s", self.path, exc, exc_info=True)
 
     @contextmanager
     def _own_transaction(self, what: str) -> Iterator[None]:
@@ -329,7 +367,9 @@ class SQLiteStore(LedgerMixin, PlanMixin, HistoryMixin, ReportMixin, TimelineMix
                 if t.contact_email and ("@", t.contact_email) not in ensured:
                     implied_contacts.setdefault(t.contact_email, t.customer)
             comparable = self._names.comparable
-            conn.executemany(IMPLIED_CUSTOMER, [(k, comparable(k, None)) for k in implied_customers])
+            conn.executemany(
+                IMPLIED_CUSTOMER, [(k, comparable(k, None)) for k in implied_customers]
+            )
             conn.executemany(IMPLIED_OWNER, [(o,) for o in implied_owners])
             conn.executemany(IMPLIED_CONTACT, list(implied_contacts.items()))
             ensured.update(("c", k) for k in implied_customers)
@@ -516,10 +556,13 @@ class SQLiteStore(LedgerMixin, PlanMixin, HistoryMixin, ReportMixin, TimelineMix
             held.release()
 
     def close(self) -> None:
-        """Release the connection (a second close does nothing)."""
+        """Release the connection and mark a clean shutdown (a second close does nothing)."""
         if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+            try:
+                self._conn.close()
+            finally:
+                self._conn = None
+                self._close_mark(clean=True)
 
 
 def open_sqlite(path: str | os.PathLike[str]) -> SQLiteStore:

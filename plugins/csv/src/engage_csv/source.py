@@ -26,8 +26,9 @@ from engage.adapters import (
     Problem,
     Skipped,
     SourceItem,
+    date_format,
 )
-from engage.errors import ConfigError, SourceError
+from engage.errors import BadInputError, ConfigError
 from engage.preview import PreviewItem
 from engage_csv.cursor import FileState, dump_cursor, load_cursor, options_hash, plan
 from engage_csv.dates import DateParser
@@ -72,12 +73,18 @@ class CsvSource:
         "timezone": Option(str, default="UTC", help="the zone of times written without an offset"),
         "encoding": Option(str, default="utf-8", help="the files' text encoding, e.g. 'latin-1'"),
         "delimiter": Option(str, default=None, help="the field separator; sniffed when not given"),
-        "date_format": Option(str, default=None, help="a strptime format such as '%d/%m/%Y'"),
+        "date_format": Option(
+            str, default=None, help="a strptime format such as '%d/%m/%Y'", check=date_format
+        ),
         "strict": Option(
             bool, default=False, help="stop at the first bad row instead of skipping it"
         ),
         "max_bad_ratio": Option(
-            float, default=0.5, help="the share of a file's rows that may be refused (0 to 1)"
+            float,
+            default=0.5,
+            help="the share of a file's rows that may be refused (0 to 1)",
+            minimum=0,
+            maximum=1,
         ),
         "feedback_scale": Option(
             float, default=10.0, help="the top of the scale of bare feedback numbers"
@@ -193,9 +200,10 @@ class CsvSource:
         """Yield the records of new and changed files, with a checkpoint after each file read.
 
         Raises:
-            SourceError: a file cannot be read (undecodable, a needed column missing), more
-                than ``max_bad_ratio`` of a file's rows were refused (before that file's
-                checkpoint), a lookup file is missing, or with ``strict`` the first bad row.
+            SourceError: a file cannot be read (undecodable, a needed column missing), or a
+                lookup file is missing; :class:`~engage.errors.BadInputError` (the sync
+                exits 3, partial) when more than ``max_bad_ratio`` of a file's rows were
+                refused (before that file's checkpoint), or with ``strict`` at the first bad row.
         """
         keyed, lookups, rows, reader = self.open()
         try:
@@ -239,7 +247,7 @@ class CsvSource:
                     refused += 1
                     message = f"{display}:{row.line}: {row.refused}"
                     if self.strict:
-                        raise SourceError(message)
+                        raise BadInputError(message)
                     yield Problem(message)
                 elif row.passed is not None:
                     passed[row.passed] = passed.get(row.passed, 0) + 1
@@ -250,7 +258,7 @@ class CsvSource:
         progress.advance("rows", count % _PROGRESS_EVERY)
         read = count - sum(passed.values())
         if read and refused / read > self.max_bad_ratio:
-            raise SourceError(
+            raise BadInputError(
                 f"{display}: {refused} of {read} rows refused (max_bad_ratio {self.max_bad_ratio:g}); "
                 "nothing from this file was stored"
             )

@@ -22,7 +22,7 @@ import google.oauth2.credentials
 import requests
 from google.auth.transport.requests import AuthorizedSession
 
-from engage.adapters import AdapterContext, Option
+from engage.adapters import AdapterContext, Option, http_url
 from engage.errors import ConfigError
 from engage.http import (
     BACKOFF,
@@ -51,7 +51,9 @@ CREDENTIAL_OPTIONS: Mapping[str, Option] = {
         DEFAULT_CREDENTIALS_ENV,
         help="environment variable holding the credentials file's path",
     ),
-    "token_uri": Option(str, GOOGLE_TOKEN_URI, help="Google's OAuth token endpoint"),
+    "token_uri": Option(
+        str, GOOGLE_TOKEN_URI, help="Google's OAuth token endpoint", check=http_url
+    ),
 }
 
 _REQUIRED = ("client_id", "client_secret", "refresh_token")

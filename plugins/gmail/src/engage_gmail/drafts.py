@@ -24,7 +24,7 @@ from email.headerregistry import Address
 from typing import Any, ClassVar
 from urllib.parse import quote
 
-from engage.adapters import AdapterContext, Option, PushResult
+from engage.adapters import AdapterContext, Option, PushResult, http_url
 from engage.http import HttpError, RetryPolicy
 from engage.identity import email_domain
 from engage.models import Task
@@ -50,7 +50,7 @@ class GmailDraftsSink(GoogleSink):
 
     options: ClassVar[Mapping[str, Option]] = {
         **CREDENTIAL_OPTIONS,
-        "base_url": Option(str, GMAIL_BASE_URL, help="the Gmail API root"),
+        "base_url": Option(str, GMAIL_BASE_URL, help="the Gmail API root", check=http_url),
         "reply_in_thread": Option(
             bool,
             True,

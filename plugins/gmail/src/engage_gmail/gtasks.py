@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 from urllib.parse import quote
 
-from engage.adapters import AdapterContext, Option, PushResult
+from engage.adapters import AdapterContext, Option, PushResult, http_url
 from engage.errors import SinkError
 from engage.http import AuthError, HttpError, RetryPolicy
 from engage.models import Task
@@ -73,7 +73,7 @@ class GoogleTasksSink(GoogleSink):
 
     options: ClassVar[Mapping[str, Option]] = {
         **CREDENTIAL_OPTIONS,
-        "base_url": Option(str, TASKS_BASE_URL, help="the Google Tasks API root"),
+        "base_url": Option(str, TASKS_BASE_URL, help="the Google Tasks API root", check=http_url),
         "tasklist": Option(str, DEFAULT_TASKLIST, help="the task list's id or title, or @default"),
     }
     batch_size: ClassVar[int] = 50

@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
 
-from engage.adapters import AdapterContext, Checkpoint, Option, SourceItem
+from engage.adapters import AdapterContext, Checkpoint, Option, SourceItem, http_url
 from engage.errors import ConfigError
 from engage.http import RetryPolicy
 from engage.preview import PreviewItem, PreviewRow
@@ -43,20 +43,26 @@ class GmailSource:
 
     options: ClassVar[Mapping[str, Option]] = {
         **CREDENTIAL_OPTIONS,
-        "base_url": Option(str, GMAIL_URL, help="Gmail API root URL"),
-        "lookback_days": Option(int, 365, help="how many days of mail the first sync reads"),
+        "base_url": Option(str, GMAIL_URL, help="Gmail API root URL", check=http_url),
+        "lookback_days": Option(
+            int, 365, help="how many days of mail the first sync reads", minimum=1
+        ),
         "mbox": Option(str, help="Takeout mbox file or glob to read instead of the API"),
         "mailbox_owner": Option(
             str, help="the mailbox owner's address (default: profile, or the Sent mail's sender)"
         ),
         "checkpoint_every": Option(
-            int, 500, help="mbox messages between checkpoints (the API checkpoints every batch)"
+            int,
+            500,
+            help="mbox messages between checkpoints (the API checkpoints every batch)",
+            minimum=1,
         ),
         "settle_seconds": Option(
             int,
             60,
             help="mbox: seconds a file must be unchanged before a last message that does not "
             "end with an empty line counts as complete",
+            minimum=0,
         ),
     }
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from engage.adapters import AdapterContext, Option
+from engage.adapters import AdapterContext, Option, http_url
 from engage.errors import ConfigError
 from engage_hubspot.client import HubSpotClient
 
@@ -15,18 +15,29 @@ CONNECTION: Mapping[str, Option] = {
         str, "HUBSPOT_TOKEN", help="environment variable holding the private app access token"
     ),
     "base_url": Option(
-        str, "https://api.hubapi.com", help="HubSpot API root (a test server's URL)"
+        str,
+        "https://api.hubapi.com",
+        help="HubSpot API root (a test server's URL)",
+        check=http_url,
     ),
     "requests_per_10s": Option(
-        int, 100, help="burst limit per 10 seconds (100 Free/Starter, 190 Pro/Enterprise)"
+        int,
+        100,
+        help="burst limit per 10 seconds (100 Free/Starter, 190 Pro/Enterprise)",
+        minimum=1,
     ),
-    "searches_per_second": Option(int, 5, help="search API requests per second (HubSpot allows 5)"),
+    "searches_per_second": Option(
+        int, 5, help="search API requests per second (HubSpot allows 5)", minimum=1
+    ),
 }
 
 SOURCE_OPTIONS: Mapping[str, Option] = {
     **CONNECTION,
     "overlap_minutes": Option(
-        int, 10, help="re-read this many minutes before the saved watermark (search indexing lag)"
+        int,
+        10,
+        help="re-read this many minutes before the saved watermark (search indexing lag)",
+        minimum=0,
     ),
     "segment_property": Option(
         str, "", help="company property whose value is the customer's segment (empty: none)"
@@ -76,7 +87,7 @@ def connect(options: Mapping[str, Any], context: AdapterContext, role: str) -> H
     token = (context.env.get(env_name) or "").strip()
     if not token:
         raise ConfigError(
-            f"[{role}.{context.name}]: environment variable {env_name} is not set; put a HubSpot "
+            f"{context.table(role)}: environment variable {env_name} is not set; put a HubSpot "
             "private app access token in it (see token_env)"
         )
     return HubSpotClient(
