@@ -14,20 +14,20 @@ from engage.engine import Engine
 from engage.health import Band
 from engage.history import HealthPoint, month_end, month_ends
 from engage.plugins import make_plugin_manager
-from engage.store.sqlite import SQLiteStore
+from engage.store import Store, open_store
 from tests.support import fakeplugins
 from tests.test_sync import AS_OF, World, line
 
 
 def rows(world: World) -> list[HealthPoint]:
-    store = SQLiteStore(world.root / "engage.db")
+    store = open_store(world.store)
     try:
         return [p for key in ("acme.com", "globex.com") for p in store.health_history(key)]
     finally:
         store.close()
 
 
-def engine_of(world: World, store: SQLiteStore) -> Engine:
+def engine_of(world: World, store: Store) -> Engine:
     config = world.config()
     return Engine(
         store=store,
@@ -53,8 +53,8 @@ def cli_json(world: World, *args: str) -> object:
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> World:
-    w = World(tmp_path)
+def world(tmp_path: Path, store_target: str) -> World:
+    w = World(tmp_path, store_target)
     # Acme wrote 5 days before AS_OF and nobody answered; Globex went quiet in September.
     w.add(
         line("1", "2025-06-01T10:00:00+00:00"),
@@ -70,7 +70,8 @@ def world(tmp_path: Path) -> World:
         ),
     )
     (tmp_path / "engage.toml").write_text(
-        'store = "engage.db"\ninternal_domains = ["ourco.com"]\n'
+        f"store = {json.dumps(w.store)}\n"
+        'internal_domains = ["ourco.com"]\n'
         '[sources.feed]\nplugin = "jsonl"\npath = "touchpoints.jsonl"\n'
     )
     return w
@@ -115,7 +116,7 @@ class TestRecording:
         world.sync()
         next_month = AS_OF + timedelta(days=30)
         world.sync(as_of=next_month)
-        store = SQLiteStore(world.root / "engage.db")
+        store = open_store(world.store)
         try:
             engine = engine_of(world, store)
             for health in engine.health(next_month):
@@ -168,7 +169,7 @@ class TestBackfill:
     def test_a_customer_s_backfilled_history_starts_at_its_first_touch(self, world: World) -> None:
         """Globex's first touch was in September 2025: no row before it, none 'no_data'."""
         world.sync()
-        store = SQLiteStore(world.root / "engage.db")
+        store = open_store(world.store)
         try:
             engine_of(world, store).backfill_history(AS_OF)
             globex = store.health_history("globex.com")
@@ -182,7 +183,7 @@ class TestBackfill:
     ) -> None:
         """A second back-fill writes nothing; month ends after the first sync are left to syncs."""
         world.sync(as_of=datetime(2025, 12, 15, tzinfo=UTC))
-        store = SQLiteStore(world.root / "engage.db")
+        store = open_store(world.store)
         try:
             engine = engine_of(world, store)
             assert engine.backfill_history(AS_OF) > 0

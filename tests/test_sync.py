@@ -15,7 +15,7 @@ import pytest
 from engage.config import Config
 from engage.errors import ConfigError, LockedError, PluginError
 from engage.plugins import Registry, make_plugin_manager
-from engage.store.sqlite import SQLiteStore
+from engage.store import open_store
 from engage.sync import run_sync
 from tests.support import fakeplugins
 
@@ -45,8 +45,9 @@ def line(
 class World:
     """A config directory with a JSON-lines source file, a JSON task file and a store."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, store: str = "engage.db") -> None:
         self.root = root
+        self.store = store  # the config's store: a path (relative to root) or a URL
         self.data = root / "touchpoints.jsonl"
         self.remote_file = root / "remote.json"
         self.data.write_text("")
@@ -63,7 +64,7 @@ class World:
     def config(self) -> Config:
         return Config.from_dict(
             {
-                "store": "engage.db",
+                "store": self.store,
                 "internal_domains": ["ourco.com"],
                 "sources": {"feed": {"plugin": "jsonl", "path": "touchpoints.jsonl"}},
                 "sinks": {
@@ -75,7 +76,7 @@ class World:
 
     def sync(self, **kwargs: Any) -> Any:
         config = self.config()
-        store = SQLiteStore(config.store)
+        store = open_store(config.store)
         try:
             return run_sync(
                 config, self.registry, store, as_of=kwargs.pop("as_of", AS_OF), **kwargs
@@ -91,8 +92,8 @@ class World:
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
-    w = World(tmp_path)
+def world(tmp_path: Path, store_target: str) -> Iterator[World]:
+    w = World(tmp_path, store_target)
     # Acme wrote 5 days ago and nobody answered; Globex has had no exchange for months.
     w.add(
         line("1", "2025-06-01T10:00:00+00:00"),
@@ -135,7 +136,7 @@ def test_rerun_pulls_nothing_new_and_pushes_nothing_twice(world: World) -> None:
 def test_repulling_the_same_records_changes_nothing(world: World, tmp_path: Path) -> None:
     """A source that sends everything again (a lost cursor) leaves the store as it was."""
     world.sync()
-    store = SQLiteStore(tmp_path / "engage.db")
+    store = open_store(world.store)
     with store.transaction():
         store.set_cursor("feed", "0")
     store.close()
@@ -185,7 +186,7 @@ def test_a_failing_source_keeps_what_was_checkpointed_and_pushes_nothing(
     assert not report.ok
     assert report.sinks[0].skipped == "source failed: feed"
     assert world.remote() == {}
-    store = SQLiteStore(tmp_path / "engage.db")
+    store = open_store(world.store)
     assert store.get_cursor("feed") == "6"
     assert store.touchpoint_count() == 5
     store.close()
@@ -214,7 +215,7 @@ def test_sink_outage_leaves_tasks_for_the_next_run(world: World) -> None:
 def test_partial_failure_retries_only_the_refused_task(world: World) -> None:
     """A task the sink refused is retried next run; the accepted ones are not repeated."""
     planned = world.sync(dry_run=True)
-    store = SQLiteStore(world.root / "engage.db")
+    store = open_store(world.store)
     store.close()
     first_key = sorted(k for k in _planned_keys(world))[0]
     world.sink_options = {"refuse_keys": [first_key]}
@@ -232,7 +233,7 @@ def _planned_keys(world: World) -> set[str]:
     from engage.engine import Engine
 
     config = world.config()
-    store = SQLiteStore(config.store)
+    store = open_store(config.store)
     try:
         engine = Engine(
             store,
@@ -260,7 +261,7 @@ def test_tasks_whose_condition_cleared_are_completed(world: World) -> None:
 
 def test_a_second_sync_waits_its_turn(world: World, tmp_path: Path) -> None:
     """While one sync holds the store's lock, another refuses to start."""
-    holder = SQLiteStore(tmp_path / "engage.db")
+    holder = open_store(world.store)
     with holder.lock(), pytest.raises(LockedError, match="another engage sync is running"):
         world.sync()
     holder.close()
@@ -275,7 +276,7 @@ def test_unknown_plugin_or_option_fails_before_pulling(world: World) -> None:
     config = Config.from_dict(
         {"sources": {"x": {"plugin": "nosuch"}}}, path=world.root / "engage.toml"
     )
-    store = SQLiteStore(world.root / "engage.db")
+    store = open_store(world.store)
     with pytest.raises(PluginError, match="no source plugin named 'nosuch'"):
         run_sync(config, world.registry, store, as_of=AS_OF)
     store.close()
@@ -296,7 +297,7 @@ def test_hook_engage_sync_finished_receives_the_report(world: World) -> None:
     pm.register(fakeplugins, name="testkit")
     pm.register(Observer, name="observer")
     config = world.config()
-    store = SQLiteStore(config.store)
+    store = open_store(config.store)
     report = run_sync(config, Registry.from_plugins(pm), store, as_of=AS_OF, pm=pm)
     store.close()
     assert seen == [report]
@@ -342,15 +343,18 @@ def test_crash_between_remote_create_and_ledger_never_duplicates(
 def _toml(world: World) -> str:
     sink = "".join(f"{k} = {json.dumps(v)}\n" for k, v in world.sink_options.items())
     return (
-        'store = "engage.db"\ninternal_domains = ["ourco.com"]\n'
+        f"store = {json.dumps(world.store)}\n"
+        'internal_domains = ["ourco.com"]\n'
         '[sources.feed]\nplugin = "jsonl"\npath = "touchpoints.jsonl"\n'
         f'[sinks.remote]\nplugin = "jsonfile"\npath = "remote.json"\n{sink}'
     )
 
 
-def test_the_same_email_from_two_sources_is_merged_and_reported(tmp_path: Path) -> None:
+def test_the_same_email_from_two_sources_is_merged_and_reported(
+    tmp_path: Path, store_target: str
+) -> None:
     """The mailbox and the CRM both have the email: the sync says how many merged, health counts it once."""
-    world = World(tmp_path)
+    world = World(tmp_path, store_target)
     mail = tmp_path / "mail.jsonl"
     world.add(line("c1", "2026-02-20T10:00:00+00:00") | {"message_id": "m-1@acme.com"})
     mail.write_text(
@@ -358,7 +362,7 @@ def test_the_same_email_from_two_sources_is_merged_and_reported(tmp_path: Path) 
     )
     config = Config.from_dict(
         {
-            "store": "engage.db",
+            "store": store_target,
             "sources": {
                 "crm": {"plugin": "jsonl", "path": "touchpoints.jsonl"},
                 "mail": {"plugin": "jsonl", "path": "mail.jsonl"},
@@ -366,7 +370,7 @@ def test_the_same_email_from_two_sources_is_merged_and_reported(tmp_path: Path) 
         },
         path=tmp_path / "engage.toml",
     )
-    store = SQLiteStore(config.store)
+    store = open_store(config.store)
     report = run_sync(config, world.registry, store, as_of=AS_OF)
     assert [s.merged for s in report.sources] == [0, 1]
     (facts,) = store.facts(AS_OF, config.scoring)

@@ -6,12 +6,14 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+import attrs
 import pytest
 from click.testing import CliRunner, Result
 
 import engage
 from engage.cli import App, cli
 from engage.plugins import make_plugin_manager
+from engage.store import Store
 
 AS_OF = "2026-03-01T09:00:00+00:00"
 
@@ -44,8 +46,10 @@ def touch(
 
 
 @pytest.fixture
-def book() -> engage.Engine:
-    book = engage.Engine.in_memory(internal_domains=["ourco.com"])
+def book(store: Store) -> engage.Engine:
+    built = engage.Engine.in_memory(internal_domains=["ourco.com"])
+    built.store.close()
+    book = attrs.evolve(built, store=store)  # the same engine on each backend's store
     book.add(
         [
             engage.Customer("acme.com", name="Acme Logistics"),
@@ -161,8 +165,10 @@ class TestFindCustomer:
 
 
 @pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    (tmp_path / "engage.toml").write_text('store = "engage.db"\ninternal_domains = ["ourco.com"]\n')
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store_target: str) -> Path:
+    (tmp_path / "engage.toml").write_text(
+        f'store = {json.dumps(store_target)}\ninternal_domains = ["ourco.com"]\n'
+    )
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("ENGAGE_CONFIG", raising=False)
     monkeypatch.setenv("ENGAGE_LOAD_PLUGINS", "")
