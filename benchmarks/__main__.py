@@ -13,9 +13,15 @@ Cases (each prints the exact command it timed):
 7. ``engage report``: the first one (which back-fills 12 month ends of history) and the next,
    wall time, peak RSS and the HTML file's size.
 
-Then the adapters' cases (``--no-adapters`` skips them): HubSpot requests per record and per
-task on a fake account (``benchmarks/hubspot.py``), and Gmail messages per round trip and
-Takeout throughput (``plugins/gmail/benchmarks/gmail_source.py``).
+Then the adapters' cases, whatever ``--sizes`` says (``--no-adapters`` skips them): HubSpot
+requests per record and per task on a fake account (``benchmarks/hubspot.py``), Gmail messages
+per round trip and Takeout throughput (``plugins/gmail/benchmarks/gmail_source.py``), and the
+CSV lookup join of a million activities to 100,000 contacts
+(``plugins/csv/benchmarks/lookup_join.py``). They take a few minutes together.
+
+Each size's work directory (history, config, store, task file, report) is kept under a new
+``$TMPDIR/engage-bench-*`` (printed at the end), or under ``--keep DIR``; the adapters' cases
+use temporary directories they remove.
 """
 
 from __future__ import annotations

@@ -202,11 +202,39 @@ def date_format(value: Any) -> str | None:
 
 
 class Progress(Protocol):
-    """Reports how far a long pull has got; engage shows it on a terminal only."""
+    """Reports how far a long pull has got; engage shows it on a terminal only.
+
+    A source that knows how much it will read in all (the bytes of its files, the total an
+    API reports) says so with :func:`expect`, then advances that kind as it reads, so the
+    display can show a percentage and an estimate of the time left.
+    """
 
     def advance(self, what: str, count: int = 1) -> None:
         """Count ``count`` more records of kind ``what`` (``"contacts"``, ``"rows"``...)."""
         ...
+
+
+@runtime_checkable
+class SizedProgress(Progress, Protocol):
+    """A :class:`Progress` that can also be told the total to expect (engage's own are)."""
+
+    def total(self, what: str, count: int) -> None:
+        """Expect ``count`` of ``what`` in all this pull (``"bytes"`` for files); a second
+        call replaces the total."""
+        ...
+
+
+def expect(progress: Progress, what: str, count: int) -> bool:
+    """Tell ``progress`` the total of ``what`` this pull will read, if it takes totals.
+
+    Returns True when it did: then advance ``what`` as it is read (``bytes`` read for
+    ``"bytes"``). A plain :class:`Progress` (a test's recorder, an older one) is left alone
+    and False is returned, so a source need not count what nobody shows.
+    """
+    if isinstance(progress, SizedProgress):
+        progress.total(what, count)
+        return True
+    return False
 
 
 class Directory(Protocol):

@@ -21,9 +21,18 @@ from typing import Any, TypeVar
 
 import attrs
 import click
+from click.core import ParameterSource
 
-from engage import output
+from engage import logs, output
 from engage.check import DEFAULT_ROWS, check_json, check_sources
+from engage.cli_options import (
+    EXAMPLES,
+    EngageGroup,
+    chosen_format,
+    examples_text,
+    format_option,
+    run_options,
+)
 from engage.clock import parse_as_of
 from engage.config import Config, find_config_path
 from engage.engine import Engine
@@ -161,27 +170,6 @@ def _one_line(error: BaseException) -> str:
     return " ".join(str(error).split())
 
 
-class _OursOrWarnings(logging.Filter):
-    """engage's and its plugins' debug records; other libraries' warnings and worse only."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return record.name.startswith("engage") or record.levelno >= logging.WARNING
-
-
-def debug_logging() -> None:
-    """``--debug``: engage's debug log, with tracebacks, on stderr (replacing an earlier
-    ``--debug`` handler of this process)."""
-    root = logging.getLogger()
-    for old in [h for h in root.handlers if getattr(h, "_engage_debug", False)]:
-        root.removeHandler(old)
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(_OursOrWarnings())
-    handler._engage_debug = True  # type: ignore[attr-defined]
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
-
-
 class AsOf(click.ParamType):  # type: ignore[type-arg]
     """An ISO 8601 moment for ``--as-of``."""
 
@@ -198,39 +186,46 @@ class AsOf(click.ParamType):  # type: ignore[type-arg]
             self.fail(str(exc).removeprefix("--as-of: "), param, ctx)
 
 
+def _as_of_given(ctx: click.Context, param: click.Parameter, value: datetime | None) -> Any:
+    if value is not None and ctx.get_parameter_source("as_of") is ParameterSource.ENVIRONMENT:
+        # say so: a moment left in the environment must not pass for today
+        run_options(ctx).warnings.append(
+            f"evaluating as of {value:%Y-%m-%d %H:%M} UTC, from $ENGAGE_AS_OF"
+        )
+    return value
+
+
 as_of_option = click.option(
-    "--as-of", type=AsOf(), default=None, help="Evaluate as of this ISO 8601 moment (default: now)."
-)
-json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=EPILOG)
-@click.option(
-    "--config",
-    "config_option",
-    metavar="PATH",
+    "--as-of",
+    type=AsOf(),
     default=None,
-    help="Config file (default: $ENGAGE_CONFIG, else ./engage.toml).",
+    envvar="ENGAGE_AS_OF",
+    callback=_as_of_given,
+    help="Evaluate as of this ISO 8601 moment, e.g. 2026-11-02T09:00:00Z "
+    "(default: $ENGAGE_AS_OF, else now).",
 )
-@click.option(
-    "--debug",
-    is_flag=True,
-    help="Print engage's debug log on stderr, with the traceback of an unexpected error.",
+json_option = format_option()
+table_formats = format_option(tsv=True)
+
+
+@click.group(
+    cls=EngageGroup,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog=examples_text(EXAMPLES[""]) + "\n\n" + EPILOG,
 )
 @click.version_option(package_name="engage-core", prog_name="engage")
 @click.pass_context
-def cli(ctx: click.Context, config_option: str | None, debug: bool) -> None:
+def cli(ctx: click.Context) -> None:
     """Keep customer relationships from going cold.
 
     engage reads interactions from your tools, scores each relationship's health with
     reasons, and writes follow-up tasks back where your team works.
+
+    The options below work before or after the command: engage health -c x.toml is
+    engage -c x.toml health.
     """
-    if debug:
-        debug_logging()
-    if isinstance(ctx.obj, App):  # a caller (a test, an embedding script) supplied the plugins
-        ctx.obj.config_option = config_option
-    else:
-        ctx.obj = App(config_option)
+    if not isinstance(ctx.obj, App):  # else a caller (a test, a script) supplied the plugins
+        ctx.obj = App(None)
 
 
 @cli.command()
@@ -285,7 +280,13 @@ def sync(
     as_json: bool,
     as_of: datetime | None,
 ) -> None:
-    """Pull every source, score every customer, push new tasks to every sink."""
+    """Pull every source, score every customer, push new tasks to every sink.
+
+    On a terminal each stage is shown as it runs (each source's pull with a percentage and
+    the time left when its size is known, scoring, pushing); elsewhere nothing is drawn, and
+    -v or --log-file logs each stage instead, with its UTC time and the run's id.
+    """
+    run = run_options()
     config = app.config
     if report_path is not None:
         from engage.htmlreport import check_available
@@ -294,7 +295,7 @@ def sync(
     check_adapter_options(config, app.registry)  # a bad setting fails before the store opens
     store = open_store(config.store)
     try:
-        with output.progress_bars() as progress:
+        with output.progress_bars(quiet=run.quiet) as progress:
             report = run_sync(
                 config,
                 app.registry,
@@ -309,14 +310,16 @@ def sync(
     finally:
         store.close()
     if as_json:
-        click.echo(json.dumps(report.to_json(), indent=2))
-    else:
+        click.echo(json.dumps({"run_id": run.run_id, **report.to_json()}, indent=2))
+    elif not run.quiet:
         output.print_sync(report)
-    if report_path is not None:
+    if report_path is not None and not run.quiet:
         click.echo(_wrote(written), err=as_json)
     code = report.exit_code
+    log.info("sync finished (exit %d): %s", code, output.sync_outcome(report))
     if code != EXIT_OK:
         click.echo(f"engage: error: {output.sync_failure_line(report)}", err=True)
+        log.error("%s", output.sync_failure_line(report), extra=logs.SHOWN)
         sys.exit(code)
 
 
@@ -341,7 +344,7 @@ def check(app: App, name: str | None, limit: int, show_all: bool, as_json: bool)
     For each source: how its fields map, the first rows as parsed, the values with no
     mapping, every problem with its place, and a verdict. Exits 1 unless every source is ok.
     """
-    with output.progress_bars() as progress:
+    with output.progress_bars(quiet=run_options().quiet) as progress:
         checks = check_sources(
             app.config,
             app.registry,
@@ -358,36 +361,44 @@ def check(app: App, name: str | None, limit: int, show_all: bool, as_json: bool)
         sys.exit(EXIT_ERROR)
 
 
-@cli.command()
-@click.option(
-    "--customer", metavar="KEY", default=None, help="Only this customer (its key, e.g. acme.com)."
+customer_option = click.option(
+    "--customer",
+    metavar="CUSTOMER",
+    default=None,
+    help="Only this customer: its key (acme.com), its name, or the start of either (any case).",
 )
+
+
+@cli.command()
+@customer_option
 @click.option(
     "--history",
     is_flag=True,
     help="With --customer: each change of its score, band and stage (the first use "
     "back-fills the last 12 month ends).",
 )
-@json_option
+@table_formats
 @as_of_option
 @click.pass_obj
 @fails_cleanly
 def health(
     app: App, customer: str | None, history: bool, as_json: bool, as_of: datetime | None
 ) -> None:
-    """Show every customer's relationship health, with the reasons."""
+    """Show every customer's relationship health, worst first, with the reasons."""
     if history:
         _health_history(app, customer, as_json, as_of)
         return
     store = app.existing_store()
     try:
-        reports = list(app.engine(store).health(as_of, customer))
+        engine = app.engine(store)
+        key = None if customer is None else engine.find_customer(customer)
+        reports = list(engine.health(as_of, key))
     finally:
         store.close()
-    if customer and not reports:
-        raise EngageError(f"no customer with key {customer!r} in {app.config.store}")
     if as_json:
         click.echo(json.dumps([h.to_json() for h in reports], indent=2))
+    elif chosen_format() == "tsv":
+        click.echo(output.health_tsv(reports), nl=False)
     else:
         output.print_health(reports, details=customer is not None)
 
@@ -455,9 +466,9 @@ def _health_history(app: App, customer: str | None, as_json: bool, as_of: dateti
         raise click.UsageError("--history shows one customer's history: add --customer KEY")
     store = app.existing_store()
     try:
-        if store.get_customer(customer) is None:
-            raise EngageError(f"no customer with key {customer!r} in {app.config.store}")
-        points = app.engine(store).history(customer, as_of=as_of)
+        engine = app.engine(store)
+        customer = engine.find_customer(customer)
+        points = engine.history(customer, as_of=as_of)
     finally:
         store.close()
     if as_of is not None:
@@ -469,20 +480,24 @@ def _health_history(app: App, customer: str | None, as_json: bool, as_of: dateti
 
 
 @cli.command()
-@click.option("--customer", metavar="KEY", default=None, help="Only this customer's tasks.")
-@json_option
+@customer_option
+@table_formats
 @as_of_option
 @click.pass_obj
 @fails_cleanly
 def tasks(app: App, customer: str | None, as_json: bool, as_of: datetime | None) -> None:
-    """Show the open follow-up tasks the playbook plans."""
+    """Show the open follow-up tasks the playbook plans, most urgent first."""
     store = app.existing_store()
     try:
-        planned = app.engine(store).tasks(as_of, customer)
+        engine = app.engine(store)
+        key = None if customer is None else engine.find_customer(customer)
+        planned = engine.tasks(as_of, key)
     finally:
         store.close()
     if as_json:
         click.echo(json.dumps([t.to_json() for t in planned], indent=2))
+    elif chosen_format() == "tsv":
+        click.echo(output.tasks_tsv(planned), nl=False)
     else:
         output.print_tasks(planned)
 
@@ -539,7 +554,7 @@ def timeline(
 
 
 @cli.command()
-@json_option
+@table_formats
 @click.option("--all", "show_all", is_flag=True, help="Include engage's built-in plugins.")
 @click.pass_obj
 @fails_cleanly
@@ -548,17 +563,29 @@ def plugins(app: App, as_json: bool, show_all: bool) -> None:
     described = describe_plugins(app.pm, app.registry, include_builtin=show_all)
     if as_json:
         click.echo(json.dumps(described, indent=2))
+    elif chosen_format() == "tsv":
+        click.echo(output.plugins_tsv(described), nl=False)
     else:
         output.print_plugins(described)
 
 
 @cli.command()
-@as_of_option
+@click.option(
+    "--as-of",
+    type=AsOf(),
+    default=None,
+    envvar="ENGAGE_AS_OF",
+    callback=_as_of_given,
+    help="Evaluate the sample as of this ISO 8601 moment (default: $ENGAGE_AS_OF, else "
+    "2026-11-02T09:00:00Z, the sample's today; the commands it suggests carry the moment).",
+)
 @click.option(
     "--keep",
+    metavar="DIR",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Keep the demo store and task file in this directory.",
+    help="Keep the store, config, task file and report in DIR (default: a temporary "
+    "directory, removed at the end).",
 )
 @click.pass_obj
 @fails_cleanly

@@ -1,28 +1,33 @@
-"""How the command line shows things to a person: tables, progress bars, summaries.
+"""How the command line shows things to a person: tables, summaries, TSV.
 
-Tables are drawn with rich. Progress bars appear only when stderr is a terminal, so a
-scheduled run's log stays clean.
+Tables are drawn with rich and fit the width (:mod:`engage.tables`): the terminal's, or
+when stdout is piped or redirected, ``$COLUMNS`` (160 when it is unset), as plain text with
+no colour. Colour only on a terminal, and never with ``NO_COLOR`` set. Progress is drawn
+only when stderr is a terminal (:mod:`engage.progress`), so a scheduled run's log stays clean.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
-from engage.adapters import Progress as ProgressProtocol
 from engage.check import MAX_PROBLEMS, SourceCheck
 from engage.check_rows import CheckedRow
 from engage.health import FactorResult, Health
 from engage.models import Task
-from engage.report import SyncReport
-from engage.sync import ProgressFactory
+from engage.progress import RunProgress, run_progress
+from engage.report import SourceReport, SyncReport
+from engage.tables import Cell, Column, fitted, tsv
+
+#: The width of piped or redirected output when ``$COLUMNS`` does not say.
+PIPED_WIDTH = 160
 
 BAND_STYLE = {"healthy": "green", "watch": "yellow", "at_risk": "red", "no_data": "dim"}
 
@@ -38,52 +43,55 @@ _OUTCOME_STYLE = {
 }
 
 
+def piped_width() -> int:
+    """``$COLUMNS`` when it is a number of at least 20, else :data:`PIPED_WIDTH`."""
+    text = os.environ.get("COLUMNS", "").strip()
+    return int(text) if text.isdigit() and int(text) >= 20 else PIPED_WIDTH
+
+
 def console() -> Console:
-    """A console on stdout; wide enough when piped that rows are not cut."""
-    return Console(width=None if sys.stdout.isatty() else 160, highlight=False)
-
-
-class _Counter:
-    def __init__(self, bars: Progress, source: str) -> None:
-        self._bars = bars
-        self._source = source
-        self._tasks: dict[str, TaskID] = {}
-
-    def advance(self, what: str, count: int = 1) -> None:
-        if what not in self._tasks:
-            self._tasks[what] = self._bars.add_task(f"{self._source}: {what}", total=None)
-        self._bars.advance(self._tasks[what], count)
-
-
-class _Silent:
-    def advance(self, what: str, count: int = 1) -> None:
-        return None
+    """A console on stdout: the terminal's width and colour (none with ``NO_COLOR``); when
+    piped, plain text ``$COLUMNS`` wide (:data:`PIPED_WIDTH` when unset)."""
+    if sys.stdout.isatty():
+        return Console(highlight=False)
+    return Console(width=piped_width(), highlight=False)
 
 
 @contextmanager
-def progress_bars() -> Iterator[ProgressFactory]:
-    """Progress counters per source and kind of record, on a terminal only."""
-    if not sys.stderr.isatty():
+def progress_bars(*, quiet: bool = False) -> Iterator[RunProgress]:
+    """Each stage of a run with its counts, on stderr when it is a terminal only."""
+    with run_progress(quiet=quiet) as progress:
+        yield progress
 
-        def silent(source: str) -> ProgressProtocol:
-            return _Silent()
 
-        yield silent
-        return
-    bars = Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        TextColumn("{task.completed:>10,.0f}"),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-        transient=True,
+def _weakest(health: Health) -> FactorResult | None:
+    return min(
+        (f for f in health.factors if f.value is not None),
+        key=lambda f: f.value or 0.0,
+        default=None,
     )
-    with bars:
 
-        def counter(source: str) -> ProgressProtocol:
-            return _Counter(bars, source)
 
-        yield counter
+def _worst_first(reports: Sequence[Health]) -> list[Health]:
+    # worst first; customers with no data to judge by last
+    return sorted(reports, key=lambda h: (h.score is None, h.score or 0, h.customer))
+
+
+HEALTH_COLUMNS = (
+    Column("customer", "cut", min_width=14),
+    Column("key", "cut", min_width=12, drop=3),
+    Column("score", justify="right"),
+    Column("band"),
+    Column("stage", drop=2),
+    Column("weakest factor", "wrap", min_width=30),
+)
+
+FACTOR_COLUMNS = (
+    Column("factor"),
+    Column("value", justify="right"),
+    Column("weight", justify="right"),
+    Column("reason", "wrap", min_width=30),
+)
 
 
 def print_health(reports: Sequence[Health], *, details: bool = False) -> None:
@@ -92,37 +100,66 @@ def print_health(reports: Sequence[Health], *, details: bool = False) -> None:
     if not reports:
         out.print("No customers yet. Run 'engage sync' to pull some.")
         return
-    table = Table(title=f"Relationship health as of {reports[0].as_of:%Y-%m-%d %H:%M} UTC")
-    for column in ("customer", "score", "band", "stage", "weakest factor"):
-        table.add_column(column, justify="right" if column == "score" else "left")
-    # worst first; customers with no data to judge by last
-    for health in sorted(reports, key=lambda h: (h.score is None, h.score or 0, h.customer)):
-        weakest = min(
-            (f for f in health.factors if f.value is not None),
-            key=lambda f: f.value or 0.0,
-            default=None,
-        )
+    rows: list[list[Cell]] = []
+    for health in _worst_first(reports):
         style = BAND_STYLE[health.band.value]
-        table.add_row(
-            f"{health.name} ({health.customer})"
-            if health.name and health.name != health.customer
-            else health.customer,
-            "–" if health.score is None else str(health.score),
-            f"[{style}]{health.band.value}[/]",
-            health.stage.value,
-            _weakest_text(health, weakest),
+        rows.append(
+            [
+                health.name or health.customer,
+                health.customer,
+                "–" if health.score is None else str(health.score),
+                Text(health.band.value, style=style),
+                health.stage.value,
+                _weakest_text(health, _weakest(health)),
+            ]
         )
-    out.print(table)
+    title = f"Relationship health as of {reports[0].as_of:%Y-%m-%d %H:%M} UTC"
+    if not any(h.name and h.name != h.customer for h in reports):  # the key says it all
+        columns = [c for c in HEALTH_COLUMNS if c.header != "key"]
+        rows = [[cell for n, cell in enumerate(row) if n != 1] for row in rows]
+        out.print(fitted(out, columns, rows, title=title))
+    else:
+        out.print(fitted(out, HEALTH_COLUMNS, rows, title=title))
     if details:
         for health in reports:
-            out.print(
-                f"\n[bold]{health.name or health.customer}[/]: {'no score' if health.score is None else health.score} ({health.band.value}, {health.stage.value}), scoring {health.version}"
+            score = "no score" if health.score is None else health.score
+            named = bool(health.name) and health.name != health.customer
+            heading = Text(f"\n{health.name if named else health.customer}", style="bold")
+            heading.append(
+                f"{f' ({health.customer})' if named else ''}: {score} "
+                f"({health.band.value}, {health.stage.value}), scoring {health.version}"
             )
-            for factor in health.factors:
-                value = "n/a" if factor.value is None else f"{factor.value:.2f}"
-                out.print(
-                    f"  {factor.name:<12} {value:>5}  weight {factor.weight:.2f}  {factor.explain}"
-                )
+            out.print(heading)
+            factors = [
+                [
+                    factor.name,
+                    "n/a" if factor.value is None else f"{factor.value:.2f}",
+                    f"{factor.weight:.2f}",
+                    factor.explain,
+                ]
+                for factor in health.factors
+            ]
+            out.print(fitted(out, FACTOR_COLUMNS, factors))
+
+
+def health_tsv(reports: Sequence[Health]) -> str:
+    """``engage health --format tsv``: a row per customer, worst first, every column."""
+    header = ["customer", "name", "score", "band", "stage", "weakest_factor", "reason"]
+    rows = []
+    for health in _worst_first(reports):
+        weakest = _weakest(health)
+        rows.append(
+            [
+                health.customer,
+                health.name or "",
+                "" if health.score is None else health.score,
+                health.band.value,
+                health.stage.value,
+                weakest.name if weakest is not None else "",
+                _weakest_text(health, weakest),
+            ]
+        )
+    return tsv(header, rows)
 
 
 def _weakest_text(health: Health, weakest: FactorResult | None) -> str:
@@ -131,17 +168,25 @@ def _weakest_text(health: Health, weakest: FactorResult | None) -> str:
     return weakest.explain if weakest is not None else ""
 
 
+TASK_COLUMNS = (
+    Column("due"),
+    Column("priority", drop=3),
+    Column("kind", drop=4),
+    Column("rule"),
+    Column("customer", "cut", min_width=12, drop=2),
+    Column("title", "cut", min_width=36),
+    Column("owner", "cut", min_width=14, drop=5),
+)
+
+
 def print_tasks(tasks: Sequence[Task]) -> None:
     """A table of planned tasks, most urgent first."""
     out = console()
     if not tasks:
         out.print("No follow-ups needed right now.")
         return
-    table = Table(title=f"{len(tasks)} follow-up task{'s' if len(tasks) != 1 else ''}")
-    for column in ("due", "priority", "kind", "rule", "customer", "title", "owner"):
-        table.add_column(column)
-    for task in tasks:
-        table.add_row(
+    rows = [
+        [
             task.due.isoformat(),
             task.priority.value,
             task.kind.value,
@@ -149,22 +194,37 @@ def print_tasks(tasks: Sequence[Task]) -> None:
             task.customer,
             task.title,
             task.owner or "-",
-        )
-    out.print(table)
+        ]
+        for task in tasks
+    ]
+    title = f"{len(tasks)} follow-up task{'s' if len(tasks) != 1 else ''}"
+    out.print(fitted(out, TASK_COLUMNS, rows, title=title))
+
+
+def tasks_tsv(tasks: Sequence[Task]) -> str:
+    """``engage tasks --format tsv``: a row per task, most urgent first, every column."""
+    header = ["due", "priority", "kind", "rule", "customer", "owner", "title", "key"]
+    rows = [
+        [
+            task.due.isoformat(),
+            task.priority.value,
+            task.kind.value,
+            task.rule,
+            task.customer,
+            task.owner or "",
+            task.title,
+            task.key,
+        ]
+        for task in tasks
+    ]
+    return tsv(header, rows)
 
 
 def print_sync(report: SyncReport) -> None:
     """A short summary of a sync: per source, per sink, and the problems."""
     out = console()
     for source in report.sources:
-        state = f"[red]failed: {source.error}[/]" if source.error else "ok"
-        out.print(
-            f"source {source.name} ({source.plugin}): {source.records:,} records "
-            f"({source.inserted:,} new, {source.updated:,} changed, {source.unchanged:,} unchanged"
-            f"{f', {source.retired:,} retired' if source.retired else ''}"
-            f"{f', {source.merged:,} merged with other sources' if source.merged else ''}), "
-            f"{source.problems:,} bad records skipped; {state}"
-        )
+        out.print(_source_line(source), markup=False)
         if source.skipped:
             passed = ", ".join(
                 f"{count:,} {what}" for what, count in sorted(source.skipped.items())
@@ -198,6 +258,35 @@ def print_sync(report: SyncReport) -> None:
             out.print(f"  {error}", markup=False)
 
 
+def _source_line(source: SourceReport) -> Text:
+    """``source files (csv): 330,000 records (300,000 touchpoints) from 300,000 rows read:
+    ... new, ... changed, ... unchanged; 12 bad rows skipped; ok``."""
+    unit = next(iter(source.read), "records")
+    changes = (
+        f"{source.inserted:,} new, {source.updated:,} changed, {source.unchanged:,} unchanged"
+        f"{f', {source.retired:,} retired' if source.retired else ''}"
+        f"{f', {source.merged:,} merged with other sources' if source.merged else ''}"
+    )
+    bad = f"{source.problems:,} bad {unit if source.problems != 1 else unit.rstrip('s')} skipped"
+    line = Text(f"source {source.name} ({source.plugin}): {source.counted()}: {changes}; {bad}; ")
+    line.append(f"failed: {source.error}" if source.error else "ok", "red" if source.error else "")
+    return line
+
+
+def sync_outcome(report: SyncReport) -> str:
+    """One line of what a sync did, for the log: per source what it read, then the plan and
+    per sink what it pushed."""
+    parts = [
+        f"{source.name}: {source.counted()}{' (failed)' if source.error else ''}"
+        for source in report.sources
+    ]
+    parts.append(f"{report.customers:,} customers, {report.tasks_planned:,} tasks planned")
+    for sink in report.sinks:
+        pushed = sink.skipped or f"{sink.pushed:,} pushed, {sink.already_pushed:,} already there"
+        parts.append(f"{sink.name}: {pushed}")
+    return "; ".join(parts)
+
+
 def sync_failure_line(report: SyncReport) -> str:
     """One line saying why a sync did not fully succeed."""
     failed = [s.error for s in report.sources if s.error]
@@ -210,17 +299,20 @@ def sync_failure_line(report: SyncReport) -> str:
     return "sync incomplete: " + "; ".join(parts)
 
 
-def print_plugins(described: Sequence[dict[str, Any]]) -> None:
-    """A table of installed plugins and what each registers."""
-    out = console()
-    if not described:
-        out.print("No plugins installed. Install an adapter, e.g. pip install ./plugins/csv")
-        return
-    table = Table(title="engage plugins")
-    for column in ("plugin", "distribution", "version", "sources", "sinks", "factors", "rules"):
-        table.add_column(column)
-    for plugin in described:
-        table.add_row(
+PLUGIN_COLUMNS = (
+    Column("plugin", "cut", min_width=12),
+    Column("distribution", "cut", min_width=12, drop=2),
+    Column("version", drop=1),
+    Column("sources", "wrap", min_width=8),
+    Column("sinks", "wrap", min_width=8),
+    Column("factors", "wrap", min_width=10, drop=3),
+    Column("rules", "wrap", min_width=10),
+)
+
+
+def _plugin_rows(described: Sequence[dict[str, Any]]) -> list[list[str]]:
+    return [
+        [
             plugin["name"],
             plugin["distribution"] or "-",
             plugin["version"] or "-",
@@ -228,8 +320,23 @@ def print_plugins(described: Sequence[dict[str, Any]]) -> None:
             ", ".join(plugin["sinks"]) or "-",
             ", ".join(plugin["factors"]) or "-",
             ", ".join(plugin["rules"]) or "-",
-        )
-    out.print(table)
+        ]
+        for plugin in described
+    ]
+
+
+def print_plugins(described: Sequence[dict[str, Any]]) -> None:
+    """A table of installed plugins and what each registers."""
+    out = console()
+    if not described:
+        out.print("No plugins installed. Install an adapter, e.g. pip install ./plugins/csv")
+        return
+    out.print(fitted(out, PLUGIN_COLUMNS, _plugin_rows(described), title="engage plugins"))
+
+
+def plugins_tsv(described: Sequence[dict[str, Any]]) -> str:
+    """``engage plugins --format tsv``: a row per plugin, lists comma-separated."""
+    return tsv([column.header for column in PLUGIN_COLUMNS], _plugin_rows(described))
 
 
 def print_check(checks: Sequence[SourceCheck]) -> None:
@@ -241,7 +348,7 @@ def print_check(checks: Sequence[SourceCheck]) -> None:
         out.print(Text(f"source {check.name} ({check.plugin})", style="bold"))
         _print_mapping(out, check)
         if check.rows:
-            out.print(_rows_table(check))
+            out.print(_rows_table(out, check))
         _print_problems(out, check)
         for unmapped in check.unmapped:
             values = ", ".join(unmapped.values)
@@ -268,7 +375,19 @@ def _print_mapping(out: Console, check: SourceCheck) -> None:
         out.print(f"    {field.name} → {field.target or 'not used'}{note}", markup=False)
 
 
-def _rows_table(check: SourceCheck) -> Table:
+CHECK_COLUMNS = (
+    Column("place", "cut_start", min_width=14),
+    Column("time (UTC)"),
+    Column("customer", "cut", min_width=12, drop=2),
+    Column("contact", "cut", min_width=12, drop=4),
+    Column("channel", drop=3),
+    Column("direction", drop=5),
+    Column("owner", "cut", min_width=12, drop=6),
+    Column("outcome", "cut", min_width=12),
+)
+
+
+def _rows_table(out: Console, check: SourceCheck) -> Table:
     unit = "rows" if check.previewed else "records"
     total = check.counts.rows
     shown = len(check.rows)
@@ -276,13 +395,8 @@ def _rows_table(check: SourceCheck) -> Table:
         title = f"the one {unit[:-1]}" if total == 1 else f"all {total:,} {unit}"
     else:
         title = f"the first {shown:,} of {total:,} {unit}"
-    table = Table(title=f"{check.name}: {title}")
-    for column in ("place", "time (UTC)", "customer", "contact", "channel", "direction", "owner"):
-        table.add_column(column)
-    table.add_column("outcome")
-    for row in check.rows:
-        table.add_row(*_row_cells(row))
-    return table
+    rows = [_row_cells(row) for row in check.rows]
+    return fitted(out, CHECK_COLUMNS, rows, title=f"{check.name}: {title}")
 
 
 def _row_cells(row: CheckedRow) -> list[Text]:

@@ -30,6 +30,9 @@ class SourceReport:
         merged: Touchpoints that were an email another source already holds (counted once).
         problems: Bad input records skipped (exact count).
         skipped: Input passed over on purpose, by reason (``{"automated": 120}``).
+        read: What the source said it read, by kind (``{"rows": 300000}``): the input,
+            where ``records`` counts what it became (a row can make a touchpoint, a
+            contact and a customer).
         messages: The first problem messages, each naming file, line and field.
         notices: What a person should know that is not an error (each once): a fallback
             taken, a name that matches two customers.
@@ -50,6 +53,7 @@ class SourceReport:
     merged: int = 0
     problems: int = 0
     skipped: Mapping[str, int] = attrs.field(factory=dict)
+    read: Mapping[str, int] = attrs.field(factory=dict)
     messages: tuple[str, ...] = ()
     notices: tuple[str, ...] = ()
     error: str | None = None
@@ -61,6 +65,20 @@ class SourceReport:
         none), else 0. Bad records within the source's tolerance (``max_bad_ratio``) are
         reported, not a failure."""
         return (self.error_code or EXIT_PARTIAL) if self.error else EXIT_OK
+
+    def counted(self) -> str:
+        """What was read and stored, each count saying what it counts:
+        ``330,000 records (300,000 touchpoints) from 300,000 rows read``."""
+        records = f"{self.records:,} record{'' if self.records == 1 else 's'}"
+        if self.touchpoints != self.records:
+            records += f" ({self.touchpoints:,} touchpoint{'' if self.touchpoints == 1 else 's'})"
+        read = ", ".join(
+            f"{n:,} {what[:-1] if n == 1 and what.endswith('s') else what}"
+            for what, n in self.read.items()
+        )
+        if read:
+            return f"{records} from {read} read"
+        return f"{records} (nothing new to read)" if not self.records else records
 
     def to_json(self) -> dict[str, Any]:
         """The source as ``engage sync --json`` prints it."""
@@ -74,6 +92,7 @@ class SourceReport:
             "retired": self.retired,
             "merged": self.merged,
             "skipped": dict(self.skipped),
+            "read": dict(self.read),
             "errors": self.problems + (1 if self.error else 0),
             "messages": [*self.messages, *([self.error] if self.error else [])],
             "notices": list(self.notices),

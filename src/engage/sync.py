@@ -23,10 +23,14 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Callable, Mapping
+from contextlib import ExitStack
 from datetime import datetime
+from itertools import chain
 from typing import Any
 
+import attrs
 import pluggy
 
 from engage.adapters import (
@@ -58,6 +62,7 @@ from engage.errors import (
 )
 from engage.models import Touchpoint
 from engage.plugins import Registry
+from engage.progress import RunProgress, SilentProgress, Tally
 from engage.push import SinkPush, chunked
 from engage.report import MAX_MESSAGES, SinkReport, SourceReport, SyncReport
 from engage.store.base import Record, Store, WriteCounts
@@ -256,6 +261,52 @@ def pull_source(
     )
 
 
+def _plan_and_push(
+    engine: Engine,
+    store: Store,
+    moment: datetime,
+    pushes: list[SinkPush],
+    stages: RunProgress,
+) -> tuple[int, int]:
+    """Score and plan the customers the store chooses, saving and pushing them a chunk at a
+    time; returns how many customers were planned and how many tasks their plans hold."""
+    started = time.monotonic()
+    scored_plans = engine.replan_scored(moment, [p.name for p in pushes])
+    first = next(scored_plans, None)  # the store chooses the customers to plan here
+    due: int | None = getattr(store, "planning_count", None)
+    what = "customers" if due is None else f"{due:,} customer{'' if due == 1 else 's'}"
+    replanned = replanned_tasks = 0
+    with ExitStack() as stack:
+        scoring = stack.enter_context(stages.stage(f"scoring {what}", total=due))
+        pushing = {
+            push.name: stack.enter_context(
+                stages.stage(f"pushing new tasks to {push.name}", unit="pushed")
+            )
+            for push in pushes
+        }
+        rest = chain([] if first is None else [first], scored_plans)
+        for scored in chunked(rest, PLAN_CHUNK):
+            chunk = [customer_plan for _health, customer_plan in scored]
+            store.save_plans(chunk, moment)
+            engine.record_history(health for health, _plan in scored)
+            tasks = [task for plan in chunk for task in plan.tasks]
+            replanned += len(chunk)
+            replanned_tasks += len(tasks)
+            scoring.advance(len(chunk))
+            for push in pushes:
+                before = push.pushed
+                push.push(tasks)
+                pushing[push.name].advance(push.pushed - before)
+    log.info(
+        "scored and planned %s of %s customers (%s tasks) in %.1f s",
+        f"{replanned:,}",
+        f"{store.customer_count():,}",
+        f"{replanned_tasks:,}",
+        time.monotonic() - started,
+    )
+    return replanned, replanned_tasks
+
+
 def run_sync(
     config: Config,
     registry: Registry,
@@ -263,11 +314,15 @@ def run_sync(
     *,
     as_of: datetime | None = None,
     dry_run: bool = False,
-    progress: ProgressFactory | None = None,
+    progress: ProgressFactory | RunProgress | None = None,
     pm: pluggy.PluginManager | None = None,
     env: Mapping[str, str] | None = None,
 ) -> SyncReport:
     """Run one whole sync under the store's lock and return what it did.
+
+    ``progress`` gets each source's progress; a :class:`~engage.progress.RunProgress` also
+    shows each stage by name (each pull, scoring, pushing to each sink, clearing, the day's
+    health record). Each stage is logged at info level when it ends.
 
     Raises:
         LockedError: another sync holds the lock.
@@ -276,14 +331,34 @@ def run_sync(
     """
     moment = as_of or utcnow()
     config.check_factors(registry.factors)  # before pulling: a typo must not cost a pull
+    stages = progress if isinstance(progress, RunProgress) else SilentProgress()
+    tallies: dict[str, Tally] = {}
+
+    def counted(name: str) -> Progress:  # what each source reads is counted for its report
+        tally = Tally(None if progress is None else progress(name))
+        tallies.setdefault(name, tally)  # a sink of the same name comes second
+        return tally
+
     with store.lock():
         sources, sinks = build_adapters(
-            config, registry, progress=progress, env=env, directory=store
+            config, registry, progress=counted, env=env, directory=store
         )
-        source_reports = [
-            pull_source(store, name, config.sources[name].plugin, src)
-            for name, src in sources.items()
-        ]
+        source_reports = []
+        for name, src in sources.items():
+            plugin = config.sources[name].plugin
+            started = time.monotonic()
+            with stages.stage(f"pull {name} ({plugin})", source=name):
+                pulled = pull_source(store, name, plugin, src)
+            pulled = attrs.evolve(pulled, read=tallies[name].read())
+            log.info(
+                "pull %s (%s): %s in %.1f s%s",
+                name,
+                plugin,
+                pulled.counted(),
+                time.monotonic() - started,
+                f"; failed: {pulled.error}" if pulled.error else "",
+            )
+            source_reports.append(pulled)
         engine = Engine(
             store=store,
             factors=[r.value for r in registry.factors.values()],
@@ -303,28 +378,31 @@ def run_sync(
             else [SinkPush(store, n, config.sinks[n].plugin, s) for n, s in sinks.items()]
         )
         for push in pushes:
-            push.recover()
-        replanned = replanned_tasks = 0
-        for scored in chunked(engine.replan_scored(moment, [p.name for p in pushes]), PLAN_CHUNK):
-            chunk = [customer_plan for _health, customer_plan in scored]
-            store.save_plans(chunk, moment)
-            engine.record_history(health for health, _plan in scored)
-            tasks = [task for plan in chunk for task in plan.tasks]
-            replanned += len(chunk)
-            replanned_tasks += len(tasks)
-            for push in pushes:
-                push.push(tasks)
+            with stages.stage(f"looking in {push.name} for tasks an interrupted run pushed"):
+                push.recover()
+        replanned, replanned_tasks = _plan_and_push(engine, store, moment, pushes, stages)
         if replanned and replanned >= store.customer_count():
             store.set_history_mark("full_pass", moment)  # everyone was scored and recorded
         else:
-            engine.record_daily_history(moment)  # scores drift with time alone
+            with stages.stage("recording today's health of every customer (once a day)"):
+                engine.record_daily_history(moment)  # scores drift with time alone
         planned = store.planned_task_count()
         for push in pushes:
             # the tasks of customers not planned again: every sink holds them already
             push.already += planned - replanned_tasks
-            push.clear()
+            with stages.stage(f"clearing done tasks in {push.name}"):
+                push.clear()
             if not push.stopped and not push.failed:
                 store.mark_all_held(push.name)
+            log.info(
+                "sink %s (%s): %s pushed, %s already there, %s cleared%s",
+                push.name,
+                push.plugin,
+                f"{push.pushed:,}",
+                f"{push.already:,}",
+                f"{push.cleared:,}",
+                f"; {len(push.errors)} error(s): {push.errors[0]}" if push.errors else "",
+            )
         if skip:
             sink_reports = [SinkReport(n, config.sinks[n].plugin, skipped=skip) for n in sinks]
         else:

@@ -3,11 +3,17 @@
 The sample (``interactions.csv``, written by ``scripts/make_demo_data.py``) is eighteen months
 of a small consultancy's email, calls, meetings and feedback with about forty customers. It
 is read by the CSV adapter, exactly as a team's own export would be.
+
+The demo tells one story at one moment: the sample's "today", :data:`DEMO_AS_OF` (or
+``--as-of``). The commands it suggests carry that moment (``--as-of``), and so does the
+config ``--keep`` writes (as a comment, with ``ENGAGE_AS_OF``), so they show what the demo
+showed rather than the sample seen from the real today.
 """
 
 from __future__ import annotations
 
 import json
+import shlex
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,6 +38,11 @@ DEMO_AS_OF = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 DEMO_TOML = """\
 # Written by 'engage demo --keep': the demo's configuration, to explore with other commands.
+#
+# The demo evaluated the sample as of {moment} (its "today"). Seen from another moment,
+# the same data gives other scores and tasks, so give each command that moment:
+#   engage health -c {config} --as-of {moment}
+# or set it once for the shell: export ENGAGE_AS_OF={moment}
 store = "engage.db"
 internal_domains = ["brightpath.io"]
 fallback_owner = "alice@brightpath.io"
@@ -50,10 +61,18 @@ feedback_days = 120
 """
 
 
-def demo_config(sample: Path, workdir: Path) -> Config:
-    """The demo's configuration: the sample as a CSV source, a CSV file as the task sink."""
-    text = DEMO_TOML.format(sample=json.dumps(str(sample)))
+def iso(moment: datetime) -> str:
+    """``2026-11-02T09:00:00Z``: the moment as a person types it after ``--as-of``."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def demo_config(sample: Path, workdir: Path, moment: datetime = DEMO_AS_OF) -> Config:
+    """The demo's configuration: the sample as a CSV source, a CSV file as the task sink;
+    its comment names the demo's moment."""
     path = workdir / "engage.toml"
+    text = DEMO_TOML.format(
+        sample=json.dumps(str(sample)), moment=iso(moment), config=shlex.quote(str(path))
+    )
     path.write_text(text, encoding="utf-8")
     return Config.load(path)
 
@@ -82,13 +101,14 @@ def run_demo(
         )
     moment = as_of or DEMO_AS_OF
     resource = files("engage.demo").joinpath("interactions.csv")
+    echo = click.echo
     with as_file(resource) as sample, _workdir(keep) as workdir:
-        config = demo_config(sample, workdir)
+        config = demo_config(sample, workdir, moment)
         store = open_store(config.store)
         try:
-            echo = click.echo
             echo(
-                f"engage demo: a consultancy's last 18 months, evaluated as of {moment:%Y-%m-%d %H:%M} UTC\n"
+                "engage demo: a consultancy's last 18 months with its customers,\n"
+                f"evaluated as of {moment:%Y-%m-%d %H:%M} UTC (the sample's today)\n"
             )
             with output.progress_bars() as progress:
                 report = run_sync(config, registry, store, as_of=moment, progress=progress, pm=pm)
@@ -103,24 +123,39 @@ def run_demo(
             echo("")
             output.print_health(list(engine.health(moment)))
             echo("")
-            output.print_tasks(engine.tasks(moment))
+            planned = engine.tasks(moment)
+            output.print_tasks(planned)
             again = run_sync(config, registry, store, as_of=moment, pm=pm)
             sink = again.sinks[0]
             echo(
                 f"\nRan the sync again: {sink.pushed} pushed, {sink.already_pushed} already pushed "
                 "(the ledger never pushes a task twice)."
             )
-            where = workdir / "follow-ups.csv"
-            echo(
-                f"Tasks were written to {where}"
-                + ("" if keep else " (a temporary file; use --keep DIR to keep it)")
-            )
             echo(_write_demo_report(engine, config, moment, keep))
-            echo(
-                "Try: engage demo --keep demo && engage --config demo/engage.toml health --customer acme-logistics.com"
-            )
+            echo(_where_to_go_on(keep, moment, len(planned)))
         finally:
             store.close()
+
+
+def _where_to_go_on(keep: Path | None, moment: datetime, tasks: int) -> str:
+    """What the demo left, and the commands that show the same as it did (at its moment)."""
+    at = iso(moment)
+    if keep is None:
+        return (
+            f"The {tasks} tasks went to follow-ups.csv in a temporary directory, removed\n"
+            "now with the store. To keep them and go on from the demo's moment:\n"
+            "  engage demo --keep demo\n"
+            f"  engage health -c demo/engage.toml --as-of {at} --customer acme"
+        )
+    config = shlex.quote(str(keep / "engage.toml"))
+    return (
+        f"Kept in {keep}: engage.toml, engage.db and follow-ups.csv ({tasks} tasks).\n"
+        f"Go on from the demo's moment, {moment:%Y-%m-%d %H:%M} UTC (without --as-of,\n"
+        "engage evaluates as of now, and the scores and tasks move on):\n"
+        f"  engage health -c {config} --as-of {at} --customer acme\n"
+        f"  engage tasks -c {config} --as-of {at}\n"
+        f"or for every command in this shell: export ENGAGE_AS_OF={at}"
+    )
 
 
 def _write_demo_report(engine: Engine, config: Config, moment: datetime, keep: Path | None) -> str:

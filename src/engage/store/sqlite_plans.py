@@ -91,6 +91,8 @@ class PlanMixin:
 
     #: Whether the last :meth:`begin_planning` chose every customer (None: not called yet).
     _all_due: bool | None = None
+    #: How many customers the last :meth:`begin_planning` chose (None: not called yet).
+    planning_count: int | None = None
 
     def begin_planning(
         self,
@@ -127,6 +129,7 @@ class PlanMixin:
             due = int(conn.execute("SELECT count(*) FROM temp.engage_due").fetchone()[0])
             total = int(conn.execute("SELECT count(*) FROM customers").fetchone()[0])
         self._all_due = due == total
+        self.planning_count = due
         return due
 
     def _replan_on_new_history_start(self) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+import os
 from collections.abc import Generator, Iterator, Mapping
 from datetime import UTC, tzinfo
 from pathlib import Path
@@ -27,6 +28,7 @@ from engage.adapters import (
     Skipped,
     SourceItem,
     date_format,
+    expect,
 )
 from engage.errors import BadInputError, ConfigError
 from engage.preview import PreviewItem
@@ -210,15 +212,24 @@ class CsvSource:
             matched = {key for _, _, key in keyed}
             states = {k: s for k, s in load_cursor(cursor).items() if k in matched}
             emitted = cursor
+            todo: list[tuple[str, Path, str, os.stat_result, FileState | None]] = []
             for display, path, key in keyed:
                 stat = path.stat()
                 action = plan(states.get(key), stat, self.fingerprint)
-                if action == "skip":
-                    continue
-                previous = states.get(key) if action == "resume" else None
+                if action != "skip":
+                    previous = states.get(key) if action == "resume" else None
+                    todo.append((display, path, key, stat, previous))
+            # the bytes to read, for a percentage and the time left on a terminal
+            sized = expect(
+                self.context.progress,
+                "bytes",
+                sum(stat.st_size - (prev.offset if prev else 0) for *_, stat, prev in todo),
+            )
+            for display, path, key, stat, previous in todo:
                 states[key] = yield from self._file(
                     reader.read(display, path, key, previous, rows, stat.st_size, stat.st_mtime_ns),
                     display,
+                    stat.st_size - (previous.offset if previous else 0) if sized else None,
                 )
                 emitted = dump_cursor(states)
                 yield Checkpoint(emitted)
@@ -229,11 +240,19 @@ class CsvSource:
             lookups.close()
 
     def _file(
-        self, reading: Generator[Bound | Row, None, FileState], display: str
+        self,
+        reading: Generator[Bound | Row, None, FileState],
+        display: str,
+        size: int | None = None,
     ) -> Generator[SourceItem, None, FileState]:
-        """The items of one file's rows; returns its new state once its ratio is within bounds."""
+        """The items of one file's rows; returns its new state once its ratio is within bounds.
+
+        With ``size`` (the bytes to read), bytes are counted to the progress too: estimated
+        from the cells read (never above the true count), then made exact at the end.
+        """
         progress = self.context.progress
         count = refused = 0
+        estimated = reported = 0
         passed: dict[str, int] = {}
         try:
             while True:
@@ -241,8 +260,14 @@ class CsvSource:
                 if not isinstance(row, Row):
                     continue
                 count += 1
+                if size is not None and row.cells is not None:
+                    estimated += sum(map(len, row.cells)) + len(row.cells)
                 if count % _PROGRESS_EVERY == 0:
                     progress.advance("rows", _PROGRESS_EVERY)
+                    if size is not None and estimated > reported:
+                        step = min(estimated, size) - reported
+                        progress.advance("bytes", step)
+                        reported += step
                 if row.refused is not None:
                     refused += 1
                     message = f"{display}:{row.line}: {row.refused}"
@@ -256,6 +281,8 @@ class CsvSource:
         except StopIteration as done:
             state: FileState = done.value
         progress.advance("rows", count % _PROGRESS_EVERY)
+        if size is not None and size > reported:
+            progress.advance("bytes", size - reported)
         read = count - sum(passed.values())
         if read and refused / read > self.max_bad_ratio:
             raise BadInputError(

@@ -16,7 +16,15 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from engage.adapters import AdapterContext, Checkpoint, Notice, Problem, Skipped, SourceItem
+from engage.adapters import (
+    AdapterContext,
+    Checkpoint,
+    Notice,
+    Problem,
+    Skipped,
+    SourceItem,
+    expect,
+)
 from engage.errors import ConfigError, SourceError
 from engage.preview import FieldMap, PreviewItem, PreviewRow
 from engage_gmail.api_reader import count_outcome
@@ -113,16 +121,29 @@ class TakeoutReader:
             yield from due
             yield Checkpoint(json.dumps(state, sort_keys=True))
         failures: list[str] = []
-        for path in files:
+        starts = [
+            (path, resume_offset(path, FileState.from_json(progress.get(str(path.resolve())))))
+            for path in files
+        ]
+        sizes = {path: path.stat().st_size for path, start in starts if start is not None}
+        # the bytes to read, for a percentage and the time left on a terminal
+        sized = expect(
+            self.context.progress,
+            "bytes",
+            sum(sizes[path] - start for path, start in starts if start is not None),
+        )
+        for path, start in starts:
             key = str(path.resolve())
-            start = resume_offset(path, FileState.from_json(progress.get(key)))
             if start is None:
                 self.counts["files unchanged"] += 1
                 continue
             with path.open("rb") as handle:
                 stream = MessageStream(handle, start)
-                end = start
+                end = counted = start
                 for raw in stream:
+                    if sized:
+                        self.context.progress.advance("bytes", max(0, raw.end - counted))
+                        counted = max(counted, raw.end)
                     if raw.last and not raw.closed and not self._settled(path):
                         self.counts["messages still being written"] += 1
                         yield Skipped("message still being written (read when complete)")
@@ -138,6 +159,8 @@ class TakeoutReader:
                     if stream.found % self.every == 0:
                         progress[key] = state_at(path, end).to_json()
                         yield Checkpoint(json.dumps(state, sort_keys=True))
+            if sized:  # the rest: a message still being written, or trailing blank lines
+                self.context.progress.advance("bytes", max(0, sizes[path] - counted))
             if start == 0 and stream.found == 0 and path.stat().st_size > 0:
                 failures.append(not_mbox(path))
                 continue
