@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from fake_oauth import CLIENT_SECRET, REFRESH_TOKEN, FakeOAuth, write_credentials
 
 from engage.adapters import AdapterContext, resolve_options
-from engage.errors import ConfigError
-from engage.http import AuthError, RetryPolicy
+from engage.errors import EXIT_TEMPFAIL, ConfigError, exit_code_of
+from engage.http import AuthError, RetriesExhausted, RetryPolicy
 from engage.testing import FakeServer, Reply, Request
 from engage_gmail.auth import CREDENTIAL_OPTIONS, SCOPE_READONLY, google_client, load_credentials
 
@@ -140,3 +141,55 @@ def test_missing_scope_is_named(tmp_path: Path) -> None:
         client = google_client(creds, server.url, name="Gmail", where=WHERE)
         with pytest.raises(AuthError, match="lack a scope"):
             client.get_json("/gmail/v1/users/me/profile")
+
+
+@pytest.fixture
+def no_google_auth_waits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """google-auth's own backoff between its refresh tries sleeps seconds; skip the waits."""
+    monkeypatch.setattr(
+        "google.auth._exponential_backoff.time", SimpleNamespace(sleep=lambda _: None)
+    )
+
+
+def test_a_rate_limited_refresh_is_retried_until_it_succeeds(
+    tmp_path: Path, google: tuple[FakeServer, FakeOAuth], no_google_auth_waits: None
+) -> None:
+    """429s from the token endpoint past google-auth's three tries are retried by engage."""
+    server, oauth = google
+    creds = load_credentials(
+        options(credentials_file=str(write_credentials(tmp_path)), token_uri=oauth.token_uri),
+        AdapterContext("mail"),
+        [SCOPE_READONLY],
+        WHERE,
+    )
+    client = google_client(
+        creds, server.url, name="Gmail", where=WHERE, retry=RetryPolicy(attempts=3, base_delay=0.01)
+    )
+    server.fail_next(429, 4, body={"error": "rate_limit_exceeded"})
+    assert client.get_json("/gmail/v1/users/me/profile")["emailAddress"] == "carol@ourco.com"
+    assert oauth.refreshes == 1
+
+
+@pytest.mark.parametrize("status", [429, 502, 503])
+def test_a_refresh_failing_past_the_budget_is_temporary(
+    tmp_path: Path, google: tuple[FakeServer, FakeOAuth], no_google_auth_waits: None, status: int
+) -> None:
+    """A token endpoint that keeps answering 429 or 5xx is exit 75 (try again later), not 78,
+    and the message shows neither token nor secret."""
+    server, oauth = google
+    creds = load_credentials(
+        options(credentials_file=str(write_credentials(tmp_path)), token_uri=oauth.token_uri),
+        AdapterContext("mail"),
+        [SCOPE_READONLY],
+        WHERE,
+    )
+    client = google_client(
+        creds, server.url, name="Gmail", where=WHERE, retry=RetryPolicy(attempts=2, base_delay=0.01)
+    )
+    server.fail_next(status, 100)
+    with pytest.raises(RetriesExhausted) as info:
+        client.get_json("/gmail/v1/users/me/profile")
+    assert exit_code_of(info.value) == EXIT_TEMPFAIL
+    assert REFRESH_TOKEN not in str(info.value)
+    assert CLIENT_SECRET not in str(info.value)
+    assert oauth.refreshes == 0

@@ -294,7 +294,7 @@ STORMS: dict[str, Storm] = {
 def storm_at(fake: FakeGoogleWrite, request: int, bursts: list[Callable[[], None]]) -> None:
     """Start the bursts at the ``request``-th API request (retries count), one every 25.
 
-    The OAuth token endpoint is spared: google-auth, not engage, retries a refresh (see
+    The OAuth token endpoint is spared: its faults have their own test (see
     :func:`test_a_rate_limited_token_refresh_is_temporary`).
     """
     server = fake.server
@@ -414,14 +414,6 @@ def test_a_create_that_hangs_past_the_read_timeout_is_not_made_twice(
     project.recovered(f"hang on a {create} create, lands late [xfail: bug]", slow)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug: a token refresh rate-limited past google-auth's own 3 tries (429 from "
-    "the OAuth endpoint) fails the sink with exit 78, 'needs a person', though it is temporary: "
-    "_GoogleSession.request turns every RefreshError (even retryable=True) into AuthError "
-    "(engage_gmail/auth.py), which the sinks report as SinkError; engage's retry budget is not "
-    "applied to the refresh either",
-)
 def test_a_rate_limited_token_refresh_is_temporary(project: Project) -> None:
     """The token endpoint answers 429 four times (within engage's budget of six tries): the
     sync rides it out, or at worst exits 75 (try again later), never 78."""
@@ -437,7 +429,7 @@ def test_a_rate_limited_token_refresh_is_temporary(project: Project) -> None:
 
     fake.server._serve = serve  # type: ignore[method-assign]
     refused = project.sync()
-    project.recovered("token refresh: 4 x 429 [xfail: bug]", refused)
+    project.recovered("token refresh: 4 x 429", refused)
     assert refused.code in (0, 75), refused.stderr
 
 

@@ -8,7 +8,10 @@ the file's, so tests can point it at a loopback token endpoint.
 :func:`google_client` returns an :class:`engage.http.HttpClient` over a google-auth
 ``AuthorizedSession``: the access token is refreshed before it expires and once more on a
 401. A refused refresh (``invalid_grant``: the token was revoked or expired) becomes one
-:class:`~engage.http.AuthError` that says what to do. No token or secret appears in messages.
+:class:`~engage.http.AuthError` that says what to do. A refresh the token endpoint could not
+serve (429 or 5xx, after google-auth's own tries) is a network fault to the client, so it is
+retried within its budget and then is temporary (:class:`~engage.http.RetriesExhausted`, exit
+75). No token or secret appears in messages.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import google.auth.exceptions
+import google.auth.transport.requests
 import google.oauth2.credentials
 import requests
 from google.auth.transport.requests import AuthorizedSession
@@ -113,17 +117,42 @@ def load_credentials(
     )
 
 
+class TokenRefreshUnavailable(requests.ConnectionError):
+    """Google's token endpoint answered 429 or 5xx to a refresh: try again later.
+
+    A :class:`requests.ConnectionError`, so :class:`~engage.http.HttpClient` retries it with
+    backoff and, once its budget is spent, raises :class:`~engage.http.RetriesExhausted`.
+    """
+
+
+class _TokenRequest(google.auth.transport.requests.Request):
+    """google-auth's transport for the token endpoint, remembering the last answer's status."""
+
+    status: int | None = None
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        response = super().__call__(*args, **kwargs)  # type: ignore[no-untyped-call]
+        self.status = response.status
+        return response
+
+
+def _temporary(status: int | None) -> bool:
+    return status is not None and (status == 429 or status >= 500)
+
+
 class _GoogleSession(AuthorizedSession):
     """An AuthorizedSession whose refresh failures become engage errors without secrets."""
 
     def __init__(self, credentials: google.oauth2.credentials.Credentials, where: str) -> None:
-        super().__init__(credentials)  # type: ignore[no-untyped-call]
+        self._token_request = _TokenRequest()
+        super().__init__(credentials, auth_request=self._token_request)  # type: ignore[no-untyped-call]
         self._where = where
         self._secrets = [credentials.refresh_token or "", credentials.client_secret or ""]
 
     def request(
         self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any
     ) -> requests.Response:
+        self._token_request.status = None
         try:
             response: requests.Response = super().request(method, url, *args, **kwargs)  # type: ignore[no-untyped-call]
             return response
@@ -133,6 +162,11 @@ class _GoogleSession(AuthorizedSession):
                 raise AuthError(
                     f"{self._where}: Google refused the refresh token (invalid_grant: revoked or "
                     "expired); authorize engage again to write a new authorized-user file"
+                ) from None
+            if getattr(exc, "retryable", False) or _temporary(self._token_request.status):
+                raise TokenRefreshUnavailable(
+                    f"{self._where}: Google's token endpoint could not refresh the access "
+                    f"token (HTTP {self._token_request.status}): {detail}"
                 ) from None
             raise AuthError(
                 f"{self._where}: could not refresh the Google access token: {detail}"
