@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from engage.cli import cli
 from engage.config import Config
-from engage.errors import StoreError
+from engage.errors import EXIT_TEMPFAIL, StoreBusyError, StoreError, exit_code_of
 from engage.store import migrate_store, open_store, redact_url
 from engage.store.sqlite import SQLiteStore
 from engage.store.sqlite_schema import SCHEMA_VERSION as SQLITE_VERSION
@@ -44,6 +44,20 @@ def test_a_password_never_shows() -> None:
         open_store(url)
     assert "s3cret" not in str(raised.value)
     assert "postgresql://engage:***@127.0.0.1:1/engage" in str(raised.value)
+
+
+def test_a_server_that_cannot_be_reached_is_temporary_in_one_line(tmp_path: Path) -> None:
+    """engage sync on a closed port exits 75 (try again later) with one line naming the
+    server without its password, and no traceback."""
+    (tmp_path / "engage.toml").write_text(
+        'store = "postgresql://postgres:s3cret@127.0.0.1:1/x"\ninternal_domains = ["ourco.com"]\n'
+    )
+    result = CliRunner().invoke(cli, ["--config", str(tmp_path / "engage.toml"), "sync"])
+    assert result.exit_code == EXIT_TEMPFAIL, result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("engage: error: postgresql://postgres:***@127.0.0.1:1/x: ")
+    assert "cannot be reached" in line
+    assert "s3cret" not in result.stderr and "Traceback" not in result.stderr
 
 
 def test_without_psycopg_the_extra_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -91,3 +105,19 @@ def test_engage_store_migrate_on_both_backends(backend: Backend, store_target: s
     assert "nothing to migrate" in result.output
     if backend.name == "sqlite":
         assert migrate_store(store_target) == (SQLITE_VERSION, SQLITE_VERSION)
+
+
+def test_a_lost_connection_is_temporary(backend: Backend, store_target: str) -> None:
+    """The server ends the store's connection (a restart, an admin): the next use is a
+    temporary StoreBusyError, exit 75; a plain SQL error stays a StoreError (78)."""
+    _postgres(backend)
+    with open_store(store_target) as store:  # type: ignore[attr-defined]
+        with pytest.raises(StoreError) as sql, store._errors():
+            store.conn.execute("SELECT no_such_column FROM customers")
+        assert not isinstance(sql.value, StoreBusyError)
+        pid = store.conn.info.backend_pid
+        with open_store(store_target) as other:  # type: ignore[attr-defined]
+            other.conn.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        with pytest.raises(StoreBusyError) as lost:
+            store.customer_count()
+    assert exit_code_of(lost.value) == EXIT_TEMPFAIL

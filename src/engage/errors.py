@@ -144,7 +144,8 @@ class LockedError(StoreError):
 
 
 class StoreBusyError(StoreError):
-    """Another process held the store's write lock for longer than the timeout."""
+    """The store is out of reach for now: another process held its write lock for longer
+    than the timeout, or the PostgreSQL server cannot be reached or dropped the connection."""
 
     exit_code: ClassVar[int] = EXIT_TEMPFAIL
 

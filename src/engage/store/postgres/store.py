@@ -17,7 +17,9 @@ store (:mod:`engage.store.sqlite`), through psycopg 3:
 - **The schema.** :mod:`engage.store.postgres.schema`; the URL's ``options=-csearch_path=NAME``
   puts a store in a schema of its own, so one database can hold several.
 
-Errors are :class:`~engage.errors.StoreError` naming the server without its password.
+Errors are :class:`~engage.errors.StoreError` naming the server without its password; a
+connection that cannot be made or was lost is :class:`~engage.errors.StoreBusyError`
+(temporary, exit 75).
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from psycopg.pq import TransactionStatus
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from engage.clock import from_micros, to_micros, utcnow
-from engage.errors import LockedError, StoreError
+from engage.errors import LockedError, StoreBusyError, StoreError
 from engage.facts import CustomerFacts
 from engage.models import Contact, Customer, Owner
 from engage.settings import ScoringSettings
@@ -57,12 +59,25 @@ Connection = psycopg.Connection[tuple[Any, ...]]
 _LOCK_KEY = "hashtextextended('engage sync ' || current_schema(), 0)"
 
 
+#: SQLSTATEs of a lost or refused connection: class 08 (connection exception), the server
+#: shutting down or starting up (57P01-57P03), too many connections (53300).
+_CONNECTION_STATES = frozenset({"57P01", "57P02", "57P03", "53300"})
+
+
 def explain(where: str, exc: psycopg.Error) -> StoreError:
-    """One line for a PostgreSQL error: the server (no password), the error and its code."""
+    """One line for a PostgreSQL error: the server (no password), the error and its code.
+
+    A connection that cannot be made or was lost (the server unreachable, restarting, out of
+    connections) is temporary: :class:`~engage.errors.StoreBusyError`, exit 75.
+    """
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     code = getattr(getattr(exc, "diag", None), "sqlstate", None)
-    if isinstance(exc, psycopg.OperationalError) and code is None:
-        return StoreError(f"{where}: the PostgreSQL server cannot be reached ({text})")
+    if isinstance(exc, psycopg.OperationalError) and (
+        code is None or code.startswith("08") or code in _CONNECTION_STATES
+    ):
+        return StoreBusyError(
+            f"{where}: the PostgreSQL server cannot be reached ({text}); try again later"
+        )
     return StoreError(f"{where}: PostgreSQL error {code or ''}: {text}".replace(" :", ":"))
 
 
@@ -144,8 +159,9 @@ class PostgresStore(WriteMixin, LedgerMixin, PlanMixin, ReadMixin):
         try:
             return self._pool.getconn(timeout=self._timeout)
         except PoolTimeout as exc:
-            raise StoreError(
-                f"{self.path}: no PostgreSQL connection within {self._timeout} s ({exc})"
+            raise StoreBusyError(
+                f"{self.path}: no PostgreSQL connection within {self._timeout} s ({exc}); "
+                "try again later"
             ) from None
 
     def _give_back(self, conn: Connection) -> None:
