@@ -173,6 +173,22 @@ class TestLogFile:
         assert "] ERROR sync incomplete: 1 source(s) failed" in logged
         assert f"ended: exit {done.returncode}" in logged
 
+    def test_an_error_line_is_in_the_log_once_and_on_stderr_once(self, project: Path) -> None:
+        """A config error ends the run with its one line on stderr, and the same line at
+        ERROR in the log file, each once, before the run's end."""
+        (project / "engage.toml").write_text(CONFIG + "\n[segments.default]\ncadence_days = 0\n")
+        done = sync(project, "--log-file", "engage.log")
+        assert done.returncode == 78
+        said = "key 'segments.default.cadence_days' expected a number from 1 up (got 0)"
+        (line,) = done.stderr.splitlines()
+        assert line.startswith("engage: error: ") and said in line
+        logged = (project / "engage.log").read_text().splitlines()
+        errors = [entry for entry in logged if "] ERROR " in entry]
+        assert len(errors) == 1 and errors[0].endswith(line.removeprefix("engage: error: "))
+        assert logged.index(errors[0]) < next(
+            n for n, entry in enumerate(logged) if "ended: exit 78" in entry
+        )
+
     def test_a_log_file_that_cannot_be_written_is_bad_usage(self, project: Path) -> None:
         """A directory given as the log file: exit 2, naming the option."""
         (project / "logs").mkdir()

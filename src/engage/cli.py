@@ -17,7 +17,7 @@ from collections.abc import Callable
 from datetime import datetime
 from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import attrs
 import click
@@ -136,12 +136,10 @@ def fails_cleanly(command: F) -> F:
         try:
             return command(*args, **kwargs)
         except LockedError as exc:
-            click.echo(f"engage: {exc}", err=True)
-            sys.exit(exc.exit_code)
+            _fail(_one_line(exc), exc.exit_code, prefix="engage: ")
         except EngageError as exc:
             log.debug("%s", type(exc).__name__, exc_info=True)
-            click.echo(f"engage: error: {_one_line(exc)}", err=True)
-            sys.exit(exit_code_of(exc))
+            _fail(_one_line(exc), exit_code_of(exc))
         except (click.ClickException, click.Abort, click.exceptions.Exit):
             raise
         except sqlite3.Error as exc:
@@ -151,19 +149,25 @@ def fails_cleanly(command: F) -> F:
             app = next((a for a in args if isinstance(a, App)), None)
             where = str(app._config.store) if app and app._config else "the store"
             error = explain(where, exc)
-            click.echo(f"engage: error: {error}", err=True)
-            sys.exit(error.exit_code)
+            _fail(str(error), error.exit_code)
         except Exception as exc:  # a bug (engage's or a plugin's): one line, not a traceback
             log.debug("unexpected error", exc_info=True)
             said = _one_line(exc)
-            click.echo(
-                f"engage: error: unexpected {type(exc).__name__}{': ' + said if said else ''} "
+            _fail(
+                f"unexpected {type(exc).__name__}{': ' + said if said else ''} "
                 "(a bug; run again with --debug for the traceback, and report it)",
-                err=True,
+                EXIT_ERROR,
             )
-            sys.exit(EXIT_ERROR)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _fail(line: str, code: int, prefix: str = "engage: error: ") -> NoReturn:
+    """Print the error's one line on stderr, log it for ``--log-file`` (``SHOWN``: stderr has
+    it already), and exit with ``code``."""
+    click.echo(f"{prefix}{line}", err=True)
+    log.error("%s", line, extra=logs.SHOWN)
+    sys.exit(code)
 
 
 def _one_line(error: BaseException) -> str:
