@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ import pytest
 from engage.config import Config
 from engage.errors import ConfigError, LockedError, PluginError
 from engage.plugins import Registry, make_plugin_manager
+from engage.progress import SilentProgress
 from engage.store import open_store
 from engage.sync import run_sync
 from tests.support import fakeplugins
@@ -109,6 +111,45 @@ def world(tmp_path: Path, store_target: str) -> Iterator[World]:
         ),
     )
     yield w
+
+
+class Stages:
+    """A RunProgress that records each stage's description, total and count."""
+
+    def __init__(self) -> None:
+        self.stages: dict[str, list[int | None]] = {}
+
+    def __call__(self, source: str) -> Any:
+        return SilentProgress()(source)
+
+    @contextmanager
+    def stage(
+        self,
+        description: str,
+        total: int | None = None,
+        *,
+        unit: str = "",
+        source: str | None = None,
+    ) -> Iterator[Any]:
+        counts = self.stages.setdefault(description, [total, 0])
+
+        class Counted:
+            def advance(self, count: int = 1) -> None:
+                counts[1] = (counts[1] or 0) + count
+
+        yield Counted()
+
+
+def test_the_scoring_stage_knows_how_many_customers(world: World) -> None:
+    """On both stores the scoring stage names how many customers it plans and counts to
+    that total, so a terminal shows N and a percentage."""
+    stages = Stages()
+    assert world.sync(progress=stages).ok
+    assert stages.stages["scoring 2 customers"] == [2, 2]
+    world.add(line("6", "2026-02-27T10:00:00+00:00"))
+    again = Stages()
+    assert world.sync(progress=again).ok
+    assert again.stages["scoring 1 customer"] == [1, 1]
 
 
 def test_first_sync_pulls_plans_and_pushes_every_task(world: World) -> None:
