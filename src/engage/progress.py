@@ -220,12 +220,20 @@ class TerminalProgress:
                 self.bars.update(task, description=f"{self._names[task]}: writing to the store")
 
     def source_total(self, source: str, what: str, count: int) -> None:
-        """The source expects ``count`` of ``what``: its line shows a percentage of it."""
+        """The source expects ``count`` of ``what``: its line shows a percentage of it (reading
+        again, if an earlier kind had all been read)."""
         task = self._line(source)
         self._units[task] = what
         self._totals[task] = count
         done = self._counts[task].get(what, 0)
-        self.bars.update(task, total=count, completed=done, unit=what, refresh=True)
+        self.bars.update(
+            task,
+            total=count,
+            completed=done,
+            unit=what,
+            description=self._names[task],
+            refresh=True,
+        )
 
     @contextmanager
     def stage(

@@ -3,7 +3,8 @@
 It implements what the source uses, as the discovery document and guides describe it:
 ``users.getProfile``; ``users.messages.list`` (``q`` with ``after:``/``before:`` epoch
 seconds, ``maxResults`` 1-500 default 100, ``pageToken``, ``labelIds``, ``includeSpamTrash``;
-newest first); ``users.messages.get`` (``format=metadata`` with repeated ``metadataHeaders``: headers and
+newest first; ``resultSizeEstimate`` on every page is only an estimate, as Gmail documents it:
+the count rounded to two significant figures by default, :attr:`FakeGmail.estimate` to change); ``users.messages.get`` (``format=metadata`` with repeated ``metadataHeaders``: headers and
 the top-level ``mimeType``, no ``parts`` and no bodies, as Gmail answers; ``minimal``;
 ``full``: every header and the MIME tree, each part with ``partId``, ``mimeType``,
 ``filename``, ``headers`` and ``body{size, data}`` (the decoded bytes, base64url) or, for a
@@ -31,7 +32,7 @@ import re
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
@@ -93,6 +94,15 @@ def _limit(request: Request) -> int | None:
     return value if 1 <= value <= 500 else None
 
 
+def rough_estimate(count: int) -> int:
+    """Gmail's ``resultSizeEstimate`` is an estimate: here, ``count`` to two significant
+    figures (exact up to 99, 1234 -> 1200, 1250 -> 1300), so it may be above or below."""
+    if count < 100:
+        return count
+    scale = int(10 ** (len(str(count)) - 2))
+    return (count + scale // 2) // scale * scale
+
+
 class FakeGmail:
     """One mailbox (``email``) behind a fake Gmail API and OAuth token endpoint."""
 
@@ -112,6 +122,8 @@ class FakeGmail:
         self.part_faults: list[tuple[int, str]] = []
         self.api_faults: list[Reply] = []
         self.aliases: list[str] = []
+        #: ``resultSizeEstimate`` of messages.list for a given true count (an estimate).
+        self.estimate: Callable[[int], int] = rough_estimate
         self.inner_requests: list[Request] = []
         self.gets: Counter[str] = Counter()
         self.raws: dict[str, bytes] = {}
@@ -428,7 +440,7 @@ class FakeGmail:
             and (spam_trash or not {"SPAM", "TRASH"} & set(m["labelIds"]))
         ]
         page = found[start : start + limit]
-        body: dict[str, Any] = {"resultSizeEstimate": len(found)}
+        body: dict[str, Any] = {"resultSizeEstimate": self.estimate(len(found))}
         if page:
             body["messages"] = [{"id": m["id"], "threadId": m["threadId"]} for m in page]
         if start + limit < len(found):

@@ -11,7 +11,14 @@ import attrs
 from fake_gmail import FakeGmail
 from fake_oauth import write_credentials
 
-from engage.adapters import AdapterContext, Checkpoint, Problem, SourceItem, resolve_options
+from engage.adapters import (
+    AdapterContext,
+    Checkpoint,
+    Problem,
+    Progress,
+    SourceItem,
+    resolve_options,
+)
 from engage.http import RetryPolicy
 from engage.identity import Identity
 from engage.models import Touchpoint
@@ -33,10 +40,30 @@ class Recorder:
         self.counts[what] = self.counts.get(what, 0) + count
 
 
-def context(tmp_path: Path, identity: Identity = OURS, name: str = "mail") -> AdapterContext:
+class SizedRecorder(Recorder):
+    """A progress sink that also takes totals, remembering each one it was told."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.totals: list[tuple[str, int]] = []
+
+    def total(self, what: str, count: int) -> None:
+        self.totals.append((what, count))
+
+
+def context(
+    tmp_path: Path,
+    identity: Identity = OURS,
+    name: str = "mail",
+    progress: Progress | None = None,
+) -> AdapterContext:
     """An adapter context rooted at ``tmp_path`` with a fixed clock."""
     return AdapterContext(
-        name, base_dir=tmp_path, identity=identity, progress=Recorder(), now=lambda: NOW
+        name,
+        base_dir=tmp_path,
+        identity=identity,
+        progress=progress or Recorder(),
+        now=lambda: NOW,
     )
 
 
@@ -47,6 +74,7 @@ def api_source(
     identity: Identity = OURS,
     retry: RetryPolicy = FAST,
     quota: QuotaLimiter | None = None,
+    progress: Progress | None = None,
     **given: Any,
 ) -> GmailSource:
     """A GmailSource on the fake API, configured as engage would from ``given`` keys."""
@@ -58,7 +86,9 @@ def api_source(
         **given,
     }
     options = resolve_options(GmailSource.options, keys, "engage.toml: [sources.mail]")
-    return GmailSource(options, context(tmp_path, identity), retry=retry, quota=quota)
+    return GmailSource(
+        options, context(tmp_path, identity, progress=progress), retry=retry, quota=quota
+    )
 
 
 def mbox_source(

@@ -14,6 +14,7 @@ from engage.adapters import (
     AdapterContext,
     Checkpoint,
     Problem,
+    Progress,
     Retire,
     SourceItem,
     resolve_options,
@@ -84,13 +85,17 @@ class Clock:
 def context(fake: FakeHubSpot) -> Callable[..., AdapterContext]:
     """Build an adapter context whose token is the fake's and whose 'now' is the fake's clock."""
 
-    def build(name: str = "crm", store: SQLiteStore | None = None) -> AdapterContext:
+    def build(
+        name: str = "crm", store: SQLiteStore | None = None, progress: Progress | None = None
+    ) -> AdapterContext:
+        more: dict[str, Any] = {} if progress is None else {"progress": progress}
         return AdapterContext(
             name=name,
             identity=IDENTITY,
             env={"HUBSPOT_TOKEN": fake.token},
             now=Clock(fake),
             directory=store,
+            **more,
         )
 
     return build
@@ -100,12 +105,15 @@ def context(fake: FakeHubSpot) -> Callable[..., AdapterContext]:
 def make_source(
     fake: FakeHubSpot, context: Callable[..., AdapterContext]
 ) -> Callable[..., HubSpotSource]:
-    """Build a HubSpotSource pointed at the fake: make_source(overlap_minutes=0, ...)."""
+    """Build a HubSpotSource pointed at the fake: make_source(overlap_minutes=0, ...), and
+    ``progress=`` for the progress it reports to."""
 
-    def build(**options: Any) -> HubSpotSource:
+    def build(progress: Progress | None = None, **options: Any) -> HubSpotSource:
         given = {"base_url": fake.url, "searches_per_second": 1000, "requests_per_10s": 10_000}
         given.update(options)
-        return HubSpotSource(resolve_options(HubSpotSource.options, given, "test"), context())
+        return HubSpotSource(
+            resolve_options(HubSpotSource.options, given, "test"), context(progress=progress)
+        )
 
     return build
 

@@ -17,6 +17,11 @@ The ``historyId`` comes from ``getProfile`` taken *before* listing, so mail arri
 long first sync is read by the next history sync. A 404 from history (the id expired) falls
 back to a list sync from a day before the last message seen; ids are Gmail's stable message
 ids, so messages read twice change nothing.
+
+Progress counts ``messages`` read. A list sync that starts from its first page expects the
+first page's ``resultSizeEstimate`` (only an estimate: raised above what is listed while
+more pages follow, and made exact by the last page); a resumed list sync has no total. A history sync expects the messages its records name once its last page
+is in hand (at once for the usual single page). Neither costs a request.
 """
 
 from __future__ import annotations
@@ -29,7 +34,15 @@ from typing import Any
 
 import attrs
 
-from engage.adapters import AdapterContext, Checkpoint, Problem, Retire, Skipped, SourceItem
+from engage.adapters import (
+    AdapterContext,
+    Checkpoint,
+    Problem,
+    Retire,
+    Skipped,
+    SourceItem,
+    expect,
+)
 from engage.http import HttpError
 from engage_gmail.api_invites import read_invites
 from engage_gmail.batch import MAX_BATCH
@@ -46,7 +59,7 @@ RESTORING = frozenset({"SPAM", "TRASH"})
 #: A label whose addition means the message was never a real exchange: its touchpoints go.
 #: (Mail moved to the bin still happened, and deleting mail is housekeeping: both stay.)
 DISOWNING = frozenset({"SPAM"})
-READ, DISOWN = "read", "disown"
+READ, DISOWN, SKIP = "read", "disown", "skip"
 
 
 def count_outcome(
@@ -146,8 +159,17 @@ class ApiReader:
                 raise
             page, skip = None, 0  # the saved page token is no longer valid: list again
             answer = self.api.list_messages(query, page)
+        # Messages counted before this list (a history sync that fell back), and the total
+        # expected: only the first page's estimate means the whole list.
+        base = self.counts["messages"]
+        expected = _estimate(answer) if page is None else None
+        listed = 0
         while True:
             ids = message_ids(answer.get("messages") or [])
+            if expected is not None:
+                expected = _expected(expected, listed, ids, bool(answer.get("nextPageToken")))
+                expect(self.context.progress, "messages", base + expected)
+                listed += len(ids)
             for start in range(skip, len(ids), MAX_BATCH):
                 chunk = ids[start : start + MAX_BATCH]
                 yield from self._read(chunk, state)
@@ -167,7 +189,11 @@ class ApiReader:
         pending: dict[str, str] = {}  # message id -> READ or DISOWN, the latest record winning
         while True:
             answer = self.api.history(start, page)
-            for record in answer.get("history") or []:
+            records = answer.get("history") or []
+            if not answer.get("nextPageToken"):  # every record is in hand: the reads are known
+                reads = _reads(pending, records)
+                expect(self.context.progress, "messages", self.counts["messages"] + reads)
+            for record in records:
                 yield from self._note(record, pending)
                 if len(pending) >= MAX_BATCH:
                     yield from self._settle(pending, state)
@@ -184,20 +210,11 @@ class ApiReader:
 
     def _note(self, record: Mapping[str, Any], pending: dict[str, str]) -> Iterator[SourceItem]:
         """What one history record asks for: messages to read, touchpoints to withdraw."""
-        for added in record.get("messagesAdded") or []:
-            message = added.get("message") or {}
-            if set(message.get("labelIds") or []) & SKIPPED_LABELS:
+        for message_id, action in _changes(record):
+            if action == SKIP:
                 yield from count_outcome(self.counts, self.context, "spam/trash/draft")
-            elif message.get("id"):
-                pending[str(message["id"])] = READ
-        for change, labels, action in (
-            ("labelsRemoved", RESTORING, READ),
-            ("labelsAdded", DISOWNING, DISOWN),
-        ):
-            for entry in record.get(change) or []:
-                message_id = (entry.get("message") or {}).get("id")
-                if message_id and set(entry.get("labelIds") or []) & labels:
-                    pending[str(message_id)] = action
+            else:
+                pending[message_id] = action
 
     def _settle(self, pending: Mapping[str, str], state: dict[str, Any]) -> Iterator[SourceItem]:
         reads = [m for m, action in pending.items() if action == READ]
@@ -257,6 +274,59 @@ class ApiReader:
                 yield from self.book.cancel(invite, mapped.cancelled)
             else:
                 yield from self.book.place(mapped.records)
+
+
+def _changes(record: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    """A history record's (message id, READ, DISOWN or SKIP), in the order they apply."""
+    for added in record.get("messagesAdded") or []:
+        message = added.get("message") or {}
+        if set(message.get("labelIds") or []) & SKIPPED_LABELS:
+            yield str(message.get("id") or ""), SKIP
+        elif message.get("id"):
+            yield str(message["id"]), READ
+    for change, labels, action in (
+        ("labelsRemoved", RESTORING, READ),
+        ("labelsAdded", DISOWNING, DISOWN),
+    ):
+        for entry in record.get(change) or []:
+            message_id = (entry.get("message") or {}).get("id")
+            if message_id and set(entry.get("labelIds") or []) & labels:
+                yield str(message_id), action
+
+
+def _reads(pending: Mapping[str, str], records: Sequence[Mapping[str, Any]]) -> int:
+    """How many messages :meth:`ApiReader._history` will read for ``records`` from ``pending``,
+    settling every :data:`MAX_BATCH` as it does (messages gone meanwhile are not counted
+    when read, so this may be above what is counted, never below)."""
+    scratch = dict(pending)
+    reads = 0
+    for record in records:
+        for message_id, action in _changes(record):
+            if action != SKIP:
+                scratch[message_id] = action
+        if len(scratch) >= MAX_BATCH:
+            reads += sum(action == READ for action in scratch.values())
+            scratch = {}
+    return reads + sum(action == READ for action in scratch.values())
+
+
+def _expected(estimate: int, listed: int, page: Sequence[str], more: bool) -> int:
+    """The messages a list sync expects, given a page of ``page`` after ``listed``: exactly
+    what was listed on the last page, else the estimate, raised to more than is listed."""
+    if not more:
+        return listed + len(page)
+    return max(estimate, listed + len(page) + 1)
+
+
+def _estimate(answer: Mapping[str, Any]) -> int | None:
+    """A messages.list page's ``resultSizeEstimate``, if it gives one."""
+    value = answer.get("resultSizeEstimate")
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        return None
+    try:
+        return max(0, int(value))
+    except ValueError:
+        return None
 
 
 def _message(message_id: str, data: Mapping[str, Any]) -> MailMessage:

@@ -115,6 +115,15 @@ class Page:
 
 
 @attrs.frozen
+class Found:
+    """One search page and how many records match the query in all (HubSpot's ``total``,
+    None when the answer has none)."""
+
+    results: list[dict[str, Any]]
+    total: int | None
+
+
+@attrs.frozen
 class WriteOutcome:
     """What one batch write answered: the objects written and the per-input errors (207)."""
 
@@ -373,6 +382,16 @@ class HubSpotClient:
         properties: Sequence[str],
     ) -> list[dict[str, Any]]:
         """One page (200) of ``POST /crm/v3/objects/{type}/search``: one filter group, one sort."""
+        return self.search_page(object_type, filters, sort, properties).results
+
+    def search_page(
+        self,
+        object_type: str,
+        filters: Sequence[Mapping[str, Any]],
+        sort: tuple[str, str],
+        properties: Sequence[str],
+    ) -> Found:
+        """:meth:`search`, with the ``total`` of records matching the query."""
         body = {
             "filterGroups": [{"filters": list(filters)}],
             "sorts": [{"propertyName": sort[0], "direction": sort[1]}],
@@ -380,8 +399,24 @@ class HubSpotClient:
             "limit": SEARCH_PAGE,
             "after": "0",
         }
-        data = self.post(f"/crm/v3/objects/{object_type}/search", body)
-        return list(data.get("results") or [])
+        data = self.post(f"/crm/v3/objects/{object_type}/search", body) or {}
+        return Found(list(data.get("results") or []), _total(data))
+
+    def count(self, object_type: str) -> int | None:
+        """How many live (unarchived) ``object_type`` records there are: the ``total`` of one
+        unfiltered search with ``limit=1``. One request, under the search limiter.
+
+        Search sees a record once HubSpot has indexed it, so records made moments ago may be
+        missing: it is an estimate of what listing will read.
+        """
+        body = {
+            "filterGroups": [],
+            "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
+            "properties": ["hs_object_id"],
+            "limit": 1,
+            "after": "0",
+        }
+        return _total(self.post(f"/crm/v3/objects/{object_type}/search", body) or {})
 
     def batch_read(
         self,
@@ -484,6 +519,14 @@ class HubSpotClient:
         data = self.post(f"/crm/v3/objects/{object_type}/batch/update", {"inputs": list(inputs)})
         data = data or {}
         return WriteOutcome(list(data.get("results") or []), list(data.get("errors") or []))
+
+
+def _total(data: Any) -> int | None:
+    """A search answer's ``total``, if it has a usable one."""
+    value = data.get("total") if isinstance(data, Mapping) else None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        return None
+    return value
 
 
 def next_after(data: Any) -> str | None:

@@ -19,15 +19,31 @@ calls listed again, so every stored call is judged by the rules of today.
 
 A :class:`~engage.adapters.Checkpoint` follows every page, so a failure loses nothing and
 the next run resumes from the last page committed.
+
+Progress counts records by object type. For a progress that takes totals (engage's own), a
+first sync asks for each object type's total before listing it (one search with ``limit=1``,
+under the search limiter; none when the listing resumes a saved page), and a later sync takes
+each search answer's ``total``. A total is kept above what is read while more pages follow
+and made exact by the last page.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Generator, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
-from engage.adapters import AdapterContext, Checkpoint, Option, Problem, Retire, SourceItem
+from engage.adapters import (
+    AdapterContext,
+    Checkpoint,
+    Option,
+    Problem,
+    Retire,
+    SizedProgress,
+    SourceItem,
+    expect,
+)
 from engage.http import HttpError
 from engage.models import Contact, Customer
 from engage_hubspot import calls, mapping
@@ -56,6 +72,8 @@ class HubSpotSource:
         self.owners: dict[str, str] = {}
         self.unassociated = 0
         self.call_labels: dict[str, str] | None = None
+        self.read: Counter[str] = Counter()  # records counted this pull, by object type
+        self.expected: dict[str, int] = {}  # the total told to the progress, by object type
 
     def __repr__(self) -> str:
         return f"HubSpotSource({self.context.name!r}, {self.client!r})"
@@ -72,6 +90,7 @@ class HubSpotSource:
         lookups = Lookups(self.client, self.context.identity)
         self.unassociated = 0
         self.call_labels = None
+        self.read, self.expected = Counter(), {}
         yield from self._owners()
         open_ids = self._open_companies() if self.open_work else None
         written: set[str] = set()
@@ -148,9 +167,12 @@ class HubSpotSource:
             ["companies", "contacts"] if object_type not in ("companies", "contacts") else []
         )
         if kind.listing:
+            if kind.after is None:
+                self._count(object_type)
             for page in self.client.list_pages(
                 object_type, properties, associations=associations, after=kind.after
             ):
+                self._expect(object_type, len(page.results), None, last=page.after is None)
                 yield from self._records(
                     object_type, page.results, state, now, lookups, open_ids, written, listed=True
                 )
@@ -159,6 +181,36 @@ class HubSpotSource:
             return
         yield from self._changes(object_type, kind, state, start, now, lookups, open_ids, written)
         yield from self._archived(object_type, kind, state, start)
+
+    def _count(self, object_type: str) -> None:
+        """Before listing: tell a progress that takes totals how many records there are."""
+        if not isinstance(self.context.progress, SizedProgress):
+            return  # nobody shows a total: spend no request on it
+        try:
+            total = self.client.count(object_type)
+        except HttpError:
+            return  # a total is a nicety: the listing says what is wrong, if anything is
+        if total:
+            self._tell(object_type, self.read[object_type] + total)
+
+    def _expect(self, object_type: str, coming: int, after: int | None, *, last: bool) -> None:
+        """Before ``coming`` more records are counted: expect ``after`` more beyond them
+        (None: as many as expected so far), or none on the ``last`` page."""
+        done = self.read[object_type] + coming
+        known = self.expected.get(object_type)
+        if last:
+            total = done if known is not None or after is not None else None
+        elif after is not None:
+            total = done + max(after, 1)  # more pages follow
+        else:
+            total = None if known is None else max(known, done + 1)
+        if total is not None and total != known:
+            self._tell(object_type, total)
+
+    def _tell(self, object_type: str, total: int) -> None:
+        self.expected[object_type] = total
+        if total:
+            expect(self.context.progress, object_type, total)
 
     def _properties(self, object_type: str) -> list[str]:
         props = list(mapping.PROPERTIES[object_type])
@@ -192,7 +244,7 @@ class HubSpotSource:
                 )
                 strict, tie_id = True, None
                 continue
-            page = self.client.search(
+            found = self.client.search_page(
                 object_type,
                 [
                     {
@@ -204,7 +256,10 @@ class HubSpotSource:
                 (prop, "ASCENDING"),
                 properties,
             )
+            page = found.results
             fresh = self._fresh(page, prop, seen)
+            beyond = None if found.total is None else found.total - len(page)
+            self._expect(object_type, len(fresh), beyond, last=len(page) < SEARCH_PAGE)
             yield from self._records(object_type, fresh, state, now, lookups, open_ids, written)
             times = [self._modified(r, prop) for r in page]
             if len(page) == SEARCH_PAGE and max(times) <= since:
@@ -241,6 +296,7 @@ class HubSpotSource:
                 self._properties(object_type),
             )
             fresh = self._fresh(page, prop, seen)
+            self._expect(object_type, len(fresh), None, last=False)
             yield from self._records(object_type, fresh, state, now, lookups, open_ids, written)
             if page:
                 after_id = str(page[-1]["id"])
@@ -314,6 +370,7 @@ class HubSpotSource:
     ) -> Iterator[SourceItem]:
         if not results:
             return
+        self.read[object_type] += len(results)
         self.context.progress.advance(object_type, len(results))
         if object_type == "companies":
             for data in results:
