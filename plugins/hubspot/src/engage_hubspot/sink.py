@@ -15,7 +15,9 @@
 - Without the unique property (no scope to create it) the sink looks before every create: the
   tasks associated with the customers' companies and contacts (read at once; search lags),
   then search by the key property (``IN``, 100 keys a request) or the body marker. It says so
-  once per run (:attr:`HubSpotSink.notices`, and a log warning).
+  once per run (:attr:`HubSpotSink.notices`, and a log warning). A create whose answer is
+  lost is not sent again in that run (a look might miss it still in flight, and HubSpot would
+  not refuse a copy): a RetriableSinkError leaves the batch pending for the next run to find.
 - :meth:`HubSpotSink.find` (for pushes an interrupted run left pending) reads the keys back.
 - :meth:`HubSpotSink.complete` marks tasks COMPLETED when ``complete_cleared = true``.
 """
@@ -27,6 +29,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
 from engage.adapters import AdapterContext, Option, PushResult
+from engage.errors import RetriableSinkError
 from engage.http import AuthError, HttpError, RetriesExhausted
 from engage.models import Task
 from engage_hubspot import mapping, task_keys
@@ -148,6 +151,14 @@ class HubSpotSink:
                     {"inputs": [self._input(t, contacts) for t in remaining]},
                 )
             except AmbiguousWrite as exc:
+                if self.keys().mode is not Mode.UNIQUE:
+                    # HubSpot would not refuse a second copy, and a look now can miss a create
+                    # still in flight: leave the batch pending for the next run to look for
+                    raise RetriableSinkError(
+                        f"{exc}; HubSpot may have created {len(remaining)} task(s) late: "
+                        "without the unique key property they are not sent again in this run, "
+                        "the next run looks for them before creating them"
+                    ) from None
                 found = self._lookup(remaining)
                 results.update({k: PushResult(k, remote_id=v) for k, v in found.items()})
                 remaining = [t for t in remaining if t.key not in found]
