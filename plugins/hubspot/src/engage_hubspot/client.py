@@ -20,12 +20,13 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import quote, urlsplit
 
 import attrs
 import requests
 
+from engage.errors import EXIT_TEMPFAIL
 from engage.http import (
     AuthError,
     HttpClient,
@@ -133,6 +134,106 @@ class WriteOutcome:
 
 class AmbiguousWrite(HttpError):
     """A write may or may not have happened (5xx, timeout, dropped connection): look before retrying."""
+
+
+class UnexpectedAnswer(HttpError):
+    """HubSpot answered 2xx with a body of the wrong shape: no JSON (an HTML page, a cut body),
+    no JSON object, or a field of another type than documented.
+
+    Not the user's configuration; a proxy or a cut connection may have caused it, so it is
+    temporary (exit 75) and the next run asks again. ``status`` is None, so that callers who
+    tell refusals by their status (404, 409) never take it for one.
+    """
+
+    exit_code: ClassVar[int] = EXIT_TEMPFAIL
+
+
+def parse_answer(response: requests.Response, where: str) -> dict[str, Any]:
+    """The JSON object a 2xx ``response`` carries, checked for the shape every HubSpot answer
+    has: ``results`` and ``errors`` are lists of objects, each result with a string or number
+    ``id`` (made a string) and objects for ``properties`` and ``associations``; a paging
+    token is a string or number.
+
+    Args:
+        where: ``HubSpot: METHOD /path``, named in the message.
+
+    Raises:
+        UnexpectedAnswer: the body is not of that shape.
+    """
+    status = response.status_code
+    try:
+        data = response.json() if response.content else None
+    except ValueError:
+        got = response.headers.get("Content-Type") or "no content type"
+        raise UnexpectedAnswer(
+            f"{where} answered {status} with no JSON object (expected JSON, got {got})"
+        ) from None
+    if not isinstance(data, dict):
+        raise UnexpectedAnswer(f"{where} answered {status} with no JSON object")
+
+    def wrong(what: str) -> UnexpectedAnswer:
+        return UnexpectedAnswer(f"{where} answered {status} with {what}")
+
+    for name in ("results", "errors"):
+        items = data.get(name)
+        if items is None:
+            continue
+        if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+            raise wrong(f"'{name}' not a list of objects")
+    for result in data.get("results") or []:
+        _check_record(result, wrong)
+    _paging(data, wrong)
+    return data
+
+
+def _check_record(record: dict[str, Any], wrong: Callable[[str], UnexpectedAnswer]) -> None:
+    """One result: a usable ``id`` (made a string), objects where objects are due. An
+    association names its objects instead (``from`` and ``to``, or ``toObjectId``)."""
+    if "from" in record:
+        source = record["from"]
+        if not isinstance(source, dict) or not _is_id(source.get("id")):
+            raise wrong("an association whose 'from' has no 'id'")
+    elif "toObjectId" not in record:
+        if not _is_id(record.get("id")):
+            raise wrong(f"a result whose 'id' is {type(record.get('id')).__name__}, not a string")
+        record["id"] = str(record["id"])
+    for name in ("properties", "associations"):
+        if record.get(name) is not None and not isinstance(record[name], dict):
+            raise wrong(f"a result whose '{name}' is not an object")
+    props = record.get("properties") or {}
+    if any(v is not None and not isinstance(v, str | int | float) for v in props.values()):
+        raise wrong("a property value that is not a string")
+    for name in ("createdAt", "updatedAt"):
+        if record.get(name) is not None and not isinstance(record[name], str):
+            raise wrong(f"a result whose '{name}' is not a string")
+    if record.get("archived") is not None and not isinstance(record["archived"], bool):
+        raise wrong("a result whose 'archived' is not true or false")
+    if record.get("to") is not None:
+        to = record["to"]
+        if not isinstance(to, list) or not all(
+            isinstance(t, dict) and _is_id(t.get("toObjectId")) for t in to
+        ):
+            raise wrong("a result whose 'to' is not a list of objects with a 'toObjectId'")
+    if "toObjectId" in record and not _is_id(record["toObjectId"]):
+        raise wrong("a result whose 'toObjectId' is not an id")
+    _paging(record, wrong)
+
+
+def _is_id(value: Any) -> bool:
+    return not isinstance(value, bool) and isinstance(value, str | int) and value != ""
+
+
+def _paging(data: dict[str, Any], wrong: Callable[[str], UnexpectedAnswer]) -> None:
+    """``paging.next.after``, if any, is a string or number."""
+    paging = data.get("paging")
+    if paging is None:
+        return
+    following = paging.get("next") if isinstance(paging, dict) else None
+    if not isinstance(paging, dict) or not isinstance(following or {}, dict):
+        raise wrong("'paging' not an object")
+    after = (following or {}).get("after")
+    if after is not None and after != "" and not _is_id(after):
+        raise wrong("a paging token ('paging.next.after') that is not a string")
 
 
 class HubSpotClient:
@@ -250,14 +351,18 @@ class HubSpotClient:
 
     # -- plain requests -------------------------------------------------------------------
 
-    def get(self, path: str, params: Any = None) -> Any:
-        """GET ``path`` under the burst limit and decode the JSON answer."""
-        return self.http.get_json(path, params=params, limiters=[self.burst])
+    def get(self, path: str, params: Any = None) -> dict[str, Any]:
+        """GET ``path`` under the burst limit; the JSON object it answers (see
+        :func:`parse_answer`, which raises :class:`UnexpectedAnswer`)."""
+        response = self.http.request("GET", path, params=params, limiters=[self.burst])
+        return parse_answer(response, f"HubSpot: GET {_path(path)}")
 
-    def post(self, path: str, body: Any) -> Any:
-        """POST a JSON body under the burst limit (or the search limit for ``/search``)."""
+    def post(self, path: str, body: Any) -> dict[str, Any]:
+        """POST a JSON body under the burst limit (or the search limit for ``/search``); the
+        JSON object it answers (see :func:`parse_answer`)."""
         limiter = self.searches if path.endswith("/search") else self.burst
-        return self.http.post_json(path, body, limiters=[limiter])
+        response = self.http.request("POST", path, json=body, limiters=[limiter])
+        return parse_answer(response, f"HubSpot: POST {_path(path)}")
 
     def write_once(self, path: str, body: Any) -> WriteOutcome:
         """POST a batch write exactly once: no blind retry may duplicate what HubSpot created.
@@ -266,7 +371,8 @@ class HubSpotClient:
         HubSpot refused them, so nothing was written.
 
         Raises:
-            AmbiguousWrite: a 5xx answer, timeout or dropped connection: it may have happened.
+            AmbiguousWrite: a 5xx answer, timeout or dropped connection, or a 2xx whose body
+                is not the expected JSON object: it may have happened.
             AuthError, HttpError: refused as a whole (nothing was written); ``status`` says why
                 (409: a unique value exists already).
         """
@@ -282,7 +388,10 @@ class HubSpotClient:
                 ) from None
             status = response.status_code
             if status < 400:
-                data = response.json() if response.content else {}
+                try:
+                    data = parse_answer(response, f"HubSpot: POST {_path(path)}")
+                except UnexpectedAnswer as exc:
+                    raise AmbiguousWrite(f"{exc}; it may have been written", status) from None
                 return WriteOutcome(list(data.get("results") or []), list(data.get("errors") or []))
             message = redact(api_message(response), [self._token])
             if status >= 500:
@@ -370,7 +479,7 @@ class HubSpotClient:
             data = self.post(f"/crm/v3/objects/{object_type}/search", body) or {}
             found.extend(data.get("results") or [])
             nxt = next_after(data)
-            if nxt is None or int(nxt) + SEARCH_PAGE > SEARCH_CAP:
+            if nxt is None or not nxt.isdigit() or int(nxt) + SEARCH_PAGE > SEARCH_CAP:
                 return found
             after = nxt
 
@@ -521,6 +630,11 @@ class HubSpotClient:
         return WriteOutcome(list(data.get("results") or []), list(data.get("errors") or []))
 
 
+def _path(path: str) -> str:
+    """A request's path for messages: no query string."""
+    return "/" + path.split("?")[0].lstrip("/")
+
+
 def _total(data: Any) -> int | None:
     """A search answer's ``total``, if it has a usable one."""
     value = data.get("total") if isinstance(data, Mapping) else None
@@ -533,7 +647,9 @@ def next_after(data: Any) -> str | None:
     """``paging.next.after`` of an answer, or None on the last page."""
     if not isinstance(data, dict):
         return None
-    after = ((data.get("paging") or {}).get("next") or {}).get("after")
+    paging = data.get("paging")
+    following = paging.get("next") if isinstance(paging, dict) else None
+    after = following.get("after") if isinstance(following, dict) else None
     return str(after) if after not in (None, "") else None
 
 
