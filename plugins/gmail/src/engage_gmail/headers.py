@@ -164,27 +164,32 @@ _EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
 def parse_date(value: str | None) -> datetime | None:
     """An aware UTC datetime from a Date header, or None when it cannot be read.
 
-    A missing zone is taken as UTC, as RFC 5322 says of ``-0000``.
+    A missing zone is taken as UTC, as RFC 5322 says of ``-0000``. An impossible date or
+    zone offset (``+2400``, or one that moves the date past year 9999) is None too.
     """
     if not value:
         return None
     text = " ".join(strip_comments(value).split())
     text = _COLON_SPACE.sub(":", text)
+    try:
+        result = _read_date(text)
+    except (ValueError, OverflowError, TypeError):  # an impossible date or zone offset
+        return None
+    return result if result is not None and result >= _EARLIEST else None
+
+
+def _read_date(text: str) -> datetime | None:
+    """The date in ``text`` as UTC; raises on an impossible date or zone offset."""
     parsed = email.utils.parsedate_tz(text)
     if parsed is not None:
-        try:
-            naive = datetime(*parsed[:6])
-        except ValueError:
-            return None
+        naive = datetime(*parsed[:6])
         offset = timezone(timedelta(seconds=parsed[9] or 0))
-        result = naive.replace(tzinfo=offset).astimezone(UTC)
-    else:
-        try:
-            iso = datetime.fromisoformat(text)
-        except ValueError:
-            return None
-        result = (iso if iso.tzinfo else iso.replace(tzinfo=UTC)).astimezone(UTC)
-    return result if result >= _EARLIEST else None
+        return naive.replace(tzinfo=offset).astimezone(UTC)
+    try:
+        iso = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return (iso if iso.tzinfo else iso.replace(tzinfo=UTC)).astimezone(UTC)
 
 
 _FROM_LINE = re.compile(
