@@ -193,13 +193,6 @@ def test_any_file_previews_as_rows_or_an_engage_error(file: tuple[bytes, dict[st
                 pass
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug: sniffing the delimiter is quadratic in a quoted cell's line breaks: "
-    "engage_csv.reader.sniff hands up to 64 KB to csv.Sniffer().sniff, whose quote regex "
-    "rescans the cell from every break; a cell of 60,000 line breaks takes 10-25 s of CPU "
-    "per file and per sync (with delimiter set: 0.02 s)",
-)
 def test_a_cell_of_many_line_breaks_is_read_in_bounded_cpu(tmp_path: Path) -> None:
     """A 60,000-line-break quoted cell (a long multi-line note) is read within 2 s of CPU
     (the child's RLIMIT_CPU; a second of work is 50 times what it needs)."""

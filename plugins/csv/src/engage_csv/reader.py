@@ -23,7 +23,10 @@ from typing import IO
 FIELD_LIMIT = 1 << 20
 #: The longest record read (characters, all fields and line breaks).
 RECORD_LIMIT = 4 << 20
-_SNIFF_BYTES = 64 * 1024
+#: How much of the file's start the delimiter is sniffed from (bytes). :class:`csv.Sniffer`
+#: is quadratic in a quoted cell's line breaks, so it is also never shown such a cell.
+_SNIFF_BYTES = 8 * 1024
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
 _DELIMITERS = ",;\t|"
 #: Byte-order marks, longest first (UTF-32-LE's mark starts with UTF-16-LE's).
 _BOMS = (
@@ -79,18 +82,34 @@ def ascii_compatible(encoding: str) -> bool:
 
 
 def sniff(raw: IO[bytes], encoding: str) -> str:
-    """The delimiter of the file: ``,`` ``;`` tab or ``|`` from its first 64 KB (``,`` if unsure)."""
+    """The delimiter of the file: ``,`` ``;`` tab or ``|`` (``,`` if unsure).
+
+    It is sniffed from the whole lines of the first 8 KB, up to the first line that opens a
+    quoted cell spanning lines; when not even the first line is whole, the candidate most
+    frequent in what there is of it wins.
+    """
     raw.seek(0)
     sample = raw.read(_SNIFF_BYTES)
+    whole = len(sample) < _SNIFF_BYTES
     try:
-        text = codecs.getincrementaldecoder(encoding)(errors="replace").decode(sample)
+        text = codecs.getincrementaldecoder(encoding)(errors="replace").decode(sample, whole)
     except LookupError:
         text = sample.decode("latin-1")
     text = text.lstrip("\ufeff\r\n")
-    if len(sample) >= _SNIFF_BYTES // 2:  # cut at the last full line
-        text = text[: max(text.rfind("\n"), text.rfind("\r")) + 1] or text
+    lines: list[str] = []
+    for line in _LINE.findall(text):
+        complete = whole or line.endswith(("\r", "\n"))
+        if not complete or line.count('"') % 2:  # cut, or opens a cell spanning lines
+            break
+        lines.append(line)
+    if not lines:
+        first = _LINE.match(text)
+        head = first.group() if first else ""
+        counts = [(head.count(delimiter), delimiter) for delimiter in _DELIMITERS]
+        best = max(counts, key=lambda pair: pair[0])  # the first of equals: ``,`` before ``;``
+        return best[1] if best[0] else ","
     try:
-        return csv.Sniffer().sniff(text, delimiters=_DELIMITERS).delimiter
+        return csv.Sniffer().sniff("".join(lines), delimiters=_DELIMITERS).delimiter
     except csv.Error:
         return ","
 
