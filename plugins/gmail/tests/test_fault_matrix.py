@@ -387,13 +387,6 @@ def test_hangs_on_reads_are_ridden_out(project: Project, baseline: Baseline, run
 CREATES = {"draft": "/gmail/v1/users/me/drafts", "Google task": "/tasks/v1/lists/"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug: a create the API completes after the client's read timeout is made "
-    "twice. GoogleSink.create_once treats the timeout as ambiguous and looks for the object at "
-    "once (drafts.list / tasks.list), before the hung request has landed, finds nothing and "
-    "POSTs again; the first request then lands too (engage_gmail/writes.py create_once)",
-)
 @pytest.mark.parametrize("create", list(CREATES))
 def test_a_create_that_hangs_past_the_read_timeout_is_not_made_twice(
     project: Project, create: str
@@ -411,7 +404,7 @@ def test_a_create_that_hangs_past_the_read_timeout_is_not_made_twice(
     done = hang(project.fake, hung, 1.5)
     slow = project.sync()
     assert done.wait(10)  # the hung create has landed
-    project.recovered(f"hang on a {create} create, lands late [xfail: bug]", slow)
+    project.recovered(f"hang on a {create} create, lands late", slow)
 
 
 def test_a_rate_limited_token_refresh_is_temporary(project: Project) -> None:

@@ -226,7 +226,7 @@ class GmailDraftsSink(GoogleSink):
 
         try:
             remote_id = self.create_once(f"draft for {task.key}", send, recover)
-        except HttpError as exc:  # rejected by Gmail: nothing was created
+        except HttpError as exc:  # rejected by Gmail, or MayLand: the next run looks first
             return PushResult(task.key, error=str(exc))
         return PushResult(task.key, remote_id=remote_id)
 

@@ -188,7 +188,7 @@ class GoogleTasksSink(GoogleSink):
 
         try:
             remote_id = self.create_once(f"Google task for {task.key}", send, recover)
-        except HttpError as exc:  # rejected by Google: nothing was created
+        except HttpError as exc:  # rejected by Google, or MayLand: the next run looks first
             return PushResult(task.key, error=str(exc))
         return PushResult(task.key, remote_id=remote_id)
 

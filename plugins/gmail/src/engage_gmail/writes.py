@@ -3,9 +3,12 @@
 Reads (lists, gets) and idempotent writes (a patch) go through an ordinary retrying
 :class:`~engage.http.HttpClient`. A *create* is not idempotent: a POST that timed out or got
 a 5xx may have landed, and sending it again could make a second draft or task. So creates go
-through :meth:`GoogleSink.create_once`, which sends each POST once per try and, after an
-ambiguous failure, looks for the object before trying again. Rejections that certainly
-created nothing (429, a rate-limit 403) are simply retried after a backoff.
+through :meth:`GoogleSink.create_once`, which sends each POST once per try. After a 5xx or
+a closed connection (the request is over) it looks for the object before trying again.
+After a read timeout the request may still be in flight and land later, where a look now
+would miss it: the create is not sent again in this run (:class:`MayLand`), and the next
+run looks for the object before creating it. Rejections that certainly created
+nothing (429, a rate-limit 403) are simply retried after a backoff.
 """
 
 from __future__ import annotations
@@ -31,6 +34,17 @@ from engage.http import (
 from engage_gmail.auth import google_classify, google_client, load_credentials
 
 PENDING = "The task stays pending: the next run looks for it before creating it again."
+#: The network fault of a request that may still be in flight: sent, then no answer in time
+#: (``requests.ReadTimeout``). A connection the server closed or refused is over: looked for.
+_IN_FLIGHT = ("ReadTimeout",)
+
+
+class MayLand(HttpError):
+    """A create got no answer before the read timeout: it may still land.
+
+    It is not sent again in this run, since a look now could miss it still in flight; the
+    task fails this run, and the next run looks for it before creating it.
+    """
 
 
 def short_scope(scope: str) -> str:
@@ -132,6 +146,7 @@ class GoogleSink:
 
         Raises:
             HttpError: the API rejected the object itself (a 400): nothing was created.
+            MayLand: a try got no answer and may land late (an :class:`HttpError` too).
             SinkError: the credentials were refused.
             RetriableSinkError: every try failed; the object may exist, so the task must stay
                 pending and the next run looks for it first.
@@ -160,6 +175,12 @@ class GoogleSink:
                     raise
             except RetriesExhausted as exc:  # one try, retriable: 429, rate-limit 403, 5xx, network
                 last = _last(exc)
+                if exc.status is None and last.endswith(_IN_FLIGHT):
+                    raise MayLand(
+                        f"{self.where}: creating the {what}: {last}: it may have landed (or "
+                        "still land); not sent again in this run, the next run looks for it "
+                        "before creating it"
+                    ) from None
                 ambiguous = ambiguous or exc.status is None or exc.status >= 500
             if attempt + 1 < self.retry.attempts:
                 asked = self._asked
