@@ -11,12 +11,20 @@ import os
 from urllib.parse import urlsplit, urlunsplit
 
 from engage.errors import StoreError
-from engage.store.base import LedgerEntry, LedgerStatus, Record, Store, WriteCounts
+from engage.store.base import (
+    LedgerEntry,
+    LedgerStatus,
+    Record,
+    SourcePull,
+    Store,
+    WriteCounts,
+)
 
 __all__ = [
     "LedgerEntry",
     "LedgerStatus",
     "Record",
+    "SourcePull",
     "Store",
     "WriteCounts",
     "is_postgres_url",

@@ -76,6 +76,25 @@ class LedgerEntry:
     attempts: int = 0
 
 
+@attrs.frozen
+class SourcePull:
+    """A source's latest pull, as the store recorded it for the runners that share it.
+
+    Attributes:
+        source: The source's config name.
+        runner: Who pulled (``host:pid``).
+        started_at: When the pull began (the real clock).
+        finished_at: When it ended, failed or not; None while it runs, or if its runner died.
+        error: Why it failed, if it did.
+    """
+
+    source: str
+    runner: str
+    started_at: datetime
+    finished_at: datetime | None = None
+    error: str | None = None
+
+
 class Store(Protocol):
     """Persistent state: records, cursors, the task ledger and the sync lock."""
 
@@ -260,7 +279,40 @@ class Store(Protocol):
         ...
 
     def lock(self) -> AbstractContextManager[None]:
-        """Hold the one-sync-at-a-time lock; raises :class:`~engage.errors.LockedError` if taken."""
+        """Hold the store for one job alone (a sync on SQLite, a copy or migration); raises
+        :class:`~engage.errors.LockedError` if a sync or another such job holds it."""
+        ...
+
+    #: Whether several runners may sync into the store at once (:meth:`runner_lock` is shared
+    #: and :meth:`claim` keeps them out of each other's way), or one at a time.
+    concurrent_runners: bool
+
+    def runner_lock(self) -> AbstractContextManager[None]:
+        """Hold the store for one sync among the runners that may share it (shared where
+        :attr:`concurrent_runners`, else the same as :meth:`lock`); raises
+        :class:`~engage.errors.LockedError` if :meth:`lock` (or, alone, another sync) holds it."""
+        ...
+
+    def claim(self, job: str) -> AbstractContextManager[bool]:
+        """Try to take ``job`` (``source:NAME``, ``planning``) for this runner alone, without
+        waiting; yields whether it was taken. A claim ends with the block, or with the
+        runner's connection if it dies."""
+        ...
+
+    def record_pull(self, pull: SourcePull) -> None:
+        """Save ``pull`` as its source's latest (commits on its own)."""
+        ...
+
+    def source_pulls(self) -> dict[str, SourcePull]:
+        """Each source's latest pull, by source name."""
+        ...
+
+    def run_mark(self, kind: str) -> datetime | None:
+        """When the runners' step ``kind`` (``planning``) last began, if ever."""
+        ...
+
+    def set_run_mark(self, kind: str, moment: datetime) -> None:
+        """Record that the runners' step ``kind`` began at ``moment`` (commits on its own)."""
         ...
 
     def close(self) -> None:

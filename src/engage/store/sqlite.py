@@ -51,6 +51,7 @@ from engage.store.sqlite_ledger import LedgerMixin
 from engage.store.sqlite_names import Names, register_functions
 from engage.store.sqlite_plans import PlanMixin
 from engage.store.sqlite_report import ReportMixin
+from engage.store.sqlite_runs import RunsMixin
 from engage.store.sqlite_schema import CUSTOMER_INDEX, TOUCHPOINT_INSERTED, migrate
 from engage.store.sqlite_statements import (
     CONTACT,
@@ -90,7 +91,7 @@ def _micros(value: datetime | None) -> int | None:
     return None if value is None else to_micros(value)
 
 
-class SQLiteStore(LedgerMixin, PlanMixin, HistoryMixin, ReportMixin, TimelineMixin):
+class SQLiteStore(LedgerMixin, PlanMixin, HistoryMixin, ReportMixin, TimelineMixin, RunsMixin):
     """engage's state in one SQLite file (or ``":memory:"``); implements :class:`~engage.store.base.Store`.
 
     Args:

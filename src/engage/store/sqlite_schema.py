@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from engage.errors import StoreError
 
 #: The schema version this engage writes.
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 _V1 = """
 CREATE TABLE IF NOT EXISTS customers (
@@ -303,6 +303,25 @@ def _to_v5(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
+_V6 = """
+-- Each source's latest pull (engage.sync, engage.store.sqlite_runs): when it began and ended,
+-- by which runner, and why it failed; a pull that never ended has no finished_at.
+CREATE TABLE IF NOT EXISTS source_pulls (
+    source       TEXT PRIMARY KEY,
+    runner       TEXT NOT NULL,
+    started_at   INTEGER NOT NULL,
+    finished_at  INTEGER,
+    error        TEXT
+) WITHOUT ROWID
+"""
+
+
+def _to_v6(conn: sqlite3.Connection) -> None:
+    """Each source's latest pull, which tells runners sharing a store what is done."""
+    for statement in statements(_V6):
+        conn.execute(statement)
+
+
 def statements(script: str) -> list[str]:
     """The complete SQL statements of ``script``, triggers' inner statements kept whole."""
     found, pending = [], ""
@@ -323,6 +342,7 @@ MIGRATIONS: Mapping[int, Callable[[sqlite3.Connection], None]] = {
     3: _to_v3,
     4: _to_v4,
     5: _to_v5,
+    6: _to_v6,
 }
 
 

@@ -33,7 +33,7 @@ from engage.errors import StoreError
 Connection = psycopg.Connection[tuple[Any, ...]]
 
 #: The schema version this engage writes (PostgreSQL counts its own versions).
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 #: Text that sorts and compares as bytes, like SQLite's and Python's strings.
 _TEXT = 'TEXT COLLATE "C"'
@@ -330,9 +330,23 @@ def _to_v1(conn: Connection) -> None:
             conn.execute(statement)
 
 
+def _to_v2(conn: Connection) -> None:
+    """Each source's latest pull, which tells runners sharing the store what is done."""
+    conn.execute(
+        f"""CREATE TABLE source_pulls (
+            source       {_TEXT} PRIMARY KEY,
+            runner       TEXT NOT NULL,
+            started_at   BIGINT NOT NULL,
+            finished_at  BIGINT,
+            error        TEXT
+        )"""
+    )
+
+
 #: version → the step that brings a schema from ``version - 1`` to ``version``.
 MIGRATIONS: Mapping[int, Callable[[Connection], None]] = {
     1: _to_v1,
+    2: _to_v2,
 }
 
 _HAS_VERSION_TABLE = "SELECT to_regclass('schema_version') IS NOT NULL"

@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -47,6 +47,7 @@ from engage.store.postgres.ledger import LedgerMixin
 from engage.store.postgres.names import PgNames
 from engage.store.postgres.plans import PlanMixin
 from engage.store.postgres.reads import ReadMixin
+from engage.store.postgres.runs import RunsMixin
 from engage.store.postgres.writes import WriteMixin
 
 __all__ = ["PostgresStore"]
@@ -57,6 +58,9 @@ Connection = psycopg.Connection[tuple[Any, ...]]
 
 #: The advisory lock of a store: one key per schema (``current_schema()``).
 _LOCK_KEY = "hashtextextended('engage sync ' || current_schema(), 0)"
+
+#: The lock every writing transaction takes (until it ends), so writers take turns.
+_WRITE_KEY = "hashtextextended('engage write ' || current_schema(), 0)"
 
 
 #: SQLSTATEs of a lost or refused connection: class 08 (connection exception), the server
@@ -81,7 +85,7 @@ def explain(where: str, exc: psycopg.Error) -> StoreError:
     return StoreError(f"{where}: PostgreSQL error {code or ''}: {text}".replace(" :", ":"))
 
 
-class PostgresStore(WriteMixin, LedgerMixin, PlanMixin, ReadMixin):
+class PostgresStore(WriteMixin, LedgerMixin, PlanMixin, ReadMixin, RunsMixin):
     """engage's state in a PostgreSQL database; implements :class:`~engage.store.base.Store`.
 
     Args:
@@ -94,7 +98,7 @@ class PostgresStore(WriteMixin, LedgerMixin, PlanMixin, ReadMixin):
             newer engage, or an older one that needs ``engage store migrate``.
     """
 
-    def __init__(self, url: str, *, connect_timeout: int = 10, pool_size: int = 4) -> None:
+    def __init__(self, url: str, *, connect_timeout: int = 10, pool_size: int = 6) -> None:
         self.url = url
         self.path = redact_url(url)  # what messages name (the password left out)
         self._timeout = connect_timeout
@@ -199,7 +203,17 @@ class PostgresStore(WriteMixin, LedgerMixin, PlanMixin, ReadMixin):
         depth = self._depth
         savepoint = f"engage_{depth}"
         with self._errors():
-            conn.execute("BEGIN" if depth == 0 else f"SAVEPOINT {savepoint}")
+            if depth == 0:
+                conn.execute("BEGIN")
+                try:
+                    # Runners' writes take turns, as in SQLite: merges and names then see
+                    # every committed record (a pull reads its source before it begins).
+                    conn.execute(f"SELECT pg_advisory_xact_lock({_WRITE_KEY})")
+                except BaseException:
+                    self._rollback(None)
+                    raise
+            else:
+                conn.execute(f"SAVEPOINT {savepoint}")
         self._depth = depth + 1
         try:
             yield
@@ -345,31 +359,42 @@ class PostgresStore(WriteMixin, LedgerMixin, PlanMixin, ReadMixin):
 
     # -- lock and lifetime -------------------------------------------------------------
 
-    @contextmanager
-    def lock(self) -> Iterator[None]:
-        """Hold the one-sync-at-a-time lock, without waiting.
+    def lock(self) -> AbstractContextManager[None]:
+        """Hold the store for one job alone (a copy, a migration), without waiting.
 
-        Not re-entrant: taking it again while held (by this or any store on the same
-        schema) raises :class:`~engage.errors.LockedError`.
+        Not re-entrant: taking it while any sync runs, or while held (by this or any store on
+        the same schema), raises :class:`~engage.errors.LockedError`.
         """
+        return self._store_lock(shared=False)
+
+    def runner_lock(self) -> AbstractContextManager[None]:
+        """Hold the store for one sync among others (a shared lock), without waiting; raises
+        :class:`~engage.errors.LockedError` while :meth:`lock` holds it."""
+        return self._store_lock(shared=True)
+
+    @contextmanager
+    def _store_lock(self, *, shared: bool) -> Iterator[None]:
+        suffix = "_shared" if shared else ""
         holder = self._borrow()
         try:
             with self._errors():
-                row = holder.execute(f"SELECT pg_try_advisory_lock({_LOCK_KEY})").fetchone()
+                row = holder.execute(f"SELECT pg_try_advisory_lock{suffix}({_LOCK_KEY})").fetchone()
         except BaseException:
             self._give_back(holder)
             raise
         if not (row and row[0]):
             self._give_back(holder)
-            raise LockedError(
-                f"another engage sync is running on {self.path} (a PostgreSQL advisory lock); "
-                "wait for it to finish"
+            holder_is = (
+                f"an engage store copy or migration is running on {self.path}"
+                if shared
+                else f"another engage sync is running on {self.path} (or a store copy or migration)"
             )
+            raise LockedError(f"{holder_is}: a PostgreSQL advisory lock; wait for it to finish")
         try:
             yield
         finally:
             try:
-                holder.execute(f"SELECT pg_advisory_unlock({_LOCK_KEY})")
+                holder.execute(f"SELECT pg_advisory_unlock{suffix}({_LOCK_KEY})")
             except psycopg.Error as exc:  # the connection died: the server released the lock
                 log.debug("%s: unlock failed: %s", self.path, exc, exc_info=True)
                 holder.close()
