@@ -262,6 +262,19 @@ report_all_option = click.option(
 @cli.command()
 @click.option("--dry-run", is_flag=True, help="Pull and plan, but push no task.")
 @click.option(
+    "--sources",
+    "patterns",
+    metavar="PATTERN",
+    multiple=True,
+    help="Pull only the sources whose names match (shell-style, e.g. 'mail_*'; repeat it or "
+    "separate patterns with commas). Default: every source.",
+)
+@click.option(
+    "--no-push",
+    is_flag=True,
+    help="Pull only: leave scoring, planning and pushing to 'engage push' (or the next sync).",
+)
+@click.option(
     "--report",
     "report_path",
     metavar="PATH",
@@ -278,6 +291,8 @@ report_all_option = click.option(
 def sync(
     app: App,
     dry_run: bool,
+    patterns: tuple[str, ...],
+    no_push: bool,
     report_path: Path | None,
     top: int | None,
     every: bool,
@@ -289,7 +304,62 @@ def sync(
     On a terminal each stage is shown as it runs (each source's pull with a percentage and
     the time left when its size is known, scoring, pushing); elsewhere nothing is drawn, and
     -v or --log-file logs each stage instead, with its UTC time and the run's id.
+
+    Several runners may run it at once on a PostgreSQL store: each source is pulled by one
+    of them, and the one that finishes pulling last plans and pushes. On SQLite one sync
+    runs at a time.
     """
+    if no_push and dry_run:
+        raise click.UsageError("--no-push pulls only; --dry-run plans without pushing: pick one")
+    _run_sync(app, report_path, top, every, as_json, as_of, dry_run=dry_run,
+              sources=patterns, push=not no_push)  # fmt: skip
+
+
+@cli.command()
+@click.option("--dry-run", is_flag=True, help="Plan, but push no task.")
+@click.option(
+    "--report",
+    "report_path",
+    metavar="PATH",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Then write the HTML report there, atomically (see 'engage report').",
+)
+@report_top_option
+@report_all_option
+@json_option
+@as_of_option
+@click.pass_obj
+@fails_cleanly
+def push(
+    app: App,
+    dry_run: bool,
+    report_path: Path | None,
+    top: int | None,
+    every: bool,
+    as_json: bool,
+    as_of: datetime | None,
+) -> None:
+    """Score, plan and push new tasks to every sink, pulling nothing.
+
+    The other half of 'engage sync --no-push': runners pull their sources, and one
+    scheduled 'engage push' plans and pushes what they stored. Like a sync, it pushes
+    nothing while a source's latest pull failed.
+    """
+    _run_sync(app, report_path, top, every, as_json, as_of, dry_run=dry_run, pull=False)
+
+
+def _run_sync(
+    app: App,
+    report_path: Path | None,
+    top: int | None,
+    every: bool,
+    as_json: bool,
+    as_of: datetime | None,
+    **how: Any,
+) -> None:
+    """Run a sync (or its pull or push half, as ``how`` says), print what it did and exit
+    with its code."""
     run = run_options()
     config = app.config
     if report_path is not None:
@@ -301,13 +371,7 @@ def sync(
     try:
         with output.progress_bars(quiet=run.quiet) as progress:
             report = run_sync(
-                config,
-                app.registry,
-                store,
-                as_of=as_of,
-                dry_run=dry_run,
-                progress=progress,
-                pm=app.pm,
+                config, app.registry, store, as_of=as_of, progress=progress, pm=app.pm, **how
             )
         if report_path is not None:
             written = _write_report(app, store, report_path, as_of, top, every)

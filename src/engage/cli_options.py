@@ -224,7 +224,11 @@ EXAMPLES: dict[str, tuple[tuple[str, str], ...]] = {
     "sync": (
         ("engage sync --dry-run", "pull and plan, push nothing"),
         ("engage sync -q --log-file /var/log/engage/sync.log", "for cron: errors only"),
-        ("engage sync --json | jq .sinks", "what was pushed where"),
+        ("engage sync --sources 'mail_*' --no-push", "pull the mailboxes only; plan later"),
+    ),
+    "push": (
+        ("engage push", "plan and push what the runners pulled"),
+        ("engage push --dry-run --json | jq .tasks_planned", "plan only, for a look"),
     ),
     "health": (
         ("engage health", "every customer, worst first"),

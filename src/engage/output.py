@@ -238,11 +238,20 @@ def print_sync(report: SyncReport) -> None:
             out.print(
                 f"  ... and {source.problems - 20:,} more (engage sync --json lists up to 200)"
             )
-    out.print(
-        f"{report.customers:,} customers ({report.customers_planned:,} planned again); "
-        f"{report.tasks_planned:,} tasks planned as of {report.as_of:%Y-%m-%d %H:%M} UTC"
-    )
+    if report.planning:
+        out.print(
+            f"{report.customers:,} customers; {report.tasks_planned:,} tasks planned; "
+            f"not planned here: {report.planning}",
+            markup=False,
+        )
+    else:
+        out.print(
+            f"{report.customers:,} customers ({report.customers_planned:,} planned again); "
+            f"{report.tasks_planned:,} tasks planned as of {report.as_of:%Y-%m-%d %H:%M} UTC"
+        )
     for sink in report.sinks:
+        if report.planning:
+            continue  # said once above
         if sink.skipped:
             out.print(f"sink {sink.name} ({sink.plugin}): nothing pushed ({sink.skipped})")
             continue
@@ -260,7 +269,10 @@ def print_sync(report: SyncReport) -> None:
 
 def _source_line(source: SourceReport) -> Text:
     """``source files (csv): 330,000 records (300,000 touchpoints) from 300,000 rows read:
-    ... new, ... changed, ... unchanged; 12 bad rows skipped; ok``."""
+    ... new, ... changed, ... unchanged; 12 bad rows skipped; ok`` (or who pulls it when
+    another runner does)."""
+    if source.elsewhere:
+        return Text(f"source {source.name} ({source.plugin}): not pulled here: {source.elsewhere}")
     unit = next(iter(source.read), "records")
     changes = (
         f"{source.inserted:,} new, {source.updated:,} changed, {source.unchanged:,} unchanged"
@@ -277,7 +289,9 @@ def sync_outcome(report: SyncReport) -> str:
     """One line of what a sync did, for the log: per source what it read, then the plan and
     per sink what it pushed."""
     parts = [
-        f"{source.name}: {source.counted()}{' (failed)' if source.error else ''}"
+        f"{source.name}: {source.elsewhere}"
+        if source.elsewhere
+        else f"{source.name}: {source.counted()}{' (failed)' if source.error else ''}"
         for source in report.sources
     ]
     parts.append(f"{report.customers:,} customers, {report.tasks_planned:,} tasks planned")

@@ -40,6 +40,8 @@ class SourceReport:
             rolled back and its cursor is unchanged.
         error_code: The exit code the failure asks for (75 temporary, 78 needs a person,
             3 input refused, 1 a plugin's bug; see :mod:`engage.errors`); 0 without one.
+        elsewhere: Why this run did not pull the source, when another runner sharing the
+            store pulls it (``pulled by host:812 at 09:02 UTC``); None when this run pulled it.
     """
 
     name: str
@@ -58,6 +60,7 @@ class SourceReport:
     notices: tuple[str, ...] = ()
     error: str | None = None
     error_code: int = EXIT_OK
+    elsewhere: str | None = None
 
     @property
     def exit_code(self) -> int:
@@ -97,6 +100,7 @@ class SourceReport:
             "messages": [*self.messages, *([self.error] if self.error else [])],
             "notices": list(self.notices),
             "failed": self.error is not None,
+            "elsewhere": self.elsewhere,
         }
 
 
@@ -154,7 +158,11 @@ class SinkReport:
 
 @attrs.frozen
 class SyncReport:
-    """Everything one ``engage sync`` did."""
+    """Everything one ``engage sync`` (or ``engage push``) did.
+
+    ``planning`` says why this run did not plan, if it did not: pull only (``--no-push``),
+    or another runner sharing the store plans this cycle.
+    """
 
     as_of: datetime
     dry_run: bool
@@ -163,6 +171,7 @@ class SyncReport:
     customers: int
     tasks_planned: int
     customers_planned: int = 0
+    planning: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -190,5 +199,6 @@ class SyncReport:
             "customers": self.customers,
             "tasks_planned": self.tasks_planned,
             "customers_planned": self.customers_planned,
+            "planning": self.planning,
             "sinks": {s.name: s.to_json() for s in self.sinks},
         }

@@ -24,11 +24,11 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from contextlib import ExitStack
 from datetime import datetime
 from itertools import chain
-from typing import Any
+from typing import Any, TypeGuard
 
 import attrs
 import pluggy
@@ -65,6 +65,7 @@ from engage.plugins import Registry
 from engage.progress import RunProgress, SilentProgress, Tally
 from engage.push import SinkPush, chunked
 from engage.report import MAX_MESSAGES, SinkReport, SourceReport, SyncReport
+from engage.runners import PLANNING, Runner, select_sources
 from engage.store.base import Record, Store, WriteCounts
 
 log = logging.getLogger(__name__)
@@ -85,8 +86,11 @@ def build_adapters(
     progress: ProgressFactory | None = None,
     env: Mapping[str, str] | None = None,
     directory: Directory | None = None,
+    sources: Collection[str] | None = None,
+    sinks: bool = True,
 ) -> tuple[dict[str, Source], dict[str, Sink]]:
-    """Build every configured source and sink, checking each table against its plugin's options.
+    """Build the configured sources (those named in ``sources``; every one by default) and
+    sinks (none with ``sinks=False``), checking each table against its plugin's options.
 
     Raises:
         PluginError: a table names a plugin that is not installed;
@@ -123,13 +127,14 @@ def build_adapters(
                 f"unexpected {type(exc).__name__}: {' '.join(str(exc).split())}"
             ) from None
 
-    sources: dict[str, Source] = {}
+    built: dict[str, Source] = {}
     for entry in config.sources.values():
-        sources[entry.name] = build("source", entry, registry.source(entry.plugin, entry.where))
-    sinks: dict[str, Sink] = {}
-    for entry in config.sinks.values():
-        sinks[entry.name] = build("sink", entry, registry.sink(entry.plugin, entry.where))
-    return sources, sinks
+        if sources is None or entry.name in sources:
+            built[entry.name] = build("source", entry, registry.source(entry.plugin, entry.where))
+    built_sinks: dict[str, Sink] = {}
+    for entry in config.sinks.values() if sinks else ():
+        built_sinks[entry.name] = build("sink", entry, registry.sink(entry.plugin, entry.where))
+    return built, built_sinks
 
 
 def check_adapter_options(config: Config, registry: Registry) -> None:
@@ -187,49 +192,71 @@ def pull_source(
         if len(messages) < MAX_MESSAGES:
             messages.append(message)
 
+    def admit(item: object) -> TypeGuard[Record | Retire]:
+        """Count what is not stored; True for what is (a record or a Retire)."""
+        if isinstance(item, Skipped):
+            skipped[item.what] = skipped.get(item.what, 0) + item.count
+            return False
+        if isinstance(item, Notice):
+            notices[item.message] = None
+            return False
+        if isinstance(item, Problem):
+            problem(item.message)
+            return False
+        if isinstance(item, Touchpoint):
+            if item.source != name:
+                raise SourceError(
+                    f"plugin '{plugin}' yielded a touchpoint with source {item.source!r}; "
+                    f"touchpoints must carry the source's config name {name!r} (context.name)"
+                )
+            if item.occurred_at > latest:
+                future = future_problem(item.occurred_at, clock)
+                problem(f"{name}: touchpoint {item.external_id!r}: {future}")
+                return False
+        return True
+
     try:
         items = iter(source.pull(store.get_cursor(name)))
         finished = False
         while not finished:
+            # Read up to a checkpoint (or a chunk) before the transaction begins: a source's
+            # network time is never spent holding the store's write lock.
+            batch: list[Record | Retire] = []
+            cursor: str | None = None
+            finished = True
+            for item in items:
+                if isinstance(item, Checkpoint):
+                    cursor, finished = item.cursor, False
+                    break
+                if admit(item):
+                    batch.append(item)
+                    if len(batch) >= WRITE_CHUNK:
+                        break
+            else:
+                items = iter(())
             segment = WriteCounts()
             segment_records = segment_touchpoints = 0
             with store.transaction():
-                batch: list[Record | Retire] = []
-                finished = True
-                for item in items:
-                    if isinstance(item, Checkpoint):
-                        segment += store.write(batch, name)
-                        batch = []
-                        store.set_cursor(name, item.cursor)
-                        finished = False
+                while True:
+                    segment += store.write(batch, name)
+                    segment_records += sum(1 for r in batch if not isinstance(r, Retire))
+                    segment_touchpoints += sum(1 for r in batch if isinstance(r, Touchpoint))
+                    if cursor is not None or len(batch) < WRITE_CHUNK:
                         break
-                    if isinstance(item, Skipped):
-                        skipped[item.what] = skipped.get(item.what, 0) + item.count
-                        continue
-                    if isinstance(item, Notice):
-                        notices[item.message] = None
-                        continue
-                    if isinstance(item, Problem):
-                        problem(item.message)
-                        continue
-                    if isinstance(item, Touchpoint):
-                        if item.source != name:
-                            raise SourceError(
-                                f"plugin '{plugin}' yielded a touchpoint with source {item.source!r}; "
-                                f"touchpoints must carry the source's config name {name!r} (context.name)"
-                            )
-                        if item.occurred_at > latest:
-                            future = future_problem(item.occurred_at, clock)
-                            problem(f"{name}: touchpoint {item.external_id!r}: {future}")
-                            continue
-                    batch.append(item)
-                    if not isinstance(item, Retire):
-                        segment_records += 1
-                        segment_touchpoints += isinstance(item, Touchpoint)
-                    if len(batch) >= WRITE_CHUNK:
-                        segment += store.write(batch, name)
-                        batch = []
-                segment += store.write(batch, name)
+                    # a long segment (a local file): the rest of it is read inside
+                    batch, finished = [], True
+                    for item in items:
+                        if isinstance(item, Checkpoint):
+                            cursor, finished = item.cursor, False
+                            break
+                        if admit(item):
+                            batch.append(item)
+                            if len(batch) >= WRITE_CHUNK:
+                                break
+                    else:
+                        items = iter(())
+                if cursor is not None:
+                    store.set_cursor(name, cursor)
             # committed: only now do this segment's records count
             counts += segment
             notices.update(dict.fromkeys(segment.notes))
@@ -317,20 +344,30 @@ def run_sync(
     progress: ProgressFactory | RunProgress | None = None,
     pm: pluggy.PluginManager | None = None,
     env: Mapping[str, str] | None = None,
+    sources: Sequence[str] = (),
+    pull: bool = True,
+    push: bool = True,
 ) -> SyncReport:
-    """Run one whole sync under the store's lock and return what it did.
+    """Run one whole sync and return what it did: pull, then score, plan and push.
+
+    ``sources`` are shell-style patterns choosing the sources to pull (all by default);
+    ``push=False`` pulls only (``engage sync --no-push``), ``pull=False`` plans and pushes
+    only (``engage push``). On a store several runners share (PostgreSQL), each source is
+    pulled by one runner at a time and the runner that finishes pulling last plans and
+    pushes (:mod:`engage.runners`); on SQLite one sync runs at a time.
 
     ``progress`` gets each source's progress; a :class:`~engage.progress.RunProgress` also
     shows each stage by name (each pull, scoring, pushing to each sink, clearing, the day's
     health record). Each stage is logged at info level when it ends.
 
     Raises:
-        LockedError: another sync holds the lock.
+        LockedError: another sync holds the store (SQLite), or a copy or migration does.
         ConfigError, PluginError: the configuration cannot be built (an unknown plugin,
-            option or factor weight); nothing was pulled.
+            option or factor weight, a pattern matching no source); nothing was pulled.
     """
     moment = as_of or utcnow()
     config.check_factors(registry.factors)  # before pulling: a typo must not cost a pull
+    names = select_sources(list(config.sources), sources) if pull else []
     stages = progress if isinstance(progress, RunProgress) else SilentProgress()
     tallies: dict[str, Tally] = {}
 
@@ -339,16 +376,23 @@ def run_sync(
         tallies.setdefault(name, tally)  # a sink of the same name comes second
         return tally
 
-    with store.lock():
-        sources, sinks = build_adapters(
-            config, registry, progress=counted, env=env, directory=store
+    with store.runner_lock():
+        built, sinks = build_adapters(
+            config,
+            registry,
+            progress=counted,
+            env=env,
+            directory=store,
+            sources=names,
+            sinks=push,
         )
-        source_reports = []
-        for name, src in sources.items():
+        runner = Runner(store, shared=store.concurrent_runners and pull and push)
+
+        def pull_one(name: str) -> SourceReport:
             plugin = config.sources[name].plugin
             started = time.monotonic()
             with stages.stage(f"pull {name} ({plugin})", source=name):
-                pulled = pull_source(store, name, plugin, src)
+                pulled = pull_source(store, name, plugin, built[name])
             pulled = attrs.evolve(pulled, read=tallies[name].read())
             log.info(
                 "pull %s (%s): %s in %.1f s%s",
@@ -358,64 +402,29 @@ def run_sync(
                 time.monotonic() - started,
                 f"; failed: {pulled.error}" if pulled.error else "",
             )
-            source_reports.append(pulled)
-        engine = Engine(
-            store=store,
-            factors=[r.value for r in registry.factors.values()],
-            rules=[r.value for r in registry.rules.values()],
-            settings=config.scoring,
-            identity=config.identity,
-        )
-        failed_sources = [r.name for r in source_reports if r.error]
-        skip = (
-            "dry run"
-            if dry_run
-            else (f"source failed: {', '.join(failed_sources)}" if failed_sources else None)
-        )
-        pushes = (
-            []
-            if skip
-            else [SinkPush(store, n, config.sinks[n].plugin, s) for n, s in sinks.items()]
-        )
-        for push in pushes:
-            with stages.stage(f"looking in {push.name} for tasks an interrupted run pushed"):
-                push.recover()
-        replanned, replanned_tasks = _plan_and_push(engine, store, moment, pushes, stages)
-        if replanned and replanned >= store.customer_count():
-            store.set_history_mark("full_pass", moment)  # everyone was scored and recorded
-        else:
-            with stages.stage("recording today's health of every customer (once a day)"):
-                engine.record_daily_history(moment)  # scores drift with time alone
-        planned = store.planned_task_count()
-        for push in pushes:
-            # the tasks of customers not planned again: every sink holds them already
-            push.already += planned - replanned_tasks
-            with stages.stage(f"clearing done tasks in {push.name}"):
-                push.clear()
-            if not push.stopped and not push.failed:
-                store.mark_all_held(push.name)
-            log.info(
-                "sink %s (%s): %s pushed, %s already there, %s cleared%s",
-                push.name,
-                push.plugin,
-                f"{push.pushed:,}",
-                f"{push.already:,}",
-                f"{push.cleared:,}",
-                f"; {len(push.errors)} error(s): {push.errors[0]}" if push.errors else "",
+            return pulled
+
+        source_reports = runner.pull_all(names, lambda n: config.sources[n].plugin, pull_one)
+        for pulled in source_reports:
+            if pulled.elsewhere:
+                log.info("source %s: %s", pulled.name, pulled.elsewhere)
+        if not push:
+            pull_only = "pull only (--no-push): 'engage push' or the next sync plans and pushes"
+            return _unplanned(config, store, moment, dry_run, source_reports, sinks, pull_only)
+        why_not = runner.last_to_finish(names) if runner.shared else None
+        if why_not is not None:
+            return _unplanned(config, store, moment, dry_run, source_reports, sinks, why_not)
+        with runner.planning() as planning:
+            why_not = (
+                "another runner is still planning: what this run pulled is planned next time"
+                if not planning
+                else (runner.last_to_finish(names) if runner.shared else None)
             )
-        if skip:
-            sink_reports = [SinkReport(n, config.sinks[n].plugin, skipped=skip) for n in sinks]
-        else:
-            sink_reports = [push.report() for push in pushes]
-        report = SyncReport(
-            as_of=moment,
-            dry_run=dry_run,
-            sources=tuple(source_reports),
-            sinks=tuple(sink_reports),
-            customers=store.customer_count(),
-            customers_planned=replanned,
-            tasks_planned=planned,
-        )
+            if why_not is not None:
+                return _unplanned(config, store, moment, dry_run, source_reports, sinks, why_not)
+            if not dry_run:
+                store.set_run_mark(PLANNING, utcnow())
+            report = _plan(config, registry, store, moment, dry_run, source_reports, sinks, stages)
     if pm is not None:
         try:
             pm.hook.engage_sync_finished(report=report)
@@ -428,3 +437,96 @@ def run_sync(
                 " ".join(str(exc).split())[:300],
             )
     return report
+
+
+def _unplanned(
+    config: Config,
+    store: Store,
+    moment: datetime,
+    dry_run: bool,
+    source_reports: Sequence[SourceReport],
+    sinks: Mapping[str, Sink],
+    why_not: str,
+) -> SyncReport:
+    """The report of a run that pulled but leaves planning and pushing to another."""
+    log.info("planning: %s", why_not)
+    return SyncReport(
+        as_of=moment,
+        dry_run=dry_run,
+        sources=tuple(source_reports),
+        sinks=tuple(SinkReport(n, config.sinks[n].plugin, skipped=why_not) for n in sinks),
+        customers=store.customer_count(),
+        tasks_planned=store.planned_task_count(),
+        planning=why_not,
+    )
+
+
+def failed_sources(config: Config, store: Store) -> list[str]:
+    """The configured sources whose latest pull (by any runner) failed: no task is pushed
+    on partial data."""
+    latest = store.source_pulls()
+    return [n for n in config.sources if (p := latest.get(n)) is not None and p.error]
+
+
+def _plan(
+    config: Config,
+    registry: Registry,
+    store: Store,
+    moment: datetime,
+    dry_run: bool,
+    source_reports: Sequence[SourceReport],
+    sinks: Mapping[str, Sink],
+    stages: RunProgress,
+) -> SyncReport:
+    """Score, plan and (unless a dry run, or a source's latest pull failed) push."""
+    engine = Engine(
+        store=store,
+        factors=[r.value for r in registry.factors.values()],
+        rules=[r.value for r in registry.rules.values()],
+        settings=config.scoring,
+        identity=config.identity,
+    )
+    failed = failed_sources(config, store)
+    skip = "dry run" if dry_run else (f"source failed: {', '.join(failed)}" if failed else None)
+    pushes = (
+        [] if skip else [SinkPush(store, n, config.sinks[n].plugin, s) for n, s in sinks.items()]
+    )
+    for push in pushes:
+        with stages.stage(f"looking in {push.name} for tasks an interrupted run pushed"):
+            push.recover()
+    replanned, replanned_tasks = _plan_and_push(engine, store, moment, pushes, stages)
+    if replanned and replanned >= store.customer_count():
+        store.set_history_mark("full_pass", moment)  # everyone was scored and recorded
+    else:
+        with stages.stage("recording today's health of every customer (once a day)"):
+            engine.record_daily_history(moment)  # scores drift with time alone
+    planned = store.planned_task_count()
+    for push in pushes:
+        # the tasks of customers not planned again: every sink holds them already
+        push.already += planned - replanned_tasks
+        with stages.stage(f"clearing done tasks in {push.name}"):
+            push.clear()
+        if not push.stopped and not push.failed:
+            store.mark_all_held(push.name)
+        log.info(
+            "sink %s (%s): %s pushed, %s already there, %s cleared%s",
+            push.name,
+            push.plugin,
+            f"{push.pushed:,}",
+            f"{push.already:,}",
+            f"{push.cleared:,}",
+            f"; {len(push.errors)} error(s): {push.errors[0]}" if push.errors else "",
+        )
+    if skip:
+        sink_reports = [SinkReport(n, config.sinks[n].plugin, skipped=skip) for n in sinks]
+    else:
+        sink_reports = [push.report() for push in pushes]
+    return SyncReport(
+        as_of=moment,
+        dry_run=dry_run,
+        sources=tuple(source_reports),
+        sinks=tuple(sink_reports),
+        customers=store.customer_count(),
+        customers_planned=replanned,
+        tasks_planned=planned,
+    )

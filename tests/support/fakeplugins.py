@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -32,7 +33,8 @@ class JsonlSource:
     """Touchpoints from a JSON-lines file; the cursor is the number of lines already read.
 
     A line ``{"problem": "..."}`` is a bad record; ``{"skipped": "why"}`` input passed over; ``{"fail": "..."}`` makes the pull fail there;
-    ``{"checkpoint": true}`` commits what came before.
+    ``{"checkpoint": true}`` commits what came before; ``{"wait_for": "NAME"}`` waits (up to
+    30 s) until a file of that name exists beside the source's file (a runner in mid-pull).
     """
 
     options: ClassVar[Mapping[str, Option]] = {
@@ -56,6 +58,11 @@ class JsonlSource:
                 yield Skipped(data["skipped"])
             elif "checkpoint" in data:
                 yield Checkpoint(str(number))
+            elif "wait_for" in data:
+                flag = self.path.with_name(data["wait_for"])
+                deadline = time.monotonic() + 30
+                while not flag.exists() and time.monotonic() < deadline:
+                    time.sleep(0.02)
             else:
                 data["occurred_at"] = datetime.fromisoformat(data["occurred_at"])
                 yield Touchpoint(source=self.context.name, **data)
