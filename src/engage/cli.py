@@ -666,7 +666,7 @@ def demo(app: App, as_of: datetime | None, keep: Path | None) -> None:
 
 @cli.group(name="store")
 def store_group() -> None:
-    """The store's schema: ``engage store migrate``."""
+    """The store: ``engage store migrate``, ``engage store copy``."""
 
 
 @store_group.command(name="migrate")
@@ -681,6 +681,27 @@ def store_migrate(app: App) -> None:
         click.echo(f"{where}: schema version {after}; nothing to migrate")
     else:
         click.echo(f"{where}: migrated from schema version {before} to {after}")
+
+
+@store_group.command(name="copy")
+@click.argument("source")
+@click.argument("dest")
+@fails_cleanly
+def store_copy(source: str, dest: str) -> None:
+    """Copy the whole store at SOURCE into the empty store at DEST, each an SQLite file or a
+    postgresql:// URL (from SQLite up to PostgreSQL, say): records, cursors, the task ledger,
+    plans and history, nothing pulled again. Point engage at DEST afterwards and the next
+    sync goes on where the last one stopped."""
+    from engage.progress import run_progress
+    from engage.store.copy import copy_store
+
+    with run_progress() as shown, shown.stage("copying the store", source="copy"):
+        report = copy_store(source, dest, progress=shown("copy"))
+    click.echo(report.summary())
+    click.echo(
+        "next: make DEST the store (store = in engage.toml, or $ENGAGE_STORE); "
+        "engage sync goes on from there"
+    )
 
 
 def main() -> None:
