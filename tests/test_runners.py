@@ -223,3 +223,40 @@ def test_the_next_cycle_pulls_everything_again(shared: Team) -> None:
     report = shared.run()
     assert sources_of(report) == {"crm": None, "mail": None}
     assert report.sources[0].inserted == 1 and report.planning is None
+
+
+def test_reads_never_wait_for_a_runner_writing(team: Team) -> None:
+    """While a runner holds the store's write turn (a checkpoint's transaction), health and
+    tasks answer at once, from what was committed."""
+    shared = team
+    from click.testing import CliRunner
+
+    from engage.cli import cli
+    from engage.models import Touchpoint
+
+    assert shared.run().planning is None
+    config = str(shared.root / "engage.toml")
+    (shared.root / "engage.toml").write_text(f'store = "{shared.store}"\n')
+    answers: dict[str, Any] = {}
+
+    def read() -> None:
+        for command in ("health", "tasks"):
+            result = CliRunner().invoke(
+                cli, ["--config", config, command, "--json", "--as-of", AS_OF.isoformat()]
+            )
+            answers[command] = (result.exit_code, result.output)
+
+    with shared.open() as writer, writer.transaction():  # type: ignore[attr-defined]
+        writer.write(
+            [Touchpoint(source="crm", external_id="c9", customer="initech.com",
+                        occurred_at=AS_OF - timedelta(days=1), channel="email",
+                        direction="inbound")],
+            "crm",
+        )  # fmt: skip
+        reader = threading.Thread(target=read)
+        reader.start()
+        reader.join(60)  # were a read to wait for the writer, it would wait for ever
+        assert not reader.is_alive(), "a read waited for the writing runner"
+    health = json.loads(answers["health"][1])
+    assert answers["health"][0] == 0 and answers["tasks"][0] == 0
+    assert {row["customer"] for row in health} == {"acme.com", "globex.com"}  # not initech
