@@ -28,7 +28,7 @@ import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -326,11 +326,23 @@ class SQLiteStore(LedgerMixin, PlanMixin, HistoryMixin, ReportMixin, TimelineMix
 
     def _write_batch(self, batch: list[Record]) -> WriteCounts:
         conn = self.conn
-        owners = [(r.id, r.email, r.name, int(r.active)) for r in batch if isinstance(r, Owner)]
-        customer_records = [r for r in batch if isinstance(r, Customer)]
-        contact_records = [r for r in batch if isinstance(r, Contact)]
-        touchpoints = [r for r in batch if isinstance(r, Touchpoint)]
-        touched = dict.fromkeys(t.customer for t in touchpoints)
+        owner_records: list[Owner] = []
+        customer_records: list[Customer] = []
+        contact_records: list[Contact] = []
+        touchpoints: list[Touchpoint] = []
+        kinds: dict[type, Callable[[Any], None]] = {
+            Touchpoint: touchpoints.append,
+            Customer: customer_records.append,
+            Contact: contact_records.append,
+            Owner: owner_records.append,
+        }
+        for record in batch:  # one pass; a subclass goes by isinstance
+            add = kinds.get(type(record))
+            if add is None:
+                add = next(a for kind, a in kinds.items() if isinstance(record, kind))
+            add(record)
+        owners = [(r.id, r.email, r.name, int(r.active)) for r in owner_records]
+        touched = dict.fromkeys([t.customer for t in touchpoints])
         landing = self._names.plan(
             conn, customer_records, itertools.chain(touched, (r.customer for r in contact_records))
         )
@@ -338,7 +350,7 @@ class SQLiteStore(LedgerMixin, PlanMixin, HistoryMixin, ReportMixin, TimelineMix
             customer_records, contact_records, touchpoints = landing.land(
                 customer_records, contact_records, touchpoints
             )
-            touched = dict.fromkeys(t.customer for t in touchpoints)
+            touched = dict.fromkeys([t.customer for t in touchpoints])
         customers = [
             (r.key, r.name, r.segment, r.owner, _micros(r.first_seen),
              None if r.open_work is None else int(r.open_work),
@@ -359,39 +371,46 @@ class SQLiteStore(LedgerMixin, PlanMixin, HistoryMixin, ReportMixin, TimelineMix
         ensured.update(("c", row[0]) for row in customers)
         ensured.update(("@", row[0]) for row in contacts)
         if touchpoints:
-            implied_customers = [k for k in touched if ("c", k) not in ensured]
-            implied_owners = {
-                t.owner: None for t in touchpoints if t.owner and ("o", t.owner) not in ensured
-            }
-            implied_contacts: dict[str, str] = {}
-            for t in touchpoints:
-                if t.contact_email and ("@", t.contact_email) not in ensured:
-                    implied_contacts.setdefault(t.contact_email, t.customer)
-            comparable = self._names.comparable
-            conn.executemany(
-                IMPLIED_CUSTOMER, [(k, comparable(k, None)) for k in implied_customers]
-            )
-            conn.executemany(IMPLIED_OWNER, [(o,) for o in implied_owners])
-            conn.executemany(IMPLIED_CONTACT, list(implied_contacts.items()))
-            ensured.update(("c", k) for k in implied_customers)
-            ensured.update(("o", o) for o in implied_owners)
-            ensured.update(("@", e) for e in implied_contacts)
-            rows = [
-                (t.source, t.external_id, t.customer, t.contact_email, to_micros(t.occurred_at),
-                 t.channel.value, t.direction.value, t.owner, t.subject, t.feedback, t.message_id,
-                 int(t.missed))
-                for t in touchpoints
-            ]  # fmt: skip
-            self._begin_bulk_load_if_empty()
-            inserted, updated = touchpoints_sql.upsert(conn, rows)
-            merged = 0
-            if touchpoints_sql.other_sources_exist(conn, {row[0] for row in rows}):
-                if self._bulk:  # finding merges needs the customer index: build it now
-                    self._end_bulk_load()
-                    self._bulk = False
-                merged = touchpoints_sql.mark_merges(conn, rows)
-            counts += WriteCounts(inserted, updated, len(rows) - inserted - updated, merged=merged)
+            counts += self._write_touchpoints(touchpoints, touched)
         return counts
+
+    def _write_touchpoints(
+        self, touchpoints: list[Touchpoint], touched: Mapping[str, None]
+    ) -> WriteCounts:
+        """Store a chunk's touchpoints, creating the customers, owners and contacts they
+        imply first (each looked at once per chunk, not once per row)."""
+        conn = self.conn
+        ensured = self._ensured
+        implied_customers = [k for k in touched if ("c", k) not in ensured]
+        implied_owners = [
+            o
+            for o in dict.fromkeys([t.owner for t in touchpoints])
+            if o and ("o", o) not in ensured
+        ]
+        first_customer: dict[str | None, str] = {}
+        for t in touchpoints:
+            if t.contact_email not in first_customer:
+                first_customer[t.contact_email] = t.customer
+        implied_contacts = [
+            (e, k) for e, k in first_customer.items() if e and ("@", e) not in ensured
+        ]
+        comparable = self._names.comparable
+        conn.executemany(IMPLIED_CUSTOMER, [(k, comparable(k, None)) for k in implied_customers])
+        conn.executemany(IMPLIED_OWNER, [(o,) for o in implied_owners])
+        conn.executemany(IMPLIED_CONTACT, implied_contacts)
+        ensured.update(("c", k) for k in implied_customers)
+        ensured.update(("o", o) for o in implied_owners)
+        ensured.update(("@", e) for e, _ in implied_contacts)
+        rows = touchpoints_sql.rows_of(touchpoints)
+        self._begin_bulk_load_if_empty()
+        inserted, updated = touchpoints_sql.upsert(conn, rows, bulk=self._bulk is True)
+        merged = 0
+        if touchpoints_sql.other_sources_exist(conn, {row[0] for row in rows}):
+            if self._bulk:  # finding merges needs the customer index: build it now
+                self._end_bulk_load()
+                self._bulk = False
+            merged = touchpoints_sql.mark_merges(conn, rows)
+        return WriteCounts(inserted, updated, len(rows) - inserted - updated, merged=merged)
 
     def _begin_bulk_load_if_empty(self) -> None:
         """Loading into an empty store: build the customer index once at commit, not row by

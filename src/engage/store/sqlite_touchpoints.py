@@ -17,6 +17,9 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
+from engage.clock import EPOCH, MICROSECOND
+from engage.models import Channel, Direction, Touchpoint
+
 #: Emails this close in time (microseconds) with the same parties and subject are one email.
 SAME_EMAIL_WINDOW = 60_000_000
 
@@ -76,6 +79,21 @@ MARK_SAME_EMAIL = f"""UPDATE touchpoints SET duplicate_of = ({_SAME_EMAIL})
 UNMERGE = "UPDATE touchpoints SET duplicate_of = NULL WHERE duplicate_of = ?"
 
 
+_TEXT: dict[Channel | Direction, str] = {m: m.value for m in (*Channel, *Direction)}
+
+
+def rows_of(touchpoints: Sequence[Touchpoint]) -> list[tuple[Any, ...]]:
+    """The touchpoints as rows of :data:`COLUMNS` (their times in microseconds since the epoch)."""
+    text = _TEXT
+    # occurred_at is aware (the model refuses naive times): no UTC check per row
+    return [
+        (t.source, t.external_id, t.customer, t.contact_email,
+         (t.occurred_at - EPOCH) // MICROSECOND, text[t.channel], text[t.direction], t.owner,
+         t.subject, t.feedback, t.message_id, int(t.missed))
+        for t in touchpoints
+    ]  # fmt: skip
+
+
 def existing_ids(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> set[tuple[str, str]]:
     """The (source, external_id) pairs of ``rows`` the store already holds."""
     by_source: dict[str, list[str]] = {}
@@ -92,8 +110,22 @@ def existing_ids(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> s
     return found
 
 
-def upsert(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> tuple[int, int]:
-    """Insert new rows and update known ones; returns (inserted, updated)."""
+def upsert(
+    conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]], *, bulk: bool = False
+) -> tuple[int, int]:
+    """Insert new rows and update known ones; returns (inserted, updated).
+
+    With ``bulk`` (a load into a store that was empty when its transaction began, so nearly
+    every row is new) the rows are inserted without looking first; only when some were
+    already there is every row of the chunk applied again as an update, in order, which
+    changes just those (a row inserted a moment ago already holds its values): the same
+    result and counts as looking first.
+    """
+    if bulk:
+        inserted = conn.executemany(INSERT, rows).rowcount if rows else 0
+        if inserted == len(rows):
+            return inserted, 0
+        return inserted, conn.executemany(UPDATE, rows).rowcount
     known = existing_ids(conn, rows)
     new: list[tuple[Any, ...]] = []
     old: list[tuple[Any, ...]] = []
