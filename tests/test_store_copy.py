@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import attrs
 import pytest
 from click.testing import CliRunner, Result
 
@@ -240,24 +241,34 @@ class TestCopy:
             0,
         )
 
-    def test_progress_counts_every_row(self, source: str, store_target: str) -> None:
-        """A progress that takes totals is told the rows to copy, then advanced to it."""
+    def test_rows_stream_in_chunks_and_progress_follows(
+        self, monkeypatch: pytest.MonkeyPatch, project: Path, source: str, store_target: str
+    ) -> None:
+        """Rows travel a chunk at a time, both ways; a progress that takes totals is told the
+        rows to copy, then advanced by each chunk up to it."""
 
         class Recorder:
             def __init__(self) -> None:
                 self.told: list[int] = []
-                self.done = 0
+                self.chunks: list[int] = []
 
             def total(self, what: str, count: int) -> None:
                 self.told.append(count)
 
             def advance(self, what: str, count: int = 1) -> None:
                 assert what == "rows"
-                self.done += count
+                self.chunks.append(count)
 
-        recorder = Recorder()
-        report = copy_store(source, store_target, progress=recorder)
-        assert recorder.told == [report.rows] and recorder.done == report.rows > 0
+        monkeypatch.setattr("engage.store.copy.CHUNK", 2)
+        there, back = Recorder(), Recorder()
+        report = copy_store(source, store_target, progress=there)
+        assert copy_store(store_target, str(project / "back.db"), progress=back) == attrs.evolve(
+            report, source=store_target, dest=str(project / "back.db")
+        )
+        for recorder in (there, back):
+            assert recorder.told == [report.rows] and sum(recorder.chunks) == report.rows
+            assert max(recorder.chunks) == 2 and len(recorder.chunks) > len(report.tables)
+        assert dump(str(project / "back.db")) == dump(source)
 
 
 class TestTablesTheSchemaGains:
@@ -323,18 +334,30 @@ class TestRefusals:
         else:
             assert dump(missing) == {}
 
-    def test_an_older_source_says_migrate_first(self, project: Path, store_target: str) -> None:
+    def test_an_older_source_says_migrate_first(
+        self, backend: Backend, project: Path, store_target: str
+    ) -> None:
         """A store from an older engage is left alone, with the command that brings it up."""
-        older = str(project / "older.db")
-        with sqlite3.connect(older, isolation_level=None) as conn:
-            register_functions(conn)
-            for step in range(1, SQLITE_VERSION):
-                MIGRATIONS[step](conn)
-            conn.execute(f"PRAGMA user_version = {SQLITE_VERSION - 1}")
+        if backend.name == "sqlite":
+            older = str(project / "older.db")
+            with sqlite3.connect(older, isolation_level=None) as conn:
+                register_functions(conn)
+                for step in range(1, SQLITE_VERSION):
+                    MIGRATIONS[step](conn)
+                conn.execute(f"PRAGMA user_version = {SQLITE_VERSION - 1}")
+        else:
+            older = store_target
+            _older_postgres_store(older)
+        dest = str(project / "dest.db")
         with pytest.raises(StoreError, match="run 'engage store migrate' on it first"):
-            copy_store(older, store_target)
-        with sqlite3.connect(older) as conn:
-            assert conn.execute("PRAGMA user_version").fetchone()[0] == SQLITE_VERSION - 1
+            copy_store(older, dest)
+        assert not Path(dest).exists()
+        if backend.name == "sqlite":  # still older: the copy migrated nothing
+            with sqlite3.connect(older) as conn:
+                assert conn.execute("PRAGMA user_version").fetchone()[0] == SQLITE_VERSION - 1
+        else:
+            with pytest.raises(StoreError, match="engage store migrate"):
+                open_store(older)
 
     def test_a_newer_source_is_refused(self, source: str, store_target: str) -> None:
         """A store a newer engage wrote is not read."""
@@ -383,6 +406,24 @@ class TestRefusals:
         assert _triggers(store_target) == triggers
         execute(store_target, unfence)
         assert copy_store(source, store_target).rows > 0
+
+
+def _older_postgres_store(target: str) -> None:
+    """A PostgreSQL store one schema version behind this engage's."""
+    import psycopg
+
+    from engage.store.postgres.schema import MIGRATIONS as PG_MIGRATIONS
+    from engage.store.postgres.schema import SCHEMA_VERSION as PG_VERSION
+
+    if PG_VERSION == 1:
+        pytest.skip("PostgreSQL has one schema version: none is older")
+    with psycopg.connect(target, autocommit=True) as conn:
+        conn.execute(
+            "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, migrated_at BIGINT)"
+        )
+        for step in range(1, PG_VERSION):
+            PG_MIGRATIONS[step](conn)
+            conn.execute("INSERT INTO schema_version VALUES (%s, 0)", (step,))
 
 
 def _triggers(target: str) -> list[tuple[str, str]]:
