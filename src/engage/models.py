@@ -7,7 +7,7 @@ refused at construction (:class:`~engage.errors.ValidationError`), never silentl
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from types import MappingProxyType
 from typing import Any, TypeVar
@@ -199,6 +199,67 @@ class Touchpoint:
     feedback: float | None = attrs.field(default=None, converter=_feedback)
     message_id: str | None = None
     missed: bool = False
+
+    @classmethod
+    def from_checked(
+        cls,
+        source: str,
+        external_id: str,
+        customer: str,
+        occurred_at: datetime,
+        channel: Channel,
+        direction: Direction,
+        contact_email: str | None = None,
+        owner: str | None = None,
+        subject: str | None = None,
+        feedback: float | None = None,
+        message_id: str | None = None,
+        missed: bool = False,
+    ) -> Touchpoint:
+        """A touchpoint from values a source has already checked, without converting them.
+
+        For sources that read many rows (the CSV source builds one per row): the values must
+        be what the constructor would make of them, an aware UTC ``occurred_at``, members of
+        :class:`Channel` and :class:`Direction`, a stripped lower-case ``contact_email`` or
+        None, a ``feedback`` float from 0 to 1 or None. The result equals
+        ``Touchpoint(...)`` of the same values; the checks are simply not repeated.
+        """
+        touchpoint = _new(cls)
+        _SET_SOURCE(touchpoint, source)
+        _SET_EXTERNAL_ID(touchpoint, external_id)
+        _SET_CUSTOMER(touchpoint, customer)
+        _SET_OCCURRED_AT(touchpoint, occurred_at)
+        _SET_CHANNEL(touchpoint, channel)
+        _SET_DIRECTION(touchpoint, direction)
+        _SET_CONTACT_EMAIL(touchpoint, contact_email)
+        _SET_OWNER(touchpoint, owner)
+        _SET_SUBJECT(touchpoint, subject)
+        _SET_FEEDBACK(touchpoint, feedback)
+        _SET_MESSAGE_ID(touchpoint, message_id)
+        _SET_MISSED(touchpoint, missed)
+        return touchpoint
+
+
+def _slot_setter(cls: type, name: str) -> Callable[[Any, Any], None]:
+    """The setter of a slot of a frozen class (which refuses plain assignment)."""
+    setter: Callable[[Any, Any], None] = getattr(cls, name).__set__
+    return setter
+
+
+# for Touchpoint.from_checked
+_new = object.__new__
+_SET_SOURCE = _slot_setter(Touchpoint, "source")
+_SET_EXTERNAL_ID = _slot_setter(Touchpoint, "external_id")
+_SET_CUSTOMER = _slot_setter(Touchpoint, "customer")
+_SET_OCCURRED_AT = _slot_setter(Touchpoint, "occurred_at")
+_SET_CHANNEL = _slot_setter(Touchpoint, "channel")
+_SET_DIRECTION = _slot_setter(Touchpoint, "direction")
+_SET_CONTACT_EMAIL = _slot_setter(Touchpoint, "contact_email")
+_SET_OWNER = _slot_setter(Touchpoint, "owner")
+_SET_SUBJECT = _slot_setter(Touchpoint, "subject")
+_SET_FEEDBACK = _slot_setter(Touchpoint, "feedback")
+_SET_MESSAGE_ID = _slot_setter(Touchpoint, "message_id")
+_SET_MISSED = _slot_setter(Touchpoint, "missed")
 
 
 @attrs.frozen

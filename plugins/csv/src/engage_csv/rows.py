@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -19,7 +18,7 @@ import attrs
 
 from engage.errors import SourceError
 from engage.identity import Identity, email_domain, normalize_customer
-from engage.models import Channel, Contact, Customer, Touchpoint
+from engage.models import Channel, Contact, Customer, Direction, Touchpoint
 from engage_csv.dates import Ambiguous
 from engage_csv.fields import FieldError, parse_feedback
 from engage_csv.header import FIELDS, IDENTIFYING, match_columns
@@ -37,6 +36,8 @@ Infer = Callable[[], tuple[str | None, list[int], int]]
 #: Addresses resolved to customers within a pull (the most recently used kept), and keys kept
 #: as text beside their digests, so memory stays flat on huge files.
 MAX_REMEMBERED = 8192
+#: What a row's closed-set cells give: channel, direction, missed, feedback, open_work.
+Closed = tuple[Channel, Direction, bool, float | None, bool | None]
 #: The channels an outcome applies to: only a call or a meeting can be missed.
 _CONVERSATIONS = frozenset({Channel.CALL, Channel.MEETING})
 #: ``Jane Doe <jane@acme.com>`` or ``Jane Doe (jane@acme.com)``: an address with a name.
@@ -127,7 +128,9 @@ class Rows:
         self.date_columns: tuple[int, ...] = ()
         self._ambiguous: str | None = None
         #: email → (is an address, its customer key): resolved once per distinct address
-        self._customers: OrderedDict[str, tuple[bool, str | None]] = OrderedDict()
+        self._customers: dict[str, tuple[bool, str | None]] = {}
+        #: the closed-set cells of a row → what they give: few distinct, so each read once
+        self._closed: dict[tuple[str, ...], Closed] = {}
 
     def bind(self, display: str, header: Sequence[str]) -> Layout:
         """Match a file's header to the fields, filters, lookups and attributes.
@@ -246,20 +249,20 @@ class Rows:
             raise BadRow("occurred_at", str(error), occurred_text) from None
         if occurred_at > self.latest:  # a typo such as 3609: engage.future_problem's rule
             raise BadRow("occurred_at", "in the future", occurred_text)
-        values = self.values
-        field = "channel"
-        try:
-            channel = values.channel(cells[index["channel"]])
-            field = "direction"
-            direction = values.direction(cells[index["direction"]], channel)
-            field = "outcome"
-            missed = values.outcome(cells[index["outcome"]]) and channel in _CONVERSATIONS
-            field = "feedback"
-            feedback = parse_feedback(cells[index["feedback"]], self.feedback_scale)
-            field = "open_work"
-            open_work = values.open_work(cells[index["open_work"]])
-        except FieldError as error:
-            raise BadRow(field, str(error), cells[index[field]]) from None
+        closed_key = (
+            cells[index["channel"]],
+            cells[index["direction"]],
+            cells[index["outcome"]],
+            cells[index["feedback"]],
+            cells[index["open_work"]],
+        )
+        closed = self._closed.get(closed_key)
+        if closed is None:  # cells of these values not read yet in this pull
+            closed = self._read_closed(index, cells)
+            if len(self._closed) >= MAX_REMEMBERED:
+                self._closed.clear()
+            self._closed[closed_key] = closed
+        channel, direction, missed, feedback, open_work = closed
 
         email = cells[index["email"]].strip()
         customer_text = cells[index["customer"]].strip()
@@ -309,21 +312,44 @@ class Rows:
             joined = "\x1f".join(cells[i].strip() for i in layout.identifying)
             external_id = hashlib.sha256(joined.encode()).hexdigest()[:24]
         records.append(
-            Touchpoint(
-                source=self.name,
-                external_id=external_id,
-                customer=key,
-                occurred_at=occurred_at,
-                channel=channel,
-                direction=direction,
-                contact_email=email or None,
-                owner=owner or None,
-                subject=cells[index["subject"]].strip() or None,
-                feedback=feedback,
-                missed=missed,
+            Touchpoint.from_checked(  # each value checked above
+                self.name,
+                external_id,
+                key,
+                occurred_at,
+                channel,
+                direction,
+                email or None,
+                owner or None,
+                cells[index["subject"]].strip() or None,
+                feedback,
+                None,
+                missed,
             )
         )
         return records
+
+    def _read_closed(self, index: Mapping[str, int], cells: list[str]) -> Closed:
+        """The channel, direction, missed, feedback and open_work a row's cells give.
+
+        Raises:
+            BadRow: one of them cannot be read (the first, in that order).
+        """
+        values = self.values
+        field = "channel"
+        try:
+            channel = values.channel(cells[index["channel"]])
+            field = "direction"
+            direction = values.direction(cells[index["direction"]], channel)
+            field = "outcome"
+            missed = values.outcome(cells[index["outcome"]]) and channel in _CONVERSATIONS
+            field = "feedback"
+            feedback = parse_feedback(cells[index["feedback"]], self.feedback_scale)
+            field = "open_work"
+            open_work = values.open_work(cells[index["open_work"]])
+        except FieldError as error:
+            raise BadRow(field, str(error), cells[index[field]]) from None
+        return channel, direction, missed, feedback, open_work
 
     def _settle(self, text: str, error: Ambiguous) -> datetime:
         """Read an ambiguous date in the order the file's other dates show, once it is known.
@@ -362,11 +388,9 @@ class Rows:
         if resolved is None:  # addresses repeat across rows: resolve each once per pull
             valid = email_domain(email) is not None
             resolved = (valid, self.identity.customer_key(email) if valid else None)
+            if len(self._customers) >= MAX_REMEMBERED:
+                self._customers.clear()
             self._customers[email] = resolved
-            if len(self._customers) > MAX_REMEMBERED:
-                self._customers.popitem(last=False)
-        else:
-            self._customers.move_to_end(email)
         if not resolved[0]:
             named, address = _address(email)
             if address is None or email_domain(address) is None:
