@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import ExitStack
 from datetime import datetime
 from itertools import chain
@@ -45,6 +45,7 @@ from engage.adapters import (
     Sink,
     Skipped,
     Source,
+    SourceItem,
     future_problem,
     resolve_options,
 )
@@ -215,25 +216,25 @@ def pull_source(
                 return False
         return True
 
+    def read_chunk(items: Iterator[SourceItem]) -> tuple[list[Record | Retire], str | None]:
+        """What to store up to the next checkpoint (and its cursor) or a chunk's worth."""
+        batch: list[Record | Retire] = []
+        for item in items:
+            if isinstance(item, Checkpoint):
+                return batch, item.cursor
+            if admit(item):
+                batch.append(item)
+                if len(batch) >= WRITE_CHUNK:
+                    break
+        return batch, None
+
     try:
         items = iter(source.pull(store.get_cursor(name)))
-        finished = False
-        while not finished:
+        cursor: str | None = ""
+        while cursor is not None:
             # Read up to a checkpoint (or a chunk) before the transaction begins: a source's
-            # network time is never spent holding the store's write lock.
-            batch: list[Record | Retire] = []
-            cursor: str | None = None
-            finished = True
-            for item in items:
-                if isinstance(item, Checkpoint):
-                    cursor, finished = item.cursor, False
-                    break
-                if admit(item):
-                    batch.append(item)
-                    if len(batch) >= WRITE_CHUNK:
-                        break
-            else:
-                items = iter(())
+            # network time is never spent holding the store's write turn.
+            batch, cursor = read_chunk(items)
             segment = WriteCounts()
             segment_records = segment_touchpoints = 0
             with store.transaction():
@@ -243,18 +244,7 @@ def pull_source(
                     segment_touchpoints += sum(1 for r in batch if isinstance(r, Touchpoint))
                     if cursor is not None or len(batch) < WRITE_CHUNK:
                         break
-                    # a long segment (a local file): the rest of it is read inside
-                    batch, finished = [], True
-                    for item in items:
-                        if isinstance(item, Checkpoint):
-                            cursor, finished = item.cursor, False
-                            break
-                        if admit(item):
-                            batch.append(item)
-                            if len(batch) >= WRITE_CHUNK:
-                                break
-                    else:
-                        items = iter(())
+                    batch, cursor = read_chunk(items)  # a long segment (a local file)
                 if cursor is not None:
                     store.set_cursor(name, cursor)
             # committed: only now do this segment's records count

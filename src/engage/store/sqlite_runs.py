@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from engage.clock import ensure_utc, from_micros, to_micros
 from engage.store.base import SourcePull
+from engage.store.pulls import COLUMNS, mark_name, pull_of, pull_row
 
 if TYPE_CHECKING:
     import sqlite3
@@ -66,28 +67,24 @@ class RunsMixin:
 
     def record_pull(self, pull: SourcePull) -> None:
         """Save ``pull`` as its source's latest (commits on its own)."""
-        finished = None if pull.finished_at is None else to_micros(ensure_utc(pull.finished_at))
         with self._own_transaction("record_pull"):
             self.conn.execute(
                 "INSERT OR REPLACE INTO source_pulls "
                 "(source, runner, started_at, finished_at, error) VALUES (?, ?, ?, ?, ?)",
-                (pull.source, pull.runner, to_micros(ensure_utc(pull.started_at)), finished,
-                 pull.error),
-            )  # fmt: skip
+                pull_row(pull),
+            )
 
     def source_pulls(self) -> dict[str, SourcePull]:
         """Each source's latest pull, by source name."""
         with self._errors():
-            rows = self.conn.execute(
-                "SELECT source, runner, started_at, finished_at, error FROM source_pulls"
-            ).fetchall()
-        return {row[0]: _pull(row) for row in rows}
+            rows = self.conn.execute(f"SELECT {COLUMNS} FROM source_pulls").fetchall()
+        return {row[0]: pull_of(row) for row in rows}
 
     def run_mark(self, kind: str) -> datetime | None:
         """When the runners' step ``kind`` last began, if ever."""
         with self._errors():
             row = self.conn.execute(
-                "SELECT value FROM planning WHERE name = ?", (f"run:{kind}",)
+                "SELECT value FROM planning WHERE name = ?", (mark_name(kind),)
             ).fetchone()
         return None if row is None else from_micros(int(row[0]))
 
@@ -96,16 +93,5 @@ class RunsMixin:
         with self._own_transaction("set_run_mark"):
             self.conn.execute(
                 "INSERT OR REPLACE INTO planning (name, value) VALUES (?, ?)",
-                (f"run:{kind}", str(to_micros(ensure_utc(moment)))),
+                (mark_name(kind), str(to_micros(ensure_utc(moment)))),
             )
-
-
-def _pull(row: tuple[str, str, int, int | None, str | None]) -> SourcePull:
-    source, runner, started, finished, error = row
-    return SourcePull(
-        source=source,
-        runner=runner,
-        started_at=from_micros(started),
-        finished_at=None if finished is None else from_micros(finished),
-        error=error,
-    )
