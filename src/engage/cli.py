@@ -259,6 +259,31 @@ report_all_option = click.option(
 )
 
 
+def sync_outputs(command: F) -> F:
+    """The options ``sync`` and ``push`` share: ``--report`` (with ``--top``/``--all``),
+    ``--format``/``--json`` and ``--as-of``; then the app and clean failures."""
+    for option in reversed(
+        (
+            click.option(
+                "--report",
+                "report_path",
+                metavar="PATH",
+                type=click.Path(dir_okay=False, path_type=Path),
+                default=None,
+                help="Then write the HTML report there, atomically (see 'engage report').",
+            ),
+            report_top_option,
+            report_all_option,
+            json_option,
+            as_of_option,
+            click.pass_obj,
+            fails_cleanly,
+        )
+    ):
+        command = option(command)
+    return command
+
+
 @cli.command()
 @click.option("--dry-run", is_flag=True, help="Pull and plan, but push no task.")
 @click.option(
@@ -274,20 +299,7 @@ report_all_option = click.option(
     is_flag=True,
     help="Pull only: leave scoring, planning and pushing to 'engage push' (or the next sync).",
 )
-@click.option(
-    "--report",
-    "report_path",
-    metavar="PATH",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Then write the HTML report there, atomically (see 'engage report').",
-)
-@report_top_option
-@report_all_option
-@json_option
-@as_of_option
-@click.pass_obj
-@fails_cleanly
+@sync_outputs
 def sync(
     app: App,
     dry_run: bool,
@@ -317,20 +329,7 @@ def sync(
 
 @cli.command()
 @click.option("--dry-run", is_flag=True, help="Plan, but push no task.")
-@click.option(
-    "--report",
-    "report_path",
-    metavar="PATH",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Then write the HTML report there, atomically (see 'engage report').",
-)
-@report_top_option
-@report_all_option
-@json_option
-@as_of_option
-@click.pass_obj
-@fails_cleanly
+@sync_outputs
 def push(
     app: App,
     dry_run: bool,
