@@ -17,7 +17,8 @@ an expired id, ``historyTypes`` filter of its four values, label changes, paging
 use Google's body shape. Tokens are checked by :class:`fake_oauth.FakeOAuth`; every call is
 charged to the user's quota (list 5, get 5, attachments 5, history 2, profile 1), and
 :attr:`FakeGmail.gets` counts ``messages.get`` by format, and an optional per-minute
-limit answers 429 ``userRateLimitExceeded`` when exceeded.
+limit (:attr:`FakeGmail.quota_per_minute`, the units of any 60 seconds) answers 429
+``userRateLimitExceeded`` when exceeded (counted in :attr:`FakeGmail.rate_limited`).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import json
 import re
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
@@ -118,6 +119,7 @@ class FakeGmail:
         self.expired_before = 0
         self.units: Counter[str] = Counter()
         self.quota_per_minute: int | None = None
+        self.rate_limited = 0
         self.batch_sizes: list[int] = []
         self.part_faults: list[tuple[int, str]] = []
         self.api_faults: list[Reply] = []
@@ -128,7 +130,8 @@ class FakeGmail:
         self.gets: Counter[str] = Counter()
         self.raws: dict[str, bytes] = {}
         self.attachments: dict[tuple[str, str], bytes] = {}
-        self._spent: list[tuple[float, int]] = []
+        self._spent: deque[tuple[float, int]] = deque()  # (when, units) of the last 60 s
+        self._spent_units = 0
         self._ids = itertools.count(0x18C0000000000000)
         self._lock = threading.Lock()
         route = self.server.route
@@ -348,11 +351,13 @@ class FakeGmail:
         now = time.monotonic()
         with self._lock:
             self.units[user] += units
-            self._spent = [(t, u) for t, u in self._spent if now - t < 60] + [(now, units)]
-            over = (
-                self.quota_per_minute is not None
-                and sum(u for _, u in self._spent) > self.quota_per_minute
-            )
+            while self._spent and now - self._spent[0][0] >= 60:
+                self._spent_units -= self._spent.popleft()[1]
+            self._spent.append((now, units))
+            self._spent_units += units
+            over = self.quota_per_minute is not None and self._spent_units > self.quota_per_minute
+            if over:
+                self.rate_limited += 1
         if over:
             message = "User-rate limit exceeded. Retry after a while."
             return Reply(
