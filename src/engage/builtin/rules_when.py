@@ -16,6 +16,7 @@ each list covers every comparison its predicate makes with ``as_of``.
 from __future__ import annotations
 
 import calendar
+import functools
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -31,9 +32,20 @@ ALIVE_DAYS = 365
 ROUNDING = timedelta(seconds=1)
 
 
+#: Spans of days already built (settings give few distinct ones); cleared when it grows.
+_SPANS: dict[float, timedelta] = {}
+
+
 def after(moment: datetime | None, days: float) -> datetime | None:
     """``moment`` plus ``days``, or None when there is no moment."""
-    return None if moment is None else moment + timedelta(days=days)
+    if moment is None:
+        return None
+    span = _SPANS.get(days)
+    if span is None:
+        if len(_SPANS) >= 4096:
+            _SPANS.clear()
+        span = _SPANS[days] = timedelta(days=days)
+    return moment + span
 
 
 def earliest(facts: CustomerFacts, moments: Iterable[datetime | None]) -> datetime | None:
@@ -359,15 +371,23 @@ def anniversary_changes(facts: CustomerFacts) -> Moments:
     """
     if facts.first_touch is None:
         return []
-    start = facts.first_touch.date()
-    ahead = timedelta(days=max(0, facts.settings.appreciation_days))
-    today = facts.as_of.date()
+    edges = _anniversary_edges(
+        facts.first_touch.date(), facts.as_of.date(), max(0, facts.settings.appreciation_days)
+    )
+    return [*alive_changes(facts), *edges]
+
+
+@functools.lru_cache(maxsize=4096)
+def _anniversary_edges(start: date, today: date, ahead_days: int) -> tuple[datetime, ...]:
+    """The moments of :func:`anniversary_changes` that depend on dates only (many customers
+    share a first day)."""
+    ahead = timedelta(days=ahead_days)
     # a new year changes which years the rule looks at (it matters with a long window)
-    moments: Moments = [datetime(today.year + 1, 1, 1, tzinfo=UTC), *alive_changes(facts)]
+    moments = [datetime(today.year + 1, 1, 1, tzinfo=UTC)]
     for year in range(today.year - 1, today.year + 3):
         if year - start.year < 1:
             continue
         day = anniversary(start, year)
         for edge in (day - ahead, day + timedelta(days=1)):
             moments.append(datetime.combine(edge, time(), tzinfo=UTC))
-    return moments
+    return tuple(moments)

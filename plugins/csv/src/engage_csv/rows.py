@@ -35,7 +35,7 @@ Infer = Callable[[], tuple[str | None, list[int], int]]
 
 #: Addresses resolved to customers within a pull (the most recently used kept), and keys kept
 #: as text beside their digests, so memory stays flat on huge files.
-MAX_REMEMBERED = 8192
+MAX_REMEMBERED = 65536
 #: What a row's closed-set cells give: channel, direction, missed, feedback, open_work.
 Closed = tuple[Channel, Direction, bool, float | None, bool | None]
 #: The channels an outcome applies to: only a call or a meeting can be missed.

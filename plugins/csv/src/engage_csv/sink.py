@@ -105,17 +105,16 @@ class CsvSink:
         state = self._open()
         header = state.header or list(COLUMNS)
         created_at = self._now()
-        rows: list[str] = []
+        rows: list[list[str]] = [] if state.header is not None else [header]
         added: dict[str, None] = {}  # in the order written
         for task in tasks:
             if task.key in state.keys or task.key in added:
                 continue
             added[task.key] = None
-            rows.append(taskfile.encode_row(taskrows.task_row(task, created_at, header)))
+            rows.append(taskrows.task_row(task, created_at, header))
         if added:
-            if state.header is None:
-                rows.insert(0, taskfile.encode_row(header))
-            self._append(state, "".join(rows).encode(taskfile.ENCODING, taskfile.ERRORS))
+            text = taskfile.encode_rows(rows)
+            self._append(state, text.encode(taskfile.ENCODING, taskfile.ERRORS))
             state.header = header
             self._record(state, [state.keys.add(key) for key in added])
         return [PushResult(task.key, remote_id=task.key) for task in tasks]

@@ -122,8 +122,13 @@ def first_record(path: Path) -> Record | None:
 
 def encode_row(fields: Iterable[str]) -> str:
     """One CSV record as text, ending in CRLF (what :mod:`csv` writes by default)."""
+    return encode_rows([fields])
+
+
+def encode_rows(rows: Iterable[Iterable[str]]) -> str:
+    """CSV records as text, each ending in CRLF (what :mod:`csv` writes by default)."""
     buffer = io.StringIO()
-    csv.writer(buffer).writerow(fields)
+    csv.writer(buffer).writerows(rows)
     return buffer.getvalue()
 
 
