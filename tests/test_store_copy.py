@@ -259,7 +259,7 @@ class TestCopy:
                 assert what == "rows"
                 self.chunks.append(count)
 
-        monkeypatch.setattr("engage.store.copy.CHUNK", 2)
+        monkeypatch.setattr("engage.store.copy_sides.CHUNK", 2)
         there, back = Recorder(), Recorder()
         report = copy_store(source, store_target, progress=there)
         assert copy_store(store_target, str(project / "back.db"), progress=back) == attrs.evolve(
