@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
+import pluggy
 import pytest
 
 from engage import hookspecs
+from engage.adapters import AdapterContext, Option, Sink, Source
 from engage.errors import PluginError, PluginLoadError
 from engage.health import Assessment
 from engage.hookspecs import hookimpl
-from engage.plugins import DEFAULT_PLUGINS, Registry, describe_plugins, make_plugin_manager
+from engage.plugins import (
+    DEFAULT_PLUGINS,
+    Registry,
+    describe_plugins,
+    make_plugin_manager,
+    protocol_members,
+)
 from tests.support import fakeplugins
 
 BUILTIN_RULES = {
@@ -214,21 +224,135 @@ def test_load_plugins_allowlist_can_be_empty(
     assert [name for name, _ in pm.list_name_plugin()] == list(DEFAULT_PLUGINS)
 
 
-def test_every_hook_has_a_test() -> None:
-    """Each hook in the contract has a test_hook_<name> test somewhere in the suite."""
+def registered_hooks() -> dict[str, pluggy.HookCaller]:
+    """Every hook the plugin manager knows, by name (read from the manager, not from a list
+    kept by hand); an installed plugin's implementation of any other hook is refused when it
+    loads (see test_every_implementation_is_of_a_registered_hook)."""
+    pm = make_plugin_manager(entry_points=False)
+    return {
+        name: caller
+        for name, caller in vars(pm.hook).items()
+        if isinstance(caller, pluggy.HookCaller)
+    }
+
+
+HOOKS = sorted(registered_hooks())
+
+
+def test_the_hooks_are_found_on_the_plugin_manager() -> None:
+    """The meta-tests below run over the manager's hooks; each has a spec, and the contract
+    file lists exactly these."""
+    hooks = registered_hooks()
+    assert hooks, "the plugin manager has no hooks"
+    assert all(caller.spec is not None for caller in hooks.values())
+    listed = {name for name in hookspecs.__all__ if name.startswith("engage_")}
+    assert listed == set(hooks)
+
+
+def test_every_implementation_is_of_a_registered_hook() -> None:
+    """Each hook a registered plugin (built-in or installed) implements is a known hook."""
+    pm = make_plugin_manager(env={})
+    for name, plugin in pm.list_name_plugin():
+        for caller in pm.get_hookcallers(plugin) or ():
+            assert caller.name in HOOKS, f"plugin {name!r} implements unknown {caller.name}"
+
+
+@pytest.mark.parametrize("name", HOOKS)
+def test_every_hook_has_a_test(name: str) -> None:
+    """Each registered hook has a test_hook_<name>_... test somewhere in the suite."""
     tests_dir = Path(__file__).parent
     text = "\n".join(p.read_text() for p in tests_dir.rglob("test_*.py"))
-    for name in hookspecs.__all__:
-        if name.startswith("engage_"):
-            assert f"def test_hook_{name}" in text, f"no test_hook_{name}_... test"
+    assert f"def test_hook_{name}" in text, f"no test_hook_{name}_... test"
 
 
-def test_every_hook_is_documented_in_the_readme() -> None:
-    """Each hook's exact signature appears in the README's plugin guide."""
-    import inspect
-
+@pytest.mark.parametrize("name", HOOKS)
+def test_every_hook_is_documented_in_the_readme(name: str) -> None:
+    """Each registered hook's exact signature heads a section of the README's plugin guide."""
+    caller = registered_hooks()[name]
+    assert caller.spec is not None
+    params = ", ".join(inspect.signature(caller.spec.function).parameters)
     readme = (Path(__file__).parent.parent / "README.md").read_text()
-    for name in hookspecs.__all__:
-        if name.startswith("engage_"):
-            params = ", ".join(inspect.signature(getattr(hookspecs, name)).parameters)
-            assert f"{name}({params})" in readme, f"README does not document {name}({params})"
+    assert f"### {name}({params})" in readme, f"README does not document {name}({params})"
+
+
+class HalfASink:
+    """Has a sink's options and batch size, but no complete()."""
+
+    options: ClassVar[Mapping[str, Option]] = {}
+    batch_size: ClassVar[int] = 10
+
+    def find(self, tasks: Any) -> Mapping[str, str]:
+        return {}
+
+    def create(self, tasks: Any) -> list[Any]:
+        return []
+
+
+class TextBatchSink(HalfASink):
+    """A sink whose batch size is text."""
+
+    batch_size = "10"  # type: ignore[assignment]
+
+    def complete(self, remote_ids: Any) -> list[Any]:
+        return []
+
+
+def registering_sink(cls: Any) -> type:
+    class Plugin:
+        @staticmethod
+        @hookimpl
+        def engage_register_sinks(register: Any) -> None:
+            register("half", cls)
+
+    return Plugin
+
+
+@pytest.mark.parametrize(
+    ("cls", "problem"),
+    [
+        (HalfASink, r"HalfASink has no complete\(\)"),
+        (TextBatchSink, r"TextBatchSink.batch_size is str, expected int"),
+        (fakeplugins.JsonlSource, r"JsonlSource has no find\(\), create\(\), complete\(\)"),
+        (fakeplugins.JsonFileSink(  # an instance, not the class
+            {"path": "x", "refuse_keys": [], "down": False, "die_after_create": False},
+            AdapterContext("x"),
+        ), r"got JsonFileSink .*, not a class"),
+    ],
+)  # fmt: skip
+def test_a_sink_is_checked_against_the_sink_protocol(cls: Any, problem: str) -> None:
+    """register() checks a sink class against every member of the Sink protocol, naming what
+    is missing or of the wrong type."""
+    pm = make_plugin_manager(entry_points=False)
+    pm.register(registering_sink(cls), name="halfway")
+    with pytest.raises(
+        PluginError,
+        match=rf"plugin 'halfway' registered sink 'half' that is not a Sink .*{problem}",
+    ):
+        Registry.from_plugins(pm)
+
+
+def test_a_source_without_options_is_refused() -> None:
+    """The Source protocol's options must be a class attribute mapping."""
+
+    class NoOptions:
+        def pull(self, cursor: str | None) -> list[Any]:
+            return []
+
+    class Plugin:
+        @staticmethod
+        @hookimpl
+        def engage_register_sources(register: Any) -> None:
+            register("bare", NoOptions)
+
+    pm = make_plugin_manager(entry_points=False)
+    pm.register(Plugin, name="bare-plugin")
+    with pytest.raises(PluginError, match="NoOptions has no class attribute 'options'"):
+        Registry.from_plugins(pm)
+
+
+def test_protocol_members_are_read_from_the_protocol() -> None:
+    """What is checked comes from the protocol classes, not from a list kept beside them."""
+    assert protocol_members(Source)[0] == ("pull",)
+    assert set(protocol_members(Source)[1]) == {"options"}
+    assert protocol_members(Sink)[0] == ("find", "create", "complete")
+    assert set(protocol_members(Sink)[1]) == {"options", "batch_size"}

@@ -18,6 +18,7 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import os
+import typing
 from collections.abc import Callable, Mapping
 from typing import Any, Generic, TypeVar
 
@@ -117,15 +118,16 @@ def _collect(
 
 
 def _named_register(
-    kind: str, check: Callable[[Any], bool], expected: str
+    kind: str, problem_of: Callable[[Any], str | None], expected: str
 ) -> Callable[[list[Registered[Any]], str], Any]:
     def make(found: list[Registered[Any]], plugin: str) -> Callable[..., None]:
         def register(name: str, cls: Any) -> None:
             if not isinstance(name, str) or not name:
                 raise PluginError(f"plugin '{plugin}' registered a {kind} without a name")
-            if not check(cls):
+            problem = problem_of(cls)
+            if problem is not None:
                 raise PluginError(
-                    f"plugin '{plugin}' registered {kind} '{name}' that is not {expected}"
+                    f"plugin '{plugin}' registered {kind} '{name}' that is not {expected} ({problem})"
                 )
             for other in found:
                 if other.name == name:
@@ -159,12 +161,58 @@ def _instance_register(kind: str, protocol: type) -> Callable[[list[Registered[A
     return make
 
 
-def _is_adapter(protocol: type, methods: tuple[str, ...]) -> Callable[[Any], bool]:
-    return lambda cls: (
-        isinstance(cls, type)
-        and all(callable(getattr(cls, m, None)) for m in methods)
-        and isinstance(getattr(cls, "options", None), Mapping)
-    )
+def protocol_members(protocol: type) -> tuple[tuple[str, ...], dict[str, Any]]:
+    """The methods and the class attributes (with their types) a protocol class declares.
+
+    Read from the protocol itself and its protocol bases, so a member added to
+    :class:`~engage.adapters.Source` or :class:`~engage.adapters.Sink` is checked at once.
+
+    Returns:
+        The public method names, and each annotated attribute's type (``ClassVar``
+        unwrapped: ``options`` → ``Mapping[str, Option]``).
+    """
+    methods: list[str] = []
+    for base in reversed(protocol.__mro__):
+        if base is object or not getattr(base, "_is_protocol", False):
+            continue
+        for name, value in vars(base).items():
+            if callable(value) and not name.startswith("_") and name not in methods:
+                methods.append(name)
+    attributes: dict[str, Any] = {}
+    for name, hint in typing.get_type_hints(protocol).items():
+        if typing.get_origin(hint) is typing.ClassVar:
+            (hint,) = typing.get_args(hint)
+        attributes[name] = hint
+    return tuple(methods), attributes
+
+
+def adapter_problem(protocol: type, cls: Any) -> str | None:
+    """What keeps ``cls`` from being a class that implements ``protocol``, or None.
+
+    ``cls`` must be a class with every method the protocol declares (callable) and every
+    attribute it declares, of the declared type (``options`` a mapping, ``batch_size`` an
+    int), as class attributes: engage reads them before it builds an instance.
+    """
+    if not isinstance(cls, type):
+        return f"got {type(cls).__name__} {cls!r}, not a class"
+    methods, attributes = protocol_members(protocol)
+    missing = [f"{name}()" for name in methods if not callable(getattr(cls, name, None))]
+    if missing:
+        return f"{cls.__name__} has no {', '.join(missing)}"
+    for name, hint in attributes.items():
+        if not hasattr(cls, name):
+            return f"{cls.__name__} has no class attribute '{name}'"
+        kind = typing.get_origin(hint) or hint
+        value = getattr(cls, name)
+        wrong = isinstance(value, bool) and kind is int
+        if isinstance(kind, type) and (wrong or not isinstance(value, kind)):
+            return f"{cls.__name__}.{name} is {type(value).__name__}, expected {kind.__name__}"
+    return None
+
+
+def _is_adapter(protocol: type) -> Callable[[Any], str | None]:
+    """A check of registered classes against ``protocol`` (see :func:`adapter_problem`)."""
+    return lambda cls: adapter_problem(protocol, cls)
 
 
 @attrs.frozen
@@ -194,7 +242,7 @@ class Registry:
                     "engage_register_sources",
                     _named_register(
                         "source",
-                        _is_adapter(Source, ("pull",)),
+                        _is_adapter(Source),
                         "a Source class with options and pull()",
                     ),
                 )
@@ -205,7 +253,7 @@ class Registry:
                     "engage_register_sinks",
                     _named_register(
                         "sink",
-                        _is_adapter(Sink, ("find", "create", "complete")),
+                        _is_adapter(Sink),
                         "a Sink class with options, find(), create() and complete()",
                     ),
                 )
