@@ -15,15 +15,18 @@ the minute to turn. This case shows that N runners on one store pull N mailboxes
   seconds is answered 429 ``userRateLimitExceeded`` (counted, and printed);
 - one config with a ``gmail`` source per mailbox (credentials from ``$GMAIL_CREDENTIALS_FILE``)
   and a CSV sink, its store a fresh PostgreSQL database (``$ENGAGE_STORE``);
-- for each count in ``--runners``: fresh mailboxes (a full quota) and a fresh database, then
-  that many ``engage sync --json`` processes started together on the same config; wall time
-  is from the start to the last exit.
+- for each count in ``--runners``: fresh mailboxes (a full quota) and a fresh database, its
+  schema created by one ``engage store migrate`` (as a deployment does once; runners started
+  together on an empty database race to create it, and all but one fail with PostgreSQL error
+  42P07), then that many ``engage sync --json`` processes started together on the same config;
+  wall time is from the start to the last exit.
 
 It prints, per runner count: wall time, speed-up over the first count, messages per second,
 the quota floor (a minute per mailbox past its first 15,000 units, the mailboxes shared out
 evenly), the CPU of all runners and of the fakes against the cores' capacity, and per runner
 its exit code, wall time and the sources it pulled (those its report does not mark as pulled
-elsewhere). Then what the store and fakes hold: touchpoints stored (and distinct), token
+elsewhere; a pull that read nothing is counted apart, as "again": a runner that comes to a
+source after the cycle's planning began starts the next cycle, and finds nothing new). Then what the store and fakes hold: touchpoints stored (and distinct), token
 refreshes per mailbox (one per pull), and 429s answered. Nothing is asserted.
 """
 
@@ -85,6 +88,7 @@ class Runner:
     cpu: float
     peak_rss_mb: float
     pulled: tuple[str, ...]
+    again: tuple[str, ...]
     planned: bool
     pushed: int
     last_line: str
@@ -168,7 +172,8 @@ def outcome(
     except json.JSONDecodeError:
         report = {}
     sources = report.get("sources", {})
-    pulled = tuple(n for n, s in sources.items() if not s.get("elsewhere") and not s["failed"])
+    mine = {n: s for n, s in sources.items() if not s.get("elsewhere") and not s["failed"]}
+    pulled = tuple(n for n, s in mine.items() if s["read"] or s["records"])
     pushed = sum(int(s.get("pushed", 0)) for s in report.get("sinks", {}).values())
     return Runner(
         code,
@@ -176,6 +181,7 @@ def outcome(
         usage.ru_utime + usage.ru_stime,
         usage.ru_maxrss / 1024,
         pulled,
+        tuple(n for n in mine if n not in pulled),
         bool(report) and report.get("planning") is None,
         pushed,
         err[-1] if err else "",
@@ -201,6 +207,13 @@ def bench(runners: int, mailboxes: int, messages: int, server: str, root: Path) 
                 "GMAIL_CREDENTIALS_FILE": str(credentials),
                 "PYTHONPATH": os.pathsep.join(sys.path),
             }
+            subprocess.run(
+                [sys.executable, "-m", "engage", "--config", "engage.toml", "store", "migrate"],
+                cwd=workdir,
+                env=env,
+                check=True,
+                capture_output=True,
+            )
             before = resource.getrusage(resource.RUSAGE_SELF)
             outcomes = tuple(start_runners(runners, workdir, env))
             after = resource.getrusage(resource.RUSAGE_SELF)
@@ -239,7 +252,8 @@ def main() -> None:
             print(
                 f"  runner {number}: exit {one.exit_code}, {one.seconds:6.1f} s, "
                 f"CPU {one.cpu:5.1f} s, peak {one.peak_rss_mb:4.0f} MB, {len(one.pulled)} sources "
-                f"pulled ({', '.join(one.pulled) or '-'}), "
+                f"pulled ({', '.join(one.pulled) or '-'})"
+                + (f" and {len(one.again)} again with nothing new, " if one.again else ", ")
                 + (f"planned, {one.pushed} tasks pushed" if one.planned else "planning left")
                 + (f"\n    {one.last_line}" if one.exit_code else ""),
                 flush=True,
@@ -268,7 +282,7 @@ def main() -> None:
             f"| {count} | {r.seconds:.1f} | {first / r.seconds:.2f}x | {total / r.seconds:,.0f} "
             f"| {floor or '–'} | {f'{r.seconds / floor:.2f}' if floor else '–'} "
             f"| {cpu:.1f} + {r.fake_cpu:.1f} | {(cpu + r.fake_cpu) / (cores * r.seconds):.0%} "
-            f"| {' / '.join(str(len(x.pulled)) for x in r.runners)} "
+            f"| {' / '.join(f'{len(x.pulled)}' + (f'+{len(x.again)}' if x.again else '') for x in r.runners)} "
             f"| {' '.join(str(x.exit_code) for x in r.runners)} |"
         )
     print()
