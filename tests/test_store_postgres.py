@@ -4,6 +4,7 @@ server, its messages, ``engage store migrate`` on both backends."""
 from __future__ import annotations
 
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -121,3 +122,28 @@ def test_a_lost_connection_is_temporary(backend: Backend, store_target: str) -> 
         with pytest.raises(StoreBusyError) as lost:
             store.customer_count()
     assert exit_code_of(lost.value) == EXIT_TEMPFAIL
+
+
+def test_runners_started_together_on_an_empty_database_all_open_it(
+    backend: Backend, store_target: str
+) -> None:
+    """Six runners opening a new, empty store at once: one creates the schema, the others
+    wait for it and find it made (none fails on a table another just created)."""
+    _postgres(backend)
+    start = threading.Barrier(6)
+    outcomes: list[str] = []
+
+    def runner() -> None:
+        start.wait()
+        try:
+            with open_store(store_target) as store:  # type: ignore[attr-defined]
+                outcomes.append(f"ok {store.customer_count()}")
+        except StoreError as exc:
+            outcomes.append(str(exc))
+
+    threads = [threading.Thread(target=runner) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert outcomes == ["ok 0"] * 6

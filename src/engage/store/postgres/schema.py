@@ -22,6 +22,7 @@ another search_path) still marks the store's own tables.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -351,10 +352,10 @@ MIGRATIONS: Mapping[int, Callable[[Connection], None]] = {
 
 _HAS_VERSION_TABLE = "SELECT to_regclass('schema_version') IS NOT NULL"
 
-#: Serialises concurrent migrations of one schema (released at the end of the transaction).
-_MIGRATION_LOCK = (
-    "SELECT pg_advisory_xact_lock(hashtextextended('engage migrate ' || current_schema(), 0))"
-)
+#: Serialises concurrent migrations of one schema: a session lock, taken before the
+#: migration's transaction begins, so that transaction sees (and its catalog lookups know of)
+#: every table another runner created meanwhile.
+_MIGRATION_KEY = "hashtextextended('engage migrate ' || current_schema(), 0)"
 
 
 def schema_version(conn: Connection) -> int:
@@ -402,8 +403,16 @@ def migrate(conn: Connection, where: str) -> tuple[int, int]:
     Raises:
         StoreError: the schema was written by a newer engage.
     """
+    conn.execute(f"SELECT pg_advisory_lock({_MIGRATION_KEY})")
+    try:
+        return _migrate_locked(conn, where)
+    finally:
+        with contextlib.suppress(psycopg.Error):  # a lost connection released it already
+            conn.execute(f"SELECT pg_advisory_unlock({_MIGRATION_KEY})")
+
+
+def _migrate_locked(conn: Connection, where: str) -> tuple[int, int]:
     with conn.transaction():
-        conn.execute(_MIGRATION_LOCK)
         # Read again under the lock: another runner may have migrated meanwhile.
         version = schema_version(conn)
         if version > SCHEMA_VERSION:
