@@ -260,3 +260,25 @@ def test_reads_never_wait_for_a_runner_writing(team: Team) -> None:
     health = json.loads(answers["health"][1])
     assert answers["health"][0] == 0 and answers["tasks"][0] == 0
     assert {row["customer"] for row in health} == {"acme.com", "globex.com"}  # not initech
+
+
+def test_a_runner_late_to_a_cycle_already_planned_pulls_nothing(shared: Team) -> None:
+    """A runner of the same schedule that starts, then finds every source pulled and the
+    planning begun by the others, leaves: it neither pulls again nor plans again."""
+    from engage.runners import PLANNING, Runner
+
+    with shared.open() as store:  # type: ignore[attr-defined]
+        late = Runner(store, shared=True)  # started; the others are faster
+        now = utcnow()
+        for name in ("crm", "mail"):
+            store.record_pull(SourcePull(name, "host-a:1", now - timedelta(seconds=5), now))
+        store.set_run_mark(PLANNING, now + timedelta(milliseconds=1))
+
+        def must_not_pull(name: str) -> Any:
+            raise AssertionError(f"{name} was pulled again")
+
+        reports = late.pull_all(["crm", "mail"], lambda name: "jsonl", must_not_pull)
+        assert [r.elsewhere for r in reports] == [
+            f"pulled by host-a:1 at {now:%Y-%m-%d %H:%M} UTC"
+        ] * 2
+        assert (late.last_to_finish(["crm", "mail"]) or "").startswith("planned by another runner")

@@ -9,10 +9,11 @@ systemd timer on several machines). On a store that takes several runners at onc
   connection does, however it died) and records the pull (:class:`SourcePull`) when it
   begins and ends. A source another runner holds is passed over, and looked at again after
   the runner's other sources.
-- **A cycle is pulled once.** A source whose latest pull ended after the last planning
-  began, and at most :data:`CYCLE_WINDOW` before this runner started, was pulled in this
-  cycle: this runner does not pull it again. A pull that never ended (its runner was killed)
-  is pulled again, from its last checkpoint.
+- **A cycle is pulled once.** A source whose latest pull ended after the last planning that
+  began before this runner started (and at most :data:`CYCLE_WINDOW` before it started) was
+  pulled in this cycle: this runner does not pull it again. A runner that comes late to a
+  cycle whose planning has begun pulls nothing and leaves. A pull that never ended (its
+  runner was killed) is pulled again, from its last checkpoint.
 - **The runner that finishes pulling last plans and pushes**, under the ``planning`` claim
   (waiting for it up to :data:`PLANNING_WAIT`): when no source is left to pull and none is
   still being pulled, and something was pulled since the last planning began. The others
@@ -98,11 +99,14 @@ class Runner:
         self.shared = shared
         self.name = runner_id()
         self.started = utcnow()
+        # The planning that ended the last cycle: one that begins while this runner runs
+        # (a runner of the same schedule that started sooner) does not start another.
+        self.planned_before = store.run_mark(PLANNING) if shared else None
 
     def cycle_start(self) -> datetime:
-        """Pulls that ended after this belong to the current cycle."""
-        planned = self.store.run_mark(PLANNING)
+        """Pulls that ended after this belong to this runner's cycle."""
         earliest = self.started - CYCLE_WINDOW
+        planned = self.planned_before
         return earliest if planned is None else max(planned, earliest)
 
     def pull_all(
