@@ -44,16 +44,10 @@ def open(config: str | os.PathLike[str] | None = None) -> Engine:
     path = find_config_path(None if config is None else os.fspath(config))
     loaded = Config.load(path)
     registry = Registry.from_plugins(make_plugin_manager())
-    loaded.check_factors(registry.factors)  # names the file, which Engine cannot
+    loaded.check_factors(registry.factors)  # before the store is opened (or created)
     store = open_store(loaded.store)
     try:
-        return Engine(
-            store=store,
-            factors=[r.value for r in registry.factors.values()],
-            rules=[r.value for r in registry.rules.values()],
-            settings=loaded.scoring,
-            identity=loaded.identity,
-        )
+        return Engine.from_config(store, loaded, registry)
     except BaseException:
         store.close()
         raise

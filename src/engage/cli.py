@@ -104,17 +104,7 @@ class App:
         return self._config
 
     def engine(self, store: Store, config: Config | None = None) -> Engine:
-        if config is None:
-            config = self.config  # its weights were checked when it was loaded
-        else:
-            config.check_factors(self.registry.factors)  # names the file; Engine cannot
-        return Engine(
-            store=store,
-            factors=[r.value for r in self.registry.factors.values()],
-            rules=[r.value for r in self.registry.rules.values()],
-            settings=config.scoring,
-            identity=config.identity,
-        )
+        return Engine.from_config(store, self.config if config is None else config, self.registry)
 
     def existing_store(self) -> Store:
         path = self.config.store

@@ -22,6 +22,7 @@ import os
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 import attrs
 
@@ -37,6 +38,10 @@ from engage.playbook import CustomerPlan, Rule, plan, plan_until
 from engage.settings import ScoringSettings
 from engage.store.base import Record, Store, WriteCounts
 from engage.timeline import TimelineEntry
+
+if TYPE_CHECKING:
+    from engage.config import Config
+    from engage.plugins import Registry
 
 
 @attrs.define
@@ -64,6 +69,25 @@ class Engine:
             ConfigError: a segment's ``weights`` names no factor.
         """
         check_weights(self.settings, (factor.name for factor in self.factors), "Engine settings")
+
+    @classmethod
+    def from_config(cls, store: Store, config: Config, registry: Registry) -> Engine:
+        """The engine the config describes on ``store``: every factor and rule ``registry``
+        holds, the config's scoring settings and identity. The one way cli, sync, the demo
+        and :func:`engage.open` build it.
+
+        Raises:
+            ConfigError: a segment's ``weights`` names no registered factor (naming the
+                config file and the key).
+        """
+        config.check_factors(registry.factors)
+        return cls(
+            store=store,
+            factors=[r.value for r in registry.factors.values()],
+            rules=[r.value for r in registry.rules.values()],
+            settings=config.scoring,
+            identity=config.identity,
+        )
 
     @classmethod
     def in_memory(

@@ -469,13 +469,7 @@ def _plan(
     stages: RunProgress,
 ) -> SyncReport:
     """Score, plan and (unless a dry run, or a source's latest pull failed) push."""
-    engine = Engine(
-        store=store,
-        factors=[r.value for r in registry.factors.values()],
-        rules=[r.value for r in registry.rules.values()],
-        settings=config.scoring,
-        identity=config.identity,
-    )
+    engine = Engine.from_config(store, config, registry)
     failed = failed_sources(config, store)
     skip = "dry run" if dry_run else (f"source failed: {', '.join(failed)}" if failed else None)
     pushes = (

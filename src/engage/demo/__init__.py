@@ -113,13 +113,7 @@ def run_demo(
             with output.progress_bars() as progress:
                 report = run_sync(config, registry, store, as_of=moment, progress=progress, pm=pm)
             output.print_sync(report)
-            engine = Engine(
-                store=store,
-                factors=[r.value for r in registry.factors.values()],
-                rules=[r.value for r in registry.rules.values()],
-                settings=config.scoring,
-                identity=config.identity,
-            )
+            engine = Engine.from_config(store, config, registry)
             echo("")
             output.print_health(list(engine.health(moment)))
             echo("")
