@@ -191,6 +191,14 @@ class DateParser:
             FieldError: the text is empty, unrecognised, invalid, ambiguous, or does not
                 match ``date_format``.
         """
+        if self.date_format is None:  # most exports: ISO 8601 in UTC, read at once
+            try:
+                value = datetime.fromisoformat(text)
+            except ValueError:
+                pass
+            else:
+                if value.tzinfo is UTC:
+                    return value
         text = text.strip()
         if not text:
             raise FieldError("missing; every row needs a date")

@@ -60,10 +60,11 @@ class Sent:
 
     def __init__(self) -> None:
         self._all = KeyIndex()
-        self._lately: set[str] = set()
+        #: The keys seen lately, as text: a caller may look here first, without a call.
+        self.lately: set[str] = set()
 
     def __contains__(self, key: str) -> bool:
-        if key in self._lately:
+        if key in self.lately:
             return True
         if key in self._all:
             self._remember(key)
@@ -76,9 +77,9 @@ class Sent:
         self._remember(key)
 
     def _remember(self, key: str) -> None:
-        if len(self._lately) >= MAX_REMEMBERED:
-            self._lately.clear()
-        self._lately.add(key)
+        if len(self.lately) >= MAX_REMEMBERED:
+            self.lately.clear()
+        self.lately.add(key)
 
 
 @attrs.frozen
@@ -129,6 +130,8 @@ class Rows:
         self._ambiguous: str | None = None
         #: email → (is an address, its customer key): resolved once per distinct address
         self._customers: dict[str, tuple[bool, str | None]] = {}
+        #: an owner cell → the owner id it gives
+        self._owners: dict[str, str] = {}
         #: the closed-set cells of a row → what they give: few distinct, so each read once
         self._closed: dict[tuple[str, ...], Closed] = {}
 
@@ -267,14 +270,22 @@ class Rows:
         email = cells[index["email"]].strip()
         customer_text = cells[index["customer"]].strip()
         contact_name = cells[index["name"]].strip() or None
-        owner = cells[index["owner"]].strip()
-        if "@" in owner and ("<" in owner or "(" in owner):
-            owner = _address(owner)[1] or owner
-        owner = owner.lower()
+        owner_text = cells[index["owner"]]
+        owner = self._owners.get(owner_text)
+        if owner is None:
+            owner = _owner(owner_text)
+            if len(self._owners) >= MAX_REMEMBERED:
+                self._owners.clear()
+            self._owners[owner_text] = owner
         contact: Contact | None = None
         seen = self.seen
+        lately = seen.lately
         if email:
-            key, email, contact_name = self._customer(email, contact_name)
+            resolved = self._customers.get(email)
+            if resolved is not None and resolved[0]:  # a known address: the common case
+                key, email = resolved[1], email.lower()
+            else:
+                key, email, contact_name = self._customer(email, contact_name)
             if key is None:  # one of our own addresses
                 if not customer_text:
                     if not owner or self.identity.is_internal(owner):
@@ -286,7 +297,7 @@ class Rows:
                     )
                 key = normalize_customer(customer_text)
                 email = ""
-            elif "@" + email not in seen:
+            elif (at_email := "@" + email) not in lately and at_email not in seen:
                 contact = Contact(email, key, contact_name)
         elif customer_text:
             key = normalize_customer(customer_text)
@@ -294,7 +305,7 @@ class Rows:
             raise BadRow("email", "missing; every row needs an email or a customer", "")
 
         records: list[Customer | Contact | Touchpoint] = []
-        if key not in seen:
+        if key not in lately and key not in seen:
             seen.add(key)
             name = customer_text or (contact_name if key == email else None)
             segment = cells[index["segment"]].strip() or None
@@ -429,6 +440,14 @@ def _find(header: Sequence[str], name: str) -> int | None:
         if fold(cell) == wanted:
             return at
     return None
+
+
+def _owner(text: str) -> str:
+    """The owner id a cell gives: the address of ``Name <address>``, lower-cased."""
+    owner = text.strip()
+    if "@" in owner and ("<" in owner or "(" in owner):
+        owner = _address(owner)[1] or owner
+    return owner.lower()
 
 
 def _address(text: str) -> tuple[str | None, str | None]:
