@@ -5,13 +5,20 @@ Cases (each prints the exact command it timed):
 1. full cycle: ``engage sync`` from the CSV source into a fresh store, scoring and planning every
    customer, pushing to the CSV sink — wall time, touchpoints per second, peak RSS;
 2. the floor: the standard library alone reading the same CSV, inserting the rows into SQLite in
-   one transaction and one GROUP BY per customer; engage's time as a ratio to it;
+   one transaction and one GROUP BY per customer, run just before and just after the full cycle;
+   engage's time as a ratio to the mean of the two (a shared machine's load drifts). With
+   ``--repeat N`` cases 1 and 2 run N times on fresh stores and the ratio's min/median/max is
+   printed;
 3. unchanged re-sync: the same sync again with no new data, as a ratio to case 1;
 4. incremental: 1% new touchpoints appended, as a ratio to case 1;
 5. scaling: cases 1 and 3 at every size (time and memory per touchpoint);
 6. scoring alone over the stored history: customers per second;
 7. ``engage report``: the first one (which back-fills 12 month ends of history) and the next,
-   wall time, peak RSS and the HTML file's size.
+   wall time, peak RSS and the HTML file's size (``--no-report`` skips them).
+
+``--sizes 100000,1000000,5000000 --no-report --no-adapters`` is the memory check: peak RSS
+should stay flat from 100k to 5M touchpoints (the 5M size takes several minutes and about
+2.5 GB of disk, so it runs only when asked for).
 
 Then the adapters' cases, whatever ``--sizes`` says (``--no-adapters`` skips them): HubSpot
 requests per record and per task on a fake account (``benchmarks/hubspot.py``), Gmail messages
@@ -29,6 +36,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import statistics
 import sys
 import tempfile
 import time
@@ -56,7 +64,19 @@ def engage(*args: str) -> list[str]:
     return [sys.executable, "-m", "engage", "--config", "engage.toml", *args]
 
 
-def bench_size(rows: int, customers: int, workdir: Path, env: dict[str, str]) -> dict[str, object]:
+#: What a sync leaves in a work directory: removed before each first load.
+STATE = ("engage.db", "engage.db-wal", "engage.db-shm", "tasks.csv", ".tasks.csv.engage-keys")
+
+
+def bench_size(
+    rows: int,
+    customers: int,
+    workdir: Path,
+    env: dict[str, str],
+    *,
+    repeat: int = 1,
+    reports: bool = True,
+) -> dict[str, object]:
     """All cases at one size; returns the figures."""
     workdir.mkdir(parents=True, exist_ok=True)
     csv_path = workdir / "history.csv"
@@ -64,34 +84,43 @@ def bench_size(rows: int, customers: int, workdir: Path, env: dict[str, str]) ->
     (workdir / "engage.toml").write_text(CONFIG)
     cwd = str(workdir)
     sync = engage("sync", "--as-of", AS_OF)
+    floor_argv = [sys.executable, "-m", "benchmarks.floor", "history.csv", "floor.db"]
 
-    floor = run(
-        [sys.executable, "-m", "benchmarks.floor", "history.csv", "floor.db"], cwd=cwd, env=env
-    )
-    full = run(sync, cwd=cwd, env=env)
+    loads: list[tuple[Run, Run, Run]] = []  # (floor before, first load, floor after)
+    for _ in range(max(1, repeat)):
+        for name in STATE:
+            (workdir / name).unlink(missing_ok=True)
+        before = run(floor_argv, cwd=cwd, env=env)
+        full = run(sync, cwd=cwd, env=env)
+        loads.append((before, full, run(floor_argv, cwd=cwd, env=env)))
+    ratios = sorted(full.seconds / ((a.seconds + b.seconds) / 2) for a, full, b in loads)
+    floor, full, floor_after = loads[-1]
+    floor_seconds = (floor.seconds + floor_after.seconds) / 2
     again = run(sync, cwd=cwd, env=env)
     added = max(1, rows // 100)
     generate.write(csv_path, added, customers, start_id=rows)
     incremental = run(sync, cwd=cwd, env=env)
     scoring = run([sys.executable, "-m", "benchmarks.score", "engage.toml"], cwd=cwd, env=env)
-    report = engage("report", "-o", "report.html", "--as-of", AS_OF)
-    first_report = run(report, cwd=cwd, env=env)  # back-fills 12 month ends first
-    again_report = run(report, cwd=cwd, env=env)
-    report_mb = (workdir / "report.html").stat().st_size / 1e6
-    match = re.search(r"([\d,]+) customers/s", scoring.output)
-    return {
+    figures: dict[str, object] = {
         "rows": rows,
         "customers": customers,
         "floor": floor,
+        "floor_after": floor_after,
+        "floor_seconds": floor_seconds,
+        "ratios": ratios,
         "full": full,
         "again": again,
         "incremental": incremental,
         "scoring": scoring,
-        "customers_per_s": match.group(1) if match else "?",
-        "first_report": first_report,
-        "report": again_report,
-        "report_mb": report_mb,
     }
+    match = re.search(r"([\d,]+) customers/s", scoring.output)
+    figures["customers_per_s"] = match.group(1) if match else "?"
+    if reports:
+        report = engage("report", "-o", "report.html", "--as-of", AS_OF)
+        figures["first_report"] = run(report, cwd=cwd, env=env)  # back-fills 12 month ends
+        figures["report"] = run(report, cwd=cwd, env=env)
+        figures["report_mb"] = (workdir / "report.html").stat().st_size / 1e6
+    return figures
 
 
 def describe(name: str, r: Run) -> str:
@@ -116,6 +145,18 @@ def main() -> None:
         action="store_false",
         help="skip the HubSpot and Gmail cases",
     )
+    parser.add_argument(
+        "--no-report",
+        dest="reports",
+        action="store_false",
+        help="skip the engage report cases",
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="run the first load (and the floor around it) this many times per size",
+    )
     args = parser.parse_args()
     started = time.perf_counter()
     env = {**os.environ, "ENGAGE_LOAD_PLUGINS": "csv", "PYTHONPATH": os.pathsep.join(sys.path)}
@@ -124,9 +165,34 @@ def main() -> None:
     for size in (int(s) for s in args.sizes.split(",")):
         customers = max(1, size // args.per_customer)
         print(f"== N = {size:,} touchpoints, K = {customers:,} customers", flush=True)
-        figures = bench_size(size, customers, root / f"n{size}", env)
-        for key in ("floor", "full", "again", "incremental", "scoring", "first_report", "report"):
-            print(describe(key, figures[key]), flush=True)  # type: ignore[arg-type]
+        figures = bench_size(
+            size,
+            customers,
+            root / f"n{size}",
+            env,
+            repeat=args.repeat,
+            reports=args.reports,
+        )
+        for key in (
+            "floor",
+            "full",
+            "floor_after",
+            "again",
+            "incremental",
+            "scoring",
+            "first_report",
+            "report",
+        ):
+            if key in figures:
+                print(describe(key, figures[key]), flush=True)  # type: ignore[arg-type]
+        ratios = figures["ratios"]
+        assert isinstance(ratios, list)
+        if len(ratios) > 1:
+            print(
+                f"  full/floor over {len(ratios)} first loads: min {ratios[0]:.2f}, "
+                f"median {statistics.median(ratios):.2f}, max {ratios[-1]:.2f}",
+                flush=True,
+            )
         results.append(figures)
 
     print()
@@ -136,29 +202,28 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for f in results:
         rows = int(f["rows"])  # type: ignore[call-overload]
-        full, floor, again, inc = f["full"], f["floor"], f["again"], f["incremental"]
-        assert (
-            isinstance(full, Run)
-            and isinstance(floor, Run)
-            and isinstance(again, Run)
-            and isinstance(inc, Run)
-        )
+        full, again, inc = f["full"], f["again"], f["incremental"]
+        floor_seconds = float(f["floor_seconds"])  # type: ignore[arg-type]
+        assert isinstance(full, Run) and isinstance(again, Run) and isinstance(inc, Run)
         print(
             f"| {rows:,} | {full.seconds:.2f} | {rows / full.seconds:,.0f} | {full.peak_rss_mb:.0f} | "
-            f"{floor.seconds:.2f} | {full.seconds / floor.seconds:.2f} | {again.seconds / full.seconds:.1%} | "
+            f"{floor_seconds:.2f} | {full.seconds / floor_seconds:.2f} | {again.seconds / full.seconds:.1%} | "
             f"{inc.seconds / full.seconds:.1%} | {full.seconds / rows * 1e6:.1f} | "
             f"{full.peak_rss_mb * 1024 / rows:.3f} | {f['customers_per_s']} |"
         )
-    print()
-    print("| N | customers | first report s (back-fill) | report s | report peak MB | report MB |")
-    print("|---|---|---|---|---|---|")
-    for f in results:
-        first, again = f["first_report"], f["report"]
-        assert isinstance(first, Run) and isinstance(again, Run)
+    if args.reports:
+        print()
         print(
-            f"| {int(f['rows']):,} | {int(f['customers']):,} | {first.seconds:.1f} | "  # type: ignore[call-overload]
-            f"{again.seconds:.1f} | {again.peak_rss_mb:.0f} | {f['report_mb']:.1f} |"
+            "| N | customers | first report s (back-fill) | report s | report peak MB | report MB |"
         )
+        print("|---|---|---|---|---|---|")
+        for f in results:
+            first, again = f["first_report"], f["report"]
+            assert isinstance(first, Run) and isinstance(again, Run)
+            print(
+                f"| {int(f['rows']):,} | {int(f['customers']):,} | {first.seconds:.1f} | "  # type: ignore[call-overload]
+                f"{again.seconds:.1f} | {again.peak_rss_mb:.0f} | {f['report_mb']:.1f} |"
+            )
     print(f"\nwork directories: {root}")
     if args.adapters:
         adapter_cases(env)
