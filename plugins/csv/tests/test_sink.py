@@ -120,7 +120,7 @@ class TestCsvSink:
         assert [(r.key, r.ok) for r in results] == [("k1", False)]
         assert "not in the task file" in (results[0].error or "")
         assert not (tmp_path / "out").exists()
-        assert CsvSink.batch_size == 500
+        assert CsvSink.batch_size == 2000
 
 
 def test_rows_added_by_someone_else_are_seen(tmp_path: Path) -> None:

@@ -86,6 +86,7 @@ class TestComplete:
         before = path.read_bytes(), os.stat(path).st_ino
         assert [r.ok for r in sink(tmp_path).complete({"k1": "k1"})] == [True]
         assert (path.read_bytes(), os.stat(path).st_ino) == before
+        assert sorted(p.name for p in tmp_path.iterdir()) == [".tasks.csv.engage-keys", "tasks.csv"]
 
 
 class TestHandEdits:

@@ -209,8 +209,14 @@ class Changed(Exception):
     """The file changed while it was being rewritten; nothing was replaced."""
 
 
-def rewrite(path: Path, produce: Callable[[], Iterable[str]], expected: Stamp | None) -> Stamp:
-    """Replace the file with the text ``produce()`` yields, atomically; returns the new stamp.
+def rewrite(
+    path: Path,
+    produce: Callable[[], Iterable[str]],
+    expected: Stamp | None,
+    keep: Callable[[], bool] | None = None,
+) -> Stamp | None:
+    """Replace the file with the text ``produce()`` yields, atomically; returns the new stamp,
+    or None when ``keep`` (asked once the text is written) said the file need not change.
 
     The text goes to a temporary file beside the task file, which is flushed, ``fsync``\\ ed,
     given the task file's permissions and renamed over it; then the directory is
@@ -222,6 +228,8 @@ def rewrite(path: Path, produce: Callable[[], Iterable[str]], expected: Stamp | 
         produce: Called once; yields the new content's text.
         expected: The stamp of the file the caller read; if the file has another before the
             rename, someone else wrote it meanwhile.
+        keep: Whether the new text differs, known only once ``produce`` is done (a caller
+            that reads and rewrites in one pass); when it returns False nothing is replaced.
 
     Raises:
         OSError: the temporary file could not be written or renamed.
@@ -235,6 +243,8 @@ def rewrite(path: Path, produce: Callable[[], Iterable[str]], expected: Stamp | 
         with os.fdopen(fd, "wb") as handle:
             for text in produce():
                 handle.write(text.encode(ENCODING, ERRORS))
+            if keep is not None and not keep():
+                raise _Unchanged
             handle.flush()
             os.fsync(handle.fileno())
         if expected is not None:
@@ -242,15 +252,21 @@ def rewrite(path: Path, produce: Callable[[], Iterable[str]], expected: Stamp | 
         if stamp_of(path) != expected:
             raise Changed(path)
         os.replace(temporary, path)
-    except BaseException:
+    except BaseException as error:
         with contextlib.suppress(OSError):
             temporary.unlink()
+        if isinstance(error, _Unchanged):
+            return None
         raise
     sync_directory(path.parent)
     after = stamp_of(path)
     if after is None:  # removed by someone else right after the rename
         raise Changed(path)
     return after
+
+
+class _Unchanged(Exception):
+    """The rewritten text would be the file's own: nothing to replace."""
 
 
 def sync_directory(directory: Path) -> None:
