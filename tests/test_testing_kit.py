@@ -164,8 +164,8 @@ class TestBrokenSourcesFail:
         assert "failed with ConnectionError" in outcomes[f"{name}:text"]
 
     def test_a_cursor_it_cannot_read_stops_the_pull(self, pytester: pytest.Pytester) -> None:
-        """A source that raises on a cursor it cannot read breaks the one rule (the damaged
-        and foreign cursors reach the source whether or not the core seals cursors)."""
+        """A source that raises on a cursor it cannot read (with an error other than
+        CursorError) breaks the one rule, for each kind of bad cursor."""
         outcomes = run(
             pytester,
             source_contract(
@@ -180,7 +180,7 @@ class TestBrokenSourcesFail:
                 """,
             ),
         )
-        for kind in ("foreign", "garbage"):
+        for kind in ("foreign", "garbage", "truncated"):
             name = f"TestBroken::test_a_bad_saved_cursor_starts_over_with_a_notice[{kind}]"
             assert outcomes[name] == "failed"
             assert (

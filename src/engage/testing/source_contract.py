@@ -46,7 +46,7 @@ from engage.testing.pull import Pull, describe
 ITEM_TYPES = (Customer, Contact, Owner, Touchpoint, Problem, Skipped, Notice, Checkpoint, Retire)
 
 #: Saved cursors a source may meet: damaged text, another program's JSON, and (built from
-#: the cursor a real sync saved) one cut short.
+#: one of the source's own checkpoints) one cut short.
 BAD_CURSORS = {
     "garbage": "\x00\ufffd not a cursor {",
     "foreign": json.dumps({"format": "someone-else", "version": 999, "files": 7, "after": [1]}),
@@ -170,14 +170,20 @@ class SourceContract(Contract):
 
     @pytest.mark.parametrize("kind", sorted(BAD_CURSORS))
     def test_a_bad_saved_cursor_starts_over_with_a_notice(
-        self, kind: str, source_case: SourceCase, tmp_path: Path
+        self, kind: str, first_pull: Pull, source_case: SourceCase, tmp_path: Path
     ) -> None:
         """The one rule for a saved cursor that is damaged or not this source's: the sync
         starts over from the beginning, says so in a Notice, and loses nothing: it stores
-        what a first sync stores, and does not fail. ``truncated`` is the cursor a real
-        sync saved (as the store holds it), cut in half."""
-        clean, saved = _sync_once(source_case, tmp_path / "clean.db", None)
-        cursor = BAD_CURSORS[kind] or saved[: max(1, len(saved) // 2)]
+        what a first sync stores, and does not fail.
+
+        The bad cursor is planted in the store as it is, so it reaches the source (a cursor
+        the core did not seal is handed over unread); ``truncated`` is the source's own
+        middle checkpoint cut in half. A source keeps the rule by starting over and
+        yielding a :class:`~engage.adapters.Notice` itself, or by raising the error the
+        core's saved-state module sets aside a cursor on (the core then starts it over
+        and says so)."""
+        cursor = BAD_CURSORS[kind] or _truncated(first_pull)
+        clean = _sync_once(source_case, tmp_path / "clean.db", None)
         report, stored = _sync_once_with_report(source_case, tmp_path / "bad.db", cursor)
         assert report.error is None, f"a {kind} saved cursor failed the pull: {report.error}"
         assert report.notices, (
@@ -255,29 +261,30 @@ def _planted(case: SourceCase) -> str:
     return case.secret
 
 
+def _truncated(pull: Pull) -> str:
+    checkpoints = pull.checkpoints
+    assert checkpoints, "the pull gave no checkpoint"
+    cursor = checkpoints[(len(checkpoints) - 1) // 2]
+    return cursor[: max(1, len(cursor) // 2)]
+
+
 def _sync_once_with_report(
     case: SourceCase, path: Path, cursor: str | None
 ) -> tuple[SourceReport, int]:
     """Pull the case's source into a new store at ``path`` whose saved cursor is ``cursor``,
     as ``engage sync`` does; the report, and how many touchpoints the store then holds."""
-    report, stored, _ = _sync(case, path, cursor)
-    return report, stored
-
-
-def _sync_once(case: SourceCase, path: Path, cursor: str | None) -> tuple[int, str]:
-    """A sync that must succeed: the touchpoints stored, and the cursor as the store saved it."""
-    report, stored, saved = _sync(case, path, cursor)
-    assert report.error is None, f"a first sync of the case's data failed: {report.error}"
-    assert saved, "a first sync of the case's data saved no cursor"
-    return stored, saved
-
-
-def _sync(case: SourceCase, path: Path, cursor: str | None) -> tuple[SourceReport, int, str | None]:
     store = open_store(str(path))
     try:
         if cursor is not None:
             store.set_cursor(case.name, cursor)
         report = pull_source(store, case.name, case.plugin, case.source(), now=case.now())
-        return report, store.touchpoint_count(case.name), store.get_cursor(case.name)
+        return report, store.touchpoint_count(case.name)
     finally:
         store.close()
+
+
+def _sync_once(case: SourceCase, path: Path, cursor: str | None) -> int:
+    """A sync that must succeed: how many touchpoints it stored."""
+    report, stored = _sync_once_with_report(case, path, cursor)
+    assert report.error is None, f"a first sync of the case's data failed: {report.error}"
+    return stored
