@@ -14,6 +14,7 @@ from click.testing import CliRunner
 import engage
 from engage.adapters import FUTURE_TOLERANCE, Checkpoint, SourceItem, future_problem
 from engage.cli import App, cli
+from engage.cursors import unseal
 from engage.models import Touchpoint
 from engage.plugins import make_plugin_manager
 from engage.store.sqlite import SQLiteStore
@@ -157,7 +158,7 @@ class TestTolerance:
         assert report.messages == (
             "feed: touchpoint 't1': occurred_at: in the future (got '2026-03-02T12:00:01+00:00')",
         )
-        assert store.get_cursor("feed") == "done"
+        assert unseal(store.get_cursor("feed")) == "done"
 
 
 class TestHelper:

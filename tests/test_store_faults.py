@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from engage.cursors import unseal
 from engage.store.sqlite import SQLiteStore
 from tests.test_cli import LINES
 
@@ -134,7 +135,7 @@ def stored(store: Path) -> tuple[int, str | None]:
     """(touchpoints, the feed's cursor) as the store holds them."""
     opened = SQLiteStore(store)
     try:
-        return opened.touchpoint_count(), opened.get_cursor("feed")
+        return opened.touchpoint_count(), unseal(opened.get_cursor("feed"))
     finally:
         opened.close()
 

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from engage.config import Config
+from engage.cursors import unseal
 from engage.errors import ConfigError, LockedError, PluginError
 from engage.plugins import Registry, make_plugin_manager
 from engage.progress import SilentProgress
@@ -228,7 +229,7 @@ def test_a_failing_source_keeps_what_was_checkpointed_and_pushes_nothing(
     assert report.sinks[0].skipped == "source failed: feed"
     assert world.remote() == {}
     store = open_store(world.store)
-    assert store.get_cursor("feed") == "6"
+    assert unseal(store.get_cursor("feed")) == "6"
     assert store.touchpoint_count() == 5
     store.close()
 

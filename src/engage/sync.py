@@ -51,6 +51,7 @@ from engage.adapters import (
 )
 from engage.clock import utcnow
 from engage.config import AdapterConfig, Config
+from engage.cursors import CursorError, dropped_notice, open_saved, seal, state_version
 from engage.engine import Engine
 from engage.errors import (
     EXIT_ERROR,
@@ -228,8 +229,24 @@ def pull_source(
                     break
         return batch, None
 
+    version = state_version(source)
+    opened = open_saved(store.get_cursor(name), plugin, version, name)
+    if opened.notice:
+        notices[opened.notice] = None
+
+    def pulled(cursor: str | None) -> Iterator[SourceItem]:
+        """The source's items; a cursor it cannot read is set aside and it starts over."""
+        try:
+            yield from source.pull(cursor)
+        except CursorError as exc:
+            if cursor is None:
+                raise
+            log.debug("source %s could not read its cursor", name, exc_info=True)
+            notices[dropped_notice(name, str(exc))] = None
+            yield from source.pull(None)
+
     try:
-        items = iter(source.pull(store.get_cursor(name)))
+        items = pulled(opened.cursor)
         cursor: str | None = ""
         while cursor is not None:
             # Read up to a checkpoint (or a chunk) before the transaction begins: a source's
@@ -246,7 +263,7 @@ def pull_source(
                         break
                     batch, cursor = read_chunk(items)  # a long segment (a local file)
                 if cursor is not None:
-                    store.set_cursor(name, cursor)
+                    store.set_cursor(name, seal(plugin, version, cursor))
             # committed: only now do this segment's records count
             counts += segment
             notices.update(dict.fromkeys(segment.notes))

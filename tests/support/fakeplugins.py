@@ -24,6 +24,7 @@ from engage.adapters import (
     Skipped,
     SourceItem,
 )
+from engage.cursors import CursorError
 from engage.errors import RetriableSourceError, SinkError
 from engage.hookspecs import hookimpl
 from engage.models import Touchpoint
@@ -46,6 +47,8 @@ class JsonlSource:
         self.context = context
 
     def pull(self, cursor: str | None) -> Iterator[SourceItem]:
+        if cursor is not None and not cursor.isdigit():
+            raise CursorError(f"a line number was expected (got {cursor[:20]!r})")
         start = int(cursor or 0)
         lines = self.path.read_text(encoding="utf-8").splitlines()
         for number, line in enumerate(lines[start:], start + 1):
