@@ -43,6 +43,7 @@ from engage.adapters import (
     SourceItem,
     expect,
 )
+from engage.cursors import CursorError
 from engage.http import HttpError
 from engage_gmail.api_invites import read_invites
 from engage_gmail.batch import MAX_BATCH
@@ -352,12 +353,12 @@ def _load(cursor: str | None) -> dict[str, Any] | None:
         return None
     try:
         state = json.loads(cursor)
-    except ValueError:
-        return None
+    except ValueError as exc:
+        raise CursorError(f"the cursor is not JSON ({exc})") from None
     if not isinstance(state, dict) or state.get("phase") not in ("list", "history"):
-        return None
+        raise CursorError("the cursor has no phase 'list' or 'history'")
     if not state.get("history_id"):
-        return None
+        raise CursorError("the cursor has no history_id")
     return state
 
 

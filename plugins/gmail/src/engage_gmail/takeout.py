@@ -25,6 +25,7 @@ from engage.adapters import (
     SourceItem,
     expect,
 )
+from engage.cursors import CursorError
 from engage.errors import ConfigError, SourceError
 from engage.preview import FieldMap, PreviewItem, PreviewRow
 from engage_gmail.api_reader import count_outcome
@@ -307,6 +308,8 @@ def _load(cursor: str | None) -> dict[str, Any]:
         return {}
     try:
         state = json.loads(cursor)
-    except ValueError:
-        return {}
-    return state if isinstance(state, dict) else {}
+    except ValueError as exc:
+        raise CursorError(f"the cursor is not JSON ({exc})") from None
+    if not isinstance(state, dict):
+        raise CursorError("the cursor is not a JSON object")
+    return state
