@@ -74,6 +74,19 @@ class SourceCase(AdapterCase):
         return source
 
 
+@attrs.frozen
+class Resumed:
+    """A pull resumed from one checkpoint of a first pull."""
+
+    index: int
+    of: int
+    committed: list[str]
+    resumed: list[str]
+
+    def __str__(self) -> str:
+        return f"checkpoint {self.index + 1} of {self.of}"
+
+
 class SourceContract(Contract):
     """The promises every engage source keeps. Subclass it and define ``source_case``.
 
@@ -148,24 +161,36 @@ class SourceContract(Contract):
             "the case's data gives one checkpoint: make it span two (two files, two pages)"
         )
 
-    def test_resuming_from_each_checkpoint_repeats_and_misses_nothing(
-        self, first_pull: Pull, source_case: SourceCase
+    @pytest.fixture
+    def resumed(self, first_pull: Pull, source_case: SourceCase) -> list[Resumed]:
+        """For each checkpoint of the first pull: what a sync had committed when it stopped
+        there, and what a fresh source resuming from its cursor yields."""
+        return [
+            Resumed(
+                index,
+                len(first_pull.checkpoints),
+                first_pull.before(index).external_ids,
+                Pull.run(source_case.source(), cursor).external_ids,
+            )
+            for index, cursor in enumerate(first_pull.checkpoints)
+        ]
+
+    def test_resuming_from_each_checkpoint_misses_nothing(
+        self, first_pull: Pull, resumed: list[Resumed]
     ) -> None:
         """A sync that stopped after any checkpoint and resumes from its cursor, with a fresh
-        source, gets every touchpoint it had not committed, and none it had."""
+        source, gets every touchpoint it had not committed."""
         everything = set(first_pull.external_ids)
-        for index, cursor in enumerate(first_pull.checkpoints):
-            committed = set(first_pull.before(index).external_ids)
-            resumed = Pull.run(source_case.source(), cursor).external_ids
-            repeated = sorted(committed & set(resumed))
-            missed = sorted(everything - committed - set(resumed))
+        for point in resumed:
+            missed = sorted(everything - set(point.committed) - set(point.resumed))
+            assert not missed, f"resuming from {point} never yielded: {missed}"
+
+    def test_resuming_from_each_checkpoint_repeats_nothing(self, resumed: list[Resumed]) -> None:
+        """... and none it had committed (a checkpoint's cursor covers what came before it)."""
+        for point in resumed:
+            repeated = sorted(set(point.committed) & set(point.resumed))
             assert not repeated, (
-                f"resuming from checkpoint {index + 1} of {len(first_pull.checkpoints)} "
-                f"yielded again touchpoints committed before it: {repeated}"
-            )
-            assert not missed, (
-                f"resuming from checkpoint {index + 1} of {len(first_pull.checkpoints)} "
-                f"never yielded: {missed}"
+                f"resuming from {point} yielded again touchpoints committed before it: {repeated}"
             )
 
     @pytest.mark.parametrize("kind", sorted(BAD_CURSORS))
@@ -178,15 +203,16 @@ class SourceContract(Contract):
 
         The bad cursor is planted in the store as it is, so it reaches the source (a cursor
         the core did not seal is handed over unread); ``truncated`` is the source's own
-        middle checkpoint cut in half. A source keeps the rule by starting over and
-        yielding a :class:`~engage.adapters.Notice` itself, or by raising the error the
-        core's saved-state module sets aside a cursor on (the core then starts it over
-        and says so)."""
+        middle checkpoint cut in half. A source keeps the rule by raising
+        :class:`engage.cursors.CursorError` for a cursor it cannot read (the core then
+        starts it over and says so), or by starting over and yielding a
+        :class:`~engage.adapters.Notice` itself."""
         cursor = BAD_CURSORS[kind] or _truncated(first_pull)
-        clean = _sync_once(source_case, tmp_path / "clean.db", None)
+        first, clean = _sync_once_with_report(source_case, tmp_path / "clean.db", None)
+        assert first.error is None, f"a first sync of the case's data failed: {first.error}"
         report, stored = _sync_once_with_report(source_case, tmp_path / "bad.db", cursor)
         assert report.error is None, f"a {kind} saved cursor failed the pull: {report.error}"
-        assert report.notices, (
+        assert set(report.notices) - set(first.notices), (
             f"a {kind} saved cursor was set aside without a Notice saying so "
             f"(the sync's notices: {list(report.notices)})"
         )
@@ -281,10 +307,3 @@ def _sync_once_with_report(
         return report, store.touchpoint_count(case.name)
     finally:
         store.close()
-
-
-def _sync_once(case: SourceCase, path: Path, cursor: str | None) -> int:
-    """A sync that must succeed: how many touchpoints it stored."""
-    report, stored = _sync_once_with_report(case, path, cursor)
-    assert report.error is None, f"a first sync of the case's data failed: {report.error}"
-    return stored
