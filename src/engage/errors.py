@@ -19,10 +19,16 @@ code name                  meaning
 78   :data:`EXIT_CONFIG`   needs a person: configuration, credentials, a plugin, the store
                            (newer schema, disk full, read-only, corrupt)
 ==== ===================== ==========================================================
+
+A web API's failure is an :class:`HttpError` (raised by :mod:`engage.http`): refused (a 4xx,
+the credentials) needs a person, 78; :attr:`HttpError.retriable` ones (a rate limit, a 5xx,
+the network, a write whose answer was lost) are temporary, 75. Their fields (status,
+endpoint, :class:`Fault`) say what happened, so no caller reads the message.
 """
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterable
 from typing import ClassVar
 
@@ -148,6 +154,95 @@ class StoreBusyError(StoreError):
     than the timeout, or the PostgreSQL server cannot be reached or dropped the connection."""
 
     exit_code: ClassVar[int] = EXIT_TEMPFAIL
+
+
+class Fault(enum.Enum):
+    """What happened to a request that failed: a field to act on, never read from a message.
+
+    A create whose answer is lost may have been written; only :attr:`CONNECT` and a refusing
+    :attr:`STATUS` (4xx, 429) say for certain that nothing was.
+    """
+
+    #: The API answered with an error status (:attr:`HttpError.status`).
+    STATUS = "status"
+    #: No connection was made (refused, no such host, connect timeout): nothing was sent.
+    CONNECT = "connect"
+    #: Sent, and no answer before the read timeout: the request may still be in flight.
+    READ_TIMEOUT = "read_timeout"
+    #: Sent, and the connection closed or broke without an answer: the request is over.
+    DROPPED = "dropped"
+    #: Answered 2xx with a body engage cannot read (no JSON, a field of another type).
+    ANSWER = "answer"
+
+
+class HttpError(EngageError):
+    """A request to a web API failed; refused as it stands, so it needs a person (exit 78).
+
+    :class:`RetriableHttpError` and its subclasses are the failures that may pass on their
+    own (exit 75). Everything is a field, so callers never parse the message.
+
+    Attributes:
+        status: The HTTP status of the answer, or None when there was none (a network fault,
+            an unreadable answer).
+        endpoint: ``METHOD /path`` of the request, without its query ("" when unknown).
+        fault: What happened (None for a failure the adapter declared for reasons of its own).
+        retry_after: Seconds the server (its ``Retry-After``) or the adapter's rules asked to
+            wait before trying again, if they said.
+        retriable: Whether the same request may succeed later (a class attribute).
+    """
+
+    exit_code: ClassVar[int] = EXIT_CONFIG
+    retriable: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        message: str,
+        status: int | None = None,
+        *,
+        endpoint: str = "",
+        fault: Fault | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.endpoint = endpoint
+        self.fault = fault if fault is not None or status is None else Fault.STATUS
+        self.retry_after = retry_after
+
+
+class AuthError(HttpError):
+    """The API refused the credentials (401) or their scope (403): a person must act."""
+
+
+class RetriableHttpError(HttpError):
+    """A request failed in a way that may pass on its own: a rate limit, the server's own
+    trouble, the network. Temporary: exit 75, the next run tries again."""
+
+    exit_code: ClassVar[int] = EXIT_TEMPFAIL
+    retriable: ClassVar[bool] = True
+
+
+class RetriesExhausted(RetriableHttpError):
+    """Retriable failures outlasted the retry budget: every try failed, or the server asked
+    to wait longer than a run waits (``Retry-After``, a daily limit). Nothing was written."""
+
+
+class AmbiguousWrite(RetriableHttpError):
+    """A write was sent and its answer lost (a 5xx, a read timeout, a dropped connection, an
+    unreadable answer): it may have been written. Look for it before sending it again."""
+
+
+class UnexpectedAnswer(RetriableHttpError):
+    """The API answered 2xx with a body of the wrong shape: no JSON (an HTML page, a cut
+    body), no JSON object, or a field of another type than documented.
+
+    Not the user's configuration; a proxy or a cut connection may have caused it, so it is
+    temporary. ``status`` is None, so that callers who tell refusals by their status (404,
+    409) never take it for one.
+    """
+
+    def __init__(self, message: str, *, endpoint: str = "") -> None:
+        super().__init__(message, endpoint=endpoint, fault=Fault.ANSWER)
 
 
 def exit_code_of(error: BaseException) -> int:
