@@ -29,6 +29,9 @@ def _touch(external_id: str, subject: str | None, email: str | None = "jo@acme.c
 RECORDS: list[Record] = [
     Customer("acme.com", name="Acme"),
     Contact("jo@acme.com", "acme.com"),
+    Customer("acme.com", segment="enterprise", attributes={"tier": "gold"}),  # a repeat
+    Contact("jo@acme.com", "acme.com", name="Jo"),  # a repeat that names the contact
+    Contact("al@acme.com", "acme.com"),
     _touch("1", "first"),
     _touch("2", "other"),
     _touch("1", "changed"),  # a repeat within the chunk that changes the row
@@ -37,6 +40,11 @@ RECORDS: list[Record] = [
     _touch("3", "new"),
 ]
 
+_CUSTOMERS = (
+    "SELECT key, name, segment, owner, first_seen, open_work, attributes, name_key"
+    " FROM customers WHERE key = 'acme.com'"
+)
+_CONTACTS = "SELECT email, customer, name FROM contacts WHERE customer = 'acme.com' ORDER BY email"
 _ROWS = (
     "SELECT source, external_id, customer, contact_email, occurred_at, channel, direction,"
     " owner, subject, feedback, message_id, missed, duplicate_of FROM touchpoints"
@@ -46,25 +54,29 @@ _ROWS = (
 
 class TestFirstLoad:
     def test_bulk_load_matches_row_by_row(self, tmp_path: Path) -> None:
-        """Repeated ids in a first load give the same rows and counts as a load into a store
-        that already holds a touchpoint (so no bulk path)."""
+        """Repeated ids and keys in a first load give the same rows and counts as a load into
+        a store that already holds a touchpoint (so no bulk path)."""
         bulk = SQLiteStore(tmp_path / "bulk.db")
         seeded = SQLiteStore(tmp_path / "seeded.db")
         seeded.write([Touchpoint(**_fields("seed"))], "old")
-        with bulk.transaction():
+        with bulk.transaction():  # a first write decides that the load is a bulk one
+            bulk.write([_touch("0", "zero")], "files")
             bulk_counts = bulk.write(RECORDS, "files")
         with seeded.transaction():
+            seeded.write([_touch("0", "zero")], "files")
             seeded_counts = seeded.write(RECORDS, "files")
         rows = bulk.conn.execute(_ROWS).fetchall()
         assert rows == seeded.conn.execute(_ROWS).fetchall()
-        assert [r[8] for r in rows] == ["changed", "other", "new"]
-        assert rows[0][3] == "jo@acme.com"
-        touch_counts = (bulk_counts.inserted, bulk_counts.updated, bulk_counts.unchanged)
-        assert touch_counts == (
-            seeded_counts.inserted,
-            seeded_counts.updated,
-            seeded_counts.unchanged,
+        for query in (_CUSTOMERS, _CONTACTS):
+            assert bulk.conn.execute(query).fetchall() == seeded.conn.execute(query).fetchall()
+        assert bulk.get_customer("acme.com") == Customer(
+            "acme.com", name="Acme", segment="enterprise", open_work=False
         )
+        assert bulk.get_customer("acme.com").attributes == {"tier": "gold"}  # type: ignore[union-attr]
+        assert [r[8] for r in rows] == ["zero", "changed", "other", "new"]
+        assert rows[1][3] == "jo@acme.com"
+        counts = (bulk_counts.inserted, bulk_counts.updated, bulk_counts.unchanged)
+        assert counts == (seeded_counts.inserted, seeded_counts.updated, seeded_counts.unchanged)
         bulk.close()
         seeded.close()
 

@@ -73,8 +73,8 @@ log = logging.getLogger(__name__)
 CHUNK = 1000
 
 #: Customers, owners and contacts remembered as stored within one transaction (so the rows
-#: a touchpoint implies are not inserted again and again); past this many, forgotten.
-ENSURED_MAX = 20_000
+#: a touchpoint implies are not inserted again and again); past this many of a kind, forgotten.
+ENSURED_MAX = 50_000
 
 MEMORY = ":memory:"
 
@@ -89,6 +89,29 @@ def _attributes(value: Mapping[str, Any]) -> str:
 
 def _micros(value: datetime | None) -> int | None:
     return None if value is None else to_micros(value)
+
+
+class Ensured:
+    """The customers, owners and contacts known to be stored in the current transaction."""
+
+    __slots__ = ("contacts", "customers", "owners")
+
+    def __init__(self) -> None:
+        self.customers: set[str] = set()
+        self.owners: set[str] = set()
+        self.contacts: set[str] = set()
+
+    def clear(self) -> None:
+        """Forget them all (a rollback, a retire, the end of the transaction)."""
+        self.customers.clear()
+        self.owners.clear()
+        self.contacts.clear()
+
+    def trim(self, most: int) -> None:
+        """Forget a kind once it holds more than ``most`` keys (memory stays bounded)."""
+        for kind in (self.customers, self.owners, self.contacts):
+            if len(kind) > most:
+                kind.clear()
 
 
 class SQLiteStore(LedgerMixin, PlanMixin, HistoryMixin, ReportMixin, TimelineMixin, RunsMixin):
@@ -115,8 +138,8 @@ class SQLiteStore(LedgerMixin, PlanMixin, HistoryMixin, ReportMixin, TimelineMix
             None  # this transaction loads into an empty store (None: undecided)
         )
         self._thread_lock = threading.Lock()
-        # (kind, key) of records known to be stored in the current transaction
-        self._ensured: set[tuple[str, str]] = set()
+        # records known to be stored in the current transaction
+        self._ensured = Ensured()
         self._names = Names()  # which customer a name-only key's records land on
         self._conn: sqlite3.Connection | None = None
         self._mark: OpenMark | None = None
@@ -295,11 +318,18 @@ class SQLiteStore(LedgerMixin, PlanMixin, HistoryMixin, ReportMixin, TimelineMix
 
         One look-up per chunk finds the keys already stored, so a new record costs one
         INSERT and a known one one UPDATE. A key repeated within the chunk is inserted
-        once, then updated in order: the same result as upserting one row at a time.
+        once, then updated in order: the same result as upserting one row at a time. In a
+        bulk load the rows are inserted without the look-up; when some were there already,
+        every row is applied again as an update (a row inserted a moment ago already holds
+        its values, so only those change), with the same result and counts.
         """
         if not rows:
             return WriteCounts()
         conn = self.conn
+        if self._bulk:  # loading into an empty store: insert first, update only on a repeat
+            inserted = conn.executemany(sql.insert, rows).rowcount
+            updated = conn.executemany(sql.update, rows).rowcount if inserted < len(rows) else 0
+            return WriteCounts(inserted, updated, len(rows) - inserted - updated)
         keys = [row[0] for row in rows]
         known: set[Any] = set()
         for start in range(0, len(keys), 500):
@@ -364,12 +394,11 @@ class SQLiteStore(LedgerMixin, PlanMixin, HistoryMixin, ReportMixin, TimelineMix
         counts += WriteCounts(merged=merged, linked=len(landing.links), notes=landing.notes)
         counts += self._upsert(CONTACT, contacts)
         ensured = self._ensured
-        if len(ensured) > ENSURED_MAX:
-            ensured.clear()
-        ensured.difference_update(("c", key) for key, _ in landing.absorb)
-        ensured.update(("o", row[0]) for row in owners)
-        ensured.update(("c", row[0]) for row in customers)
-        ensured.update(("@", row[0]) for row in contacts)
+        ensured.trim(ENSURED_MAX)
+        ensured.customers.difference_update(key for key, _ in landing.absorb)
+        ensured.owners.update(row[0] for row in owners)
+        ensured.customers.update(row[0] for row in customers)
+        ensured.contacts.update(row[0] for row in contacts)
         if touchpoints:
             counts += self._write_touchpoints(touchpoints, touched)
         return counts
@@ -381,26 +410,26 @@ class SQLiteStore(LedgerMixin, PlanMixin, HistoryMixin, ReportMixin, TimelineMix
         imply first (each looked at once per chunk, not once per row)."""
         conn = self.conn
         ensured = self._ensured
-        implied_customers = [k for k in touched if ("c", k) not in ensured]
+        implied_customers = [k for k in touched if k not in ensured.customers]
         implied_owners = [
             o
             for o in dict.fromkeys([t.owner for t in touchpoints])
-            if o and ("o", o) not in ensured
+            if o and o not in ensured.owners
         ]
         first_customer: dict[str | None, str] = {}
         for t in touchpoints:
             if t.contact_email not in first_customer:
                 first_customer[t.contact_email] = t.customer
         implied_contacts = [
-            (e, k) for e, k in first_customer.items() if e and ("@", e) not in ensured
+            (e, k) for e, k in first_customer.items() if e and e not in ensured.contacts
         ]
         comparable = self._names.comparable
         conn.executemany(IMPLIED_CUSTOMER, [(k, comparable(k, None)) for k in implied_customers])
         conn.executemany(IMPLIED_OWNER, [(o,) for o in implied_owners])
         conn.executemany(IMPLIED_CONTACT, implied_contacts)
-        ensured.update(("c", k) for k in implied_customers)
-        ensured.update(("o", o) for o in implied_owners)
-        ensured.update(("@", e) for e, _ in implied_contacts)
+        ensured.customers.update(implied_customers)
+        ensured.owners.update(implied_owners)
+        ensured.contacts.update(e for e, _ in implied_contacts)
         rows = touchpoints_sql.rows_of(touchpoints)
         self._begin_bulk_load_if_empty()
         inserted, updated = touchpoints_sql.upsert(conn, rows, bulk=self._bulk is True)

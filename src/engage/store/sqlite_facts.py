@@ -429,7 +429,7 @@ def _assemble(
             owner=owner_id,
             first_seen=_time(first_seen),
             open_work=bool(open_work),
-            attributes=json.loads(attributes),
+            attributes=json.loads(attributes) if attributes != "{}" else {},
         ),
         as_of=as_of,
         settings=segment,
