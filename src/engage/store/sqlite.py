@@ -22,28 +22,23 @@ runs ``PRAGMA quick_check`` first, so damage is found at once.
 
 from __future__ import annotations
 
-import itertools
 import json
 import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import filelock
 
-from engage.adapters import Retire
 from engage.clock import from_micros, to_micros, utcnow
-from engage.errors import LockedError, StoreError, ValidationError
+from engage.errors import LockedError, StoreError
 from engage.facts import CustomerFacts
-from engage.models import Contact, Customer, Owner, Touchpoint
+from engage.models import Contact, Customer, Owner
 from engage.settings import ScoringSettings
-from engage.store import sqlite_touchpoints as touchpoints_sql
-from engage.store.base import Record, WriteCounts
 from engage.store.sqlite_facts import compute_facts
 from engage.store.sqlite_faults import OpenMark, check_integrity, explain
 from engage.store.sqlite_history import HistoryMixin
@@ -52,29 +47,14 @@ from engage.store.sqlite_names import Names, register_functions
 from engage.store.sqlite_plans import PlanMixin
 from engage.store.sqlite_report import ReportMixin
 from engage.store.sqlite_runs import RunsMixin
-from engage.store.sqlite_schema import CUSTOMER_INDEX, TOUCHPOINT_INSERTED, migrate
-from engage.store.sqlite_statements import (
-    CONTACT,
-    CUSTOMER,
-    IMPLIED_CONTACT,
-    IMPLIED_CUSTOMER,
-    IMPLIED_OWNER,
-    OWNER,
-    RETIRE,
-    Upsert,
-)
+from engage.store.sqlite_schema import migrate
 from engage.store.sqlite_timeline import TimelineMixin
+from engage.store.sqlite_writes import CHUNK as CHUNK  # the write chunk size, for tests
+from engage.store.sqlite_writes import Ensured, WriteMixin
 
 __all__ = ["SQLiteStore", "open_sqlite"]
 
 log = logging.getLogger(__name__)
-
-#: Records per executemany batch in :meth:`SQLiteStore.write`.
-CHUNK = 1000
-
-#: Customers, owners and contacts remembered as stored within one transaction (so the rows
-#: a touchpoint implies are not inserted again and again); past this many of a kind, forgotten.
-ENSURED_MAX = 50_000
 
 MEMORY = ":memory:"
 
@@ -83,38 +63,9 @@ MEMORY = ":memory:"
 NAME_KEYS_VERSION = 5
 
 
-def _attributes(value: Mapping[str, Any]) -> str:
-    return json.dumps(dict(value), sort_keys=True, default=str)
-
-
-def _micros(value: datetime | None) -> int | None:
-    return None if value is None else to_micros(value)
-
-
-class Ensured:
-    """The customers, owners and contacts known to be stored in the current transaction."""
-
-    __slots__ = ("contacts", "customers", "owners")
-
-    def __init__(self) -> None:
-        self.customers: set[str] = set()
-        self.owners: set[str] = set()
-        self.contacts: set[str] = set()
-
-    def clear(self) -> None:
-        """Forget them all (a rollback, a retire, the end of the transaction)."""
-        self.customers.clear()
-        self.owners.clear()
-        self.contacts.clear()
-
-    def trim(self, most: int) -> None:
-        """Forget a kind once it holds more than ``most`` keys (memory stays bounded)."""
-        for kind in (self.customers, self.owners, self.contacts):
-            if len(kind) > most:
-                kind.clear()
-
-
-class SQLiteStore(LedgerMixin, PlanMixin, HistoryMixin, ReportMixin, TimelineMixin, RunsMixin):
+class SQLiteStore(
+    WriteMixin, LedgerMixin, PlanMixin, HistoryMixin, ReportMixin, TimelineMixin, RunsMixin
+):
     """engage's state in one SQLite file (or ``":memory:"``); implements :class:`~engage.store.base.Store`.
 
     Args:
@@ -271,222 +222,6 @@ class SQLiteStore(LedgerMixin, PlanMixin, HistoryMixin, ReportMixin, TimelineMix
             yield
 
     # -- records -----------------------------------------------------------------------
-
-    def write(self, records: Iterable[Record | Retire], source: str) -> WriteCounts:
-        """Upsert records in chunks (inside the caller's transaction, or a new one).
-
-        Touchpoints are keyed by their own (source, external_id); a ``Retire`` of kind
-        ``touchpoint`` names an external id of ``source``. Within a chunk, owners, customers
-        and contacts are written before touchpoints (the result is the same as one at a time);
-        a Retire applies after every record before it. Records a touchpoint implies (its
-        customer, owner, contact) are created when unknown but not counted. A record whose
-        customer key is only a name (or a source's private id) lands on the customer of that
-        name (:mod:`engage.store.sqlite_names`); a name of several customers is reported in
-        the counts' ``notes``.
-        """
-        counts = WriteCounts()
-        batch: list[Record] = []
-        retires: list[Retire] = []
-        with self._errors(), self.transaction():
-            for item in records:
-                if isinstance(item, Retire):
-                    if batch:
-                        counts += self._write_batch(batch)
-                        batch = []
-                    retires.append(item)
-                    if len(retires) >= CHUNK:
-                        counts += self._retire(retires, source)
-                        retires = []
-                elif isinstance(item, Customer | Contact | Owner | Touchpoint):
-                    if retires:
-                        counts += self._retire(retires, source)
-                        retires = []
-                    batch.append(item)
-                    if len(batch) >= CHUNK:
-                        counts += self._write_batch(batch)
-                        batch = []
-                else:
-                    raise TypeError(f"SQLiteStore.write: cannot store {type(item).__name__}")
-            if batch:
-                counts += self._write_batch(batch)
-            if retires:
-                counts += self._retire(retires, source)
-        return counts
-
-    def _upsert(self, sql: Upsert, rows: Sequence[tuple[Any, ...]]) -> WriteCounts:
-        """Insert the rows the table lacks, update the others where something differs.
-
-        One look-up per chunk finds the keys already stored, so a new record costs one
-        INSERT and a known one one UPDATE. A key repeated within the chunk is inserted
-        once, then updated in order: the same result as upserting one row at a time. In a
-        bulk load the rows are inserted without the look-up; when some were there already,
-        every row is applied again as an update (a row inserted a moment ago already holds
-        its values, so only those change), with the same result and counts.
-        """
-        if not rows:
-            return WriteCounts()
-        conn = self.conn
-        if self._bulk:  # loading into an empty store: insert first, update only on a repeat
-            inserted = conn.executemany(sql.insert, rows).rowcount
-            updated = conn.executemany(sql.update, rows).rowcount if inserted < len(rows) else 0
-            return WriteCounts(inserted, updated, len(rows) - inserted - updated)
-        keys = [row[0] for row in rows]
-        known: set[Any] = set()
-        for start in range(0, len(keys), 500):
-            part = keys[start : start + 500]
-            marks = ",".join("?" * len(part))
-            known.update(
-                key
-                for (key,) in conn.execute(
-                    f"SELECT {sql.key} FROM {sql.table} WHERE {sql.key} IN ({marks})", part
-                )
-            )
-        new: list[tuple[Any, ...]] = []
-        old: list[tuple[Any, ...]] = []
-        for row in rows:
-            if row[0] in known:
-                old.append(row)
-            else:
-                new.append(row)
-                known.add(row[0])
-        # rowcount, not total_changes: the re-planning triggers' own writes must not count
-        inserted = conn.executemany(sql.insert, new).rowcount if new else 0
-        updated = conn.executemany(sql.update, old).rowcount if old else 0
-        return WriteCounts(inserted, updated, len(rows) - inserted - updated)
-
-    def _write_batch(self, batch: list[Record]) -> WriteCounts:
-        conn = self.conn
-        owner_records: list[Owner] = []
-        customer_records: list[Customer] = []
-        contact_records: list[Contact] = []
-        touchpoints: list[Touchpoint] = []
-        kinds: dict[type, Callable[[Any], None]] = {
-            Touchpoint: touchpoints.append,
-            Customer: customer_records.append,
-            Contact: contact_records.append,
-            Owner: owner_records.append,
-        }
-        for record in batch:  # one pass; a subclass goes by isinstance
-            add = kinds.get(type(record))
-            if add is None:
-                add = next(a for kind, a in kinds.items() if isinstance(record, kind))
-            add(record)
-        owners = [(r.id, r.email, r.name, int(r.active)) for r in owner_records]
-        touched = dict.fromkeys([t.customer for t in touchpoints])
-        landing = self._names.plan(
-            conn, customer_records, itertools.chain(touched, (r.customer for r in contact_records))
-        )
-        if landing.redirect:  # records naming a customer by name land on it
-            customer_records, contact_records, touchpoints = landing.land(
-                customer_records, contact_records, touchpoints
-            )
-            touched = dict.fromkeys([t.customer for t in touchpoints])
-        customers = [
-            (r.key, r.name, r.segment, r.owner, _micros(r.first_seen),
-             None if r.open_work is None else int(r.open_work),
-             _attributes(r.attributes), self._names.comparable(r.key, r.name))
-            for r in customer_records
-        ]  # fmt: skip
-        contacts = [(r.email, r.customer, r.name) for r in contact_records]
-        counts = self._upsert(OWNER, owners)
-        counts += self._upsert(CUSTOMER, customers)
-        merged = self._names.link(conn, landing, bulk=self._bulk is True)
-        counts += WriteCounts(merged=merged, linked=len(landing.links), notes=landing.notes)
-        counts += self._upsert(CONTACT, contacts)
-        ensured = self._ensured
-        ensured.trim(ENSURED_MAX)
-        ensured.customers.difference_update(key for key, _ in landing.absorb)
-        ensured.owners.update(row[0] for row in owners)
-        ensured.customers.update(row[0] for row in customers)
-        ensured.contacts.update(row[0] for row in contacts)
-        if touchpoints:
-            counts += self._write_touchpoints(touchpoints, touched)
-        return counts
-
-    def _write_touchpoints(
-        self, touchpoints: list[Touchpoint], touched: Mapping[str, None]
-    ) -> WriteCounts:
-        """Store a chunk's touchpoints, creating the customers, owners and contacts they
-        imply first (each looked at once per chunk, not once per row)."""
-        conn = self.conn
-        ensured = self._ensured
-        implied_customers = [k for k in touched if k not in ensured.customers]
-        implied_owners = [
-            o
-            for o in dict.fromkeys([t.owner for t in touchpoints])
-            if o and o not in ensured.owners
-        ]
-        first_customer: dict[str | None, str] = {}
-        for t in touchpoints:
-            if t.contact_email not in first_customer:
-                first_customer[t.contact_email] = t.customer
-        implied_contacts = [
-            (e, k) for e, k in first_customer.items() if e and e not in ensured.contacts
-        ]
-        comparable = self._names.comparable
-        conn.executemany(IMPLIED_CUSTOMER, [(k, comparable(k, None)) for k in implied_customers])
-        conn.executemany(IMPLIED_OWNER, [(o,) for o in implied_owners])
-        conn.executemany(IMPLIED_CONTACT, implied_contacts)
-        ensured.customers.update(implied_customers)
-        ensured.owners.update(implied_owners)
-        ensured.contacts.update(e for e, _ in implied_contacts)
-        rows = touchpoints_sql.rows_of(touchpoints)
-        self._begin_bulk_load_if_empty()
-        inserted, updated = touchpoints_sql.upsert(conn, rows, bulk=self._bulk is True)
-        merged = 0
-        if touchpoints_sql.other_sources_exist(conn, {row[0] for row in rows}):
-            if self._bulk:  # finding merges needs the customer index: build it now
-                self._end_bulk_load()
-                self._bulk = False
-            merged = touchpoints_sql.mark_merges(conn, rows)
-        return WriteCounts(inserted, updated, len(rows) - inserted - updated, merged=merged)
-
-    def _begin_bulk_load_if_empty(self) -> None:
-        """Loading into an empty store: build the customer index once at commit, not row by
-        row, and re-plan every customer then instead of marking each row's."""
-        if self._bulk is not None:
-            return
-        conn = self.conn
-        self._bulk = conn.execute("SELECT 1 FROM touchpoints LIMIT 1").fetchone() is None
-        if self._bulk:
-            conn.execute("DROP INDEX IF EXISTS touchpoints_customer")
-            conn.execute("DROP TRIGGER IF EXISTS touchpoints_inserted")
-
-    def _end_bulk_load(self) -> None:
-        if self._bulk:
-            conn = self.conn
-            self._names.move_put_off(conn)
-            conn.execute(CUSTOMER_INDEX)
-            conn.execute(TOUCHPOINT_INSERTED)
-            conn.execute("DELETE FROM plans")
-            conn.execute("DELETE FROM planning WHERE name = 'activity_as_of'")
-        self._bulk = None
-
-    def _retire(self, retires: list[Retire], source: str) -> WriteCounts:
-        conn = self.conn
-        self._ensured.clear()  # a retired customer or contact is stored no more
-        self._names.forget()
-        retired = 0
-        for retire in retires:
-            sql = RETIRE.get(retire.kind)
-            if sql is None:
-                raise ValidationError(
-                    f"Retire.kind: expected one of {', '.join(RETIRE)} (got {retire.kind!r})"
-                )
-            if retire.kind == "touchpoint":
-                gone = conn.execute(sql, (source, retire.id)).rowcount
-                if gone:
-                    conn.execute(touchpoints_sql.UNMERGE, (f"{source}\x1f{retire.id}",))
-            elif retire.kind == "contact":
-                gone = conn.execute(sql, (retire.id.strip().lower(),)).rowcount
-            elif retire.kind == "customer":  # an alias retires its customer, on the same terms
-                if self._bulk:
-                    self._names.move_put_off(conn)  # its touchpoints are where they belong
-                gone = conn.execute(sql, (self._names.customer_of(conn, retire.id),)).rowcount
-            else:
-                gone = conn.execute(sql, (retire.id,)).rowcount
-            retired += gone
-        return WriteCounts(retired=retired)
 
     def get_cursor(self, source: str) -> str | None:
         """The cursor saved for ``source``, or None before its first sync."""
