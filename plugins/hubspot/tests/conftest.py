@@ -10,19 +10,12 @@ import pytest
 from fake_hubspot import FakeHubSpot
 
 import engage_hubspot.client as client_module
-from engage.adapters import (
-    AdapterContext,
-    Checkpoint,
-    Problem,
-    Progress,
-    Retire,
-    SourceItem,
-    resolve_options,
-)
+from engage.adapters import AdapterContext, Progress, resolve_options
 from engage.http import RetryPolicy
 from engage.identity import Identity
-from engage.models import Contact, Customer, Owner, Touchpoint
+from engage.models import Customer
 from engage.store.sqlite import SQLiteStore
+from engage.testing import Pull
 from engage_hubspot import HubSpotSink, HubSpotSource
 
 IDENTITY = Identity.for_domains(["ourco.com"])
@@ -33,29 +26,6 @@ FAST = client_module.Timing(
     retry=RetryPolicy(attempts=6, base_delay=0.001, max_delay=0.005, max_retry_after=2.0),
     timeout=(2.0, 2.0),
 )
-
-
-class Pull:
-    """The items of one pull, sorted by kind."""
-
-    def __init__(self, items: list[SourceItem]) -> None:
-        self.items = items
-        self.touchpoints = [i for i in items if isinstance(i, Touchpoint)]
-        self.customers = [i for i in items if isinstance(i, Customer)]
-        self.contacts = [i for i in items if isinstance(i, Contact)]
-        self.owners = [i for i in items if isinstance(i, Owner)]
-        self.retired = [i for i in items if isinstance(i, Retire)]
-        self.problems = [i.message for i in items if isinstance(i, Problem)]
-        self.checkpoints = [i.cursor for i in items if isinstance(i, Checkpoint)]
-
-    @property
-    def cursor(self) -> str:
-        """The last checkpoint's cursor."""
-        return self.checkpoints[-1]
-
-    def touchpoint(self, external_id: str) -> Touchpoint:
-        """The touchpoint with this external id."""
-        return next(t for t in self.touchpoints if t.external_id == external_id)
 
 
 @pytest.fixture(autouse=True)
@@ -156,7 +126,7 @@ def store(account: dict[str, str]) -> SQLiteStore:
 
 def pull(source: HubSpotSource, cursor: str | None = None) -> Pull:
     """Run one pull to the end."""
-    return Pull(list(source.pull(cursor)))
+    return Pull.run(source, cursor)
 
 
 def seed(fake: FakeHubSpot) -> dict[str, str]:

@@ -13,6 +13,10 @@ from engage.models import Contact, Customer, Owner, Touchpoint
 T = TypeVar("T")
 
 
+def _as_list(items: Iterable[SourceItem]) -> list[SourceItem]:
+    return list(items)
+
+
 @attrs.frozen
 class Pull:
     """Everything one pull yielded, in order, with views by kind.
@@ -29,13 +33,13 @@ class Pull:
         start: The cursor the pull started from (None: a first pull).
     """
 
-    items: tuple[SourceItem, ...]
+    items: list[SourceItem] = attrs.field(converter=_as_list)
     start: str | None = None
 
     @classmethod
     def run(cls, source: Source, cursor: str | None = None) -> Pull:
         """Pull ``source`` from ``cursor`` to its end."""
-        return cls(tuple(source.pull(cursor)), cursor)
+        return cls(list(source.pull(cursor)), cursor)
 
     @classmethod
     def until_error(cls, source: Source, cursor: str | None = None) -> tuple[Pull, Exception]:
@@ -49,7 +53,7 @@ class Pull:
             for item in source.pull(cursor):
                 items.append(item)
         except Exception as exc:
-            return cls(tuple(items), cursor), exc
+            return cls(items, cursor), exc
         raise AssertionError("the pull did not fail")
 
     def of(self, kind: type[T]) -> list[T]:
