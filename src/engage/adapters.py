@@ -18,10 +18,11 @@ never produces a duplicate.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, TypeVar, overload, runtime_checkable
 from urllib.parse import urlsplit
 
 import attrs
@@ -29,6 +30,11 @@ import attrs
 from engage.clock import utcnow
 from engage.identity import Identity
 from engage.models import Contact, Customer, Owner, Task, Touchpoint
+from engage.options import build_options, is_options_class, unknown_key_message
+from engage.options_types import OptionCheck as OptionCheck  # an option's own test of a value
+from engage.options_types import range_problem
+
+_Options = TypeVar("_Options")
 
 
 @attrs.frozen
@@ -113,14 +119,10 @@ def future_problem(moment: datetime, now: datetime, got: str | None = None) -> s
     return f"occurred_at: in the future (got {shown!r})"
 
 
-#: An option's own test of a value: None when it is fine, else what was expected
-#: (``"expected an http(s) URL ..."``); see :func:`http_url` and :func:`date_format`.
-OptionCheck = Callable[[Any], str | None]
-
-
 @attrs.frozen
 class Option:
-    """One config key an adapter accepts.
+    """One config key an adapter accepts (the mapping form; see :mod:`engage.options` for
+    options declared as a frozen attrs class).
 
     Attributes:
         type: The Python type a value must have (``str``, ``int``, ``bool``, ``list``,
@@ -147,15 +149,10 @@ class Option:
 
     def problem(self, value: Any) -> str | None:
         """What is wrong with ``value`` (already of :attr:`type`), or None when it is fine."""
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            low, high = self.minimum, self.maximum
-            if (low is not None and value < low) or (high is not None and value > high):
-                kind = "a whole number" if self.type is int else "a number"
-                if low is not None and high is not None:
-                    return f"expected {kind} from {low:g} to {high:g}"
-                bound = f"≥ {low:g}" if low is not None else f"≤ {high:g}"
-                return f"expected {kind} {bound}"
-        return self.check(value) if self.check is not None else None
+        problem = range_problem(value, self.minimum, self.maximum, self.type is int)
+        if problem is None and self.check is not None:
+            problem = self.check(value)
+        return problem
 
 
 def http_url(value: Any) -> str | None:
@@ -199,6 +196,11 @@ def date_format(value: Any) -> str | None:
             f"({written!r} was read back as {again!r})"
         )
     return None
+
+
+#: How an adapter declares its options: a mapping of key → :class:`Option`, or a frozen
+#: attrs class of :func:`engage.options.option` fields (see :mod:`engage.options`).
+OptionsSpec = Mapping[str, Option] | type[Any]
 
 
 class Progress(Protocol):
@@ -302,11 +304,12 @@ class Source(Protocol):
     """Reads records from somewhere. Built as ``cls(options, context)``.
 
     Attributes:
-        options: The config keys the source accepts; engage rejects any other key and
-            fills in defaults before calling the constructor.
+        options: The config keys the source accepts (:data:`OptionsSpec`); engage rejects
+            any other key and fills in defaults before calling the constructor, which gets
+            a dict (mapping form) or an instance of the options class.
     """
 
-    options: ClassVar[Mapping[str, Option]]
+    options: ClassVar[Any]  # an OptionsSpec (Any: a plugin may declare either form)
 
     def pull(self, cursor: str | None) -> Iterator[SourceItem]:
         """Yield records changed since ``cursor`` (None on the first sync), with checkpoints."""
@@ -332,7 +335,7 @@ class Sink(Protocol):
     """Writes tasks somewhere people work. Built as ``cls(options, context)``.
 
     Attributes:
-        options: The config keys the sink accepts.
+        options: The config keys the sink accepts (:data:`OptionsSpec`).
         batch_size: The most tasks engage hands :meth:`create` at once.
 
     A sink may also have a ``notices`` attribute (a sequence of strings) with what a person
@@ -340,7 +343,7 @@ class Sink(Protocol):
     the push and shows each message once in the sync summary.
     """
 
-    options: ClassVar[Mapping[str, Option]]
+    options: ClassVar[Any]  # an OptionsSpec (Any: a plugin may declare either form)
     batch_size: ClassVar[int]
 
     def find(self, tasks: Sequence[Task]) -> Mapping[str, str]:
@@ -366,27 +369,60 @@ class Sink(Protocol):
         ...
 
 
+@overload
 def resolve_options(
-    spec: Mapping[str, Option], given: Mapping[str, Any], where: str
-) -> dict[str, Any]:
+    spec: Mapping[str, Option],
+    given: Mapping[str, Any],
+    where: str,
+    *,
+    env: Mapping[str, str] | None = None,
+) -> dict[str, Any]: ...
+
+
+@overload
+def resolve_options(
+    spec: type[_Options],
+    given: Mapping[str, Any],
+    where: str,
+    *,
+    env: Mapping[str, str] | None = None,
+) -> _Options: ...
+
+
+def resolve_options(
+    spec: OptionsSpec,
+    given: Mapping[str, Any],
+    where: str,
+    *,
+    env: Mapping[str, str] | None = None,
+) -> Any:
     """Check ``given`` against an adapter's option ``spec`` and fill in the defaults.
+
+    Both forms of :data:`OptionsSpec` are accepted: a mapping of :class:`Option` gives a
+    dict; an options class gives an instance of it, built by
+    :func:`engage.options.build_options` (inner types, ``env=`` and secret keys too).
 
     Args:
         spec: The adapter's ``options``.
         given: The keys from the config table (without ``plugin``).
         where: Where the keys come from, for messages: ``engage.toml: [sources.files]``.
+        env: The environment ``env=`` options of an options class are read from
+            (default ``os.environ``; ``engage sync`` passes the adapter context's).
 
     Raises:
-        ConfigError: a key is unknown, a required key is missing, a value has the wrong
-            type, is out of its option's range or fails its check; the message names
-            ``where`` (the file and the table) and the key.
+        ConfigError: a key is unknown (naming the closest), a required key is missing, a
+            value has the wrong type, is out of its option's range or fails its check; the
+            message names ``where`` (the file and the table) and the key.
     """
     from engage.errors import ConfigError
 
+    if is_options_class(spec):
+        return build_options(spec, given, where, os.environ if env is None else env)
+    if not isinstance(spec, Mapping):
+        raise TypeError(f"options must be a mapping of Option or an attrs class (got {spec!r})")
     unknown = sorted(set(given) - set(spec))
     if unknown:
-        known = ", ".join(sorted(spec)) or "none"
-        raise ConfigError(f"{where}: unknown key '{unknown[0]}' (expected one of: {known})")
+        raise ConfigError(unknown_key_message(where, unknown[0], spec))
     resolved: dict[str, Any] = {}
     for key, option in spec.items():
         if key not in given:

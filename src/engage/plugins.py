@@ -29,6 +29,7 @@ from engage import hookspecs
 from engage.adapters import Sink, Source
 from engage.errors import PluginError, PluginLoadError
 from engage.health import Factor
+from engage.options import is_options_class, options_class_problem
 from engage.playbook import Rule
 
 GROUP = "engage"
@@ -169,7 +170,7 @@ def protocol_members(protocol: type) -> tuple[tuple[str, ...], dict[str, Any]]:
 
     Returns:
         The public method names, and each annotated attribute's type (``ClassVar``
-        unwrapped: ``options`` → ``Mapping[str, Option]``).
+        unwrapped: ``batch_size`` → ``int``; ``options`` is ``Any``, checked by name).
     """
     methods: list[str] = []
     for base in reversed(protocol.__mro__):
@@ -190,8 +191,9 @@ def adapter_problem(protocol: type, cls: Any) -> str | None:
     """What keeps ``cls`` from being a class that implements ``protocol``, or None.
 
     ``cls`` must be a class with every method the protocol declares (callable) and every
-    attribute it declares, of the declared type (``options`` a mapping, ``batch_size`` an
-    int), as class attributes: engage reads them before it builds an instance.
+    attribute it declares, of the declared type (``options`` a mapping of options or a frozen
+    attrs options class, ``batch_size`` an int), as class attributes: engage reads them
+    before it builds an instance.
     """
     if not isinstance(cls, type):
         return f"got {type(cls).__name__} {cls!r}, not a class"
@@ -202,12 +204,28 @@ def adapter_problem(protocol: type, cls: Any) -> str | None:
     for name, hint in attributes.items():
         if not hasattr(cls, name):
             return f"{cls.__name__} has no class attribute '{name}'"
-        kind = typing.get_origin(hint) or hint
         value = getattr(cls, name)
+        if name == "options":
+            problem = _options_problem(value)
+            if problem is not None:
+                return f"{cls.__name__}.options {problem}"
+            continue
+        kind = typing.get_origin(hint) or hint
         wrong = isinstance(value, bool) and kind is int
         if isinstance(kind, type) and (wrong or not isinstance(value, kind)):
             return f"{cls.__name__}.{name} is {type(value).__name__}, expected {kind.__name__}"
     return None
+
+
+def _options_problem(spec: Any) -> str | None:
+    """What keeps ``spec`` from being an adapter's ``options`` (a mapping of
+    :class:`~engage.adapters.Option` or a frozen attrs options class), or None."""
+    if isinstance(spec, Mapping):
+        return None
+    if is_options_class(spec):
+        problem = options_class_problem(spec)
+        return None if problem is None else f"is not a usable options class: {problem}"
+    return f"is {type(spec).__name__}, expected Mapping (of Option) or a frozen attrs options class"
 
 
 def _is_adapter(protocol: type) -> Callable[[Any], str | None]:
