@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from engage.adapters import Notice, Problem, Skipped
+from engage.errors import ConfigError
 from engage.hookspecs import hookimpl
 from engage.plugins import Registry
 from engage.store import Store
@@ -355,6 +356,13 @@ class TestFixtures:
     def test_engage_store_is_fresh(self, engage_store: Store) -> None:
         """An empty store."""
         assert engage_store.touchpoint_count() == 0
+
+    def test_engage_config_loads_a_checked_config(self, engage_config: Any, tmp_path: Path) -> None:
+        """The text is written to tmp_path/engage.toml and loaded as engage loads it."""
+        config = engage_config('store = "e.db"\ninternal_domains = ["ourco.com"]\n')
+        assert config.base_dir == tmp_path
+        with pytest.raises(ConfigError, match="stor"):
+            engage_config('stor = "e.db"\n')
 
     def test_engage_context_is_rooted_in_tmp_path(
         self, engage_context: Any, tmp_path: Path

@@ -6,6 +6,8 @@ Fixtures (prefixed ``engage_`` so they never shadow a project's own):
 - ``engage_store``: a fresh, empty store for one test, SQLite in ``tmp_path``; and, when
   ``--engage-postgres URL`` (or ``$ENGAGE_TEST_POSTGRES``) names a PostgreSQL server, each
   test that takes it runs a second time on a schema of its own there.
+- ``engage_config``: ``engage_config(text)`` writes ``engage.toml`` in ``tmp_path`` and
+  loads it, checked, as ``engage`` does (:class:`~engage.config.Config`).
 - ``engage_context``: builds an :class:`~engage.adapters.AdapterContext` rooted at
   ``tmp_path`` with our domain ``ourco.com`` and a fixed clock.
 - ``engage_project``: a :class:`~engage.testing.Project` in ``tmp_path`` to run ``engage
@@ -35,6 +37,7 @@ pytest.register_assert_rewrite(
 )
 
 from engage.adapters import AdapterContext  # noqa: E402  (after the rewrite is registered)
+from engage.config import Config  # noqa: E402
 from engage.store import Store, open_store  # noqa: E402
 from engage.testing.builders import adapter_context  # noqa: E402
 from engage.testing.project import Project  # noqa: E402
@@ -94,6 +97,22 @@ def _postgres_store(url: str) -> Iterator[Store]:
             store.close()
         finally:
             admin.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture
+def engage_config(tmp_path: Path) -> Callable[[str], Config]:
+    """``engage_config(text)``: write ``text`` as ``tmp_path/engage.toml`` and load it.
+
+    Relative paths in it (the store, a source's files) are relative to ``tmp_path``.
+    Raises :class:`~engage.errors.ConfigError` as ``engage`` would for a bad config.
+    """
+
+    def load(text: str) -> Config:
+        path = tmp_path / "engage.toml"
+        path.write_text(text, encoding="utf-8")
+        return Config.load(path)
+
+    return load
 
 
 @pytest.fixture
