@@ -30,6 +30,7 @@ from engage.adapters import Sink, Source
 from engage.errors import PluginError, PluginLoadError
 from engage.health import Factor
 from engage.options import is_options_class, options_class_problem
+from engage.options_docs import describe_options
 from engage.playbook import Rule
 
 GROUP = "engage"
@@ -304,32 +305,56 @@ class Registry:
 
 
 def describe_plugins(
-    pm: pluggy.PluginManager, registry: Registry, *, include_builtin: bool = False
+    pm: pluggy.PluginManager,
+    registry: Registry,
+    *,
+    include_builtin: bool = False,
+    options: bool = False,
 ) -> list[dict[str, Any]]:
-    """What each plugin is and registers, as ``engage plugins --json`` prints it."""
+    """What each plugin is and registers, as ``engage plugins --json`` prints it.
+
+    Args:
+        pm: The plugin manager.
+        registry: What its plugins registered.
+        include_builtin: Include engage's built-in plugins.
+        options: Add ``options``: per source and sink the plugin registers, its config keys
+            (:func:`engage.options_docs.describe_options`: type, default, required, help,
+            range, env, secret; a secret's value never), as
+            ``{"sources": {NAME: {KEY: ...}}, "sinks": {...}}``.
+    """
     dists = {plugin: dist for plugin, dist in pm.list_plugin_distinfo()}
+    adapters: tuple[tuple[str, Mapping[str, Registered[Any]]], ...] = (
+        ("sources", registry.sources),
+        ("sinks", registry.sinks),
+    )
     described = []
     for name, plugin in pm.list_name_plugin():
         builtin = name in DEFAULT_PLUGINS
         if builtin and not include_builtin:
             continue
         dist = dists.get(plugin)
-        described.append(
-            {
-                "name": name,
-                "distribution": dist.project_name
-                if dist is not None
-                else ("engage-core" if builtin else None),
-                "version": dist.version
-                if dist is not None
-                else (_core_version() if builtin else None),
-                "hooks": sorted(impl.name for impl in pm.get_hookcallers(plugin) or ()),
-                "sources": sorted(k for k, v in registry.sources.items() if v.plugin == name),
-                "sinks": sorted(k for k, v in registry.sinks.items() if v.plugin == name),
-                "factors": [k for k, v in registry.factors.items() if v.plugin == name],
-                "rules": [k for k, v in registry.rules.items() if v.plugin == name],
+        entry: dict[str, Any] = {
+            "name": name,
+            "distribution": dist.project_name
+            if dist is not None
+            else ("engage-core" if builtin else None),
+            "version": dist.version if dist is not None else (_core_version() if builtin else None),
+            "hooks": sorted(impl.name for impl in pm.get_hookcallers(plugin) or ()),
+            "sources": sorted(k for k, v in registry.sources.items() if v.plugin == name),
+            "sinks": sorted(k for k, v in registry.sinks.items() if v.plugin == name),
+            "factors": [k for k, v in registry.factors.items() if v.plugin == name],
+            "rules": [k for k, v in registry.rules.items() if v.plugin == name],
+        }
+        if options:
+            entry["options"] = {
+                kind: {
+                    k: describe_options(v.value.options)
+                    for k, v in sorted(table.items())
+                    if v.plugin == name
+                }
+                for kind, table in adapters
             }
-        )
+        described.append(entry)
     return sorted(described, key=lambda d: d["name"])
 
 
