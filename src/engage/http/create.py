@@ -124,7 +124,7 @@ def create_once(
             if not dedupe.may_resend(exc):
                 raise AmbiguousWrite(
                     f"{exc}: not sent again in this run (it may still land); the next run "
-                    f"looks for {what} before creating it",
+                    f"looks for {what} first",
                     exc.status,
                     endpoint=exc.endpoint,
                     fault=exc.fault,
@@ -133,18 +133,19 @@ def create_once(
             todo = _look(todo, find, found, exc, what)
         except RetriableHttpError as exc:  # refused: nothing was written
             failed = exc
+        if not todo:  # a look found them all
+            continue
         wait = retry.wait(failed.retry_after, attempt)
-        if todo and attempt + 1 < retry.attempts and wait <= retry.max_retry_after:
-            sleep(wait)
-        elif todo:
+        if attempt + 1 == retry.attempts or wait > retry.max_retry_after:
             break
+        sleep(wait)
     if not todo:
         return Created(None, (), found)
     assert failed is not None  # a try failed, or the loop would have returned
     if lost is not None:
         raise AmbiguousWrite(
             f"{failed}; {attempt + 1} tries, and one may have landed: the next run looks for "
-            f"{what} before creating it",
+            f"{what} first",
             failed.status,
             endpoint=failed.endpoint,
             fault=lost.fault,
@@ -173,7 +174,7 @@ def _look(
             raise
         raise AmbiguousWrite(
             f"{lost}; looking for {what} afterwards failed ({exc}); the next run looks for "
-            f"{what} before creating it",
+            f"{what} first",
             lost.status,
             endpoint=lost.endpoint,
             fault=lost.fault,
