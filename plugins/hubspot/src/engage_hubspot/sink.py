@@ -9,15 +9,18 @@
 - :meth:`HubSpotSink.create` sends up to 100 tasks per ``batch/create``, each with its key as
   ``objectWriteTraceId`` (so a 207 answer names each failed task) and as a marker line at the
   end of the body, associated with the customer's company (type 192) and main contact (204).
-- A create is sent once: when the answer is lost (5xx, timeout, dropped connection) the sink
-  first looks for the tasks, a batch read per 100 keys, then creates only the missing ones.
-  A 423 (locked) or 429 is waited out and sent again (HubSpot refused it).
+- Creates go through :func:`engage.http.create_once`: each batch is sent once a try; when the
+  answer is lost (5xx, timeout, dropped connection) the sink first looks for the tasks, a
+  batch read per 100 keys, then creates only the missing ones (HubSpot refuses a copy by its
+  unique key, so a look that misses one in flight is safe). A 423 (locked) or 429 is waited
+  out and sent again (HubSpot refused it).
 - Without the unique property (no scope to create it) the sink looks before every create: the
   tasks associated with the customers' companies and contacts (read at once; search lags),
   then search by the key property (``IN``, 100 keys a request) or the body marker. It says so
   once per run (:attr:`HubSpotSink.notices`, and a log warning). A create whose answer is
   lost is not sent again in that run (a look might miss it still in flight, and HubSpot would
-  not refuse a copy): a RetriableSinkError leaves the batch pending for the next run to find.
+  not refuse a copy): an AmbiguousWrite (exit 75) leaves the batch pending for the next run
+  to find.
 - :meth:`HubSpotSink.find` (for pushes an interrupted run left pending) reads the keys back.
 - :meth:`HubSpotSink.complete` marks tasks COMPLETED when ``complete_cleared = true``.
 """
@@ -29,16 +32,18 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
 from engage.adapters import AdapterContext, Option, PushResult
-from engage.errors import RetriableSinkError
-from engage.http import AuthError, HttpError, RetriesExhausted
+from engage.http import AmbiguousWrite, AuthError, Dedupe, HttpError, create_once
 from engage.models import Task
 from engage_hubspot import mapping, task_keys
-from engage_hubspot.client import BATCH, AmbiguousWrite, HubSpotClient
+from engage_hubspot.answers import WriteOutcome
+from engage_hubspot.client import BATCH, HubSpotClient
 from engage_hubspot.options import SINK_OPTIONS, connect
 from engage_hubspot.task_keys import KeyProperty, Mode
 
 log = logging.getLogger(__name__)
 
+#: The endpoint tasks are created at, up to 100 a request.
+CREATE = "/crm/v3/objects/tasks/batch/create"
 #: HUBSPOT_DEFINED association type ids: task → company, task → contact.
 TASK_TO_COMPANY = 192
 TASK_TO_CONTACT = 204
@@ -126,64 +131,49 @@ class HubSpotSink:
     # -- create ---------------------------------------------------------------------------
 
     def create(self, tasks: Sequence[Task]) -> Iterable[PushResult]:
-        """Create ``tasks``; those HubSpot holds already are recorded with their ids, not made again."""
-        keys = self.keys()
-        results: dict[str, PushResult] = {}
-        todo = list(tasks)
-        if keys.mode is not Mode.UNIQUE:  # HubSpot would not refuse a duplicate: look first
-            found = self.find(todo)
-            results.update({k: PushResult(k, remote_id=v) for k, v in found.items()})
-            todo = [t for t in todo if t.key not in found]
-        if todo:
-            contacts = self.contact_ids(t.contact_email for t in todo)
-            results.update(self._create(todo, contacts))
-        return list(results.values())
+        """Create ``tasks``; those HubSpot holds already are recorded with their ids, not made again.
+
+        Raises:
+            AmbiguousWrite: a create may have landed and cannot be sent again in this run;
+                the batch stays pending and the next run looks for it first (exit 75).
+            RetriesExhausted, AuthError: HubSpot kept refusing (a rate limit) or refused
+                the credentials; nothing was created.
+        """
+        contacts = self.contact_ids(t.contact_email for t in tasks)
+        return list(self._create(tasks, contacts).values())
 
     def _create(self, tasks: Sequence[Task], contacts: Mapping[str, str]) -> dict[str, PushResult]:
-        """One batch: sent once, looked up after a lost answer, split when refused."""
-        remaining = list(tasks)
-        results: dict[str, PushResult] = {}
-        attempts = self.client.timing.retry.attempts
-        for attempt in range(attempts):
-            try:
-                outcome = self.client.write_once(
-                    "/crm/v3/objects/tasks/batch/create",
-                    {"inputs": [self._input(t, contacts) for t in remaining]},
-                )
-            except AmbiguousWrite as exc:
-                if self.keys().mode is not Mode.UNIQUE:
-                    # HubSpot would not refuse a second copy, and a look now can miss a create
-                    # still in flight: leave the batch pending for the next run to look for
-                    raise RetriableSinkError(
-                        f"{exc}; HubSpot may have created {len(remaining)} task(s) late: "
-                        "without the unique key property they are not sent again in this run, "
-                        "the next run looks for them before creating them"
-                    ) from None
-                found = self._lookup(remaining)
-                results.update({k: PushResult(k, remote_id=v) for k, v in found.items()})
-                remaining = [t for t in remaining if t.key not in found]
-                if not remaining:
-                    break
-                if attempt + 1 == attempts:
-                    raise RetriesExhausted(
-                        f"{exc}; {len(remaining)} task(s) may not exist yet: the next run looks "
-                        "for them before creating them",
-                        exc.status,
-                    ) from None
-                self.client.sleep(self.client.timing.retry.backoff(attempt))
-                continue
-            except AuthError:
+        """One batch through :func:`~engage.http.create_once`; split when HubSpot refuses it."""
+        by_key = {t.key: t for t in tasks}
+        unique = self.keys().mode is Mode.UNIQUE
+
+        def send(keys: Sequence[str]) -> WriteOutcome:
+            inputs = [self._input(by_key[k], contacts) for k in keys]
+            return self.client.write_once(CREATE, {"inputs": inputs})
+
+        try:
+            made = create_once(
+                list(by_key),
+                send,
+                lambda keys: self._lookup([by_key[k] for k in keys]),
+                dedupe=Dedupe.UNIQUE if unique else Dedupe.NEXT_RUN,
+                retry=self.client.timing.retry,
+                look_first=not unique,  # HubSpot would not refuse a duplicate: look first
+                sleep=self.client.sleep,
+                what=f"{len(tasks)} task(s)",
+            )
+        except (AmbiguousWrite, AuthError):
+            raise
+        except HttpError as exc:
+            if exc.retriable and exc.status != 423:  # rate limited or down: stop the push
                 raise
-            except HttpError as exc:
-                if exc.status == 429:
-                    raise
-                if exc.status in (400, 409) and self.keys().mode is Mode.UNIQUE:
-                    results.update(self._refused(remaining, contacts, exc))
-                    return results
-                results.update({t.key: PushResult(t.key, error=str(exc)) for t in remaining})
-                return results
-            results.update(self._outcome(remaining, outcome.results, outcome.errors))
-            break
+            if exc.status in (400, 409) and unique:
+                return self._refused(tasks, contacts, exc)
+            return {t.key: PushResult(t.key, error=str(exc)) for t in tasks}
+        results = {k: PushResult(k, remote_id=v) for k, v in made.found.items()}
+        if made.answer is not None:
+            sent = [by_key[k] for k in made.sent]
+            results.update(self._outcome(sent, made.answer.results, made.answer.errors))
         return results
 
     def _refused(

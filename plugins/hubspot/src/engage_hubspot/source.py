@@ -124,27 +124,14 @@ class HubSpotSource:
     def _open_companies(self) -> set[str]:
         """Ids of companies with an open deal or ticket (searched by id, so never capped)."""
         companies: set[str] = set()
+        open_filter = {"propertyName": "hs_is_closed", "operator": "EQ", "value": "false"}
         for object_type in ("deals", "tickets"):
-            after_id = "0"
-            while True:
-                page = self.client.search(
-                    object_type,
-                    [
-                        {"propertyName": "hs_is_closed", "operator": "EQ", "value": "false"},
-                        {"propertyName": "hs_object_id", "operator": "GT", "value": after_id},
-                    ],
-                    ("hs_object_id", "ASCENDING"),
-                    ["hs_object_id"],
-                )
-                if page:
-                    linked = self.client.associations(
-                        object_type, "companies", [r["id"] for r in page]
-                    )
+            for page in self.client.search_by_id(object_type, [open_filter], ["hs_object_id"]):
+                if page.items:
+                    ids = [r["id"] for r in page.items]
+                    linked = self.client.associations(object_type, "companies", ids)
                     companies.update(c for ids in linked.values() for c in ids)
-                    after_id = str(page[-1]["id"])
-                    self.context.progress.advance(object_type, len(page))
-                if len(page) < SEARCH_PAGE:
-                    break
+                    self.context.progress.advance(object_type, len(page.items))
         return companies
 
     # -- one object type ------------------------------------------------------------------
@@ -172,11 +159,11 @@ class HubSpotSource:
             for page in self.client.list_pages(
                 object_type, properties, associations=associations, after=kind.after
             ):
-                self._expect(object_type, len(page.results), None, last=page.after is None)
+                self._expect(object_type, len(page.items), None, last=page.next is None)
                 yield from self._records(
-                    object_type, page.results, state, now, lookups, open_ids, written, listed=True
+                    object_type, page.items, state, now, lookups, open_ids, written, listed=True
                 )
-                kind.after, kind.listing = page.after, page.after is not None
+                kind.after, kind.listing = page.next, page.next is not None
                 yield Checkpoint(state.dump())
             return
         yield from self._changes(object_type, kind, state, start, now, lookups, open_ids, written)
@@ -285,25 +272,16 @@ class HubSpotSource:
         seen: set[tuple[str, int]],
     ) -> Iterator[SourceItem]:
         prop = mapping.modified_property(object_type)
-        while True:
-            page = self.client.search(
-                object_type,
-                [
-                    {"propertyName": prop, "operator": "EQ", "value": str(moment)},
-                    {"propertyName": "hs_object_id", "operator": "GT", "value": after_id},
-                ],
-                ("hs_object_id", "ASCENDING"),
-                self._properties(object_type),
-            )
-            fresh = self._fresh(page, prop, seen)
+        at_moment = {"propertyName": prop, "operator": "EQ", "value": str(moment)}
+        for page in self.client.search_by_id(
+            object_type, [at_moment], self._properties(object_type), after_id=after_id
+        ):
+            fresh = self._fresh(page.items, prop, seen)
             self._expect(object_type, len(fresh), None, last=False)
             yield from self._records(object_type, fresh, state, now, lookups, open_ids, written)
-            if page:
-                after_id = str(page[-1]["id"])
-                kind.modified, kind.id = moment, after_id
+            if page.items:
+                kind.modified, kind.id = moment, str(page.items[-1]["id"])
                 yield Checkpoint(state.dump())
-            if len(page) < SEARCH_PAGE:
-                return
 
     @classmethod
     def _fresh(cls, page: list[Record], prop: str, seen: set[tuple[str, int]]) -> list[Record]:
@@ -335,7 +313,7 @@ class HubSpotSource:
             else []
         )
         for page in self.client.list_pages(object_type, props, archived=True):
-            for data in page.results:
+            for data in page.items:
                 when = mapping.parse_time(data.get("archivedAt"))
                 if when is not None and mapping.to_millis(when) < since:
                     continue
