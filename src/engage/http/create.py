@@ -122,13 +122,8 @@ def create_once(
             raise
         except AmbiguousWrite as exc:
             if not dedupe.may_resend(exc):
-                raise AmbiguousWrite(
-                    f"{exc}: not sent again in this run (it may still land); the next run "
-                    f"looks for {what} first",
-                    exc.status,
-                    endpoint=exc.endpoint,
-                    fault=exc.fault,
-                ) from None
+                msg = f"{exc}: not sent again in this run (it may still land)"
+                raise _pending(exc, msg, what) from None
             lost = failed = exc
             todo = _look(todo, find, found, exc, what)
         except RetriableHttpError as exc:  # refused: nothing was written
@@ -143,13 +138,7 @@ def create_once(
         return Created(None, (), found)
     assert failed is not None  # a try failed, or the loop would have returned
     if lost is not None:
-        raise AmbiguousWrite(
-            f"{failed}; {attempt + 1} tries, and one may have landed: the next run looks for "
-            f"{what} first",
-            failed.status,
-            endpoint=failed.endpoint,
-            fault=lost.fault,
-        )
+        raise _pending(lost, f"{failed}; {attempt + 1} tries, and one may have landed", what)
     raise RetriesExhausted(
         f"{failed}; refused {attempt + 1} times, the next run tries again",
         failed.status,
@@ -172,13 +161,18 @@ def _look(
     except HttpError as exc:
         if lost is None or not exc.retriable:
             raise
-        raise AmbiguousWrite(
-            f"{lost}; looking for {what} afterwards failed ({exc}); the next run looks for "
-            f"{what} first",
-            lost.status,
-            endpoint=lost.endpoint,
-            fault=lost.fault,
-        ) from None
+        msg = f"{lost}; looking for {what} afterwards failed ({exc})"
+        raise _pending(lost, msg, what) from None
     wanted = set(todo)
     found.update({k: v for k, v in seen.items() if k in wanted})
     return [k for k in todo if k not in found]
+
+
+def _pending(lost: AmbiguousWrite, said: str, what: str) -> AmbiguousWrite:
+    """The error that leaves a batch pending after ``lost``: the next run looks for it first."""
+    return AmbiguousWrite(
+        f"{said}; the next run looks for {what} first",
+        lost.status,
+        endpoint=lost.endpoint,
+        fault=lost.fault,
+    )
