@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from engage.options import OptionInfo, is_options_class, option_fields
+from engage.options_fields import OptionInfo, is_options_class, option_fields
 from engage.options_types import type_name
 
 if TYPE_CHECKING:
