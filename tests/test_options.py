@@ -13,7 +13,7 @@ from typing import Any, ClassVar, Literal
 import attrs
 import pytest
 
-from engage.adapters import AdapterContext, Option, http_url, resolve_options
+from engage.adapters import AdapterContext, Option, date_format, http_url, resolve_options
 from engage.config import Config
 from engage.errors import ConfigError, PluginError
 from engage.hookspecs import hookimpl
@@ -444,3 +444,15 @@ class TestThroughEngage:
             check_adapter_options(config, self.registry())
         where = f"{tmp_path / 'engage.toml'}: [sources.crm]"
         assert str(caught.value) == f"{where}: columns['email']: expected str (got int 3)"
+
+
+class TestChecks:
+    """The shared checks refuse what no config should hold, instead of raising."""
+
+    def test_a_format_with_a_lone_surrogate_is_refused(self) -> None:
+        """strftime cannot encode it: a refusal, not a UnicodeEncodeError."""
+        assert (date_format("%d\ud800") or "").startswith("expected a strptime format")
+
+    def test_a_url_with_a_control_character_is_refused(self) -> None:
+        """A NUL is no more a URL character than a space."""
+        assert http_url("http://api.example.com/\x00") is not None

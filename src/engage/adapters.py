@@ -159,7 +159,7 @@ def http_url(value: Any) -> str | None:
     """An :data:`OptionCheck`: an http(s) URL with a host and no spaces (``base_url``)."""
     text = str(value)
     expected = "expected an http(s) URL with a host and no spaces, e.g. 'https://api.example.com'"
-    if not text or any(char.isspace() for char in text):
+    if not text or any(char.isspace() or not char.isprintable() for char in text):
         return expected
     try:
         parts = urlsplit(text)
@@ -184,8 +184,8 @@ def date_format(value: Any) -> str | None:
     text = str(value)
     if not text.strip():
         return "expected a strptime format such as '%d/%m/%Y' (got an empty one)"
-    written = _FORMAT_PROBE.strftime(text)
     try:
+        written = _FORMAT_PROBE.strftime(text)  # a lone surrogate cannot be encoded
         read = datetime.strptime(written, text)
         again = (read if read.tzinfo else read.replace(tzinfo=UTC)).strftime(text)
     except ValueError as exc:
