@@ -146,6 +146,9 @@ class FakeHubSpot(FakeServer):
                 self.groups[kind][name] = self.group(name, name.title())
         self.lose_create_answers = 0
         self.refuse_creates: list[int] = []
+        #: Associations per object in one v4 batch read answer before it pages that object
+        #: ("The 'paging' field will only be present if there are more pages"); None: all.
+        self.association_batch_page: int | None = None
         self.url_limit = 4000
         self._ids = 1000
         self._routes()
@@ -715,9 +718,14 @@ class FakeHubSpot(FakeServer):
                 errors.append({"status": "error", "category": "OBJECT_NOT_FOUND", "message": f"No {to_type} associated with {item['id']}",
                                "context": {"fromObjectId": [str(item["id"])]}, "errors": [], "links": {}})  # fmt: skip
                 continue
-            results.append({"from": {"id": str(item["id"])}, "to": [
+            pairs, start = list(linked.items()), int(item.get("after") or 0)
+            size = self.association_batch_page or len(pairs)
+            result: dict[str, Any] = {"from": {"id": str(item["id"])}, "to": [
                 {"toObjectId": int(i), "associationTypes": [{"category": "HUBSPOT_DEFINED", "typeId": t, "label": None}]}
-                for i, t in linked.items()]})  # fmt: skip
+                for i, t in pairs[start : start + size]]}  # fmt: skip
+            if start + size < len(pairs):
+                result["paging"] = {"next": {"after": str(start + size)}}
+            results.append(result)
         return self._batch_reply(results, errors, 200)
 
 

@@ -301,11 +301,15 @@ class HubSpotClient:
         :meth:`associated_ids`."""
         linked: dict[str, list[str]] = {i: [] for i in ids}
         path = f"/crm/v4/associations/{from_type}/{to_type}/batch/read"
+        where = f"HubSpot: POST {path}"
         for start in range(0, len(ids), BATCH):
             data = self.post(path, {"inputs": [{"id": i} for i in ids[start : start + BATCH]]})
             for item in data.get("results") or []:
+                if dig(item, "from.id", where) is None:
+                    msg = f"{where} answered an association without 'from'"
+                    raise UnexpectedAnswer(msg, endpoint=f"POST {path}")
                 source = str(item["from"]["id"])
-                if dig(item, "paging.next.after", f"HubSpot: POST {path}"):
+                if dig(item, "paging.next.after", where):
                     linked[source] = self.associated_ids(from_type, source, to_type)
                 else:
                     linked.setdefault(source, []).extend(
