@@ -287,6 +287,7 @@ class TestSecrets:
         with pytest.raises(ConfigError) as caught:
             resolve_options(Checked, {"token": 12345}, WHERE, env={})
         assert str(caught.value) == f"{WHERE}: key 'token' expected str (got int)"
+        assert caught.value.__context__ is None and caught.value.__cause__ is None
         with pytest.raises(ConfigError) as caught:
             resolve_options(Checked, {}, WHERE, env={"CRM_TOKEN": "s3cret token"})
         assert str(caught.value) == f"{WHERE}: $CRM_TOKEN expected no spaces (got a secret value)"

@@ -55,7 +55,13 @@ from engage.options_fields import (
     option_fields,
     options_class_problem,
 )
-from engage.options_types import Mismatch, OptionCheck, convert, range_problem
+from engage.options_types import (
+    Mismatch,
+    OptionCheck,
+    convert,
+    describe_value,
+    range_problem,
+)
 
 __all__ = [
     "OptionCheck",
@@ -152,16 +158,17 @@ class _Builder:
     ) -> Any:
         element = f"{path}.{key}" if path else key
         named = f"${info.env}" if from_env else (f"{element}:" if path else f"key '{key}'")
+        miss: Mismatch | None = None
         try:
             value = convert(value, field.type, element, self._nested)
-        except Mismatch as miss:
-            got = type(miss.value).__name__ if info.secret else _got(miss.value)
+        except Mismatch as caught:
+            miss = caught
+        if miss is not None:  # raised here, outside the except: no context holding the value
+            got = type(miss.value).__name__ if info.secret else describe_value(miss.value)
             hint = f": {info.help}" if info.help and miss.depth == 0 else ""
             if miss.depth > 0:
                 named = f"{miss.path}:"
-            raise ConfigError(
-                f"{self.where}: {named} expected {miss.expected}{hint} (got {got})"
-            ) from None
+            raise ConfigError(f"{self.where}: {named} expected {miss.expected}{hint} (got {got})")
         problem = range_problem(value, info.minimum, info.maximum, isinstance(value, int))
         if problem is None and info.check is not None:
             problem = info.check(value)
@@ -172,7 +179,3 @@ class _Builder:
 
     def _nested(self, cls: type, table: Mapping[str, Any], path: str) -> Any:
         return self.build(cls, table, path)
-
-
-def _got(value: Any) -> str:
-    return f"{type(value).__name__} {value!r}"

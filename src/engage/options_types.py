@@ -39,7 +39,7 @@ class Mismatch(Exception):
     """
 
     def __init__(self, path: str, expected: str, value: Any, depth: int) -> None:
-        super().__init__(f"{path}: expected {expected} (got {describe_value(value)})")
+        super().__init__(f"{path}: expected {expected}")  # the value may be a secret
         self.path = path
         self.expected = expected
         self.value = value
