@@ -22,8 +22,6 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
-import attrs
-
 from engage.errors import AmbiguousWrite, Fault, UnexpectedAnswer
 from engage.http import HttpClient, Page, RateLimiter, dig, paginate
 from engage_hubspot.answers import WriteOutcome, parse_answer
@@ -43,15 +41,6 @@ ASSOCIATION_PAGE = 500
 SEARCH_CAP = 10_000
 #: Characters of property names one GET may carry; more are fetched by POST batch read.
 URL_PROPERTY_BUDGET = 1500
-
-
-@attrs.frozen
-class Found:
-    """One search page and how many records match the query in all (HubSpot's ``total``,
-    None when the answer has none)."""
-
-    results: list[dict[str, Any]]
-    total: int | None
 
 
 class HubSpotClient:
@@ -248,18 +237,47 @@ class HubSpotClient:
             where=f"HubSpot: POST {path}",
         )
 
-    def search_page(
+    def search_modified(
         self,
         object_type: str,
-        filters: Sequence[Mapping[str, Any]],
-        sort: tuple[str, str],
+        prop: str,
+        since: int,
         properties: Sequence[str],
-    ) -> Found:
-        """One page (200) of ``POST /crm/v3/objects/{type}/search``: one filter group, one
-        sort, and the ``total`` of records matching the query."""
-        body = _search_body([filters], sort, properties)
-        data = self.post(f"/crm/v3/objects/{object_type}/search", body)
-        return Found(list(data.get("results") or []), _total(data))
+        *,
+        moment: Callable[[Record], int],
+        after_since: bool = False,
+    ) -> Iterator[Page[Record]]:
+        """Records whose ``prop`` (a last-modified time, epoch ms) is ``since`` or later (only
+        later with ``after_since``), oldest first, 200 a page by keyset on that time: each page
+        is a fresh query from the latest time read, so neither the 10,000-result cap nor
+        records changing meanwhile skip anything (a changed record comes again, later).
+
+        A full page at a single moment cannot be passed by time: its ``next`` is that moment
+        (see :func:`tie`), and the caller reads the moment's records by id
+        (:meth:`search_by_id`) before the walk goes on after it. ``moment`` reads a record's
+        time; each page's ``answer`` has the search's ``total`` (:func:`search_total`).
+        """
+        path = f"/crm/v3/objects/{object_type}/search"
+
+        def fetch(more: dict[str, Any]) -> Record:
+            operator, value = more["after"].split(" ")
+            since = {"propertyName": prop, "operator": operator, "value": value}
+            return self.post(path, _search_body([[since]], (prop, "ASCENDING"), properties))
+
+        def following(data: Record) -> str | None:
+            times = [moment(r) for r in data.get("results") or []]
+            if len(times) < SEARCH_PAGE:
+                return None
+            return f"{'GT' if min(times) == max(times) else 'GTE'} {max(times)}"
+
+        return paginate(
+            fetch,
+            token="after",
+            next_token=following,
+            items="results",
+            start=f"{'GT' if after_since else 'GTE'} {since}",
+            where=f"HubSpot: POST {path}",
+        )
 
     def count(self, object_type: str) -> int | None:
         """How many live (unarchived) ``object_type`` records there are: the ``total`` of one
@@ -269,7 +287,7 @@ class HubSpotClient:
         missing: it is an estimate of what listing will read.
         """
         body = _search_body([], ("hs_object_id", "ASCENDING"), ["hs_object_id"], limit=1)
-        return _total(self.post(f"/crm/v3/objects/{object_type}/search", body))
+        return search_total(self.post(f"/crm/v3/objects/{object_type}/search", body))
 
     def batch_read(
         self,
@@ -383,7 +401,14 @@ def _path(path: str) -> str:
     return "/" + path.split("?")[0].lstrip("/")
 
 
-def _total(data: Any) -> int | None:
+def tie(page: Page[Record]) -> int | None:
+    """The moment every record of a full :meth:`HubSpotClient.search_modified` page shares
+    (to be read by id), or None."""
+    operator, _, value = (page.next or "").partition(" ")
+    return int(value) if operator == "GT" else None
+
+
+def search_total(data: Any) -> int | None:
     """A search answer's ``total``, if it has a usable one."""
     value = data.get("total") if isinstance(data, Mapping) else None
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:

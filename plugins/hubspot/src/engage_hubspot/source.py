@@ -47,7 +47,7 @@ from engage.adapters import (
 from engage.http import HttpError
 from engage.models import Contact, Customer
 from engage_hubspot import calls, mapping
-from engage_hubspot.client import SEARCH_PAGE, HubSpotClient
+from engage_hubspot.client import HubSpotClient, search_total, tie
 from engage_hubspot.cursor import Cursor, TypeState
 from engage_hubspot.lookups import Lookups
 from engage_hubspot.options import SOURCE_OPTIONS, check_engagements, connect
@@ -216,47 +216,37 @@ class HubSpotSource:
         open_ids: set[str] | None,
         written: set[str],
     ) -> Iterator[SourceItem]:
-        """Keyset search from the watermark: ``modified >= t``; by id while a page shares one t."""
+        """Keyset search from the watermark (:meth:`HubSpotClient.search_modified`); the
+        records of a moment a whole page shares are read by id."""
         prop = mapping.modified_property(object_type)
-        properties = self._properties(object_type)
         seen: set[tuple[str, int]] = set()
-        since = min(kind.modified, start)
-        tie_id = kind.id if self.overlap_ms == 0 else None
-        since -= self.overlap_ms
-        strict = False
-        while True:
-            if tie_id is not None:
-                yield from self._same_time(
-                    object_type, kind, state, since, tie_id, now, lookups, open_ids, written, seen
-                )
-                strict, tie_id = True, None
-                continue
-            found = self.client.search_page(
-                object_type,
-                [
-                    {
-                        "propertyName": prop,
-                        "operator": "GT" if strict else "GTE",
-                        "value": str(since),
-                    }
-                ],
-                (prop, "ASCENDING"),
-                properties,
+        since = min(kind.modified, start) - self.overlap_ms
+        resumed = kind.id is not None and self.overlap_ms == 0
+        if resumed:  # the last run stopped inside one moment's records: finish them first
+            yield from self._same_time(
+                object_type, kind, state, since, str(kind.id), now, lookups, open_ids, written, seen
             )
-            page = found.results
-            fresh = self._fresh(page, prop, seen)
-            beyond = None if found.total is None else found.total - len(page)
-            self._expect(object_type, len(fresh), beyond, last=len(page) < SEARCH_PAGE)
+        for page in self.client.search_modified(
+            object_type,
+            prop,
+            since,
+            self._properties(object_type),
+            moment=lambda record: self._modified(record, prop),
+            after_since=resumed,
+        ):
+            fresh = self._fresh(page.items, prop, seen)
+            total = search_total(page.answer)
+            beyond = None if total is None else total - len(page.items)
+            self._expect(object_type, len(fresh), beyond, last=page.next is None)
             yield from self._records(object_type, fresh, state, now, lookups, open_ids, written)
-            times = [self._modified(r, prop) for r in page]
-            if len(page) == SEARCH_PAGE and max(times) <= since:
-                tie_id = "0"  # a whole page at one time: page those records by id
-            elif page:
-                since, strict = max(since, max(times)), False
+            since = max([since, *(self._modified(r, prop) for r in page.items)])
             kind.modified, kind.id = max(kind.modified, min(since, start)), None
             yield Checkpoint(state.dump())
-            if len(page) < SEARCH_PAGE:
-                return
+            moment = tie(page)
+            if moment is not None:  # a whole page at one time: page those records by id
+                yield from self._same_time(
+                    object_type, kind, state, moment, "0", now, lookups, open_ids, written, seen
+                )
 
     def _same_time(
         self,
