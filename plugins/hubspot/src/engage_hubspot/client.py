@@ -11,8 +11,8 @@ writes sent once are :mod:`engage.http`'s; this module says what is HubSpot's ow
   (default 5 per second), since HubSpot counts it separately.
 - Failures are answered by HubSpot's rules (:mod:`engage_hubspot.rules`): 429 by policy, 423,
   477, and 401/403 messages naming the variable or the scope.
-- Paging follows ``paging.next.after``; search pages by keyset on ``hs_object_id`` where the
-  10,000-result cap would stop an ``after`` walk.
+- Paging follows ``paging.next.after`` (:meth:`HubSpotClient.pages`); search, with its own
+  limiter and 10,000-result cap, is in :mod:`engage_hubspot.search`.
 """
 
 from __future__ import annotations
@@ -31,14 +31,10 @@ Record = dict[str, Any]
 
 #: Most records per list page (HubSpot's SDKs use the same).
 LIST_PAGE = 100
-#: Most records per search page.
-SEARCH_PAGE = 200
 #: Most inputs per batch read, create or update.
 BATCH = 100
 #: Most results per v4 association page.
 ASSOCIATION_PAGE = 500
-#: Search answers 400 when paging reaches this many results.
-SEARCH_CAP = 10_000
 #: Characters of property names one GET may carry; more are fetched by POST batch read.
 URL_PROPERTY_BUDGET = 1500
 
@@ -123,7 +119,7 @@ class HubSpotClient:
                 fault=Fault.ANSWER,
             ) from None
 
-    def _pages(
+    def pages(
         self,
         fetch: Callable[[dict[str, Any]], Record],
         where: str,
@@ -132,7 +128,9 @@ class HubSpotClient:
         start: str | None = None,
         limit: int | None = None,
     ) -> Iterator[Page[Record]]:
-        """HubSpot's paging: ``limit`` and ``after`` in, ``results`` and ``paging.next.after`` out."""
+        """HubSpot's paging through :func:`engage.http.paginate`: ``limit`` and ``after`` in,
+        ``results`` and ``paging.next.after`` out. ``fetch`` sends one request with those
+        fields added; ``where`` is ``METHOD /path``."""
         return paginate(
             fetch,
             token="after",
@@ -167,7 +165,7 @@ class HubSpotClient:
         if archived:
             params["archived"] = "true"
         path = f"/crm/v3/objects/{object_type}"
-        for page in self._pages(
+        for page in self.pages(
             lambda more: self.get(path, {**params, **more}), f"GET {path}", LIST_PAGE, start=after
         ):
             for chunk in rest:
@@ -188,106 +186,6 @@ class HubSpotClient:
             result.setdefault("properties", {}).update(
                 {k: v for k, v in more.items() if k in chunk}
             )
-
-    def search_all(
-        self,
-        object_type: str,
-        groups: Sequence[Sequence[Mapping[str, Any]]],
-        properties: Sequence[str],
-    ) -> list[Record]:
-        """Every match of ``POST /crm/v3/objects/{type}/search`` for filter groups ORed together.
-
-        Pages of 200 by ``after``, sorted by ``hs_object_id``, up to the 10,000-result cap.
-        """
-        path = f"/crm/v3/objects/{object_type}/search"
-        body = _search_body(groups, ("hs_object_id", "ASCENDING"), properties)
-        pages = self._pages(
-            lambda more: self.post(path, {**body, **more}),
-            f"POST {path}",
-            SEARCH_PAGE,
-            start="0",
-            limit=SEARCH_CAP,
-        )
-        return [record for page in pages for record in page.items]
-
-    def search_by_id(
-        self,
-        object_type: str,
-        filters: Sequence[Mapping[str, Any]],
-        properties: Sequence[str],
-        *,
-        after_id: str = "0",
-    ) -> Iterator[Page[Record]]:
-        """Every match of one filter group with an id above ``after_id``, 200 a page in id
-        order, by keyset: each page is a fresh query for the ids above the last one read, so
-        the 10,000-result cap never stops it. A page's ``next`` is its last id."""
-        path = f"/crm/v3/objects/{object_type}/search"
-
-        def fetch(more: dict[str, Any]) -> Record:
-            above = {"propertyName": "hs_object_id", "operator": "GT", "value": more["after"]}
-            body = _search_body([[*filters, above]], ("hs_object_id", "ASCENDING"), properties)
-            return self.post(path, body)
-
-        return paginate(
-            fetch,
-            token="after",
-            next_token=_last_id_of_full_page,
-            items="results",
-            start=after_id,
-            where=f"HubSpot: POST {path}",
-        )
-
-    def search_modified(
-        self,
-        object_type: str,
-        prop: str,
-        since: int,
-        properties: Sequence[str],
-        *,
-        moment: Callable[[Record], int],
-        after_since: bool = False,
-    ) -> Iterator[Page[Record]]:
-        """Records whose ``prop`` (a last-modified time, epoch ms) is ``since`` or later (only
-        later with ``after_since``), oldest first, 200 a page by keyset on that time: each page
-        is a fresh query from the latest time read, so neither the 10,000-result cap nor
-        records changing meanwhile skip anything (a changed record comes again, later).
-
-        A full page at a single moment cannot be passed by time: its ``next`` is that moment
-        (see :func:`tie`), and the caller reads the moment's records by id
-        (:meth:`search_by_id`) before the walk goes on after it. ``moment`` reads a record's
-        time; each page's ``answer`` has the search's ``total`` (:func:`search_total`).
-        """
-        path = f"/crm/v3/objects/{object_type}/search"
-
-        def fetch(more: dict[str, Any]) -> Record:
-            operator, value = more["after"].split(" ")
-            since = {"propertyName": prop, "operator": operator, "value": value}
-            return self.post(path, _search_body([[since]], (prop, "ASCENDING"), properties))
-
-        def following(data: Record) -> str | None:
-            times = [moment(r) for r in data.get("results") or []]
-            if len(times) < SEARCH_PAGE:
-                return None
-            return f"{'GT' if min(times) == max(times) else 'GTE'} {max(times)}"
-
-        return paginate(
-            fetch,
-            token="after",
-            next_token=following,
-            items="results",
-            start=f"{'GT' if after_since else 'GTE'} {since}",
-            where=f"HubSpot: POST {path}",
-        )
-
-    def count(self, object_type: str) -> int | None:
-        """How many live (unarchived) ``object_type`` records there are: the ``total`` of one
-        unfiltered search with ``limit=1``. One request, under the search limiter.
-
-        Search sees a record once HubSpot has indexed it, so records made moments ago may be
-        missing: it is an estimate of what listing will read.
-        """
-        body = _search_body([], ("hs_object_id", "ASCENDING"), ["hs_object_id"], limit=1)
-        return search_total(self.post(f"/crm/v3/objects/{object_type}/search", body))
 
     def batch_read(
         self,
@@ -338,7 +236,7 @@ class HubSpotClient:
     def associated_ids(self, from_type: str, from_id: str, to_type: str) -> list[str]:
         """Every id ``from_id`` is associated with: ``GET /crm/v4/objects/{from}/{id}/associations/{to}``."""
         path = f"/crm/v4/objects/{from_type}/{quote(from_id)}/associations/{to_type}"
-        pages = self._pages(lambda more: self.get(path, more), f"GET {path}", ASSOCIATION_PAGE)
+        pages = self.pages(lambda more: self.get(path, more), f"GET {path}", ASSOCIATION_PAGE)
         return [str(r["toObjectId"]) for page in pages for r in page.items]
 
     def property_definition(self, object_type: str, name: str) -> Record:
@@ -362,7 +260,7 @@ class HubSpotClient:
         """Every owner: ``GET /crm/v3/owners`` (``archived=true`` gives only archived ones)."""
         params = {"archived": "true" if archived else "false"}
         path = "/crm/v3/owners"
-        for page in self._pages(
+        for page in self.pages(
             lambda more: self.get(path, {**params, **more}), f"GET {path}", LIST_PAGE
         ):
             yield from page.items
@@ -373,47 +271,9 @@ class HubSpotClient:
         return WriteOutcome.from_answer(self.post(path, {"inputs": list(inputs)}))
 
 
-def _search_body(
-    groups: Sequence[Sequence[Mapping[str, Any]]],
-    sort: tuple[str, str],
-    properties: Sequence[str],
-    *,
-    limit: int = SEARCH_PAGE,
-) -> Record:
-    """A search request: filter groups ORed together, one sort, from the first result."""
-    return {
-        "filterGroups": [{"filters": list(g)} for g in groups],
-        "sorts": [{"propertyName": sort[0], "direction": sort[1]}],
-        "properties": list(properties),
-        "limit": limit,
-        "after": "0",
-    }
-
-
-def _last_id_of_full_page(data: Record) -> str | None:
-    """The keyset token of a search page: its last id, unless it is the last page."""
-    results = data.get("results") or []
-    return str(results[-1]["id"]) if len(results) == SEARCH_PAGE else None
-
-
 def _path(path: str) -> str:
     """A request's path for messages: no query string."""
     return "/" + path.split("?")[0].lstrip("/")
-
-
-def tie(page: Page[Record]) -> int | None:
-    """The moment every record of a full :meth:`HubSpotClient.search_modified` page shares
-    (to be read by id), or None."""
-    operator, _, value = (page.next or "").partition(" ")
-    return int(value) if operator == "GT" else None
-
-
-def search_total(data: Any) -> int | None:
-    """A search answer's ``total``, if it has a usable one."""
-    value = data.get("total") if isinstance(data, Mapping) else None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        return None
-    return value
 
 
 def split_properties(

@@ -34,7 +34,7 @@ from typing import Any, ClassVar
 from engage.adapters import AdapterContext, Option, PushResult
 from engage.http import AmbiguousWrite, AuthError, Dedupe, HttpError, create_once
 from engage.models import Task
-from engage_hubspot import mapping, task_keys
+from engage_hubspot import mapping, search, task_keys
 from engage_hubspot.answers import WriteOutcome
 from engage_hubspot.client import BATCH, HubSpotClient
 from engage_hubspot.options import SINK_OPTIONS, connect
@@ -345,7 +345,7 @@ class HubSpotSink:
         wanted = set(keys)
         found: dict[str, str] = {}
         for request in groups:
-            for data in self.client.search_all("tasks", request, props):
+            for data in search.all_matches(self.client, "tasks", request, props):
                 key = self._key_of(data)
                 if key in wanted:
                     found.setdefault(key, str(data["id"]))

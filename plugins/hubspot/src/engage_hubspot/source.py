@@ -46,8 +46,8 @@ from engage.adapters import (
 )
 from engage.http import HttpError
 from engage.models import Contact, Customer
-from engage_hubspot import calls, mapping
-from engage_hubspot.client import HubSpotClient, search_total, tie
+from engage_hubspot import calls, mapping, search
+from engage_hubspot.client import HubSpotClient
 from engage_hubspot.cursor import Cursor, TypeState
 from engage_hubspot.lookups import Lookups
 from engage_hubspot.options import SOURCE_OPTIONS, check_engagements, connect
@@ -126,7 +126,7 @@ class HubSpotSource:
         companies: set[str] = set()
         open_filter = {"propertyName": "hs_is_closed", "operator": "EQ", "value": "false"}
         for object_type in ("deals", "tickets"):
-            for page in self.client.search_by_id(object_type, [open_filter], ["hs_object_id"]):
+            for page in search.by_id(self.client, object_type, [open_filter], ["hs_object_id"]):
                 if page.items:
                     ids = [r["id"] for r in page.items]
                     linked = self.client.associations(object_type, "companies", ids)
@@ -174,7 +174,7 @@ class HubSpotSource:
         if not isinstance(self.context.progress, SizedProgress):
             return  # nobody shows a total: spend no request on it
         try:
-            total = self.client.count(object_type)
+            total = search.count(self.client, object_type)
         except HttpError:
             return  # a total is a nicety: the listing says what is wrong, if anything is
         if total:
@@ -216,7 +216,7 @@ class HubSpotSource:
         open_ids: set[str] | None,
         written: set[str],
     ) -> Iterator[SourceItem]:
-        """Keyset search from the watermark (:meth:`HubSpotClient.search_modified`); the
+        """Keyset search from the watermark (:func:`engage_hubspot.search.modified_since`); the
         records of a moment a whole page shares are read by id."""
         prop = mapping.modified_property(object_type)
         seen: set[tuple[str, int]] = set()
@@ -226,7 +226,8 @@ class HubSpotSource:
             yield from self._same_time(
                 object_type, kind, state, since, str(kind.id), now, lookups, open_ids, written, seen
             )
-        for page in self.client.search_modified(
+        for page in search.modified_since(
+            self.client,
             object_type,
             prop,
             since,
@@ -235,14 +236,14 @@ class HubSpotSource:
             after_since=resumed,
         ):
             fresh = self._fresh(page.items, prop, seen)
-            total = search_total(page.answer)
+            total = search.total(page.answer)
             beyond = None if total is None else total - len(page.items)
             self._expect(object_type, len(fresh), beyond, last=page.next is None)
             yield from self._records(object_type, fresh, state, now, lookups, open_ids, written)
             since = max([since, *(self._modified(r, prop) for r in page.items)])
             kind.modified, kind.id = max(kind.modified, min(since, start)), None
             yield Checkpoint(state.dump())
-            moment = tie(page)
+            moment = search.tie(page)
             if moment is not None:  # a whole page at one time: page those records by id
                 yield from self._same_time(
                     object_type, kind, state, moment, "0", now, lookups, open_ids, written, seen
@@ -263,8 +264,8 @@ class HubSpotSource:
     ) -> Iterator[SourceItem]:
         prop = mapping.modified_property(object_type)
         at_moment = {"propertyName": prop, "operator": "EQ", "value": str(moment)}
-        for page in self.client.search_by_id(
-            object_type, [at_moment], self._properties(object_type), after_id=after_id
+        for page in search.by_id(
+            self.client, object_type, [at_moment], self._properties(object_type), after_id=after_id
         ):
             fresh = self._fresh(page.items, prop, seen)
             self._expect(object_type, len(fresh), None, last=False)
