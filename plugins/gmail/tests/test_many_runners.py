@@ -731,11 +731,6 @@ def sync_csv(folder: Path, store: str, *, code: str | None = None) -> int:
     return subprocess.run([*start, *args], cwd=folder, env=env, check=False).returncode
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="begin_planning clears the stale marks in its own commit; a sync killed before "
-    "save_plans loses them, so the customers' old plans stay (SQLite and PostgreSQL stores)",
-)
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_a_planner_killed_before_saving_plans_leaves_no_plan_stale(
     backend: str, tmp_path: Path, request: pytest.FixtureRequest

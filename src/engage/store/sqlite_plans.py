@@ -19,7 +19,9 @@ owner's record changes, in the same transaction as the change.
   while its ledger has nothing pending or failed; saving plans removes the marks.
 
 Their marks are cleared in the same transaction that records the choice, so a write that
-lands while the plans are being made marks its customer again for the next sync.
+lands while the plans are being made marks its customer again for the next sync; a marked
+customer's saved plan is made due at once in that transaction, so a sync killed before it
+saves the new plans leaves the customer due for the next one.
 """
 
 from __future__ import annotations
@@ -50,6 +52,10 @@ from engage.store.sqlite_facts import (
 #: Ledger states in which a sink holds a task (or held it and its condition cleared): the
 #: states in which a sync pushes it no more.
 HELD = (LedgerStatus.PUSHED, LedgerStatus.CLEARED, LedgerStatus.COMPLETED)
+
+#: The saved plans of customers marked stale, made due at once (a moment before any).
+_DUE_NOW = """UPDATE plans SET valid_until = 0
+WHERE customer IN (SELECT customer FROM stale_customers) AND (valid_until IS NULL OR valid_until <> 0)"""
 
 _CHOOSE = """
 INSERT OR IGNORE INTO temp.engage_due (key)
@@ -125,6 +131,9 @@ class PlanMixin:
             for sink in sinks:
                 if not conn.execute(_HOLDS_ALL, (_held(sink), sink, sink)).fetchone()[0]:
                     conn.execute(_NOT_HELD, (sink,))
+            # The marks become due plans, not nothing: a sync killed before it saves the
+            # new plans leaves these customers due for the next one.
+            conn.execute(_DUE_NOW)
             conn.execute("DELETE FROM stale_customers")
             due = int(conn.execute("SELECT count(*) FROM temp.engage_due").fetchone()[0])
             total = int(conn.execute("SELECT count(*) FROM customers").fetchone()[0])

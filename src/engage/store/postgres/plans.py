@@ -31,6 +31,10 @@ from engage.store.postgres.facts import (
 from engage.store.sqlite_facts import DAY_US, is_team_active
 from engage.store.sqlite_plans import HELD, _held, _state
 
+#: The saved plans of customers marked stale, made due at once (a moment before any).
+_DUE_NOW = """UPDATE plans SET valid_until = 0
+WHERE customer IN (SELECT customer FROM stale_customers) AND (valid_until IS NULL OR valid_until <> 0)"""
+
 _CHOOSE = """
 INSERT INTO due_customers (key)
 SELECT key FROM customers c WHERE NOT EXISTS (SELECT 1 FROM plans p WHERE p.customer = c.key)
@@ -107,6 +111,9 @@ class PlanMixin:
                 holds = conn.execute(_HOLDS_ALL, (_held(sink), sink, sink)).fetchone()
                 if not (holds and holds[0]):
                     conn.execute(_NOT_HELD, (sink,))
+            # The marks become due plans, not nothing: a sync killed before it saves the
+            # new plans leaves these customers due for the next one.
+            conn.execute(_DUE_NOW)
             conn.execute("DELETE FROM stale_customers")
             due = _count(conn, "SELECT count(*) FROM due_customers")
             total = _count(conn, "SELECT count(*) FROM customers")
