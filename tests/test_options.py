@@ -2,8 +2,6 @@
 and checks an instance from the config table — unknown keys (naming the closest), missing
 keys, types down to the elements, ranges, checks and secrets from the environment."""
 
-# ruff: noqa: RUF009  (option() is attrs.field; pyproject's extend-immutable-calls should say so)
-
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping

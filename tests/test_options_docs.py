@@ -1,8 +1,6 @@
 """Options as documentation: ``engage plugins --json`` and the generated README tables, for
 both forms of options; a secret is described by where it comes from, never by its value."""
 
-# ruff: noqa: RUF009  (option() is attrs.field; pyproject's extend-immutable-calls should say so)
-
 from __future__ import annotations
 
 import importlib.util
@@ -167,11 +165,6 @@ class TestPluginsJson:
         (described,) = describe_plugins(pm, Registry.from_plugins(pm))
         assert "options" not in described
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="cli.py's plugins command passes options=True to describe_plugins "
-        "(the lead's one-line change; drop this mark with it)",
-    )
     def test_engage_plugins_json_documents_options(self) -> None:
         """engage plugins --json shows each adapter's options."""
         result = CliRunner().invoke(cli, ["plugins", "--json"], obj=App(None, pm=plugin_manager()))

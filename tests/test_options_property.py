@@ -1,8 +1,6 @@
 """Properties of building options: any table of valid values round-trips (the instance has
 exactly those values, the rest its defaults), and no junk raises anything but ConfigError."""
 
-# ruff: noqa: RUF009  (option() is attrs.field; pyproject's extend-immutable-calls should say so)
-
 from __future__ import annotations
 
 import typing

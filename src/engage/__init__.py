@@ -33,6 +33,7 @@ from engage.adapters import (
     Checkpoint,
     Notice,
     Option,
+    OptionsSpec,
     Problem,
     Progress,
     PushResult,
@@ -82,6 +83,7 @@ from engage.models import (
     TaskKind,
     Touchpoint,
 )
+from engage.options import option
 from engage.playbook import Rule, anchor_of, build_task, task_key
 from engage.preview import FieldMap, Previewable, PreviewItem, PreviewRow, Unmapped
 from engage.report import SinkReport, SourceReport, SyncReport
@@ -128,6 +130,7 @@ __all__ = [
     "MergedCopy",
     "Notice",
     "Option",
+    "OptionsSpec",
     "Owner",
     "OwnerStatus",
     "PluginError",
@@ -174,6 +177,7 @@ __all__ = [
     "hookimpl",
     "http",
     "open",
+    "option",
     "parse_moment",
     "resolve_options",
     "task_key",

@@ -617,7 +617,7 @@ def timeline(
 @fails_cleanly
 def plugins(app: App, as_json: bool, show_all: bool) -> None:
     """List installed plugins and what each registers."""
-    described = describe_plugins(app.pm, app.registry, include_builtin=show_all)
+    described = describe_plugins(app.pm, app.registry, include_builtin=show_all, options=True)
     if as_json:
         click.echo(json.dumps(described, indent=2))
     elif chosen_format() == "tsv":

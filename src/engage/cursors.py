@@ -27,7 +27,16 @@ import attrs
 
 from engage.errors import SourceError
 
-__all__ = ["MARK", "CursorError", "Opened", "dropped_notice", "open_saved", "seal", "state_version", "unseal"]
+__all__ = [
+    "MARK",
+    "CursorError",
+    "Opened",
+    "dropped_notice",
+    "open_saved",
+    "seal",
+    "state_version",
+    "unseal",
+]
 
 #: What a sealed cursor begins with.
 MARK = "engage-state/1 "

@@ -117,7 +117,7 @@ def build_adapters(
         )
 
     def build(kind: str, entry: AdapterConfig, cls: Any) -> Any:
-        options = resolve_options(cls.options, entry.options, entry.where)
+        options = resolve_options(cls.options, entry.options, entry.where, env=env)
         try:
             return cls(options, context(entry))
         except EngageError:

@@ -111,7 +111,7 @@ def build_source(
         ConfigError: an option is unknown, missing or of the wrong type.
     """
     cls = adapter_class(adapter, "sources")
-    resolved = resolve_options(cls.options, options, context.table("sources"))
+    resolved = resolve_options(cls.options, options, context.table("sources"), env=context.env)
     source: Source = cls(resolved, context)
     return source
 
@@ -121,6 +121,6 @@ def build_sink(
 ) -> Sink:
     """Build a sink as ``engage sync`` does (see :func:`build_source`)."""
     cls = adapter_class(adapter, "sinks")
-    resolved = resolve_options(cls.options, options, context.table("sinks"))
+    resolved = resolve_options(cls.options, options, context.table("sinks"), env=context.env)
     sink: Sink = cls(resolved, context)
     return sink

@@ -106,5 +106,5 @@ class AdapterCase:
 
         cls = adapter_class(self.adapter, kind)
         context = self.context(directory)
-        options = resolve_options(cls.options, self.options, context.table(kind))
+        options = resolve_options(cls.options, self.options, context.table(kind), env=context.env)
         return cls(options, context) if self.build is None else self.build(options, context)
