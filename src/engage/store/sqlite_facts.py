@@ -68,15 +68,11 @@ _DUE = (
 )
 
 #: Customers with touchpoints up to ``as_of``: one streamed ``GROUP BY customer`` over the
-#: customer index (in key order, so nothing is sorted or held), the customer's record and
+#: customer index (in key order, so nothing is sorted or held), joined to the customer's
+#: record (``CROSS JOIN`` keeps the aggregate the outer loop, so the key order stays), and
 #: the look-ups that depend on an aggregate by correlated sub-queries, evaluated per group.
 _WITH_TOUCHES = """
-SELECT a.key,
-    (SELECT r.name FROM customers r WHERE r.key = a.key),
-    (SELECT r.segment FROM customers r WHERE r.key = a.key),
-    (SELECT r.first_seen FROM customers r WHERE r.key = a.key),
-    (SELECT r.open_work FROM customers r WHERE r.key = a.key),
-    (SELECT r.attributes FROM customers r WHERE r.key = a.key),
+SELECT a.key, r.name, r.segment, r.first_seen, r.open_work, r.attributes,
     a.touches, a.first_any, a.last_touch, a.last_inbound, a.last_outbound,
     a.last_personal, a.first_engagement, a.last_feedback, a.value_at,
     a.recent_touches, a.previous_touches, a.recent_inbound, a.recent_outbound,
@@ -104,7 +100,7 @@ SELECT a.key,
         WHERE f.customer = a.key AND f.occurred_at = a.value_at
           AND f.feedback IS NOT NULL AND f.{touch} AND f.duplicate_of IS NULL
         ORDER BY f.source DESC, f.external_id DESC LIMIT 1) AS value,
-    coalesce((SELECT r.owner FROM customers r WHERE r.key = a.key),
+    coalesce(r.owner,
         (SELECT o.owner FROM touchpoints o
         WHERE o.customer = a.key AND o.occurred_at <= :as_of AND o.owner IS NOT NULL
           AND o.duplicate_of IS NULL
@@ -156,7 +152,7 @@ FROM (
     GROUP BY t.customer
     ORDER BY t.customer
 ) a
-WHERE EXISTS (SELECT 1 FROM customers r WHERE r.key = a.key)
+CROSS JOIN customers r ON r.key = a.key
 """
 
 #: Customers with no touchpoint up to ``as_of`` (a record only, or only later touchpoints),
