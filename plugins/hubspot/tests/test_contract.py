@@ -29,10 +29,6 @@ class TestHubSpotSource(SourceContract):
     with no association."""
 
     expected_failures: ClassVar[Mapping[str, str]] = {
-        "test_a_bad_saved_cursor_starts_over_with_a_notice": (
-            "a cursor it cannot read raises SourceError and the sync fails until the cursor "
-            "is cleared (issue 16 point 2: the core owns this rule)"
-        ),
         "test_bad_records_are_problems_naming_their_place": (
             "engagements with no company or contact are counted in one problem naming the "
             "source, not each engagement"

@@ -21,7 +21,7 @@ from typing import Any
 
 import attrs
 
-from engage.errors import SourceError
+from engage.cursors import CursorError
 
 VERSION = 1
 #: Most unassociated engagement ids remembered per type.
@@ -71,7 +71,8 @@ class Cursor:
         """Read a saved cursor (a fresh one for None).
 
         Raises:
-            SourceError: the text is not a cursor this version wrote.
+            CursorError: the text is not a cursor this version wrote (the sync then sets it
+                aside and the source starts over, with a notice: engage.cursors' rule).
         """
         if not text:
             return cls()
@@ -86,10 +87,7 @@ class Cursor:
                 call_rules=int(data.get("call_rules", 0)),
             )
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise SourceError(
-                f"the saved HubSpot cursor is unreadable ({exc}); reset this source's cursor "
-                "to sync from scratch"
-            ) from None
+            raise CursorError(f"the saved HubSpot cursor is unreadable ({exc})") from None
 
     def remember_unassociated(self, object_type: str, ids: list[str], done: set[str]) -> int:
         """Keep ``ids`` to look at again and forget ``done``; returns how many were dropped (cap)."""
