@@ -24,7 +24,7 @@ the minute to turn. This case shows that N runners on one store pull N mailboxes
 It prints, per runner count: wall time, speed-up over the first count, messages per second,
 the quota floor (a minute per mailbox past its first 15,000 units, the mailboxes shared out
 evenly), the CPU of all runners and of the fakes against the cores' capacity, and per runner
-its exit code, wall time and the sources it pulled (those its report does not mark as pulled
+its exit code, wall time, CPU, peak RSS (``VmHWM``, sampled) and the sources it pulled (those its report does not mark as pulled
 elsewhere; a pull that read nothing is counted apart, as "again": a runner that comes to a
 source after the cycle's planning began starts the next cycle, and finds nothing new). Then what the store and fakes hold: touchpoints stored (and distinct), token
 refreshes per mailbox (one per pull), and 429s answered. Nothing is asserted.
@@ -138,7 +138,7 @@ def start_runners(count: int, workdir: Path, env: dict[str, str]) -> list[Runner
     """Start ``count`` runners together and wait for all; each one's outcome, in order."""
     argv = [sys.executable, "-m", "engage", "--config", "engage.toml", "sync", "--json"]
     started = time.perf_counter()
-    ended: dict[int, tuple[float, int, resource.struct_rusage]] = {}
+    ended: dict[int, tuple[float, int, resource.struct_rusage, int]] = {}
     processes = []
     for number in range(count):
         out_path, err_path = workdir / f"runner{number}.out", workdir / f"runner{number}.err"
@@ -146,8 +146,15 @@ def start_runners(count: int, workdir: Path, env: dict[str, str]) -> list[Runner
             processes.append(subprocess.Popen(argv, cwd=workdir, env=env, stdout=out, stderr=err))
 
     def reap(pid: int) -> None:
-        _, status, usage = os.wait4(pid, 0)
-        ended[pid] = (time.perf_counter() - started, os.waitstatus_to_exitcode(status), usage)
+        peak = 0
+        while True:
+            done, status, usage = os.wait4(pid, os.WNOHANG)
+            if done:
+                break
+            peak = max(peak, _high_water_kb(pid))
+            time.sleep(0.05)
+        code = os.waitstatus_to_exitcode(status)
+        ended[pid] = (time.perf_counter() - started, code, usage, peak)
 
     waiters = [threading.Thread(target=reap, args=(p.pid,)) for p in processes]
     for waiter in waiters:
@@ -156,14 +163,30 @@ def start_runners(count: int, workdir: Path, env: dict[str, str]) -> list[Runner
         waiter.join()
     outcomes = []
     for number, process in enumerate(processes):
-        seconds, code, usage = ended[process.pid]
+        seconds, code, usage, peak = ended[process.pid]
         process.returncode = code
-        outcomes.append(outcome(workdir, number, seconds, code, usage))
+        outcomes.append(outcome(workdir, number, seconds, code, usage, peak))
     return outcomes
 
 
+def _high_water_kb(pid: int) -> int:
+    """The process's peak RSS so far (``VmHWM``). Not ``ru_maxrss``: that starts from this
+    process's size when it forked the runner, and this one holds every fake mailbox."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    found = next((line.split()[1] for line in status.splitlines() if line.startswith("VmHWM")), 0)
+    return int(found)
+
+
 def outcome(
-    workdir: Path, number: int, seconds: float, code: int, usage: resource.struct_rusage
+    workdir: Path,
+    number: int,
+    seconds: float,
+    code: int,
+    usage: resource.struct_rusage,
+    peak_kb: int,
 ) -> Runner:
     out = (workdir / f"runner{number}.out").read_text()
     err = (workdir / f"runner{number}.err").read_text().strip().splitlines()
@@ -179,7 +202,7 @@ def outcome(
         code,
         seconds,
         usage.ru_utime + usage.ru_stime,
-        usage.ru_maxrss / 1024,
+        peak_kb / 1024,
         pulled,
         tuple(n for n in mine if n not in pulled),
         bool(report) and report.get("planning") is None,
