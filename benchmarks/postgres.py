@@ -7,7 +7,9 @@ process, as ``python -m benchmarks`` runs it, CSV source and CSV sink) into (a) 
 file and (b) a fresh PostgreSQL database (``engage_bench_<random>`` on ``--server``, dropped at
 the end; ``$ENGAGE_STORE`` points the same config at it). Each store gets three runs:
 
-1. the first load: wall time, touchpoints per second, peak RSS and CPU of the engage process;
+1. the first load: wall time, touchpoints per second, peak RSS and CPU of the engage process
+   (the peak from GNU time's ``%M`` on Linux: the child's ``ru_maxrss`` that
+   :func:`benchmarks.measure.run` reports starts from this process's size when it spawned it);
 2. the unchanged re-sync, as a ratio of the first load;
 3. +1% new touchpoints appended to the file, as a ratio of the first load.
 
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import resource
 import secrets
 import shutil
@@ -47,6 +50,8 @@ from benchmarks.measure import Run, run
 
 ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 TICKS = os.sysconf("SC_CLK_TCK")
+#: GNU time, to read the peak RSS of engage alone (Linux).
+GNU_TIME = "/usr/bin/time" if sys.platform == "linux" and Path("/usr/bin/time").exists() else None
 
 
 @attrs.frozen
@@ -134,14 +139,22 @@ def _cpu_ticks(pid: int) -> int | None:
 
 
 def timed(argv: list[str], cwd: Path, env: dict[str, str], monitor: BackendCpu | None) -> Timed:
-    """Run ``argv``; engage's CPU is the rusage of the child ``run`` waits for."""
+    """Run ``argv``; engage's CPU is the rusage of the child ``run`` waits for.
+
+    Its peak RSS comes from GNU time where there is one: ``run``'s own figure (the child's
+    ``ru_maxrss``) starts from the size of this process when it spawned the child.
+    """
+    wrapped = [GNU_TIME, "-f", "engage peak RSS %M kB", *argv] if GNU_TIME else argv
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     if monitor is None:
-        result = run(argv, cwd=str(cwd), env=env)
+        result = run(wrapped, cwd=str(cwd), env=env)
     else:
         with monitor:
-            result = run(argv, cwd=str(cwd), env=env)
+            result = run(wrapped, cwd=str(cwd), env=env)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    peak = re.findall(r"engage peak RSS (\d+) kB", result.output)
+    if peak:
+        result = attrs.evolve(result, command=" ".join(argv), peak_rss_mb=int(peak[-1]) / 1024)
     cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
     if monitor is None:
         return Timed(result, cpu)
