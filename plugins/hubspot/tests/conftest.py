@@ -51,6 +51,11 @@ class Clock:
         return datetime.fromtimestamp(self.fake.now_ms / 1000, UTC)
 
 
+def fake_env(fake: FakeHubSpot) -> dict[str, str]:
+    """The environment adapters read their token from: the fake's token in $HUBSPOT_TOKEN."""
+    return {"HUBSPOT_TOKEN": fake.token}
+
+
 @pytest.fixture
 def context(fake: FakeHubSpot) -> Callable[..., AdapterContext]:
     """Build an adapter context whose token is the fake's and whose 'now' is the fake's clock."""
@@ -62,7 +67,7 @@ def context(fake: FakeHubSpot) -> Callable[..., AdapterContext]:
         return AdapterContext(
             name=name,
             identity=IDENTITY,
-            env={"HUBSPOT_TOKEN": fake.token},
+            env=fake_env(fake),
             now=Clock(fake),
             directory=store,
             **more,
@@ -82,7 +87,8 @@ def make_source(
         given = {"base_url": fake.url, "searches_per_second": 1000, "requests_per_10s": 10_000}
         given.update(options)
         return HubSpotSource(
-            resolve_options(HubSpotSource.options, given, "test"), context(progress=progress)
+            resolve_options(HubSpotSource.options, given, "test", env=fake_env(fake)),
+            context(progress=progress),
         )
 
     return build
@@ -98,7 +104,8 @@ def make_sink(
         given = {"base_url": fake.url, "searches_per_second": 1000, "requests_per_10s": 10_000}
         given.update(options)
         return HubSpotSink(
-            resolve_options(HubSpotSink.options, given, "test"), context("tasks", store)
+            resolve_options(HubSpotSink.options, given, "test", env=fake_env(fake)),
+            context("tasks", store),
         )
 
     return build

@@ -41,6 +41,7 @@ FUZZ = settings(
 )
 ITEMS = (Touchpoint, Customer, Contact, Owner, Problem, Checkpoint, Retire, Notice)
 TOKEN = "pat-na1-fuzz"
+ENV = {"HUBSPOT_TOKEN": TOKEN}
 KEYS = ["results", "paging", "next", "after", "id", "properties", "archived", "createdAt",
         "updatedAt", "hs_timestamp", "email", "domain", "name", "associations", "status",
         "message", "category", "errors", "total", "hs_lastmodifieddate", "lastmodifieddate",
@@ -151,7 +152,7 @@ def context(name: str, store: SQLiteStore | None = None) -> AdapterContext:
     return AdapterContext(
         name=name,
         identity=IDENTITY,
-        env={"HUBSPOT_TOKEN": TOKEN},
+        env=ENV,
         now=lambda: datetime(2026, 11, 20, 12, tzinfo=UTC),
         directory=store,
     )
@@ -177,7 +178,9 @@ SHAPES = (
 def test_any_answers_give_records_or_an_engage_error(server: Scripted, script: list[Reply]) -> None:
     """A pull against answers of any shape: engage's items, or an EngageError."""
     server.script = list(script)
-    options = resolve_options(HubSpotSource.options, {"base_url": server.url, **OPTIONS}, "t")
+    options = resolve_options(
+        HubSpotSource.options, {"base_url": server.url, **OPTIONS}, "t", env=ENV
+    )
     source = HubSpotSource(options, context("crm"))
     try:
         for item in source.pull(None):
@@ -198,7 +201,9 @@ def test_any_answers_give_push_results_or_an_engage_error(
     server.script = list(script)
     store = SQLiteStore(":memory:")
     store.write([Customer("acme.com", attributes={"hubspot_company_id": "7"})], "crm")
-    options = resolve_options(HubSpotSink.options, {"base_url": server.url, **OPTIONS}, "t")
+    options = resolve_options(
+        HubSpotSink.options, {"base_url": server.url, **OPTIONS}, "t", env=ENV
+    )
     sink = HubSpotSink(options, context("tasks", store))
     tasks = [task(n) for n in range(3)]
     try:
@@ -228,7 +233,9 @@ REFUSED = {
 def test_a_read_answered_with_no_json_is_an_engage_error(server: Scripted, answer: str) -> None:
     """A page that is no JSON: an EngageError naming the request."""
     server.script = [REFUSED[answer]]
-    options = resolve_options(HubSpotSource.options, {"base_url": server.url, **OPTIONS}, "t")
+    options = resolve_options(
+        HubSpotSource.options, {"base_url": server.url, **OPTIONS}, "t", env=ENV
+    )
     with pytest.raises(EngageError, match="expected JSON"):
         list(HubSpotSource(options, context("crm")).pull(None))
 
@@ -250,7 +257,9 @@ def test_a_misshapen_answer_to_the_source_is_an_engage_error(
 ) -> None:
     """Each of these answers makes the pull raise an EngageError naming the request."""
     server.script = list(MISSHAPEN[answers])
-    options = resolve_options(HubSpotSource.options, {"base_url": server.url, **OPTIONS}, "t")
+    options = resolve_options(
+        HubSpotSource.options, {"base_url": server.url, **OPTIONS}, "t", env=ENV
+    )
     try:
         with pytest.raises(EngageError):
             list(HubSpotSource(options, context("crm")).pull(None))

@@ -31,13 +31,13 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
-from engage.adapters import AdapterContext, Option, PushResult
+from engage.adapters import AdapterContext, PushResult
 from engage.http import AmbiguousWrite, AuthError, Dedupe, HttpError, create_once
 from engage.models import Task
 from engage_hubspot import mapping, search, task_keys
 from engage_hubspot.answers import WriteOutcome
 from engage_hubspot.client import BATCH, HubSpotClient
-from engage_hubspot.options import SINK_OPTIONS, connect
+from engage_hubspot.options import SinkOptions, connect
 from engage_hubspot.task_keys import KeyProperty, Mode
 
 log = logging.getLogger(__name__)
@@ -56,14 +56,14 @@ FILTER_GROUPS = 5
 class HubSpotSink:
     """Writes engage's tasks to HubSpot (``plugin = "hubspot"`` under ``[sinks.NAME]``)."""
 
-    options: ClassVar[Mapping[str, Option]] = SINK_OPTIONS
+    options: ClassVar[type[SinkOptions]] = SinkOptions
     batch_size: ClassVar[int] = BATCH
 
-    def __init__(self, options: Mapping[str, Any], context: AdapterContext) -> None:
+    def __init__(self, options: SinkOptions, context: AdapterContext) -> None:
         self.context = context
-        self.fallback_owner: str = options["fallback_owner"]
-        self.complete_cleared: bool = options["complete_cleared"]
-        self.key_property: str = options["task_key_property"]
+        self.fallback_owner = options.fallback_owner
+        self.complete_cleared = options.complete_cleared
+        self.key_property = options.task_key_property
         self.client: HubSpotClient = connect(options, context, "sinks")
         self.notices: list[str] = []
         self._owners: dict[str, str] | None = None

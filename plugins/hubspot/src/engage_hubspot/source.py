@@ -37,7 +37,6 @@ from typing import Any, ClassVar
 from engage.adapters import (
     AdapterContext,
     Checkpoint,
-    Option,
     Problem,
     Retire,
     SizedProgress,
@@ -50,7 +49,7 @@ from engage_hubspot import calls, mapping, search
 from engage_hubspot.client import HubSpotClient
 from engage_hubspot.cursor import Cursor, TypeState
 from engage_hubspot.lookups import Lookups
-from engage_hubspot.options import SOURCE_OPTIONS, check_engagements, connect
+from engage_hubspot.options import SourceOptions, connect
 
 Record = dict[str, Any]
 
@@ -58,16 +57,16 @@ Record = dict[str, Any]
 class HubSpotSource:
     """Pulls a HubSpot account into engage (``plugin = "hubspot"`` under ``[sources.NAME]``)."""
 
-    options: ClassVar[Mapping[str, Option]] = SOURCE_OPTIONS
+    options: ClassVar[type[SourceOptions]] = SourceOptions
 
-    def __init__(self, options: Mapping[str, Any], context: AdapterContext) -> None:
+    def __init__(self, options: SourceOptions, context: AdapterContext) -> None:
         self.context = context
-        self.segment_property: str = options["segment_property"]
-        self.company_properties: list[str] = [str(p) for p in options["company_properties"]]
-        self.engagements = check_engagements(options["engagements"], context.table("sources"))
-        self.feedback: bool = options["feedback"]
-        self.open_work: bool = options["open_work"]
-        self.overlap_ms = max(0, options["overlap_minutes"]) * 60_000
+        self.segment_property = options.segment_property
+        self.company_properties = options.company_properties
+        self.engagements: tuple[str, ...] = tuple(dict.fromkeys(options.engagements))
+        self.feedback = options.feedback
+        self.open_work = options.open_work
+        self.overlap_ms = options.overlap_minutes * 60_000
         self.client: HubSpotClient = connect(options, context, "sources")
         self.owners: dict[str, str] = {}
         self.unassociated = 0
