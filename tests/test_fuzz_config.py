@@ -15,6 +15,7 @@ import json
 import math
 import socket
 import tempfile
+import typing
 from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime, time
 from pathlib import Path
@@ -29,6 +30,7 @@ from engage.check import check_sources
 from engage.cli import App, cli
 from engage.config import Config
 from engage.errors import EngageError
+from engage.options import is_options_class, option_fields
 from engage.plugins import Registry, make_plugin_manager
 from engage.sync import build_adapters
 
@@ -217,12 +219,20 @@ def configs(draw: st.DrawFn, sources: Options, sinks: Options) -> dict[str, Any]
     return data
 
 
+def types_of(spec: Any) -> dict[str, type]:
+    """Option → its outer type (``list`` for ``list[str]``), for either form of options."""
+    if is_options_class(spec):
+        return {
+            key: typing.get_origin(field.type) or field.type
+            for key, field, _ in option_fields(spec)
+        }
+    return {key: option.type for key, option in spec.items()}
+
+
 def option_types(registry: Registry) -> tuple[Options, Options]:
     """Plugin name → option → type, for the sources and the sinks."""
-    sources = {
-        n: {k: o.type for k, o in r.value.options.items()} for n, r in registry.sources.items()
-    }
-    sinks = {n: {k: o.type for k, o in r.value.options.items()} for n, r in registry.sinks.items()}
+    sources = {n: types_of(r.value.options) for n, r in registry.sources.items()}
+    sinks = {n: types_of(r.value.options) for n, r in registry.sinks.items()}
     return sources, sinks
 
 
