@@ -11,7 +11,14 @@ from fake_oauth import CLIENT_SECRET, REFRESH_TOKEN, FakeOAuth, write_credential
 
 from engage.adapters import AdapterContext, resolve_options
 from engage.errors import EXIT_TEMPFAIL, ConfigError, exit_code_of
-from engage.http import AuthError, RetriesExhausted, RetryPolicy
+from engage.http import (
+    AmbiguousWrite,
+    AuthError,
+    Fault,
+    RetriableHttpError,
+    RetriesExhausted,
+    RetryPolicy,
+)
 from engage.testing import FakeServer, Reply, Request
 from engage_gmail.auth import CREDENTIAL_OPTIONS, SCOPE_READONLY, google_client, load_credentials
 
@@ -175,7 +182,8 @@ def test_a_refresh_failing_past_the_budget_is_temporary(
     tmp_path: Path, google: tuple[FakeServer, FakeOAuth], no_google_auth_waits: None, status: int
 ) -> None:
     """A token endpoint that keeps answering 429 or 5xx is exit 75 (try again later), not 78,
-    and the message shows neither token nor secret."""
+    and the message shows neither token nor secret. The request was never sent (Fault.CONNECT),
+    so a create sent once says nothing was written, not that it may have been."""
     server, oauth = google
     creds = load_credentials(
         options(credentials_file=str(write_credentials(tmp_path)), token_uri=oauth.token_uri),
@@ -190,6 +198,11 @@ def test_a_refresh_failing_past_the_budget_is_temporary(
     with pytest.raises(RetriesExhausted) as info:
         client.get_json("/gmail/v1/users/me/profile")
     assert exit_code_of(info.value) == EXIT_TEMPFAIL
+    assert info.value.fault is Fault.CONNECT
     assert REFRESH_TOKEN not in str(info.value)
     assert CLIENT_SECRET not in str(info.value)
     assert oauth.refreshes == 0
+    with pytest.raises(RetriableHttpError) as once:
+        client.post_json("/gmail/v1/users/me/drafts", {}, once=True)
+    assert not isinstance(once.value, AmbiguousWrite)
+    assert "nothing was written" in str(once.value)

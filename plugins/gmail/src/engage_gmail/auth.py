@@ -9,15 +9,18 @@ the file's, so tests can point it at a loopback token endpoint.
 ``AuthorizedSession``: the access token is refreshed before it expires and once more on a
 401. A refused refresh (``invalid_grant``: the token was revoked or expired) becomes one
 :class:`~engage.http.AuthError` that says what to do. A refresh the token endpoint could not
-serve (429 or 5xx, after google-auth's own tries) is a network fault to the client, so it is
-retried within its budget and then is temporary (:class:`~engage.http.RetriesExhausted`, exit
-75). No token or secret appears in messages.
+serve (429 or 5xx, after google-auth's own tries) or reach is a request never sent to the
+client (:attr:`~engage.http.Fault.CONNECT`), so it is retried within its budget and then is
+temporary (:class:`~engage.http.RetriesExhausted`, exit 75). Google's own failure rules (a
+rate-limit 403, a missing scope) are :mod:`engage_gmail.rules`. No token or secret appears
+in messages.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import google.auth.exceptions
@@ -28,16 +31,8 @@ from google.auth.transport.requests import AuthorizedSession
 
 from engage.adapters import AdapterContext, Option, http_url
 from engage.errors import ConfigError
-from engage.http import (
-    BACKOFF,
-    AuthError,
-    Backoff,
-    Classifier,
-    HttpClient,
-    RateLimiter,
-    RetryPolicy,
-    redact,
-)
+from engage.http import AuthError, Classifier, HttpClient, Limit, RetryPolicy, redact
+from engage_gmail import rules
 
 GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
 DEFAULT_CREDENTIALS_ENV = "GMAIL_CREDENTIALS_FILE"
@@ -117,11 +112,15 @@ def load_credentials(
     )
 
 
-class TokenRefreshUnavailable(requests.ConnectionError):
-    """Google's token endpoint answered 429 or 5xx to a refresh: try again later.
+class TokenRefreshUnavailable(requests.ConnectTimeout):
+    """The access token could not be refreshed for now (Google's token endpoint answered 429 or
+    5xx, or could not be reached), so the request was never sent: try again later.
 
-    A :class:`requests.ConnectionError`, so :class:`~engage.http.HttpClient` retries it with
-    backoff and, once its budget is spent, raises :class:`~engage.http.RetriesExhausted`.
+    A :class:`requests.ConnectTimeout` in requests' hierarchy, which :mod:`engage.http` reads
+    as :attr:`~engage.http.Fault.CONNECT`: nothing was sent, so even a create may be sent
+    again. :class:`~engage.http.HttpClient` retries it with backoff and, once its budget is
+    spent, raises :class:`~engage.http.RetriesExhausted`. (Waiting for engage.http to name
+    "not sent" itself instead of borrowing the timeout's class.)
     """
 
 
@@ -158,7 +157,7 @@ class _GoogleSession(AuthorizedSession):
             return response
         except google.auth.exceptions.RefreshError as exc:
             detail = redact(str(exc), [*self._secrets, str(self.credentials.token or "")])
-            if "invalid_grant" in detail:
+            if _oauth_error(exc) == "invalid_grant":
                 raise AuthError(
                     f"{self._where}: Google refused the refresh token (invalid_grant: revoked or "
                     "expired); authorize engage again to write a new authorized-user file"
@@ -171,8 +170,18 @@ class _GoogleSession(AuthorizedSession):
             raise AuthError(
                 f"{self._where}: could not refresh the Google access token: {detail}"
             ) from None
-        except google.auth.exceptions.TransportError as exc:
-            raise requests.ConnectionError(redact(str(exc), self._secrets)) from None
+        except google.auth.exceptions.TransportError as exc:  # the token endpoint, unreached
+            raise TokenRefreshUnavailable(redact(str(exc), self._secrets)) from None
+
+
+def _oauth_error(exc: google.auth.exceptions.RefreshError) -> str | None:
+    """The token endpoint's ``error`` code (``invalid_grant``) of a refused refresh, if it gave one.
+
+    google-auth raises ``RefreshError(details, response_data)`` for an OAuth error answer.
+    """
+    data = exc.args[1] if len(exc.args) > 1 else None
+    code = data.get("error") if isinstance(data, Mapping) else None
+    return code if isinstance(code, str) else None
 
 
 def google_client(
@@ -181,11 +190,13 @@ def google_client(
     *,
     name: str,
     where: str,
-    limiters: Iterable[RateLimiter] = (),
-    classify: Classifier | None = None,
+    limiters: Iterable[Limit] = (),
+    classify: Classifier = rules.classify,
     retry: RetryPolicy | None = None,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> HttpClient:
-    """An :class:`HttpClient` for a Google API that refreshes ``credentials`` as needed."""
+    """An :class:`HttpClient` for a Google API that refreshes ``credentials`` as needed and
+    follows Google's failure rules (:func:`engage_gmail.rules.classify`)."""
     secrets = [credentials.refresh_token or "", credentials.client_secret or ""]
     return HttpClient(
         base_url,
@@ -193,39 +204,7 @@ def google_client(
         session=_GoogleSession(credentials, where),
         secrets=secrets,
         limiters=limiters,
-        classify=classify if classify is not None else google_classify,
+        classify=classify,
         retry=retry,
+        sleep=sleep,
     )
-
-
-def google_reasons(response: requests.Response) -> list[str]:
-    """The ``reason`` codes of a Google error body (``rateLimitExceeded``...)."""
-    try:
-        errors = response.json().get("error", {}).get("errors", [])
-    except (ValueError, AttributeError):
-        return []
-    return [str(e.get("reason")) for e in errors if isinstance(e, dict)]
-
-
-def google_classify(response: requests.Response, attempt: int) -> float | Backoff | None:
-    """Google's retry rules: a 403 for a rate limit is a slow-down, not a refusal.
-
-    Returns :data:`~engage.http.BACKOFF` (the retry policy's exponential backoff, as
-    ``googleapiclient`` does) for ``rateLimitExceeded``/``userRateLimitExceeded`` 403s, and
-    None (engage's defaults) otherwise. A 403 for a missing scope
-    (``insufficientPermissions``) stays final and says which scope is needed.
-    """
-    if response.status_code == 403:
-        reasons = google_reasons(response)
-        if {"rateLimitExceeded", "userRateLimitExceeded"} & set(reasons):
-            return BACKOFF
-        if (
-            "insufficientPermissions" in reasons
-            or "ACCESS_TOKEN_SCOPE_INSUFFICIENT" in response.text
-        ):
-            raise AuthError(
-                "Google says the credentials lack a scope this table needs; authorize again with "
-                "the scopes listed in the engage-gmail README",
-                403,
-            )
-    return None

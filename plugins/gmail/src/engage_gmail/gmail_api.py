@@ -21,10 +21,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote, urlencode
 
-import requests
-
 from engage.http import HttpClient, HttpError, RateLimiter, RetriesExhausted, RetryPolicy
-from engage_gmail.auth import google_classify
+from engage_gmail import rules
 from engage_gmail.batch import MAX_BATCH, BatchError, Part, build_batch, parse_batch
 
 #: The headers engage reads (``format=metadata``); nothing else of a message is fetched.
@@ -66,7 +64,6 @@ CALENDAR_TYPES = ("text/calendar", "application/ics", "text/x-vcalendar")
 #: Gmail's per-user quota.
 UNITS_PER_MINUTE = 15_000
 
-_RATE_REASONS = {"rateLimitExceeded", "userRateLimitExceeded"}
 _READS = {
     "messages.get": "message reads",
     "messages.attachments.get": "attachment reads",
@@ -273,7 +270,7 @@ class GmailApi:
                     found[key] = part.body
                 elif part.status == 404:
                     continue  # deleted since it was listed
-                elif _retriable(part):
+                elif rules.retriable(part.status, part.body):
                     retry.append(key)
                     last = f"HTTP {part.status}: {_message(part)}"
                 else:
@@ -309,35 +306,11 @@ class GmailApi:
             ) from None
 
 
-def _retriable(part: Part) -> bool:
-    if part.status == 429 or part.status >= 500:
-        return True
-    return part.status == 403 and bool(_RATE_REASONS & set(_reasons(part.body)))
-
-
-def _reasons(body: Any) -> list[str]:
-    if not isinstance(body, dict):
-        return []
-    error = body.get("error")
-    errors = error.get("errors", []) if isinstance(error, dict) else []
-    return [str(e.get("reason")) for e in errors if isinstance(e, dict)]
-
-
 def _message(part: Part) -> str:
     body = part.body
     if isinstance(body, dict) and isinstance(body.get("error"), dict):
         return str(body["error"].get("message", ""))[:300]
     return str(body)[:300]
-
-
-def scaled_classify(retry: RetryPolicy) -> Callable[[requests.Response, int], float | None]:
-    """Google's classify rules, with rate-limit delays taken from ``retry`` (bounded, testable)."""
-
-    def classify(response: requests.Response, attempt: int) -> float | None:
-        delay = google_classify(response, attempt)
-        return None if delay is None else retry.backoff(attempt)
-
-    return classify
 
 
 def header_map(message: Mapping[str, Any]) -> list[tuple[str, str]]:

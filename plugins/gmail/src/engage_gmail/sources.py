@@ -25,7 +25,7 @@ from engage_gmail.auth import (
     google_client,
     load_credentials,
 )
-from engage_gmail.gmail_api import GmailApi, QuotaLimiter, scaled_classify
+from engage_gmail.gmail_api import GmailApi, QuotaLimiter
 from engage_gmail.takeout import TakeoutReader
 
 GMAIL_URL = "https://gmail.googleapis.com"
@@ -107,7 +107,6 @@ class GmailSource:
             options.get("base_url") or GMAIL_URL,
             name="Gmail",
             where=where,
-            classify=scaled_classify(policy),
             retry=policy,
         )
         api = GmailApi(client, quota, retry=policy)

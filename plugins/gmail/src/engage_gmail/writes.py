@@ -31,7 +31,8 @@ from engage.http import (
     RetryPolicy,
     retry_after,
 )
-from engage_gmail.auth import google_classify, google_client, load_credentials
+from engage_gmail import rules
+from engage_gmail.auth import google_client, load_credentials
 
 PENDING = "The task stays pending: the next run looks for it before creating it again."
 #: The network fault of a request that may still be in flight: sent, then no answer in time
@@ -99,7 +100,7 @@ class GoogleSink:
         self, response: requests.Response, attempt: int
     ) -> float | Backoff | None:
         self._asked = retry_after(response)
-        return google_classify(response, attempt)
+        return rules.classify(response, attempt)
 
     def pages(
         self, path: str, params: Mapping[str, Any], field: str = "items"
@@ -120,16 +121,13 @@ class GoogleSink:
         """Turn HTTP failures while ``doing`` something into sink errors naming the table."""
         try:
             yield
-        except AuthError as exc:
-            text = str(exc)
-            if "scope" in text:
-                needed = ", ".join(short_scope(s) for s in self.scopes)
-                text += f" (this sink needs the scopes: {needed})"
+        except rules.ScopeMissing as exc:
+            needed = ", ".join(short_scope(s) for s in self.scopes)
+            text = f"{exc} (this sink needs the scopes: {needed})"
             raise SinkError(self._named(doing, text)) from None
-        except RetriesExhausted as exc:
-            raise RetriableSinkError(self._named(doing, str(exc))) from None
         except HttpError as exc:
-            raise SinkError(self._named(doing, str(exc))) from None
+            kind = RetriableSinkError if exc.retriable else SinkError
+            raise kind(self._named(doing, str(exc))) from None
 
     def _named(self, doing: str, text: str) -> str:
         return text if text.startswith(self.where) else f"{self.where}: {doing}: {text}"
