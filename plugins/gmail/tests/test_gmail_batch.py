@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 from fake_gmail import FakeGmail
-from fake_oauth import write_credentials
+from fake_oauth import FakeOAuth, write_credentials
 
 from engage.adapters import AdapterContext
-from engage.http import RetryPolicy
+from engage.http import HttpError, RetriesExhausted, RetryPolicy, UnexpectedAnswer
+from engage.testing import FakeServer, Reply, Request
 from engage_gmail.auth import SCOPE_READONLY, google_client, load_credentials
 from engage_gmail.batch import MAX_BATCH, BatchError, build_batch, parse_batch
 from engage_gmail.gmail_api import METADATA_HEADERS, GmailApi, QuotaLimiter
@@ -100,3 +101,44 @@ def test_failed_parts_alone_are_retried(fake: FakeGmail, tmp_path: Path) -> None
     found = api(fake, tmp_path).get_metadata(made)
     assert sorted(found) == sorted(made)
     assert fake.batch_sizes == [5, 2]
+
+
+def test_a_refused_part_is_an_http_error_naming_its_call(fake: FakeGmail, tmp_path: Path) -> None:
+    """A 400 inside a batch is refused as it is (not retried): status and endpoint are fields."""
+    made = fake.add("c@acme.com", "carol@ourco.com")
+    fake.fail_parts(400, 1, reason="invalidArgument")
+    with pytest.raises(HttpError) as info:
+        api(fake, tmp_path).get_metadata([made])
+    assert not info.value.retriable
+    assert info.value.status == 400
+    assert info.value.endpoint == f"GET /gmail/v1/users/me/messages/{made}"
+    assert fake.batch_sizes == [1]
+
+
+def test_parts_failing_on_every_try_exhaust_the_retries(fake: FakeGmail, tmp_path: Path) -> None:
+    """A rate-limit 403 inside every batch: retried, then RetriesExhausted (temporary)."""
+    made = [fake.add(f"c{n}@acme.com", "carol@ourco.com") for n in range(2)]
+    fake.fail_parts(403, 100, reason="rateLimitExceeded")
+    with pytest.raises(RetriesExhausted, match="2 message reads in a batch failed 3 times"):
+        api(fake, tmp_path).get_metadata(made)
+    assert fake.batch_sizes == [2, 2, 2]
+
+
+def test_a_batch_answer_that_is_not_multipart_is_unexpected(tmp_path: Path) -> None:
+    """A 200 whose body is no batch (a proxy's page) is an UnexpectedAnswer: temporary."""
+    server = FakeServer()
+    oauth = FakeOAuth(server, (SCOPE_READONLY,))
+
+    @server.route("POST", r"/batch/gmail/v1")
+    def batch(request: Request) -> Reply:
+        return oauth.check(request, SCOPE_READONLY) or Reply(200, {"not": "multipart"})
+
+    with server:
+        options = {
+            "credentials_file": str(write_credentials(tmp_path)),
+            "token_uri": oauth.token_uri,
+        }
+        creds = load_credentials(options, AdapterContext("mail"), [SCOPE_READONLY], "t")
+        client = google_client(creds, server.url, name="Gmail", where="t")
+        with pytest.raises(UnexpectedAnswer, match="POST /batch/gmail/v1 answered no batch"):
+            GmailApi(client).get_metadata(["a"])

@@ -181,6 +181,37 @@ def test_a_resumed_listing_reads_its_page_again_from_the_start(
     assert len(rest.touchpoints) == 119
 
 
+def test_a_saved_page_token_gmail_refuses_lists_again_from_the_first_page(
+    fake: FakeGmail, tmp_path: Path
+) -> None:
+    """A list cursor whose page token Gmail no longer takes (400) reads the list from its
+    first page: nothing is skipped, and the sync goes on to history."""
+    made = mail(fake, 3)
+    first = pull(api_source(fake, tmp_path)).cursor
+    state = {**json.loads(first or ""), "phase": "list", "page": "not-a-token", "skip": 0}
+    state["after"] = int((NOW - timedelta(days=30)).timestamp())
+    fake.server.requests.clear()
+    again = pull(api_source(fake, tmp_path), json.dumps(state))
+    assert ids(again.touchpoints) == sorted(made)
+    listed = [r.arg("pageToken") for r in fake.server.requests if r.path.endswith("/messages")]
+    assert listed == ["not-a-token", None]
+    assert json.loads(again.cursor or "")["phase"] == "history"
+
+
+def test_a_call_tried_again_reserves_its_units_again(fake: FakeGmail, tmp_path: Path) -> None:
+    """The quota is reserved on every try (a failed try may cost what a good one does); a
+    batch never costs more than the quota's whole window, so it is made smaller to fit."""
+    mail(fake, 30)
+    clock = [0.0]
+    quota = QuotaLimiter(
+        100, clock=lambda: clock[0], sleep=lambda s: clock.__setitem__(0, clock[0] + s)
+    )
+    fake.fail_next(503)  # the profile, tried twice
+    pull(api_source(fake, tmp_path, quota=quota))
+    assert quota.spent == fake.units[US] + 1
+    assert fake.batch_sizes == [20, 10]  # 100 units a minute: 20 reads of 5 at the most
+
+
 def test_spam_trash_and_drafts_are_skipped(fake: FakeGmail, tmp_path: Path) -> None:
     """SPAM and TRASH are not listed; a DRAFT is read but skipped, in history too."""
     keep = mail(fake, 1)

@@ -26,6 +26,7 @@ is in hand (at once for the usual single page). Neither costs a request.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
@@ -44,7 +45,7 @@ from engage.adapters import (
     expect,
 )
 from engage.cursors import CursorError
-from engage.http import HttpError
+from engage.http import HttpError, Page
 from engage_gmail.api_invites import read_invites
 from engage_gmail.batch import MAX_BATCH
 from engage_gmail.gmail_api import GmailApi, HistoryExpired, header_map, message_ids, mime_types
@@ -149,64 +150,65 @@ class ApiReader:
 
     def _list(self, state: dict[str, Any]) -> Iterator[SourceItem]:
         query = f"after:{int(state['after'])}"
-        page: str | None = state.get("page")
         # A resumed page is read again from its start: messages deleted meanwhile would
         # shift a saved position past unread ones. Reading some twice changes nothing.
-        skip = 0
-        try:
-            answer = self.api.list_messages(query, page)
-        except HttpError as exc:
-            if exc.status != 400 or page is None:
-                raise
-            page, skip = None, 0  # the saved page token is no longer valid: list again
-            answer = self.api.list_messages(query, page)
+        start, pages = self._listing(query, state.get("page"))
         # Messages counted before this list (a history sync that fell back), and the total
         # expected: only the first page's estimate means the whole list.
         base = self.counts["messages"]
-        expected = _estimate(answer) if page is None else None
+        expected: int | None = None
         listed = 0
-        while True:
-            ids = message_ids(answer.get("messages") or [])
+        current = start
+        for number, page in enumerate(pages):
+            ids = message_ids(page.items)
+            if number == 0 and start is None:
+                expected = _estimate(page.answer)
             if expected is not None:
-                expected = _expected(expected, listed, ids, bool(answer.get("nextPageToken")))
+                expected = _expected(expected, listed, ids, page.next is not None)
                 expect(self.context.progress, "messages", base + expected)
                 listed += len(ids)
-            for start in range(skip, len(ids), MAX_BATCH):
-                chunk = ids[start : start + MAX_BATCH]
+            for first in range(0, len(ids), MAX_BATCH):
+                chunk = ids[first : first + MAX_BATCH]
                 yield from self._read(chunk, state)
-                state.update(page=page, skip=start + len(chunk))
+                state.update(page=current, skip=first + len(chunk))
                 yield Checkpoint(_dump(state))
-            page, skip = answer.get("nextPageToken"), 0
-            if not page:
-                break
-            answer = self.api.list_messages(query, page)
+            current = page.next
         state.update(phase="history", page=None, skip=0)
         yield Checkpoint(_dump(state))
 
+    def _listing(
+        self, query: str, page: str | None
+    ) -> tuple[str | None, Iterator[Page[dict[str, Any]]]]:
+        """The pages of the list from the saved ``page`` token, and the token they start at:
+        a token Gmail no longer takes (400) lists again from the first page."""
+        pages = self.api.message_pages(query, page)
+        try:
+            first = next(pages)
+        except HttpError as exc:
+            if exc.status != 400 or page is None:
+                raise
+            return None, self.api.message_pages(query, None)
+        return page, itertools.chain([first], pages)
+
     # -- history sync ---------------------------------------------------------------------
     def _history(self, state: dict[str, Any]) -> Iterator[SourceItem]:
-        start = str(state["history_id"])
-        page: str | None = None
         pending: dict[str, str] = {}  # message id -> READ or DISOWN, the latest record winning
-        while True:
-            answer = self.api.history(start, page)
-            records = answer.get("history") or []
-            if not answer.get("nextPageToken"):  # every record is in hand: the reads are known
-                reads = _reads(pending, records)
+        last: Mapping[str, Any] = {}
+        for page in self.api.history_pages(str(state["history_id"])):
+            if page.next is None:  # every record is in hand: the reads are known
+                reads = _reads(pending, page.items)
                 expect(self.context.progress, "messages", self.counts["messages"] + reads)
-            for record in records:
+            for record in page.items:
                 yield from self._note(record, pending)
                 if len(pending) >= MAX_BATCH:
                     yield from self._settle(pending, state)
                     pending = {}
                     state["history_id"] = str(record["id"])
                     yield Checkpoint(_dump(state))
-            page = answer.get("nextPageToken")
-            if not page:
-                break
+            last = page.answer
         if pending:
             yield from self._settle(pending, state)
-        state["history_id"] = str(answer.get("historyId") or state["history_id"])
+        state["history_id"] = str(last.get("historyId") or state["history_id"])
         yield Checkpoint(_dump(state))
 
     def _note(self, record: Mapping[str, Any], pending: dict[str, str]) -> Iterator[SourceItem]:

@@ -4,17 +4,26 @@ Each part of the request is ``Content-Type: application/http`` with a ``Content-
 HTTP request line (``GET /gmail/v1/users/me/messages/ID?format=metadata``); the answer is a
 ``multipart/mixed`` body whose parts carry ``Content-ID: <response-ID>`` and a full HTTP
 response each. Gmail accepts up to 100 calls per batch but advises at most 50.
+
+:func:`read_parts` sends calls in one batch and sends again those that failed inside it.
+It waits for :mod:`engage.http`, which has no batch request and no way to retry only the
+calls of one request that failed; until it has, the loop is here, with engage.http's
+:class:`~engage.http.RetryPolicy` and errors and Google's rules (:mod:`engage_gmail.rules`).
 """
 
 from __future__ import annotations
 
 import json
 import re
+import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import attrs
+
+from engage.http import HttpError, RetriesExhausted, RetryPolicy
+from engage_gmail import rules
 
 #: The most calls engage puts in one batch (Gmail's advice; the hard limit is 100).
 MAX_BATCH = 50
@@ -129,3 +138,83 @@ def parse_batch(content_type: str, body: bytes) -> dict[str, Part]:
             decoded = payload.decode("utf-8", errors="replace")
         parts[content_id] = Part(content_id, int(match.group(1)), decoded, headers)
     return parts
+
+
+#: Sends one batch of ``(content_id, path)`` calls; returns its parts by Content-ID.
+Send = Callable[[Sequence[tuple[str, str]]], Mapping[str, Part]]
+
+
+def read_parts(
+    send: Send,
+    calls: Mapping[str, str],
+    *,
+    retry: RetryPolicy,
+    sleep: Callable[[float], None] = time.sleep,
+    api: str,
+    method: str,
+    what: str,
+) -> dict[str, Any]:
+    """The JSON object each call answered (key → the call's path), through batches of them.
+
+    Calls that failed inside a batch in a way that may pass (:func:`engage_gmail.rules.retriable`:
+    429, 5xx, a rate-limit 403; or no readable answer) are sent again, in a smaller batch,
+    after the policy's backoff. A call answered 404 (deleted since it was listed) is left out.
+
+    Args:
+        send: Sends one batch (at most :data:`MAX_BATCH` calls).
+        calls: Key → ``path?query`` of a GET, at most :data:`MAX_BATCH`.
+        retry: Tries in all and the backoff between them.
+        sleep: How to wait between tries.
+        api: The API, for messages (``Gmail``).
+        method: The method called, for messages (``messages.get``).
+        what: The calls, for messages (``message reads``).
+
+    Raises:
+        RetriesExhausted: some calls failed on every try (nothing was changed).
+        HttpError: a call was refused (another 4xx).
+    """
+    found: dict[str, Any] = {}
+    pending = list(calls)
+    last = ""
+    for attempt in range(retry.attempts):
+        if attempt:
+            sleep(retry.backoff(attempt - 1))
+        numbered = {f"engage-{n}": key for n, key in enumerate(pending)}
+        parts = send([(cid, calls[key]) for cid, key in numbered.items()])
+        again: list[str] = []
+        for content_id, key in numbered.items():
+            part = parts.get(content_id)
+            if part is not None and part.status == 200 and isinstance(part.body, dict):
+                found[key] = part.body
+            elif part is not None and part.status == 404:
+                continue  # deleted since it was listed
+            elif part is None or part.status < 300 or rules.retriable(part.status, part.body):
+                again.append(key)
+                last = f"HTTP {part.status}: {_said(part)}" if part else f"no answer for {key}"
+            else:
+                raise HttpError(
+                    f"{api}: {method} {key} in a batch: HTTP {part.status}: {_said(part)}",
+                    part.status,
+                    endpoint=_endpoint(calls[key]),
+                )
+        if not again:
+            return found
+        pending = again
+    raise RetriesExhausted(
+        f"{api}: {len(pending)} {what} in a batch failed {retry.attempts} times; "
+        f"last: {last}. Nothing was changed; the next run tries again.",
+        endpoint=_endpoint(calls[pending[0]]),
+    )
+
+
+def _endpoint(path: str) -> str:
+    """``GET /path`` of a call in a batch, without its query."""
+    return f"GET {path.split('?')[0]}"
+
+
+def _said(part: Part) -> str:
+    """What a failed call's answer says (Google's ``error.message``), shortened."""
+    body = part.body
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        return str(body["error"].get("message", ""))[:300]
+    return str(body)[:300]

@@ -1,10 +1,13 @@
 """A small Gmail API v1 client: profile, messages.list, history.list, and batched gets.
 
-Every call is paid for from a per-user quota of 15,000 units a minute (list 5, get 5,
-attachment 5, history 2, profile 1) kept by :class:`QuotaLimiter`, so a large first sync
-slows down instead of being refused. Failed calls are retried by
-:class:`engage.http.HttpClient` (429, 5xx, and Google's 403 rate-limit reasons); calls that
-fail inside a batch are retried the same way. Messages are read with ``format=metadata``;
+Every call reserves what it costs from a per-user quota of 15,000 units a minute (list 5,
+get 5, attachment 5, history 2, profile 1; a batch the sum of its calls), kept by
+:class:`QuotaLimiter`, so a large first sync slows down instead of being refused. The
+mechanics are :mod:`engage.http`'s: failed requests are retried by its
+:class:`~engage.http.HttpClient` (429, 5xx, and Google's rate-limit 403s:
+:mod:`engage_gmail.rules`), and lists are read page by page with
+:func:`~engage.http.paginate`. Calls that fail inside a batch are sent again by
+:func:`engage_gmail.batch.read_parts`, with the same rules. Messages are read with ``format=metadata``;
 only calendar invitations are read whole (``format=full``, and ``messages.attachments.get``
 for a calendar part Gmail keeps as an attachment), to date them at the meeting's start.
 :attr:`GmailApi.calls` counts every call by method.
@@ -14,16 +17,23 @@ from __future__ import annotations
 
 import base64
 import binascii
-import itertools
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from engage.http import HttpClient, HttpError, RateLimiter, RetriesExhausted, RetryPolicy
-from engage_gmail import rules
-from engage_gmail.batch import MAX_BATCH, BatchError, Part, build_batch, parse_batch
+from engage.http import (
+    HttpClient,
+    HttpError,
+    Page,
+    RateLimiter,
+    RetryPolicy,
+    UnexpectedAnswer,
+    Units,
+    paginate,
+)
+from engage_gmail.batch import MAX_BATCH, BatchError, Part, build_batch, parse_batch, read_parts
 
 #: The headers engage reads (``format=metadata``); nothing else of a message is fetched.
 METADATA_HEADERS = (
@@ -63,6 +73,10 @@ CALENDAR_TYPES = ("text/calendar", "application/ics", "text/x-vcalendar")
 
 #: Gmail's per-user quota.
 UNITS_PER_MINUTE = 15_000
+#: The most entries a list call asks for (messages.list and history.list allow 500).
+PAGE_SIZE = 500
+#: Where batches of calls are sent.
+BATCH_PATH = "/batch/gmail/v1"
 
 _READS = {
     "messages.get": "message reads",
@@ -79,8 +93,12 @@ class HistoryExpired(Exception):
     """``startHistoryId`` is too old: Gmail answered 404; a full sync is needed."""
 
 
-class QuotaLimiter:
-    """Keeps the units spent in any 60 seconds under the per-user quota."""
+class QuotaLimiter(RateLimiter):
+    """Gmail's per-user quota: at most ``units_per_minute`` units in any 60 seconds.
+
+    Each call reserves what it costs (:data:`UNITS`) on every try, through
+    :meth:`~engage.http.RateLimiter.units`. :attr:`spent` counts the units reserved.
+    """
 
     def __init__(
         self,
@@ -89,22 +107,21 @@ class QuotaLimiter:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.limiter = RateLimiter(units_per_minute, 60.0, clock=clock, sleep=sleep)
+        super().__init__(units_per_minute, 60.0, clock=clock, sleep=sleep)
         self.spent = 0
 
-    def spend(self, units: int) -> None:
+    def acquire(self, units: int = 1) -> None:
         """Wait until ``units`` more fit in the window, then count them."""
-        for _ in range(units):
-            self.limiter.acquire()
+        super().acquire(units)
         self.spent += units
 
 
 class GmailApi:
-    """The Gmail calls the source needs, for one user (``me``).
+    """The Gmail calls engage needs, for one user (``me``).
 
     Args:
         client: An :class:`HttpClient` on the API root (see :func:`engage_gmail.auth.google_client`).
-        quota: The per-user quota to spend from.
+        quota: The per-user quota every call reserves its units from.
         retry: Retry budget for calls that fail inside a batch.
         sleep: How to wait between batch retries.
     """
@@ -125,63 +142,87 @@ class GmailApi:
         self.calls: Counter[str] = Counter()
         self.base = "/gmail/v1/users/me"
 
+    def _get(self, path: str, method: str, units: str, params: Any = None) -> dict[str, Any]:
+        """GET one JSON object, reserving ``units``' cost from the quota on every try."""
+        self.calls[method] += 1
+        limit = self.quota.units(UNITS[units])
+        answer = self.client.get_json(path, params=params, limiters=[limit])
+        if not isinstance(answer, dict):
+            endpoint = self.client.endpoint("GET", path)
+            raise UnexpectedAnswer(
+                f"{self.client.name}: {endpoint} answered no JSON object", endpoint=endpoint
+            )
+        return answer
+
     def profile(self) -> dict[str, Any]:
         """``users.getProfile``: the address and the current ``historyId``."""
-        self.quota.spend(UNITS["profile"])
-        self.calls["getProfile"] += 1
-        return dict(self.client.get_json(f"{self.base}/profile"))
+        return self._get(f"{self.base}/profile", "getProfile", "profile")
 
     def send_as(self) -> list[str]:
         """``users.settings.sendAs.list``: the owner's own addresses (aliases included).
 
         An empty list when the credentials may not read settings (403) or Gmail has none.
         """
-        self.quota.spend(UNITS["sendAs"])
-        self.calls["settings.sendAs.list"] += 1
         try:
-            answer = self.client.get_json(f"{self.base}/settings/sendAs")
+            answer = self._get(f"{self.base}/settings/sendAs", "settings.sendAs.list", "sendAs")
         except HttpError as exc:
             if exc.status in (403, 404):
                 return []
             raise
-        entries = answer.get("sendAs") if isinstance(answer, dict) else None
         return [
             str(e["sendAsEmail"]).lower()
-            for e in entries or []
+            for e in answer.get("sendAs") or []
             if isinstance(e, dict) and e.get("sendAsEmail")
         ]
 
-    def list_messages(self, query: str, page_token: str | None = None) -> dict[str, Any]:
-        """One page (up to 500) of ``users.messages.list`` for ``query``."""
-        params: dict[str, Any] = {"q": query, "maxResults": 500}
-        if page_token:
-            params["pageToken"] = page_token
-        self.quota.spend(UNITS["list"])
-        self.calls["messages.list"] += 1
-        return dict(self.client.get_json(f"{self.base}/messages", params=params))
+    def message_pages(self, query: str, start: str | None = None) -> Iterator[Page[dict[str, Any]]]:
+        """``users.messages.list`` for ``query``, 500 a page, from the page token ``start``;
+        each page's ``next`` is the token of the page after it."""
+        path = f"{self.base}/messages"
 
-    def history(self, start: str, page_token: str | None = None) -> dict[str, Any]:
-        """One page of ``users.history.list`` after ``start``: messages added, and labels
-        added or removed (mail moved out of spam or trash, or marked as spam).
+        def fetch(more: dict[str, Any]) -> dict[str, Any]:
+            return self._get(path, "messages.list", "list", {"q": query, **more})
+
+        return self._pages(fetch, path, "messages", start)
+
+    def history_pages(self, start: str) -> Iterator[Page[dict[str, Any]]]:
+        """``users.history.list`` after the history id ``start``, 500 records a page: messages
+        added, and labels added or removed (mail moved out of spam or trash, or marked as spam).
 
         Raises:
             HistoryExpired: Gmail no longer knows ``start`` (HTTP 404).
         """
-        params: dict[str, Any] = {
-            "startHistoryId": start,
-            "historyTypes": list(HISTORY_TYPES),
-            "maxResults": 500,
-        }
-        if page_token:
-            params["pageToken"] = page_token
-        self.quota.spend(UNITS["history"])
-        self.calls["history.list"] += 1
-        try:
-            return dict(self.client.get_json(f"{self.base}/history", params=params))
-        except HttpError as exc:
-            if exc.status == 404:
-                raise HistoryExpired(str(exc)) from None
-            raise
+        path = f"{self.base}/history"
+        params = {"startHistoryId": start, "historyTypes": list(HISTORY_TYPES)}
+
+        def fetch(more: dict[str, Any]) -> dict[str, Any]:
+            try:
+                return self._get(path, "history.list", "history", {**params, **more})
+            except HttpError as exc:
+                if exc.status == 404:
+                    raise HistoryExpired(str(exc)) from None
+                raise
+
+        return self._pages(fetch, path, "history", None)
+
+    def _pages(
+        self,
+        fetch: Callable[[dict[str, Any]], dict[str, Any]],
+        path: str,
+        items: str,
+        start: str | None,
+    ) -> Iterator[Page[dict[str, Any]]]:
+        """Gmail's paging through :func:`engage.http.paginate`: ``pageToken`` and
+        ``maxResults`` in, ``nextPageToken`` and the ``items`` list out."""
+        return paginate(
+            fetch,
+            token="pageToken",
+            next_token="nextPageToken",
+            items=items,
+            size=("maxResults", PAGE_SIZE),
+            start=start,
+            where=f"{self.client.name}: GET {path}",
+        )
 
     def get_metadata(
         self, ids: Sequence[str], headers: Sequence[str] = METADATA_HEADERS
@@ -242,75 +283,48 @@ class GmailApi:
     def _get_many(
         self, calls: Mapping[str, str], method: str, units: str, *, kind: str | None = None
     ) -> dict[str, dict[str, Any]]:
+        """Every call's answer, in batches no dearer than the quota's whole window."""
         found: dict[str, dict[str, Any]] = {}
         keys = list(dict.fromkeys(calls))
-        for start in range(0, len(keys), MAX_BATCH):
-            chunk = {k: calls[k] for k in keys[start : start + MAX_BATCH]}
-            found.update(self._batch(chunk, method, units, kind or method))
+        size = max(1, min(MAX_BATCH, self.quota.limit // UNITS[units]))
+
+        def send(batch: Sequence[tuple[str, str]]) -> dict[str, Part]:
+            self.calls[kind or method] += len(batch)
+            return self._send(batch, self.quota.units(UNITS[units] * len(batch)))
+
+        for start in range(0, len(keys), size):
+            chunk = {k: calls[k] for k in keys[start : start + size]}
+            found.update(
+                read_parts(
+                    send,
+                    chunk,
+                    retry=self.retry,
+                    sleep=self.sleep,
+                    api=self.client.name,
+                    method=method,
+                    what=_READS[method],
+                )
+            )
         return found
 
-    def _batch(
-        self, calls: Mapping[str, str], method: str, units: str, kind: str
-    ) -> dict[str, dict[str, Any]]:
-        found: dict[str, dict[str, Any]] = {}
-        pending = list(calls)
-        last = ""
-        for attempt in itertools.count():
-            numbered = {f"engage-{n}": key for n, key in enumerate(pending)}
-            self.quota.spend(UNITS[units] * len(pending))
-            self.calls[kind] += len(pending)
-            parts = self._send([(cid, calls[key]) for cid, key in numbered.items()])
-            retry: list[str] = []
-            for content_id, key in numbered.items():
-                part = parts.get(content_id)
-                if part is None:
-                    retry.append(key)
-                    last = f"no answer for {key} in the batch"
-                elif part.status == 200 and isinstance(part.body, dict):
-                    found[key] = part.body
-                elif part.status == 404:
-                    continue  # deleted since it was listed
-                elif rules.retriable(part.status, part.body):
-                    retry.append(key)
-                    last = f"HTTP {part.status}: {_message(part)}"
-                else:
-                    raise HttpError(
-                        f"{self.client.name}: {method} {key} in a batch: "
-                        f"HTTP {part.status}: {_message(part)}",
-                        part.status,
-                    )
-            if not retry:
-                return found
-            if attempt + 1 >= self.retry.attempts:
-                raise RetriesExhausted(
-                    f"{self.client.name}: {len(retry)} {_READS[method]} in a batch failed "
-                    f"{self.retry.attempts} times; last: {last}. Nothing was changed; the next "
-                    "run tries again.",
-                    None,
-                )
-            self.sleep(self.retry.backoff(attempt))
-            pending = retry
-        return found  # pragma: no cover - itertools.count never ends
-
-    def _send(self, calls: Sequence[tuple[str, str]]) -> dict[str, Part]:
+    def _send(self, calls: Sequence[tuple[str, str]], cost: Units) -> dict[str, Part]:
+        """One batch request (``POST /batch/gmail/v1``), retried as a whole by the client."""
         body, content_type = build_batch(calls)
         self.batches += 1
         response = self.client.request(
-            "POST", "/batch/gmail/v1", data=body, headers={"Content-Type": content_type}
+            "POST",
+            BATCH_PATH,
+            data=body,
+            headers={"Content-Type": content_type},
+            limiters=[cost],
         )
         try:
             return parse_batch(response.headers.get("Content-Type", ""), response.content)
         except BatchError as exc:
-            raise HttpError(
-                f"{self.client.name}: batch answer: {exc}", response.status_code
+            endpoint = self.client.endpoint("POST", BATCH_PATH)
+            raise UnexpectedAnswer(
+                f"{self.client.name}: {endpoint} answered no batch: {exc}", endpoint=endpoint
             ) from None
-
-
-def _message(part: Part) -> str:
-    body = part.body
-    if isinstance(body, dict) and isinstance(body.get("error"), dict):
-        return str(body["error"].get("message", ""))[:300]
-    return str(body)[:300]
 
 
 def header_map(message: Mapping[str, Any]) -> list[tuple[str, str]]:
