@@ -18,14 +18,14 @@ completed: :meth:`GmailDraftsSink.complete` leaves drafts alone.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from email.errors import HeaderParseError
 from email.headerregistry import Address
 from typing import Any, ClassVar
 from urllib.parse import quote
 
 from engage.adapters import AdapterContext, Option, PushResult, http_url
-from engage.http import HttpError, RetryPolicy
+from engage.http import RetryPolicy
 from engage.identity import email_domain
 from engage.models import Task
 from engage_gmail.auth import CREDENTIAL_OPTIONS, SCOPE_COMPOSE, SCOPE_READONLY
@@ -58,6 +58,8 @@ class GmailDraftsSink(GoogleSink):
         ),
     }
     batch_size: ClassVar[int] = 20
+    made: ClassVar[str] = "draft"
+    place: ClassVar[str] = "the mailbox"
 
     def __init__(
         self,
@@ -71,12 +73,10 @@ class GmailDraftsSink(GoogleSink):
         self.reply_in_thread = bool(options.get("reply_in_thread", True))
         scopes = [SCOPE_COMPOSE, SCOPE_READONLY] if self.reply_in_thread else [SCOPE_COMPOSE]
         super().__init__(options, context, api="Gmail", scopes=scopes, retry=retry, sleep=sleep)
-        self.api = GmailApi(self.reader, QuotaLimiter(), retry=self.retry, sleep=sleep)
+        self.api = GmailApi(self.client, QuotaLimiter(), retry=self.retry, sleep=sleep)
         #: draft id → the task key in its header ("" for drafts that are not engage's).
         self._draft_keys: dict[str, str] = {}
         self._remote: dict[str, str] | None = None
-        #: Tasks of this run that already had a draft, found in the mailbox.
-        self.found_remote = 0
 
     # -- addressing and threading ------------------------------------------------------------
 
@@ -95,12 +95,12 @@ class GmailDraftsSink(GoogleSink):
 
     def conversation(self, address: str) -> Conversation | None:
         """The latest non-draft message exchanged with ``address``, or None."""
-        listing = self.reader.get_json(
+        listing = self.client.get_json(
             f"{USER}/messages",
             params={"q": f"from:{address} OR to:{address}", "maxResults": LOOKBACK_MESSAGES},
         )
         for item in (listing or {}).get("messages") or []:
-            message = self.reader.get_json(
+            message = self.client.get_json(
                 f"{USER}/messages/{quote(str(item['id']), safe='')}",
                 params=[("format", "metadata"), *(("metadataHeaders", h) for h in THREAD_HEADERS)],
             )
@@ -135,11 +135,7 @@ class GmailDraftsSink(GoogleSink):
         """
         if self._remote is not None and not refresh:
             return self._remote
-        listed = [
-            str(d["id"])
-            for d in self.pages(f"{USER}/drafts", {"maxResults": 500}, field="drafts")
-            if d.get("id")
-        ]
+        listed = [str(d["id"]) for d in self.items(f"{USER}/drafts", "drafts", 500) if d.get("id")]
         unread = [d for d in listed if d not in self._draft_keys]
         for draft_id, draft in self.api.get_drafts(unread).items():
             key = _headers(draft.get("message") or {}).get(TASK_HEADER.lower(), "")
@@ -151,11 +147,6 @@ class GmailDraftsSink(GoogleSink):
                 remote.setdefault(key, draft_id)
         self._remote = remote
         return remote
-
-    def draft_keys(self, wanted: set[str]) -> dict[str, str]:
-        """Task key → draft id for the ``wanted`` keys that have a draft (read afresh)."""
-        remote = self.remote_keys(refresh=True)
-        return {key: remote[key] for key in wanted if key in remote}
 
     @property
     def notices(self) -> list[str]:
@@ -169,39 +160,9 @@ class GmailDraftsSink(GoogleSink):
 
     # -- the Sink protocol -------------------------------------------------------------------
 
-    def find(self, tasks: Sequence[Task]) -> Mapping[str, str]:
-        """Task key → draft id for the tasks an earlier, interrupted run already drafted."""
-        if not tasks:
-            return {}
-        with self.translated("looking for drafts an interrupted run created"):
-            remote = self.remote_keys()
-        return {task.key: remote[task.key] for task in tasks if task.key in remote}
-
-    def create(self, tasks: Sequence[Task]) -> Iterable[PushResult]:
-        """Create one draft per task that has none in the mailbox yet.
-
-        The batch's keys are looked up first among the mailbox's drafts (read once per run):
-        a task that has a draft already gets that draft's id, and nothing is created. A task
-        without a contact address, or one Gmail rejects, fails alone. Raises
-        :class:`~engage.errors.SinkError` when the credentials are refused or Gmail stays
-        unavailable.
-        """
-        if not tasks:
-            return []
-        with self.translated("looking for drafts already in the mailbox"):
-            remote = self.remote_keys()
-        results = []
-        for task in tasks:
-            if task.key in remote:
-                self.found_remote += 1
-                results.append(PushResult(task.key, remote_id=remote[task.key]))
-                continue
-            result = self._create_one(task)
-            if result.ok and result.remote_id:
-                self._draft_keys[result.remote_id] = task.key
-                self.remote_keys().setdefault(task.key, result.remote_id)
-            results.append(result)
-        return results
+    def _remember(self, key: str, remote_id: str) -> None:
+        self._draft_keys[remote_id] = key
+        super()._remember(key, remote_id)
 
     def _create_one(self, task: Task) -> PushResult:
         to = self.recipient(task)
@@ -217,18 +178,7 @@ class GmailDraftsSink(GoogleSink):
         body: dict[str, Any] = {"message": {"raw": encode_raw(message)}}
         if conversation is not None:
             body["message"]["threadId"] = conversation.thread_id
-
-        def send() -> str:
-            return str(self.writer.post_json(f"{USER}/drafts", body)["id"])
-
-        def recover() -> str | None:
-            return self.draft_keys({task.key}).get(task.key)
-
-        try:
-            remote_id = self.create_once(f"draft for {task.key}", send, recover)
-        except HttpError as exc:  # rejected by Gmail, or MayLand: the next run looks first
-            return PushResult(task.key, error=str(exc))
-        return PushResult(task.key, remote_id=remote_id)
+        return self.create_one(task, f"{USER}/drafts", body)
 
     def complete(self, remote_ids: Mapping[str, str]) -> Iterable[PushResult]:
         """Do nothing: a draft has no notion of done (a person sends or deletes it)."""

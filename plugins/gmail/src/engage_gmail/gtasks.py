@@ -31,6 +31,8 @@ KEY_PREFIX = "engage-task: "
 TITLE_LIMIT = 1024
 NOTES_LIMIT = 8192
 PAGE_SIZE = 100
+#: Task lists per page of ``tasklists.list`` (its most).
+LISTS_PAGE_SIZE = 1000
 
 _KEY_LINE = re.compile(r"^engage-task: (\S+)[ \t]*$", re.MULTILINE)
 
@@ -77,6 +79,8 @@ class GoogleTasksSink(GoogleSink):
         "tasklist": Option(str, DEFAULT_TASKLIST, help="the task list's id or title, or @default"),
     }
     batch_size: ClassVar[int] = 50
+    made: ClassVar[str] = "Google task"
+    place: ClassVar[str] = "the list"
 
     def __init__(
         self,
@@ -93,8 +97,6 @@ class GoogleTasksSink(GoogleSink):
         self.tasklist: str = options.get("tasklist") or DEFAULT_TASKLIST
         self._list_id: str | None = None
         self._remote: dict[str, str] | None = None
-        #: Tasks of this run that already had a Google task, found in the list.
-        self.found_remote = 0
 
     # -- the list ----------------------------------------------------------------------
 
@@ -105,7 +107,7 @@ class GoogleTasksSink(GoogleSink):
                 self._list_id = DEFAULT_TASKLIST
             else:
                 with self.translated("looking up the task list"):
-                    lists = list(self.pages("/tasks/v1/users/@me/lists", {"maxResults": 1000}))
+                    lists = list(self.items("/tasks/v1/users/@me/lists", "items", LISTS_PAGE_SIZE))
                 self._list_id = _pick_list(lists, self.tasklist, self.where)
         return self._list_id
 
@@ -121,13 +123,8 @@ class GoogleTasksSink(GoogleSink):
         if self._remote is not None and not refresh:
             return self._remote
         found: dict[str, str] = {}
-        params = {
-            "maxResults": PAGE_SIZE,
-            "showCompleted": "true",
-            "showHidden": "true",
-            "showDeleted": "true",
-        }
-        for item in self.pages(self._tasks_path(), params):
+        shown = {"showCompleted": "true", "showHidden": "true", "showDeleted": "true"}
+        for item in self.items(self._tasks_path(), "items", PAGE_SIZE, shown):
             key = key_of(item.get("notes"))
             if key is not None and item.get("id"):
                 found.setdefault(key, str(item["id"]))
@@ -146,51 +143,8 @@ class GoogleTasksSink(GoogleSink):
 
     # -- the Sink protocol ---------------------------------------------------------------
 
-    def find(self, tasks: Sequence[Task]) -> Mapping[str, str]:
-        """Task key → Google task id for the tasks an earlier, interrupted run created."""
-        with self.translated("looking for tasks an interrupted run created"):
-            remote = self.remote_keys()
-        return {task.key: remote[task.key] for task in tasks if task.key in remote}
-
-    def create(self, tasks: Sequence[Task]) -> Iterable[PushResult]:
-        """Insert one Google task per engage task that has none in the list yet.
-
-        The batch's keys are looked up first in the list (read once per run): a task that
-        has a Google task already gets its id, and nothing is created. A task Google rejects
-        (a 400) fails alone. Raises :class:`~engage.errors.SinkError` when the credentials
-        are refused or Google stays unavailable.
-        """
-        if not tasks:
-            return []
-        with self.translated("looking for tasks already in the list"):
-            remote = self.remote_keys()
-        results = []
-        for task in tasks:
-            if task.key in remote:
-                self.found_remote += 1
-                results.append(PushResult(task.key, remote_id=remote[task.key]))
-                continue
-            result = self._create_one(task)
-            if result.ok and result.remote_id:
-                self.remote_keys().setdefault(task.key, result.remote_id)
-            results.append(result)
-        return results
-
     def _create_one(self, task: Task) -> PushResult:
-        path = self._tasks_path()
-        body = resource_for(task)
-
-        def send() -> str:
-            return str(self.writer.post_json(path, body)["id"])
-
-        def recover() -> str | None:
-            return self.remote_keys(refresh=True).get(task.key)
-
-        try:
-            remote_id = self.create_once(f"Google task for {task.key}", send, recover)
-        except HttpError as exc:  # rejected by Google, or MayLand: the next run looks first
-            return PushResult(task.key, error=str(exc))
-        return PushResult(task.key, remote_id=remote_id)
+        return self.create_one(task, self._tasks_path(), resource_for(task))
 
     def complete(self, remote_ids: Mapping[str, str]) -> Iterable[PushResult]:
         """Mark the Google tasks of cleared engage tasks completed (a deleted one fails alone)."""
@@ -199,7 +153,7 @@ class GoogleTasksSink(GoogleSink):
             path = f"{self._tasks_path()}/{quote(remote_id, safe='')}"
             with self.translated(f"completing the Google task for {key}"):
                 try:
-                    self.reader.request("PATCH", path, json={"status": "completed"})
+                    self.client.request("PATCH", path, json={"status": "completed"})
                 except HttpError as exc:
                     if exc.status != 404 or isinstance(exc, AuthError):
                         raise

@@ -1,51 +1,50 @@
-"""What both Google sinks share: credentials, HTTP clients, error translation, safe creates.
+"""What both Google sinks share: credentials, one HTTP client, lists, creates sent once, errors.
 
-Reads (lists, gets) and idempotent writes (a patch) go through an ordinary retrying
-:class:`~engage.http.HttpClient`. A *create* is not idempotent: a POST that timed out or got
-a 5xx may have landed, and sending it again could make a second draft or task. So creates go
-through :meth:`GoogleSink.create_once`, which sends each POST once per try. After a 5xx or
-a closed connection (the request is over) it looks for the object before trying again.
-After a read timeout the request may still be in flight and land later, where a look now
-would miss it: the create is not sent again in this run (:class:`MayLand`), and the next
-run looks for the object before creating it. Rejections that certainly created
-nothing (429, a rate-limit 403) are simply retried after a backoff.
+The mechanics are :mod:`engage.http`'s. Every request goes through one
+:class:`~engage.http.HttpClient` (:func:`engage_gmail.auth.google_client`): reads and
+idempotent writes (a patch) are retried there; lists are read with
+:func:`~engage.http.paginate`. A *create* is not idempotent, so it is sent with
+``once=True`` through :func:`~engage.http.create_once` with
+:attr:`~engage.http.Dedupe.LOOK` (a list read sees every finished create at once):
+
+- a refusal that wrote nothing (429, a rate-limit 403, a connection never made) is waited
+  out and sent again;
+- after a lost answer whose request is over (a 5xx, a closed connection, an answer without
+  the new id) the sink lists the remote objects again and sends the create again only if
+  it is not there;
+- after a read timeout the request may still land, where a look now would miss it: it is
+  not sent again in this run, the task stays pending, and the next run looks for it before
+  creating it.
+
+Each sink keeps its remote objects by task key (:meth:`GoogleSink.remote_keys`, read once
+per run), so :meth:`GoogleSink.create` records a task that already has one instead of
+creating it again.
 """
 
 from __future__ import annotations
 
+import abc
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, ClassVar
 
-import requests
-
-from engage.adapters import AdapterContext
+from engage.adapters import AdapterContext, PushResult
 from engage.errors import RetriableSinkError, SinkError
 from engage.http import (
+    AmbiguousWrite,
     AuthError,
-    Backoff,
+    Dedupe,
+    Fault,
     HttpClient,
     HttpError,
-    RetriesExhausted,
     RetryPolicy,
-    retry_after,
+    create_once,
+    paginate,
 )
+from engage.models import Task
 from engage_gmail import rules
 from engage_gmail.auth import google_client, load_credentials
-
-PENDING = "The task stays pending: the next run looks for it before creating it again."
-#: The network fault of a request that may still be in flight: sent, then no answer in time
-#: (``requests.ReadTimeout``). A connection the server closed or refused is over: looked for.
-_IN_FLIGHT = ("ReadTimeout",)
-
-
-class MayLand(HttpError):
-    """A create got no answer before the read timeout: it may still land.
-
-    It is not sent again in this run, since a look now could miss it still in flight; the
-    task fails this run, and the next run looks for it before creating it.
-    """
 
 
 def short_scope(scope: str) -> str:
@@ -53,8 +52,8 @@ def short_scope(scope: str) -> str:
     return scope.rsplit("/", 1)[-1]
 
 
-class GoogleSink:
-    """Base of the Google sinks: two clients over one set of credentials, and error rules.
+class GoogleSink(abc.ABC):
+    """Base of the Google sinks: a client over the credentials, lists, creates and errors.
 
     Args:
         options: The table's resolved options (credentials and ``base_url``).
@@ -64,6 +63,11 @@ class GoogleSink:
         retry: The retry budget (tests pass tiny delays).
         sleep: How to wait between tries.
     """
+
+    #: What the sink makes, for messages (``draft``).
+    made: ClassVar[str]
+    #: Where it keeps them, for messages (``the mailbox``).
+    place: ClassVar[str]
 
     def __init__(
         self,
@@ -81,117 +85,154 @@ class GoogleSink:
         self.retry = retry or RetryPolicy()
         self.sleep = sleep
         credentials = load_credentials(options, context, self.scopes, self.where)
-        base_url = str(options["base_url"])
-        self.reader: HttpClient = google_client(
-            credentials, base_url, name=api, where=self.where, retry=self.retry
-        )
-        self.reader.sleep = sleep
-        self.writer: HttpClient = google_client(
+        self.client: HttpClient = google_client(
             credentials,
-            base_url,
+            str(options["base_url"]),
             name=api,
             where=self.where,
-            retry=RetryPolicy(attempts=1),
-            classify=self._remember_retry_after,
+            retry=self.retry,
+            sleep=sleep,
         )
-        self._asked: float | None = None
+        #: Tasks of this run that already had a remote object, found by their key.
+        self.found_remote = 0
 
-    def _remember_retry_after(
-        self, response: requests.Response, attempt: int
-    ) -> float | Backoff | None:
-        self._asked = retry_after(response)
-        return rules.classify(response, attempt)
+    # -- what each sink says ------------------------------------------------------------
 
-    def pages(
-        self, path: str, params: Mapping[str, Any], field: str = "items"
+    @abc.abstractmethod
+    def remote_keys(self, *, refresh: bool = False) -> dict[str, str]:
+        """Task key → remote id of every remote object that carries a task key; read once
+        per run and kept (with what this run creates), read again with ``refresh``."""
+
+    @abc.abstractmethod
+    def _create_one(self, task: Task) -> PushResult:
+        """Create the remote object of one task that has none (see :meth:`create_one`)."""
+
+    def _remember(self, key: str, remote_id: str) -> None:
+        """Keep the object this run made for ``key`` among the remote keys."""
+        self.remote_keys().setdefault(key, remote_id)
+
+    # -- the Sink protocol ----------------------------------------------------------------
+
+    def find(self, tasks: Sequence[Task]) -> Mapping[str, str]:
+        """Task key → remote id for the tasks an earlier, interrupted run already created."""
+        if not tasks:
+            return {}
+        with self.translated(f"looking for {self.made}s an interrupted run created"):
+            remote = self.remote_keys()
+        return {task.key: remote[task.key] for task in tasks if task.key in remote}
+
+    def create(self, tasks: Sequence[Task]) -> Iterable[PushResult]:
+        """Create one remote object per task that has none yet.
+
+        The batch's keys are looked up first among the remote objects (read once per run):
+        a task that has one already gets its id, and nothing is created. A task the API
+        refuses (a 400), or one the sink cannot make, fails alone.
+
+        Raises:
+            SinkError: the credentials were refused.
+            RetriableSinkError: the API stayed unavailable, or a create may have landed and
+                cannot be sent again in this run: the batch stays pending, and the next run
+                looks for it first.
+        """
+        if not tasks:
+            return []
+        with self.translated(f"looking for {self.made}s already in {self.place}"):
+            remote = self.remote_keys()
+        results = []
+        for task in tasks:
+            if task.key in remote:
+                self.found_remote += 1
+                results.append(PushResult(task.key, remote_id=remote[task.key]))
+                continue
+            result = self._create_one(task)
+            if result.ok and result.remote_id:
+                self._remember(task.key, result.remote_id)
+            results.append(result)
+        return results
+
+    # -- the mechanics, through engage.http -------------------------------------------------
+
+    def items(
+        self, path: str, field: str, size: int, params: Mapping[str, Any] | None = None
     ) -> Iterator[dict[str, Any]]:
-        """The ``field`` entries of every page of a Google list call (``pageToken`` paging)."""
-        token: str | None = None
-        seen: set[str] = set()
-        while True:
-            page = self.reader.get_json(path, params={**params, "pageToken": token}) or {}
-            yield from page.get(field) or []
-            token = page.get("nextPageToken")
-            if not token or token in seen:
-                return
-            seen.add(token)
+        """Every ``field`` entry of a Google list call, ``size`` a page (``pageToken`` paging)."""
+        pages = paginate(
+            lambda more: self.client.get_json(path, params={**(params or {}), **more}),
+            token="pageToken",
+            next_token="nextPageToken",
+            items=field,
+            size=("maxResults", size),
+            where=f"{self.client.name}: GET {path}",
+        )
+        for page in pages:
+            yield from (item for item in page.items if isinstance(item, dict))
+
+    def create_one(self, task: Task, path: str, body: Mapping[str, Any]) -> PushResult:
+        """POST ``body`` to create ``task``'s remote object, never twice (see the module).
+
+        The API's refusal of the object itself (a 400) is the task's error alone.
+
+        Raises:
+            SinkError: the credentials were refused.
+            RetriableSinkError: the create may have landed and cannot be sent again in this
+                run, or the API kept refusing it for now: the task stays pending.
+        """
+        what = f"{self.made} for {task.key}"
+
+        def fresh(keys: Sequence[str]) -> dict[str, str]:
+            remote = self.remote_keys(refresh=True)
+            return {key: remote[key] for key in keys if key in remote}
+
+        try:
+            made = create_once(
+                [task.key],
+                lambda keys: self._post_once(path, body),
+                fresh,
+                dedupe=Dedupe.LOOK,
+                retry=self.retry,
+                sleep=self.sleep,
+                what=f"the {self.made}",
+            )
+        except HttpError as exc:
+            if exc.retriable:
+                then = " (the task stays pending)"
+                raise self._translate(f"creating the {what}", exc, then) from None
+            if isinstance(exc, AuthError):
+                raise self._translate(f"creating the {what}", exc) from None
+            return PushResult(task.key, error=str(exc))
+        remote_id = made.answer if made.answer is not None else made.found[task.key]
+        return PushResult(task.key, remote_id=remote_id)
+
+    def _post_once(self, path: str, body: Mapping[str, Any]) -> str:
+        """Send one create a single time; the new object's id."""
+        answer = self.client.post_json(path, dict(body), once=True)
+        created = answer.get("id") if isinstance(answer, dict) else None
+        if not isinstance(created, str) or not created:
+            endpoint = self.client.endpoint("POST", path)
+            raise AmbiguousWrite(
+                f"{self.client.name}: {endpoint} answered without the new object's id; it may "
+                "have been written",
+                endpoint=endpoint,
+                fault=Fault.ANSWER,
+            )
+        return created
+
+    # -- errors ---------------------------------------------------------------------------
 
     @contextmanager
     def translated(self, doing: str) -> Iterator[None]:
         """Turn HTTP failures while ``doing`` something into sink errors naming the table."""
         try:
             yield
-        except rules.ScopeMissing as exc:
-            needed = ", ".join(short_scope(s) for s in self.scopes)
-            text = f"{exc} (this sink needs the scopes: {needed})"
-            raise SinkError(self._named(doing, text)) from None
         except HttpError as exc:
-            kind = RetriableSinkError if exc.retriable else SinkError
-            raise kind(self._named(doing, str(exc))) from None
+            raise self._translate(doing, exc) from None
 
-    def _named(self, doing: str, text: str) -> str:
-        return text if text.startswith(self.where) else f"{self.where}: {doing}: {text}"
-
-    def create_once(
-        self, what: str, send: Callable[[], str], recover: Callable[[], str | None]
-    ) -> str:
-        """Create one remote object and return its id, never creating it twice.
-
-        Args:
-            what: The object, for messages (``draft for task K``).
-            send: Sends the create once (through :attr:`writer`) and returns the new id.
-            recover: Looks for the object an ambiguous earlier try may have created.
-
-        Raises:
-            HttpError: the API rejected the object itself (a 400): nothing was created.
-            MayLand: a try got no answer and may land late (an :class:`HttpError` too).
-            SinkError: the credentials were refused.
-            RetriableSinkError: every try failed; the object may exist, so the task must stay
-                pending and the next run looks for it first.
-        """
-        ambiguous = False
-        last = "no answer"
-        for attempt in range(self.retry.attempts):
-            if ambiguous:
-                try:
-                    found = recover()
-                except AuthError:
-                    with self.translated(f"looking for the {what} after a failed create"):
-                        raise
-                except HttpError as exc:
-                    raise RetriableSinkError(
-                        f"{self.where}: creating the {what}: an earlier try may have landed, and "
-                        f"looking for it failed: {_last(exc)}. {PENDING}"
-                    ) from None
-                if found is not None:
-                    return found
-            self._asked = None
-            try:
-                return send()
-            except AuthError:
-                with self.translated(f"creating the {what}"):
-                    raise
-            except RetriesExhausted as exc:  # one try, retriable: 429, rate-limit 403, 5xx, network
-                last = _last(exc)
-                if exc.status is None and last.endswith(_IN_FLIGHT):
-                    raise MayLand(
-                        f"{self.where}: creating the {what}: {last}: it may have landed (or "
-                        "still land); not sent again in this run, the next run looks for it "
-                        "before creating it"
-                    ) from None
-                ambiguous = ambiguous or exc.status is None or exc.status >= 500
-            if attempt + 1 < self.retry.attempts:
-                asked = self._asked
-                self.sleep(
-                    min(asked, self.retry.max_retry_after)
-                    if asked is not None
-                    else self.retry.backoff(attempt)
-                )
-        raise RetriableSinkError(
-            f"{self.where}: creating the {what} failed {self.retry.attempts} times; last: {last}. {PENDING}"
-        )
-
-
-def _last(exc: HttpError) -> str:
-    """What an HTTP failure was, without the client's own advice (which assumes a read)."""
-    return str(exc).split("; last: ", 1)[-1].split(". Nothing was changed", 1)[0]
+    def _translate(self, doing: str, exc: HttpError, then: str = "") -> SinkError:
+        """The sink error for ``exc``: retriable or not as it is; a missing scope names the
+        scopes this sink needs."""
+        text = str(exc)
+        if isinstance(exc, rules.ScopeMissing):
+            text += f" (this sink needs the scopes: {', '.join(map(short_scope, self.scopes))})"
+        kind = RetriableSinkError if exc.retriable else SinkError
+        named = text if text.startswith(self.where) else f"{self.where}: {doing}: {text}"
+        return kind(named + then)
