@@ -361,6 +361,9 @@ def _load(cursor: str | None) -> dict[str, Any] | None:
         raise CursorError("the cursor has no phase 'list' or 'history'")
     if not state.get("history_id"):
         raise CursorError("the cursor has no history_id")
+    why = MeetingBook.unreadable(state)
+    if why is not None:
+        raise CursorError(f"the cursor cannot be read: {why}")
     return state
 
 

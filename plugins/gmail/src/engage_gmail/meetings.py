@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from engage.adapters import Retire, Skipped, SourceItem
+from engage.errors import EngageError
 from engage.models import Customer, Touchpoint
 from engage_gmail.invites import Invite
 
@@ -60,6 +61,27 @@ class MeetingBook:
         self.seq: dict[str, int] = book.setdefault("seq", {})
         self.pending: dict[str, dict[str, Any]] = book.setdefault("pending", {})
         self.now = now
+
+    @staticmethod
+    def unreadable(state: dict[str, Any]) -> str | None:
+        """Why the meetings part of a saved cursor state cannot be read, or None when it can
+        (or is absent: it is made empty)."""
+        book = state.get("meetings", {})
+        if not isinstance(book, dict):
+            return "its meetings are not a JSON object"
+        seq, pending = book.get("seq", {}), book.get("pending", {})
+        if not isinstance(seq, dict) or not all(
+            isinstance(n, int) and not isinstance(n, bool) for n in seq.values()
+        ):
+            return "its meetings' sequences are not numbers by UID"
+        if not isinstance(pending, dict):
+            return "its meetings held for later are not a JSON object"
+        for key, data in pending.items():
+            try:
+                _load(data)
+            except (TypeError, ValueError, KeyError, EngageError):
+                return f"its meeting held for later {key!r} is not one"
+        return None
 
     def due(self) -> Iterator[SourceItem]:
         """The held meetings whose start has come, as records; they are no longer held."""

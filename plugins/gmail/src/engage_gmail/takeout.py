@@ -1,8 +1,12 @@
 """Pulling Google Takeout mbox files: streamed, resumable, with bad messages reported.
 
-The cursor is JSON: ``{"owner": ..., "files": {path: FileState}}``. A checkpoint follows every
-``checkpoint_every`` messages and the end of each file, with the offset of the next message,
-so an interrupted read resumes where it stopped.
+The cursor is JSON: ``{"owner": ..., "owner_checked": ..., "files": {path: FileState},
+"meetings": ...}``. A checkpoint follows every ``checkpoint_every`` messages and the end of
+each file, with the offset of the next message, so an interrupted read resumes where it
+stopped. A cursor this reader cannot read (not JSON, or a JSON object of another shape: another
+source's, a field of another type) raises :class:`~engage.cursors.CursorError`, so the sync
+sets it aside and the files are read again from the start, with a notice (the rule of every
+source, :mod:`engage.cursors`).
 """
 
 from __future__ import annotations
@@ -45,6 +49,9 @@ from engage_gmail.meetings import MeetingBook
 
 #: How many messages the owner inference looks at before giving up.
 OWNER_SCAN_LIMIT = 20_000
+
+#: The keys of the cursor's JSON object; one with another key is not this reader's.
+CURSOR_KEYS = frozenset({"owner", "owner_checked", "files", "meetings"})
 
 log = logging.getLogger(__name__)
 
@@ -304,6 +311,11 @@ def _infer_owner(files: list[Path]) -> str | None:
 
 
 def _load(cursor: str | None) -> dict[str, Any]:
+    """The state a cursor holds (empty for none).
+
+    Raises:
+        CursorError: the cursor is not JSON, or not an mbox cursor (:func:`_unreadable`).
+    """
     if not cursor:
         return {}
     try:
@@ -312,4 +324,24 @@ def _load(cursor: str | None) -> dict[str, Any]:
         raise CursorError(f"the cursor is not JSON ({exc})") from None
     if not isinstance(state, dict):
         raise CursorError("the cursor is not a JSON object")
+    why = _unreadable(state)
+    if why is not None:
+        raise CursorError(f"the cursor is not one of an mbox source: {why}")
     return state
+
+
+def _unreadable(state: dict[str, Any]) -> str | None:
+    """Why a cursor's JSON object is no mbox cursor this reader wrote, or None."""
+    foreign = sorted(set(state) - CURSOR_KEYS)
+    if foreign:
+        return f"it has keys an mbox cursor never has ({', '.join(foreign)})"
+    if not isinstance(state.get("owner"), str | None):
+        return "its owner is not an address"
+    if not isinstance(state.get("owner_checked", False), bool):
+        return "its owner_checked is not true or false"
+    files = state.get("files", {})
+    if not isinstance(files, dict) or not all(
+        FileState.from_json(read) is not None for read in files.values()
+    ):
+        return "its files are not read positions by path"
+    return MeetingBook.unreadable(state)
