@@ -20,7 +20,7 @@ import binascii
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote, urlencode
 
 from engage.http import (
@@ -85,12 +85,36 @@ _READS = {
 }
 
 
+A = TypeVar("A")
+
 #: The history records a sync reads (``historyTypes``, sent as repeated parameters).
 HISTORY_TYPES = ("messageAdded", "labelAdded", "labelRemoved")
 
 
 class HistoryExpired(Exception):
     """``startHistoryId`` is too old: Gmail answered 404; a full sync is needed."""
+
+
+def google_pages(
+    fetch: Callable[[dict[str, Any]], A],
+    *,
+    items: str,
+    size: int,
+    where: str,
+    start: str | None = None,
+) -> Iterator[Page[A]]:
+    """The pages of a Google list call (Gmail, Tasks: every Google API pages alike) through
+    :func:`engage.http.paginate`: ``pageToken`` and ``maxResults`` (``size``) in,
+    ``nextPageToken`` and the ``items`` list out; from the page token ``start``."""
+    return paginate(
+        fetch,
+        token="pageToken",
+        next_token="nextPageToken",
+        items=items,
+        size=("maxResults", size),
+        start=start,
+        where=where,
+    )
 
 
 class QuotaLimiter(RateLimiter):
@@ -183,7 +207,8 @@ class GmailApi:
         def fetch(more: dict[str, Any]) -> dict[str, Any]:
             return self._get(path, "messages.list", "list", {"q": query, **more})
 
-        return self._pages(fetch, path, "messages", start)
+        where = f"{self.client.name}: GET {path}"
+        return google_pages(fetch, items="messages", size=PAGE_SIZE, where=where, start=start)
 
     def history_pages(self, start: str) -> Iterator[Page[dict[str, Any]]]:
         """``users.history.list`` after the history id ``start``, 500 records a page: messages
@@ -203,26 +228,8 @@ class GmailApi:
                     raise HistoryExpired(str(exc)) from None
                 raise
 
-        return self._pages(fetch, path, "history", None)
-
-    def _pages(
-        self,
-        fetch: Callable[[dict[str, Any]], dict[str, Any]],
-        path: str,
-        items: str,
-        start: str | None,
-    ) -> Iterator[Page[dict[str, Any]]]:
-        """Gmail's paging through :func:`engage.http.paginate`: ``pageToken`` and
-        ``maxResults`` in, ``nextPageToken`` and the ``items`` list out."""
-        return paginate(
-            fetch,
-            token="pageToken",
-            next_token="nextPageToken",
-            items=items,
-            size=("maxResults", PAGE_SIZE),
-            start=start,
-            where=f"{self.client.name}: GET {path}",
-        )
+        where = f"{self.client.name}: GET {path}"
+        return google_pages(fetch, items="history", size=PAGE_SIZE, where=where)
 
     def get_metadata(
         self, ids: Sequence[str], headers: Sequence[str] = METADATA_HEADERS

@@ -3,9 +3,10 @@
 The mechanics are :mod:`engage.http`'s. Every request goes through one
 :class:`~engage.http.HttpClient` (:func:`engage_gmail.auth.google_client`): reads and
 idempotent writes (a patch) are retried there; lists are read with
-:func:`~engage.http.paginate`. A *create* is not idempotent, so it is sent with
-``once=True`` through :func:`~engage.http.create_once` with
-:attr:`~engage.http.Dedupe.LOOK` (a list read sees every finished create at once):
+:func:`~engage.http.paginate`, in Google's shape (:func:`engage_gmail.gmail_api.google_pages`).
+A *create* is not idempotent, so it is sent with ``once=True`` through
+:func:`~engage.http.create_once` with :attr:`~engage.http.Dedupe.LOOK` (a list read sees
+every finished create at once):
 
 - a refusal that wrote nothing (429, a rate-limit 403, a connection never made) is waited
   out and sent again;
@@ -40,11 +41,11 @@ from engage.http import (
     HttpError,
     RetryPolicy,
     create_once,
-    paginate,
 )
 from engage.models import Task
 from engage_gmail import rules
 from engage_gmail.auth import google_client, load_credentials
+from engage_gmail.gmail_api import google_pages
 
 
 def short_scope(scope: str) -> str:
@@ -156,12 +157,10 @@ class GoogleSink(abc.ABC):
         self, path: str, field: str, size: int, params: Mapping[str, Any] | None = None
     ) -> Iterator[dict[str, Any]]:
         """Every ``field`` entry of a Google list call, ``size`` a page (``pageToken`` paging)."""
-        pages = paginate(
+        pages = google_pages(
             lambda more: self.client.get_json(path, params={**(params or {}), **more}),
-            token="pageToken",
-            next_token="nextPageToken",
             items=field,
-            size=("maxResults", size),
+            size=size,
             where=f"{self.client.name}: GET {path}",
         )
         for page in pages:
