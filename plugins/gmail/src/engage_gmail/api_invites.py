@@ -16,8 +16,9 @@ from collections import Counter
 from collections.abc import Sequence
 
 from engage_gmail.bodyscan import MAX_CALENDAR
-from engage_gmail.gmail_api import GmailApi, calendar_parts
+from engage_gmail.gmail_api import GmailApi
 from engage_gmail.invites import Invite, parse_invite
+from engage_gmail.payloads import calendar_parts
 
 
 def read_invites(

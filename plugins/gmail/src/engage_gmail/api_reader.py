@@ -48,10 +48,11 @@ from engage.cursors import CursorError
 from engage.http import HttpError, Page
 from engage_gmail.api_invites import read_invites
 from engage_gmail.batch import MAX_BATCH
-from engage_gmail.gmail_api import GmailApi, HistoryExpired, header_map, message_ids, mime_types
+from engage_gmail.gmail_api import GmailApi, HistoryExpired
 from engage_gmail.headers import Headers
 from engage_gmail.mapping import SKIPPED_LABELS, MailMessage, Mapper, looks_like_meeting
 from engage_gmail.meetings import MeetingBook
+from engage_gmail.payloads import header_map, message_ids, mime_types
 
 #: Overlap when a list sync restarts from the last message seen.
 FALLBACK_MARGIN = timedelta(days=1)
