@@ -262,7 +262,7 @@ def main() -> None:
     args = parser.parse_args()
     env = {**os.environ, "ENGAGE_LOAD_PLUGINS": "csv", "PYTHONPATH": os.pathsep.join(sys.path)}
     env.pop("ENGAGE_STORE", None)
-    root = args.keep or Path(tempfile.mkdtemp(prefix="engage-bench-pg-"))
+    root = args.keep or Path(tempfile.mkdtemp(prefix="engage-postgres-bench-"))
     started = time.perf_counter()
     table: list[tuple[int, Case]] = []
     for size in (int(s) for s in args.sizes.split(",")):

@@ -265,7 +265,7 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=4000, help="messages per mailbox")
     parser.add_argument("--server", default=ADMIN, help="PostgreSQL server URL (its admin DB)")
     args = parser.parse_args()
-    root = Path(tempfile.mkdtemp(prefix="engage-bench-runners-"))
+    root = Path(tempfile.mkdtemp(prefix="engage-runners-bench-"))
     cores = os.cpu_count() or 1
     results: list[tuple[int, Result]] = []
     for count in (int(s) for s in args.runners.split(",")):
