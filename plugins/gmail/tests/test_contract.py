@@ -92,13 +92,6 @@ def takeout(n: int, sender: str = "Jane Roe <jane@acme.com>", to: str = US) -> s
 class TestGmailMboxSource(SourceContract):
     """Two Takeout files, a checkpoint every two messages, one message without headers."""
 
-    expected_failures: ClassVar[Mapping[str, str]] = {
-        "test_a_bad_saved_cursor_starts_over_with_a_notice[foreign]": (
-            "a JSON object of another shape ({'files': 7, ...}) crashes the pull "
-            "(AttributeError: 'int' object has no attribute 'get') instead of raising CursorError"
-        ),
-    }
-
     @pytest.fixture
     def source_case(self, tmp_path: Path) -> SourceCase:
         first = "".join(takeout(n) for n in range(3))
