@@ -99,7 +99,7 @@ def test_a_source_that_cannot_start_afresh_fails_as_a_source(
     tmp_path: Path, store_target: str
 ) -> None:
     """A CursorError with no cursor to set aside is the source's failure, reported as such."""
-    from engage.sync import pull_source
+    from engage.pull import pull_source
 
     class Broken:
         def pull(self, cursor: str | None) -> object:

@@ -17,8 +17,8 @@ from engage.cli import App, cli
 from engage.cursors import unseal
 from engage.models import Touchpoint
 from engage.plugins import make_plugin_manager
+from engage.pull import pull_source
 from engage.store.sqlite import SQLiteStore
-from engage.sync import pull_source
 from tests.support import fakeplugins
 
 CONFIG = """

@@ -8,9 +8,9 @@ from typing import ClassVar
 
 from engage.adapters import Checkpoint, Notice, Option, PushResult, SourceItem
 from engage.models import Customer, Task, Touchpoint
+from engage.pull import pull_source
 from engage.push import SinkPush
 from engage.store.sqlite import SQLiteStore
-from engage.sync import pull_source
 
 AT = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 

@@ -21,8 +21,8 @@ from test_mbox_meetings import source as mbox_source
 from engage.adapters import AdapterContext, Retire, Skipped, resolve_options
 from engage.identity import Identity
 from engage.models import Channel, Customer
+from engage.pull import pull_source
 from engage.store.sqlite import SQLiteStore
-from engage.sync import pull_source
 from engage_gmail.api_reader import ApiReader
 from engage_gmail.sources import GmailSource
 

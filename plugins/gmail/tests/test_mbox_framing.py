@@ -20,8 +20,8 @@ from engage.adapters import Skipped
 from engage.errors import ConfigError, SourceError
 from engage.identity import Identity
 from engage.models import Contact, Direction
+from engage.pull import pull_source
 from engage.store.sqlite import SQLiteStore
-from engage.sync import pull_source
 
 PERCEVAL = Path(__file__).parent / "data" / "mbox" / "perceval"
 OWNER = {"mailbox_owner": "carol@ourco.com"}

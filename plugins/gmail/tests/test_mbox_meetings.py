@@ -17,8 +17,8 @@ from gmail_kit import Recorder, pull
 from engage.adapters import AdapterContext, Retire, Skipped, resolve_options
 from engage.identity import Identity
 from engage.models import Channel, Customer
+from engage.pull import pull_source
 from engage.store.sqlite import SQLiteStore
-from engage.sync import pull_source
 from engage_gmail.invites import parse_invite
 from engage_gmail.sources import GmailSource
 

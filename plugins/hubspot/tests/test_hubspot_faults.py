@@ -12,8 +12,8 @@ from fake_hubspot import FakeHubSpot
 from engage.adapters import Checkpoint, SourceItem
 from engage.http import AuthError, HttpError, RetriesExhausted
 from engage.models import Contact, Touchpoint
+from engage.pull import pull_source
 from engage.store.sqlite import SQLiteStore
-from engage.sync import pull_source
 from engage.testing import Request
 from engage_hubspot import HubSpotSource
 

@@ -35,9 +35,9 @@ from engage.adapters import (
 )
 from engage.errors import EngageError
 from engage.models import Contact, Customer, Owner, Touchpoint
+from engage.pull import pull_source
 from engage.report import SourceReport
 from engage.store import open_store
-from engage.sync import pull_source
 from engage.testing.contract import AdapterCase, Contract
 from engage.testing.leaks import error_texts, find_secret, log_texts
 from engage.testing.pull import Pull, describe
