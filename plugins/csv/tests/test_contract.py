@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import csv
 import shutil
-from collections.abc import Mapping
 from pathlib import Path
-from typing import ClassVar
 
 import pytest
 
@@ -27,13 +25,6 @@ COLUMNS = {"occurred_at": "Date", "email": "Email", "channel": "Type", "owner": 
 
 class TestCsvSource(SourceContract):
     """Two exports, one with a row whose date cannot be read."""
-
-    expected_failures: ClassVar[Mapping[str, str]] = {
-        "test_a_bad_saved_cursor_starts_over_with_a_notice": (
-            "a cursor it cannot read is taken as none: every file is read again, but "
-            "without a Notice (issue 16 point 2: the core owns this rule)"
-        ),
-    }
 
     @pytest.fixture
     def source_case(self, tmp_path: Path) -> SourceCase:

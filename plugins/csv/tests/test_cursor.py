@@ -1,4 +1,5 @@
-"""The cursor: unchanged files are not re-read, appended rows are read alone, anything else is re-read."""
+"""The cursor: unchanged files are not re-read, appended rows are read alone, anything else is
+re-read; a cursor the source cannot read raises CursorError."""
 
 from __future__ import annotations
 
@@ -6,11 +7,14 @@ import json
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import Pull
 
+from engage.cursors import CursorError
 from engage.errors import SourceError
+from engage_csv.cursor import PARSER_VERSION, load_cursor
 
 Write = Callable[..., Path]
 PullFn = Callable[..., Pull]
@@ -137,10 +141,58 @@ class TestCursor:
             "a.csv"
         ]
 
-    def test_garbage_cursor_means_read_everything(self, write: Write, pull: PullFn) -> None:
-        """An unreadable cursor is treated as none."""
+    @pytest.mark.parametrize(
+        "cursor",
+        [
+            "not json",
+            "[]",
+            '{"version": 3}',
+            '{"version": 3, "files": 7}',
+            '{"version": "3", "files": []}',
+            '{"version": 99, "files": []}',
+            '{"version": 3, "files": [], "after": 1}',
+            '{"version": 3, "files": [{"path": "t.csv"}]}',
+            '{"format": "someone-else", "version": 999, "files": 7, "after": [1]}',
+        ],
+    )
+    def test_a_cursor_it_cannot_read_raises_cursor_error(
+        self, cursor: str, write: Write, source: Callable[..., Any]
+    ) -> None:
+        """Not JSON, another shape, or a newer parser's: CursorError before anything is
+        yielded, so the sync sets it aside and starts over with a notice."""
         write("t.csv", HEADER + rows("a"))
-        assert subjects(pull("not json", path="t.csv")) == ["a"]
+        items = source(path="t.csv").pull(cursor)
+        with pytest.raises(CursorError, match="cursor"):
+            next(items)
+
+    def test_a_file_state_of_another_type_raises_cursor_error(
+        self, write: Write, pull: PullFn, source: Callable[..., Any]
+    ) -> None:
+        """A field of the right name but another type is not this source's cursor."""
+        write("t.csv", HEADER + rows("a"))
+        data = json.loads(pull(path="t.csv").cursor)
+        data["files"][0]["offset"] = "12"
+        with pytest.raises(CursorError, match=r"offset of type str \(expected int\)"):
+            next(source(path="t.csv").pull(json.dumps(data)))
+
+    def test_an_older_parsers_cursor_reads_every_file_again(
+        self, write: Write, pull: PullFn
+    ) -> None:
+        """A cursor from before the parser changed is not damage: files are read again, as
+        when a file is rewritten."""
+        write("t.csv", HEADER + rows("a"))
+        data = json.loads(pull(path="t.csv").cursor)
+        data["version"] = PARSER_VERSION - 1
+        assert subjects(pull(json.dumps(data), path="t.csv")) == ["a"]
+
+    def test_every_cursor_a_pull_writes_reads_back(self, write: Write, pull: PullFn) -> None:
+        """The checkpoints of a pull (several files) are cursors it reads."""
+        write("x/a.csv", HEADER + rows("a"))
+        write("x/b.csv", HEADER + rows("b"))
+        first = pull(path="x/*.csv")
+        for cursor in first.checkpoints:
+            assert load_cursor(cursor)
+        assert pull(first.cursor, path="x/*.csv").touchpoints == []
 
     def test_appended_latin1_and_crlf(self, write: Write, pull: PullFn) -> None:
         """Byte offsets stay right with multi-byte text, a BOM and CRLF endings."""

@@ -4,7 +4,12 @@ For each file the cursor keeps its size, modification time and the SHA-256 of it
 where the last complete row ended (byte offset and next line number), the header and
 delimiter it was parsed with, and a hash of the options that shape parsing. On the next pull
 a file is skipped (unchanged), resumed at the saved offset (it only grew), or read again
-from the start (anything else).
+from the start (anything else). A cursor written before the parser last changed
+(:data:`PARSER_VERSION`) reads every file again: that is by design, not damage.
+
+A cursor this source cannot read (not JSON, not an object of this shape, or from a newer
+parser) raises :class:`~engage.cursors.CursorError`, so the sync sets it aside and reads
+every file again with a notice (the rule of every source, :mod:`engage.cursors`).
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from collections.abc import Mapping
 from typing import IO, Any, Literal
 
 import attrs
+
+from engage.cursors import CursorError
 
 #: Bump when the parser changes what it yields, so old cursors force a re-read.
 PARSER_VERSION = (
@@ -62,17 +69,65 @@ class FileState:
 
 
 def load_cursor(text: str | None) -> dict[str, FileState]:
-    """The file states in a cursor; an absent or unreadable cursor means none (read everything)."""
+    """The file states in a cursor: none for no cursor, or one an older parser wrote.
+
+    Raises:
+        CursorError: the cursor is not JSON, not this source's shape, or from a newer parser.
+    """
     if not text:
         return {}
     try:
         data = json.loads(text)
-        if data.get("version") != PARSER_VERSION:
-            return {}
-        states = (FileState.from_json(item) for item in data["files"])
-        return {state.path: state for state in states}
-    except (ValueError, KeyError, TypeError, AttributeError):
-        return {}
+    except ValueError as exc:
+        raise CursorError(f"the cursor is not JSON ({exc})") from None
+    if not isinstance(data, dict) or set(data) != {"version", "files"}:
+        raise CursorError("the cursor is not a CSV cursor (an object of version and files)")
+    version = data["version"]
+    if not _is_int(version) or version > PARSER_VERSION:
+        raise CursorError(f"the cursor's version {version!r} is not one this parser wrote")
+    if version < PARSER_VERSION:
+        return {}  # the parser changed since: every file is read again
+    files = data["files"]
+    if not isinstance(files, list):
+        raise CursorError("the cursor's files are not a list")
+    states: dict[str, FileState] = {}
+    for item in files:
+        why = _unreadable(item)
+        if why is not None:
+            raise CursorError(f"the cursor's file state {item!r:.80} {why}")
+        state = FileState.from_json(item)
+        states[state.path] = state
+    return states
+
+
+_FIELDS = {
+    "path": str,
+    "size": int,
+    "mtime_ns": int,
+    "sha256": str,
+    "offset": int,
+    "line": int,
+    "options": str,
+    "header": list,
+    "delimiter": str,
+}
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _unreadable(item: object) -> str | None:
+    """Why ``item`` is not a file state :meth:`FileState.to_json` wrote, or None."""
+    if not isinstance(item, dict) or set(item) != set(_FIELDS):
+        return f"does not have the keys {sorted(_FIELDS)}"
+    for key, kind in _FIELDS.items():
+        value = item[key]
+        if not (_is_int(value) if kind is int else isinstance(value, kind)):
+            return f"has {key} of type {type(value).__name__} (expected {kind.__name__})"
+    if not all(isinstance(cell, str) for cell in item["header"]):
+        return "has a header that is not a list of strings"
+    return None
 
 
 def dump_cursor(states: Mapping[str, FileState]) -> str:

@@ -202,15 +202,18 @@ class CsvSource:
         """Yield the records of new and changed files, with a checkpoint after each file read.
 
         Raises:
+            CursorError: ``cursor`` is not one this source can read (before anything is
+                read); the sync sets it aside and starts over with a notice.
             SourceError: a file cannot be read (undecodable, a needed column missing), or a
                 lookup file is missing; :class:`~engage.errors.BadInputError` (the sync
                 exits 3, partial) when more than ``max_bad_ratio`` of a file's rows were
                 refused (before that file's checkpoint), or with ``strict`` at the first bad row.
         """
+        saved = load_cursor(cursor)
         keyed, lookups, rows, reader = self.open()
         try:
             matched = {key for _, _, key in keyed}
-            states = {k: s for k, s in load_cursor(cursor).items() if k in matched}
+            states = {k: s for k, s in saved.items() if k in matched}
             emitted = cursor
             todo: list[tuple[str, Path, str, os.stat_result, FileState | None]] = []
             for display, path, key in keyed:
