@@ -115,6 +115,18 @@ class TestEncodings:
         )
         assert subjects(pull(path="t.csv", encoding=wide)) == ["a"]
 
+    def test_encoding_utf16_on_a_file_without_a_mark_is_a_source_error(
+        self, write: Write, pull: PullFn
+    ) -> None:
+        """encoding = "utf-16" needs a byte-order mark; without one Python's decoder raises a
+        bare UnicodeError, reported as the file's SourceError (the fuzz test found it)."""
+        write("t.csv", b"\x00\xff\xfe" + (HEADER + row("a")).encode("utf-16-le"))
+        with pytest.raises(
+            SourceError,
+            match=r"^t.csv:1: cannot decode byte 0x00 as utf-16 \(UTF-16 stream does not",
+        ):
+            pull(path="t.csv", encoding="utf-16")
+
     def test_a_windows_1252_byte_names_cp1252(self, write: Write, pull: PullFn) -> None:
         """A curly quote (0x93) is printable only in Windows-1252."""
         write("t.csv", (HEADER + row("\u201cHi\u201d")).encode("cp1252"))

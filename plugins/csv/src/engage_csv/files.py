@@ -118,7 +118,7 @@ class FileReader:
                 end_line, end_chars, resumable = yield from self._rows(
                     display, lines, header, base_line, delimiter, rows
                 )
-            except UnicodeDecodeError as error:
+            except UnicodeError as error:  # UTF-16 without a BOM raises a bare UnicodeError
                 raise _decode_error(display, raw, start, size, encoding, base_line, error) from None
             tail = lines.chars - end_chars
             if tail == 0:
@@ -234,7 +234,7 @@ def _decode_error(
     size: int,
     encoding: str,
     base_line: int,
-    error: UnicodeDecodeError,
+    error: UnicodeError,
 ) -> SourceError:
     raw.seek(start)
     data = raw.read(size - start)
@@ -243,6 +243,8 @@ def _decode_error(
         position = 0
     except UnicodeDecodeError as exact:
         position = exact.start
+    except UnicodeError:
+        position = 0
     before = data[:position].decode(encoding, errors="replace")
     line = base_line + before.count("\n") + before.count("\r") - before.count("\r\n")
     byte = data[position : position + 1]
@@ -262,13 +264,14 @@ def _decode_error(
         )
     shown = byte.hex().upper() or "?"
     return SourceError(
-        f"{display}:{line}: cannot decode byte 0x{shown} as {name} ({error.reason}); {hint}"
+        f"{display}:{line}: cannot decode byte 0x{shown} as {name} "
+        f"({getattr(error, 'reason', error)}); {hint}"
     )
 
 
 def _decodes(data: bytes, encoding: str) -> bool:
     try:
         data.decode(encoding)
-    except UnicodeDecodeError:
+    except UnicodeError:
         return False
     return True

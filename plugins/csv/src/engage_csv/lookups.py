@@ -183,9 +183,15 @@ class Lookups:
                     key = cells[picks[0]].strip() if picks[0] < width else ""
                     if key:
                         yield [key] + [cells[i].strip() if i < width else "" for i in picks[1:]]
-            except UnicodeDecodeError as error:
+            except UnicodeError as error:  # UTF-16 without a BOM raises a bare UnicodeError
+                start = error.start if isinstance(error, UnicodeDecodeError) else 0
+                shown = (
+                    error.object[start : start + 1]
+                    if isinstance(error, UnicodeDecodeError)
+                    else b""
+                )
                 raise SourceError(
-                    f"{file.shown}: cannot decode byte 0x{error.object[error.start : error.start + 1].hex().upper()} "
+                    f"{file.shown}: cannot decode byte 0x{shown.hex().upper() or '?'} "
                     f"as {encoding} (the lookup file of {spec.column}); it is read with the source's "
                     "encoding option"
                 ) from None

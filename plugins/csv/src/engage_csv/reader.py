@@ -93,7 +93,7 @@ def sniff(raw: IO[bytes], encoding: str) -> str:
     whole = len(sample) < _SNIFF_BYTES
     try:
         text = codecs.getincrementaldecoder(encoding)(errors="replace").decode(sample, whole)
-    except LookupError:
+    except (LookupError, UnicodeError):  # UTF-16 without a BOM: the read names the problem
         text = sample.decode("latin-1")
     text = text.lstrip("\ufeff\r\n")
     lines: list[str] = []
