@@ -20,7 +20,8 @@ from engage.http import (
     RetryPolicy,
 )
 from engage.testing import FakeServer, Reply, Request
-from engage_gmail.auth import CREDENTIAL_OPTIONS, SCOPE_READONLY, google_client, load_credentials
+from engage_gmail.auth import SCOPE_READONLY, google_client, load_credentials
+from engage_gmail.options import CredentialOptions
 
 WHERE = "engage.toml: [sources.mail]"
 
@@ -40,8 +41,8 @@ def google() -> Iterator[tuple[FakeServer, FakeOAuth]]:
         yield server, oauth
 
 
-def options(**given: object) -> dict[str, object]:
-    return resolve_options(CREDENTIAL_OPTIONS, given, WHERE)
+def options(**given: object) -> CredentialOptions:
+    return resolve_options(CredentialOptions, given, WHERE, env={})
 
 
 def test_credentials_refresh_and_reach_the_api(

@@ -15,6 +15,7 @@ from engage.testing import FakeServer, Reply, Request
 from engage_gmail.auth import SCOPE_READONLY, google_client, load_credentials
 from engage_gmail.batch import MAX_BATCH, BatchError, build_batch, parse_batch
 from engage_gmail.gmail_api import METADATA_HEADERS, GmailApi, QuotaLimiter
+from engage_gmail.options import CredentialOptions
 
 RESPONSE = (
     b"--batch_abc\r\n"
@@ -74,7 +75,9 @@ def fake() -> Iterator[FakeGmail]:
 
 
 def api(fake: FakeGmail, tmp_path: Path) -> GmailApi:
-    options = {"credentials_file": str(write_credentials(tmp_path)), "token_uri": fake.token_uri}
+    options = CredentialOptions(
+        credentials_file=str(write_credentials(tmp_path)), token_uri=fake.token_uri
+    )
     creds = load_credentials(options, AdapterContext("mail"), [SCOPE_READONLY], "t")
     retry = RetryPolicy(attempts=3, base_delay=0.001, max_delay=0.002)
     client = google_client(creds, fake.url, name="Gmail", where="t", retry=retry)
@@ -134,10 +137,9 @@ def test_a_batch_answer_that_is_not_multipart_is_unexpected(tmp_path: Path) -> N
         return oauth.check(request, SCOPE_READONLY) or Reply(200, {"not": "multipart"})
 
     with server:
-        options = {
-            "credentials_file": str(write_credentials(tmp_path)),
-            "token_uri": oauth.token_uri,
-        }
+        options = CredentialOptions(
+            credentials_file=str(write_credentials(tmp_path)), token_uri=oauth.token_uri
+        )
         creds = load_credentials(options, AdapterContext("mail"), [SCOPE_READONLY], "t")
         client = google_client(creds, server.url, name="Gmail", where="t")
         with pytest.raises(UnexpectedAnswer, match="POST /batch/gmail/v1 answered no batch"):

@@ -29,42 +29,27 @@ import google.oauth2.credentials
 import requests
 from google.auth.transport.requests import AuthorizedSession
 
-from engage.adapters import AdapterContext, Option, http_url
+from engage.adapters import AdapterContext
 from engage.errors import ConfigError
 from engage.http import AuthError, Classifier, HttpClient, Limit, RetryPolicy, redact
 from engage_gmail import rules
-
-GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
-DEFAULT_CREDENTIALS_ENV = "GMAIL_CREDENTIALS_FILE"
+from engage_gmail.options import DEFAULT_CREDENTIALS_ENV, CredentialOptions
 
 SCOPE_READONLY = "https://www.googleapis.com/auth/gmail.readonly"
 SCOPE_METADATA = "https://www.googleapis.com/auth/gmail.metadata"
 SCOPE_COMPOSE = "https://www.googleapis.com/auth/gmail.compose"
 SCOPE_TASKS = "https://www.googleapis.com/auth/tasks"
 
-#: The options every Google-facing table accepts.
-CREDENTIAL_OPTIONS: Mapping[str, Option] = {
-    "credentials_file": Option(str, help="path of the Google authorized-user JSON file"),
-    "credentials_env": Option(
-        str,
-        DEFAULT_CREDENTIALS_ENV,
-        help="environment variable holding the credentials file's path",
-    ),
-    "token_uri": Option(
-        str, GOOGLE_TOKEN_URI, help="Google's OAuth token endpoint", check=http_url
-    ),
-}
-
 _REQUIRED = ("client_id", "client_secret", "refresh_token")
 
 
 def load_credentials(
-    options: Mapping[str, Any], context: AdapterContext, scopes: Iterable[str], where: str
+    options: CredentialOptions, context: AdapterContext, scopes: Iterable[str], where: str
 ) -> google.oauth2.credentials.Credentials:
     """Read the authorized-user file named by the options.
 
     Args:
-        options: The table's resolved options (with :data:`CREDENTIAL_OPTIONS`).
+        options: The table's keys (:class:`~engage_gmail.options.CredentialOptions`).
         context: The adapter's context (for the config directory and the environment).
         scopes: The scopes this table needs.
         where: The table, for messages (``[sources.mail]``).
@@ -72,8 +57,8 @@ def load_credentials(
     Raises:
         ConfigError: no file is configured, or it is missing, unreadable or incomplete.
     """
-    given = options.get("credentials_file")
-    env_name = options.get("credentials_env") or DEFAULT_CREDENTIALS_ENV
+    given = options.credentials_file
+    env_name = options.credentials_env or DEFAULT_CREDENTIALS_ENV
     if not given:
         given = context.env.get(env_name)
     if not given:
@@ -105,7 +90,7 @@ def load_credentials(
     return google.oauth2.credentials.Credentials(  # type: ignore[no-untyped-call]
         token=None,
         refresh_token=info["refresh_token"],
-        token_uri=options.get("token_uri") or GOOGLE_TOKEN_URI,
+        token_uri=options.token_uri,
         client_id=info["client_id"],
         client_secret=info["client_secret"],
         scopes=list(scopes),

@@ -24,16 +24,16 @@ from email.headerregistry import Address
 from typing import Any, ClassVar
 from urllib.parse import quote
 
-from engage.adapters import AdapterContext, Option, PushResult, http_url
+from engage.adapters import AdapterContext, PushResult
 from engage.http import RetryPolicy
 from engage.identity import email_domain
 from engage.models import Task
-from engage_gmail.auth import CREDENTIAL_OPTIONS, SCOPE_COMPOSE, SCOPE_READONLY
+from engage_gmail.auth import SCOPE_COMPOSE, SCOPE_READONLY
 from engage_gmail.compose import TASK_HEADER, Conversation, build_draft, encode_raw
 from engage_gmail.gmail_api import GmailApi, QuotaLimiter
+from engage_gmail.options import DraftsOptions
 from engage_gmail.writes import GoogleSink
 
-GMAIL_BASE_URL = "https://gmail.googleapis.com"
 USER = "/gmail/v1/users/me"
 #: Recent messages read to find the latest conversation that is not itself a draft.
 LOOKBACK_MESSAGES = 5
@@ -48,29 +48,21 @@ class GmailDraftsSink(GoogleSink):
     (finding the conversation reads the mailbox).
     """
 
-    options: ClassVar[Mapping[str, Option]] = {
-        **CREDENTIAL_OPTIONS,
-        "base_url": Option(str, GMAIL_BASE_URL, help="the Gmail API root", check=http_url),
-        "reply_in_thread": Option(
-            bool,
-            True,
-            help="answer the latest conversation with the contact (needs gmail.readonly too)",
-        ),
-    }
+    options: ClassVar[type[DraftsOptions]] = DraftsOptions
     batch_size: ClassVar[int] = 20
     made: ClassVar[str] = "draft"
     place: ClassVar[str] = "the mailbox"
 
     def __init__(
         self,
-        options: Mapping[str, Any],
+        options: DraftsOptions,
         context: AdapterContext,
         *,
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        """Build the sink from resolved options; reads the credentials file now."""
-        self.reply_in_thread = bool(options.get("reply_in_thread", True))
+        """Build the sink from its checked options; reads the credentials file now."""
+        self.reply_in_thread = options.reply_in_thread
         scopes = [SCOPE_COMPOSE, SCOPE_READONLY] if self.reply_in_thread else [SCOPE_COMPOSE]
         super().__init__(options, context, api="Gmail", scopes=scopes, retry=retry, sleep=sleep)
         self.api = GmailApi(self.client, QuotaLimiter(), retry=self.retry, sleep=sleep)

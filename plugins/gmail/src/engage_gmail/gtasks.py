@@ -18,15 +18,14 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 from urllib.parse import quote
 
-from engage.adapters import AdapterContext, Option, PushResult, http_url
+from engage.adapters import AdapterContext, PushResult
 from engage.errors import SinkError
 from engage.http import AuthError, HttpError, RetryPolicy
 from engage.models import Task
-from engage_gmail.auth import CREDENTIAL_OPTIONS, SCOPE_TASKS
+from engage_gmail.auth import SCOPE_TASKS
+from engage_gmail.options import DEFAULT_TASKLIST, TasksOptions
 from engage_gmail.writes import GoogleSink
 
-TASKS_BASE_URL = "https://tasks.googleapis.com"
-DEFAULT_TASKLIST = "@default"
 KEY_PREFIX = "engage-task: "
 TITLE_LIMIT = 1024
 NOTES_LIMIT = 8192
@@ -73,28 +72,24 @@ class GoogleTasksSink(GoogleSink):
     user's default list).
     """
 
-    options: ClassVar[Mapping[str, Option]] = {
-        **CREDENTIAL_OPTIONS,
-        "base_url": Option(str, TASKS_BASE_URL, help="the Google Tasks API root", check=http_url),
-        "tasklist": Option(str, DEFAULT_TASKLIST, help="the task list's id or title, or @default"),
-    }
+    options: ClassVar[type[TasksOptions]] = TasksOptions
     batch_size: ClassVar[int] = 50
     made: ClassVar[str] = "Google task"
     place: ClassVar[str] = "the list"
 
     def __init__(
         self,
-        options: Mapping[str, Any],
+        options: TasksOptions,
         context: AdapterContext,
         *,
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        """Build the sink from resolved options; reads the credentials file now."""
+        """Build the sink from its checked options; reads the credentials file now."""
         super().__init__(
             options, context, api="Google Tasks", scopes=[SCOPE_TASKS], retry=retry, sleep=sleep
         )
-        self.tasklist: str = options.get("tasklist") or DEFAULT_TASKLIST
+        self.tasklist = options.tasklist
         self._list_id: str | None = None
         self._remote: dict[str, str] | None = None
 

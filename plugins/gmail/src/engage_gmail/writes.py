@@ -46,6 +46,7 @@ from engage.models import Task
 from engage_gmail import rules
 from engage_gmail.auth import google_client, load_credentials
 from engage_gmail.gmail_api import google_pages
+from engage_gmail.options import DraftsOptions, TasksOptions
 
 
 def short_scope(scope: str) -> str:
@@ -57,7 +58,7 @@ class GoogleSink(abc.ABC):
     """Base of the Google sinks: a client over the credentials, lists, creates and errors.
 
     Args:
-        options: The table's resolved options (credentials and ``base_url``).
+        options: The table's checked options (credentials and ``base_url``).
         context: The adapter context.
         api: The API's name in messages (``Gmail``).
         scopes: The scopes the sink needs, for the token and for messages.
@@ -72,7 +73,7 @@ class GoogleSink(abc.ABC):
 
     def __init__(
         self,
-        options: Mapping[str, Any],
+        options: DraftsOptions | TasksOptions,
         context: AdapterContext,
         *,
         api: str,
@@ -88,7 +89,7 @@ class GoogleSink(abc.ABC):
         credentials = load_credentials(options, context, self.scopes, self.where)
         self.client: HttpClient = google_client(
             credentials,
-            str(options["base_url"]),
+            options.base_url,
             name=api,
             where=self.where,
             retry=self.retry,
