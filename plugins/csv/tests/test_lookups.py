@@ -150,17 +150,25 @@ class TestLookupErrors:
     @pytest.mark.parametrize(
         ("spec", "message"),
         [
-            ({"key": "Id", "fields": {"email": "Email"}}, "missing required key 'path'"),
-            ({"path": "a.csv", "fields": {"when": "Date"}}, "fields: unknown field 'when'"),
-            ({"path": "a.csv", "fields": {}}, "fields must fill at least one field"),
-            ({"path": "a.csv", "fields": {"email": "E"}, "keys": "Id"}, "unknown key 'keys'"),
+            ({"key": "Id", "fields": {"email": "Email"}}, ": missing required key 'path'"),
+            ({"path": "a.csv", "fields": {"when": "Date"}}, ": fields: unknown field 'when'"),
+            ({"path": "a.csv", "fields": {}}, ": fields: expected at least one field to fill"),
+            ({"path": "a.csv", "fields": {"email": "E"}, "keys": "Id"}, ": unknown key 'keys'"),
+            ({"path": [], "fields": {"email": "E"}}, ": path: expected a file or a list of files"),
+            ({"path": "a.csv", "key": " ", "fields": {"email": "E"}}, ": key: expected the id"),
+            (
+                {"path": "a.csv", "fields": {"email": 3}},
+                r"\.fields\['email'\]: expected str \(got int 3\)",
+            ),
         ],
     )
     def test_a_malformed_lookup_is_a_config_error(
         self, source: Callable[..., CsvSource], spec: dict[str, Any], message: str
     ) -> None:
         """Each mistake names the lookup."""
-        with pytest.raises(ConfigError, match=rf"^\[sources.files\]: lookups.WhoId: {message}"):
+        with pytest.raises(
+            ConfigError, match=rf"^engage.toml: \[sources.files\]: lookups\['WhoId'\]{message}"
+        ):
             source(path="Task.csv", lookups={"WhoId": spec})
 
 

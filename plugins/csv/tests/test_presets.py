@@ -224,7 +224,9 @@ class TestPresetRules:
         with pytest.raises(ConfigError) as error:
             source(path="t.csv", preset="zoho")
         assert str(error.value) == (
-            "[sources.files]: preset: unknown preset 'zoho' (expected one of: salesforce, hubspot, pipedrive)"
+            "engage.toml: [sources.files]: key 'preset' expected one of 'salesforce', 'hubspot', "
+            "'pipedrive': defaults for a CRM's export: salesforce, hubspot or pipedrive "
+            "(got str 'zoho')"
         )
 
     def test_the_users_columns_and_filters_win(self, write: Write, pull: PullFn) -> None:
@@ -267,5 +269,7 @@ class TestAttributes:
 
     def test_attributes_must_be_a_list_of_headers(self, source: Callable[..., CsvSource]) -> None:
         """A config error names the key."""
-        with pytest.raises(ConfigError, match=r"attributes must be a list of headers"):
+        with pytest.raises(
+            ConfigError, match=r"key 'attributes' expected a list of headers, none of them empty"
+        ):
             source(path="t.csv", attributes=["Plan", ""])

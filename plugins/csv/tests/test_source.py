@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import pytest
 from conftest import Pull
@@ -14,6 +14,7 @@ from engage.adapters import AdapterContext
 from engage.errors import ConfigError, SourceError
 from engage.models import Channel, Contact, Customer, Direction
 from engage_csv import CsvSource
+from engage_csv.options import CsvOptions
 
 Write = Callable[..., Path]
 PullFn = Callable[..., Pull]
@@ -123,7 +124,7 @@ class TestColumns:
         with pytest.raises(ConfigError) as error:
             source(path="t.csv", columns={"when": "Date"})
         assert str(error.value) == (
-            "[sources.files]: columns: unknown field 'when' (expected one of: id, occurred_at, customer, "
+            "engage.toml: [sources.files]: columns: unknown field 'when' (expected one of: id, occurred_at, customer, "
             "email, name, channel, direction, outcome, owner, subject, feedback, segment, open_work)"
         )
 
@@ -359,13 +360,17 @@ class TestOptions:
     def test_unknown_timezone(self, source: Callable[..., CsvSource]) -> None:
         """An unknown zone is a config error."""
         with pytest.raises(
-            ConfigError, match=r"^\[sources.files\]: timezone: unknown time zone 'Mars/Olympus'"
+            ConfigError,
+            match=r"^engage.toml: \[sources.files\]: key 'timezone' expected an IANA time zone "
+            r".* \(got 'Mars/Olympus'\)$",
         ):
             source(path="t.csv", timezone="Mars/Olympus")
 
     def test_unknown_encoding(self, source: Callable[..., CsvSource]) -> None:
         """An unknown encoding is a config error."""
-        with pytest.raises(ConfigError, match="encoding: unknown encoding 'klingon'"):
+        with pytest.raises(
+            ConfigError, match=r"key 'encoding' expected a known encoding.* \(got 'klingon'\)$"
+        ):
             source(path="t.csv", encoding="klingon")
 
     def test_explicit_delimiter(self, write: Write, pull: PullFn) -> None:
@@ -377,7 +382,9 @@ class TestOptions:
 
     def test_bad_delimiter(self, source: Callable[..., CsvSource]) -> None:
         """A delimiter must be one character."""
-        with pytest.raises(ConfigError, match="delimiter must be one character"):
+        with pytest.raises(
+            ConfigError, match=r"key 'delimiter' expected one character, or 'tab' \(got ';;'\)$"
+        ):
             source(path="t.csv", delimiter=";;")
 
     def test_date_format(self, write: Write, pull: PullFn) -> None:
@@ -402,7 +409,9 @@ class TestOptions:
 
     def test_bad_feedback_scale(self, source: Callable[..., CsvSource]) -> None:
         """feedback_scale must be positive."""
-        with pytest.raises(ConfigError, match="feedback_scale must be above 0"):
+        with pytest.raises(
+            ConfigError, match=r"key 'feedback_scale' expected a number above 0 \(got 0.0\)$"
+        ):
             source(path="t.csv", feedback_scale=0)
 
     def test_progress_is_reported(self, write: Write, tmp_path: Path) -> None:
@@ -415,9 +424,7 @@ class TestOptions:
 
         rows = "".join(f"2024-03-05,p{i}@acme.com\n" for i in range(5003))
         write("t.csv", "occurred_at,email\n" + rows)
-        options: dict[str, Any] = {key: o.default for key, o in CsvSource.options.items()} | {
-            "path": "t.csv"
-        }
+        options = CsvOptions(path="t.csv")
         list(
             CsvSource(
                 options, AdapterContext("files", base_dir=tmp_path, progress=Recorder())

@@ -13,14 +13,15 @@ import contextlib
 import csv
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from engage.adapters import AdapterContext, Option, PushResult
+from engage.adapters import AdapterContext, PushResult
 from engage.clock import ensure_utc
-from engage.errors import ConfigError, SinkError
+from engage.errors import SinkError
 from engage.models import Task
 from engage_csv import keyindex, taskfile, taskrows
 from engage_csv.keyindex import KeyIndex
+from engage_csv.options import CsvSinkOptions
 from engage_csv.taskfile import Record, Stamp
 from engage_csv.taskrows import COLUMNS, OPEN, STATUS_COLUMNS
 
@@ -56,28 +57,21 @@ class CsvSink:
             row moved aside, an old file upgraded); engage shows each once.
     """
 
-    options: ClassVar[Mapping[str, Option]] = {
-        "path": Option(
-            str, required=True, help="the CSV file to append tasks to, e.g. 'tasks.csv'"
-        ),
-    }
+    options: ClassVar[type[CsvSinkOptions]] = CsvSinkOptions
     #: Each batch costs an append and three ``fsync``\ s (rows, digests, stamp): a whole
     #: planning chunk's tasks go in one.
     batch_size: ClassVar[int] = 2000
 
-    def __init__(self, options: Mapping[str, Any], context: AdapterContext) -> None:
-        """Build the sink from resolved options; ``path`` is relative to the config's directory.
+    def __init__(self, options: CsvSinkOptions, context: AdapterContext) -> None:
+        """Build the sink from its options, built and checked by engage; ``path`` is relative
+        to the config's directory.
 
         Nothing is read or written until the first :meth:`find`, :meth:`create` or
         :meth:`complete`.
         """
-        if not options.get("path"):
-            raise ConfigError(
-                f"[sinks.{context.name}]: missing required key 'path' ({self.options['path'].help})"
-            )
         self.context = context
-        self.display: str = options["path"]
-        self.path: Path = context.path(options["path"])
+        self.display: str = options.path
+        self.path: Path = context.path(options.path)
         self.notices: list[str] = []
         self._state: _State | None = None
         self._index = keyindex.index_path(self.path)

@@ -1,6 +1,6 @@
 """CsvSource: touchpoints, customers and contacts from CSV files exported by anything.
 
-See the package README for the config keys. One pull reads every file the ``path`` option
+Its config keys are :class:`~engage_csv.options.CsvOptions` (the README's table). One pull reads every file the ``path`` option
 matches, skipping files unchanged since the last pull and reading only the rows appended to
 files that grew. A file's records are followed by a :class:`~engage.adapters.Checkpoint`
 only once its share of refused rows is known to be within ``max_bad_ratio``; past it the
@@ -10,33 +10,30 @@ the file is stored and the cursor stays.
 
 from __future__ import annotations
 
-import codecs
 import hashlib
 import os
-from collections.abc import Generator, Iterator, Mapping
+from collections.abc import Generator, Iterator
 from datetime import UTC, tzinfo
 from pathlib import Path
 from typing import Any, ClassVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from engage.adapters import (
     FUTURE_TOLERANCE,
     AdapterContext,
     Checkpoint,
-    Option,
     Problem,
     Skipped,
     SourceItem,
-    date_format,
     expect,
 )
-from engage.errors import BadInputError, ConfigError
+from engage.errors import BadInputError
 from engage.preview import PreviewItem
 from engage_csv.cursor import FileState, dump_cursor, load_cursor, options_hash, plan
 from engage_csv.dates import DateParser
 from engage_csv.files import Bound, FileReader, Row
 from engage_csv.header import find_files
 from engage_csv.lookups import Lookups
+from engage_csv.options import CsvOptions, delimiter, encoding, zone
 from engage_csv.rows import Rows
 from engage_csv.settings import Settings, build_settings
 from engage_csv.values import ValueMaps
@@ -47,88 +44,28 @@ _PROGRESS_EVERY = 5000
 class CsvSource:
     """Reads touchpoints from one CSV file or a glob of them (``plugin = "csv"``)."""
 
-    options: ClassVar[Mapping[str, Option]] = {
-        "path": Option(str, required=True, help="a CSV file or a glob such as 'exports/*.csv'"),
-        "preset": Option(
-            str, default=None, help="defaults for a CRM's export: salesforce, hubspot or pipedrive"
-        ),
-        "columns": Option(
-            dict, default={}, help='engage field → your header, e.g. { email = "Contact Email" }'
-        ),
-        "values": Option(
-            dict, default={}, help='your values → engage\'s, e.g. { channel = { "Task" = "note" } }'
-        ),
-        "skip": Option(
-            dict, default={}, help='pass over rows with these values, e.g. { Status = ["Open"] }'
-        ),
-        "only": Option(
-            dict, default={}, help='read only rows with these values, e.g. { Status = ["Done"] }'
-        ),
-        "lookups": Option(
-            dict,
-            default={},
-            help="id column → { path, key, fields } to fill fields from other files",
-        ),
-        "attributes": Option(
-            list, default=[], help="headers copied into the customer's attributes"
-        ),
-        "timezone": Option(str, default="UTC", help="the zone of times written without an offset"),
-        "encoding": Option(str, default="utf-8", help="the files' text encoding, e.g. 'latin-1'"),
-        "delimiter": Option(str, default=None, help="the field separator; sniffed when not given"),
-        "date_format": Option(
-            str, default=None, help="a strptime format such as '%d/%m/%Y'", check=date_format
-        ),
-        "strict": Option(
-            bool, default=False, help="stop at the first bad row instead of skipping it"
-        ),
-        "max_bad_ratio": Option(
-            float,
-            default=0.5,
-            help="the share of a file's rows that may be refused (0 to 1)",
-            minimum=0,
-            maximum=1,
-        ),
-        "feedback_scale": Option(
-            float, default=10.0, help="the top of the scale of bare feedback numbers"
-        ),
-    }
+    options: ClassVar[type[CsvOptions]] = CsvOptions
 
-    def __init__(self, options: Mapping[str, Any], context: AdapterContext) -> None:
-        """Build the source from resolved options (see :func:`engage.adapters.resolve_options`).
-
-        Raises:
-            ConfigError: an unknown field, value name, preset or lookup key; an unknown time
-                zone or encoding; a delimiter that is not one character; a non-positive
-                ``feedback_scale``, or a ``max_bad_ratio`` outside 0 to 1.
-        """
-        given = {key: option.default for key, option in self.options.items()} | dict(options)
-        self.where = where = context.table("sources")
+    def __init__(self, options: CsvOptions, context: AdapterContext) -> None:
+        """Build the source from its options, built and checked by engage
+        (:func:`engage.adapters.resolve_options`)."""
+        self.where = context.table("sources")
         self.context = context
-        if not given["path"]:
-            raise ConfigError(f"{where}: missing required key 'path' ({self.options['path'].help})")
-        self.path: str = given["path"]
-        self.settings: Settings = build_settings(given, where)
-        self.zone: tzinfo = self._check_zone(given["timezone"], where)
-        self.encoding: str = self._check_encoding(given["encoding"], where)
-        self.delimiter: str | None = self._check_delimiter(given["delimiter"], where)
-        self.date_format: str | None = given["date_format"]
-        self.strict: bool = bool(given["strict"])
-        self.feedback_scale = float(given["feedback_scale"])
-        if not self.feedback_scale > 0:
-            raise ConfigError(
-                f"{where}: feedback_scale must be above 0 (got {given['feedback_scale']!r})"
-            )
-        self.max_bad_ratio = float(given["max_bad_ratio"])
-        if not 0.0 <= self.max_bad_ratio <= 1.0:
-            raise ConfigError(
-                f"{where}: max_bad_ratio must be from 0 to 1 (got {given['max_bad_ratio']!r})"
-            )
+        self.path: str = options.path
+        self.settings: Settings = build_settings(options)
+        self.zone: tzinfo = zone(options.timezone) or UTC
+        self.encoding: str = encoding(options.encoding) or "utf-8-sig"
+        self.delimiter: str | None = delimiter(options.delimiter)
+        self.date_format: str | None = options.date_format
+        self.strict: bool = options.strict
+        self.feedback_scale: float = options.feedback_scale
+        self.max_bad_ratio: float = options.max_bad_ratio
         self.values = ValueMaps(self.settings.values)
         identity = context.identity
         self._options: dict[str, Any] = {
             "name": context.name,
             "settings": self.settings.fingerprint(),
-            "timezone": given["timezone"],
+            "timezone": options.timezone,
             "encoding": self.encoding,
             "delimiter": self.delimiter,
             "date_format": self.date_format,
@@ -140,36 +77,6 @@ class CsvSource:
         }
         #: The options hash of the last pull (it includes the lookup files' stamps).
         self.fingerprint = options_hash(self._options)
-
-    @staticmethod
-    def _check_zone(name: str, where: str) -> tzinfo:
-        if name.upper() == "UTC":
-            return UTC
-        try:
-            return ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ConfigError(
-                f"{where}: timezone: unknown time zone {name!r} (use an IANA name such as 'Europe/Berlin' or 'UTC')"
-            ) from None
-
-    @staticmethod
-    def _check_encoding(name: str, where: str) -> str:
-        try:
-            canonical = codecs.lookup(name).name
-        except LookupError:
-            raise ConfigError(
-                f"{where}: encoding: unknown encoding {name!r} (e.g. 'utf-8', 'latin-1', 'cp1252')"
-            ) from None
-        return "utf-8-sig" if canonical == "utf-8" else canonical
-
-    @staticmethod
-    def _check_delimiter(value: str | None, where: str) -> str | None:
-        if value is None:
-            return None
-        value = {"tab": "\t", "\\t": "\t"}.get(value.lower(), value)
-        if len(value) != 1:
-            raise ConfigError(f"{where}: delimiter must be one character, or 'tab' (got {value!r})")
-        return value
 
     def open(self) -> tuple[list[tuple[str, Path, str]], Lookups, Rows, FileReader]:
         """Find the files and lookup files of a pull, and what reads them.
