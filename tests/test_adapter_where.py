@@ -32,7 +32,7 @@ def test_a_bad_adapter_option_names_the_file_and_the_table(
     monkeypatch.setenv("ENGAGE_LOAD_PLUGINS", "csv")
     result = CliRunner().invoke(cli, ["--config", str(config), "sync"])
     assert result.exit_code != 0
-    assert f"{config}: [sources.files]: values.channel" in result.stderr
+    assert f"{config}: [sources.files]: values['channel']" in result.stderr
 
 
 def test_an_adapter_built_in_code_names_its_table() -> None:
