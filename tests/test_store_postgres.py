@@ -147,3 +147,41 @@ def test_runners_started_together_on_an_empty_database_all_open_it(
     for thread in threads:
         thread.join(60)
     assert outcomes == ["ok 0"] * 6
+
+
+def test_planning_gives_the_server_statistics_for_what_was_loaded(
+    backend: Backend, store_target: str
+) -> None:
+    """After a load, planning ANALYZEs the tables whose statistics are missing or stale (the
+    server's own autovacuum may be off), so the facts query is planned for the real sizes."""
+    _postgres(backend)
+    from datetime import UTC, datetime
+
+    from engage.models import Channel, Direction, Touchpoint
+    from engage.settings import ScoringSettings
+
+    moment = datetime(2026, 3, 1, tzinfo=UTC)
+    with open_store(store_target) as store:  # type: ignore[attr-defined]
+        store.write(
+            [
+                Touchpoint(source="crm", external_id=str(n), customer=f"c{n % 300}.com",
+                           occurred_at=moment, channel=Channel.EMAIL,
+                           direction=Direction.INBOUND)
+                for n in range(3000)
+            ],
+            "crm",
+        )  # fmt: skip
+        conn = store.conn
+        conn.execute("SELECT pg_stat_force_next_flush()")
+
+        def analyzed(table: str) -> bool:
+            row = conn.execute(
+                "SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables "
+                "WHERE schemaname = current_schema() AND relname = %s",
+                (table,),
+            ).fetchone()
+            return bool(row and row[0])
+
+        assert not analyzed("touchpoints")
+        store.begin_planning(moment, ScoringSettings(), "fingerprint")
+        assert analyzed("touchpoints") and analyzed("customers")
