@@ -2,18 +2,17 @@
 
 Tests that take ``store`` (or ``backend``, ``store_target``) run once per backend: SQLite
 (a file in a temporary directory) and PostgreSQL. For PostgreSQL each test module gets a
-database of its own (``engage_test_<random>``, dropped after the module) on the server
-``$ENGAGE_TEST_POSTGRES`` names (default ``postgresql://postgres@127.0.0.1:5432/postgres``,
-the database to connect to while creating it), and each store a fresh schema in it. When
-no server answers, the PostgreSQL half is skipped with the reason, except in CI (``$CI``
-set), where it fails: CI must run it.
+database of its own (``engage_test_<random>``, dropped after the module, from the kit's
+:func:`engage.testing.temporary_database`) on the server ``$ENGAGE_TEST_POSTGRES`` names
+(default ``postgresql://postgres@127.0.0.1:5432/postgres``, the database to connect to
+while creating it), and each store a fresh schema in it. When no server answers, the
+PostgreSQL half is skipped with the reason, except in CI (``$CI`` set), where it fails: CI
+must run it.
 """
 
 from __future__ import annotations
 
 import itertools
-import os
-import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,9 +22,8 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import pytest
 
 from engage.store import Store, open_store
+from engage.testing import temporary_database
 
-ADMIN_ENV = "ENGAGE_TEST_POSTGRES"
-DEFAULT_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 BACKENDS = ("sqlite", "postgresql")
 
 
@@ -87,13 +85,6 @@ class Backend:
             self._spare.append(target)
 
 
-def _server_missing(reason: str) -> None:
-    message = f"PostgreSQL tests: no server ({reason}); set {ADMIN_ENV} to a server's URL"
-    if os.environ.get("CI"):
-        pytest.fail(f"{message} (CI must run them)")
-    pytest.skip(message)
-
-
 @pytest.fixture(scope="module", params=BACKENDS)
 def backend(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
@@ -103,26 +94,13 @@ def backend(
     if request.param == "sqlite":
         yield Backend("sqlite", directory)
         return
-    try:
-        import psycopg
-    except ImportError:
-        _server_missing("psycopg is not installed: pip install '.[postgres]'")
-    admin_url = os.environ.get(ADMIN_ENV, DEFAULT_ADMIN)
-    try:
-        admin = psycopg.connect(admin_url, autocommit=True, connect_timeout=5)
-    except psycopg.Error as exc:
-        _server_missing(f"{admin_url}: {str(exc).strip().splitlines()[0]}")
-    name = f"engage_test_{secrets.token_hex(6)}"
-    admin.execute(f"CREATE DATABASE {name}")
-    database_url = urlunsplit(urlsplit(admin_url)._replace(path=f"/{name}", query=""))
-    backend = Backend("postgresql", directory, database_url)
-    try:
+    with temporary_database() as database_url:
+        import psycopg  # there: temporary_database skips without it
+
+        backend = Backend("postgresql", directory, database_url)
         with psycopg.connect(database_url, autocommit=True) as conn:
             backend._admin = conn
             yield backend
-    finally:
-        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        admin.close()
 
 
 @pytest.fixture

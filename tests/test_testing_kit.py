@@ -18,8 +18,17 @@ from engage.adapters import Notice, Problem, Skipped
 from engage.errors import ConfigError
 from engage.hookspecs import hookimpl
 from engage.plugins import Registry
-from engage.store import Store
-from engage.testing import NOW, Project, Pull, adapter_context, make_task, make_tasks
+from engage.store import Store, open_store
+from engage.testing import (
+    NOW,
+    Project,
+    Pull,
+    adapter_context,
+    make_task,
+    make_tasks,
+    temporary_database,
+)
+from engage.testing.postgres import server_required, server_url
 from tests.support import fakeplugins
 from tests.test_testing_kit_adapters import NotesSource, notes_source_case
 
@@ -349,6 +358,17 @@ class TestBuilders:
         assert make_task(3, customer="globex.io").customer == "globex.io"
         assert [t.key for t in make_tasks(2)] == [make_task(1).key, make_task(2).key]
 
+    def test_make_task_keys_name_the_rule_and_customer(self) -> None:
+        """As engage's keys do: tasks of other rules or customers never share a key; a key
+        given is kept."""
+        assert make_task(1).key == "check_in:acme.com:2026-02-02:1"
+        assert make_task(3, rule="welcome", customer="globex.io").key == (
+            "welcome:globex.io:2026-02-04:3"
+        )
+        assert make_task(1, rule="welcome").key != make_task(1, rule="handover").key
+        assert make_task(customer="globex.io").key != make_task().key
+        assert make_task(key="k1", rule="welcome").key == "k1"
+
 
 class TestFixtures:
     """The pytest plugin's fixtures, loaded through the pytest11 entry point."""
@@ -386,6 +406,69 @@ class TestFixtures:
         engage_register_plugin(Plugin, name="notes-plugin")
         registry = Registry.from_plugins(engage_plugin_manager)
         assert registry.sources["notes"].plugin == "notes-plugin"
+
+
+class TestPostgres:
+    """A PostgreSQL database of a test's own."""
+
+    def test_engage_postgres_database_is_a_fresh_database(
+        self, engage_postgres_database: str
+    ) -> None:
+        """A new database of its own, where a store opens."""
+        import psycopg
+
+        with psycopg.connect(engage_postgres_database) as conn:
+            name = conn.execute("SELECT current_database()").fetchone()
+            tables = conn.execute(
+                "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"
+            ).fetchone()
+        assert name is not None and name[0].startswith("engage_test_")
+        assert tables == (0,)
+        store = open_store(engage_postgres_database)
+        store.close()
+
+    def test_temporary_database_is_dropped_after(self) -> None:
+        """The database is there while the block runs and gone after, connections and all."""
+        psycopg = pytest.importorskip("psycopg")
+        with temporary_database() as url:
+            name = url.rsplit("/", 1)[1]
+            left_open = psycopg.connect(url)  # a connection still open does not stop the drop
+        with psycopg.connect(server_url(), autocommit=True) as admin:
+            found = admin.execute(
+                "SELECT count(*) FROM pg_database WHERE datname = %s", (name,)
+            ).fetchone()
+        left_open.close()
+        assert found == (0,)
+
+    @pytest.mark.parametrize(
+        ("required", "outcome"), [(False, pytest.skip.Exception), (True, pytest.fail.Exception)]
+    )
+    def test_no_server_skips_or_fails_when_required(
+        self, required: bool, outcome: type[BaseException]
+    ) -> None:
+        """No server at the URL: skipped with the reason, or failed where one is required
+        (under CI by default); the message names the server, never its password."""
+        pytest.importorskip("psycopg")
+        url = "postgresql://someone:hunter2@127.0.0.1:1/postgres"
+        with pytest.raises(outcome) as raised, temporary_database(url, required=required):
+            raise AssertionError("no database without a server")
+        message = str(raised.value)
+        assert "PostgreSQL tests: no server (postgresql://someone:***@127.0.0.1:1/postgres" in (
+            message
+        )
+        assert "hunter2" not in message
+
+    def test_server_url_and_when_it_is_required(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Given, else $ENGAGE_TEST_POSTGRES, else a local server; required under $CI."""
+        monkeypatch.delenv("ENGAGE_TEST_POSTGRES", raising=False)
+        monkeypatch.delenv("CI", raising=False)
+        assert server_url() == "postgresql://postgres@127.0.0.1:5432/postgres"
+        assert not server_required()
+        monkeypatch.setenv("ENGAGE_TEST_POSTGRES", "postgresql://db.example/x")
+        monkeypatch.setenv("CI", "true")
+        assert server_url() == "postgresql://db.example/x"
+        assert server_url("postgresql://given/y") == "postgresql://given/y"
+        assert server_required()
 
 
 def test_project_runs_engage_sync_end_to_end(

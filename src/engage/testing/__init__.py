@@ -11,9 +11,12 @@ For plugin authors, the kit (it needs pytest: ``pip install 'engage-core[testing
   :func:`build_sink`: what an adapter test builds.
 - :class:`Project`: a directory with ``engage.toml`` to run ``engage sync`` end to end.
 - :class:`FakeServer`: a loopback HTTP server to build a fake of an API on.
+- :func:`temporary_database`: a PostgreSQL database of a test's own, dropped after it
+  (skipped when no server answers).
 - The pytest plugin (:mod:`engage.testing.plugin`, loaded on its own wherever engage is
-  installed): ``engage_store``, ``engage_context``, ``engage_project``,
-  ``engage_plugin_manager`` and ``engage_register_plugin`` fixtures.
+  installed): ``engage_store``, ``engage_config``, ``engage_context``, ``engage_project``,
+  ``engage_plugin_manager``, ``engage_register_plugin`` and ``engage_postgres_database``
+  fixtures.
 
 The contracts are imported on first use, so code that only needs a fake server does not
 need pytest.
@@ -34,6 +37,7 @@ from engage.testing.builders import (
     make_tasks,
 )
 from engage.testing.fakeserver import FakeServer, Reply, Request
+from engage.testing.postgres import temporary_database
 from engage.testing.project import Project, Run
 from engage.testing.pull import Pull, ids
 
@@ -60,6 +64,7 @@ __all__ = [
     "ids",
     "make_task",
     "make_tasks",
+    "temporary_database",
 ]
 
 _LAZY = {

@@ -23,10 +23,16 @@ OURS = Identity.for_domains(["ourco.com"])
 def make_task(n: int = 1, **changes: Any) -> Task:
     """A check-in task for Jane at Acme, owned by carol@ourco.com; ``n`` makes its key unique.
 
-    Any field can be changed: ``make_task(2, customer="globex.io", kind="email")``.
+    Any field can be changed: ``make_task(2, customer="globex.io", kind="email")``. The key,
+    unless given (``make_task(key="k1")``), is built as engage builds keys, from the rule
+    and the customer: ``make_task(3, rule="welcome", customer="globex.io").key`` is
+    ``"welcome:globex.io:2026-02-04:3"``, so tasks of other rules or customers never share
+    a key.
     """
+    rule = changes.get("rule", "check_in")
+    customer = changes.get("customer", "acme.com")
     base = Task(
-        key=f"check_in:acme.com:2026-02-{n % 28 + 1:02d}:{n}",
+        key=f"{rule}:{customer}:2026-02-{n % 28 + 1:02d}:{n}",
         customer="acme.com",
         rule="check_in",
         title="Check in with Acme",

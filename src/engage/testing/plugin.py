@@ -14,6 +14,10 @@ Fixtures (prefixed ``engage_`` so they never shadow a project's own):
   sync`` through its command line.
 - ``engage_plugin_manager`` / ``engage_register_plugin``: a fresh plugin manager with the
   built-ins only, and a way to register a plugin object on it for one test.
+- ``engage_postgres_database``: the URL of a PostgreSQL database of the test's own, created
+  on the server ``--engage-postgres`` (or ``$ENGAGE_TEST_POSTGRES``, else a local server)
+  names and dropped after; the test is skipped when no server answers, except under CI
+  (``$CI``), where it fails (see :mod:`engage.testing.postgres`).
 
 The contract suites (:class:`~engage.testing.SourceContract`,
 :class:`~engage.testing.SinkContract`) need none of these; their assertions are rewritten
@@ -40,19 +44,22 @@ from engage.adapters import AdapterContext  # noqa: E402  (after the rewrite is 
 from engage.config import Config  # noqa: E402
 from engage.store import Store, open_store  # noqa: E402
 from engage.testing.builders import adapter_context  # noqa: E402
+from engage.testing.postgres import SERVER_ENV, temporary_database  # noqa: E402
 from engage.testing.project import Project  # noqa: E402
-
-POSTGRES_ENV = "ENGAGE_TEST_POSTGRES"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    """``--engage-postgres URL``: also run ``engage_store`` tests on this server."""
+    """``--engage-postgres URL``: also run ``engage_store`` tests on this server, and create
+    ``engage_postgres_database`` databases there."""
     group = parser.getgroup("engage", "engage plugin testing")
     group.addoption(
         "--engage-postgres",
-        default=os.environ.get(POSTGRES_ENV) or None,
+        default=os.environ.get(SERVER_ENV) or None,
         metavar="URL",
-        help=f"also run engage_store tests on this PostgreSQL server (default ${POSTGRES_ENV})",
+        help=(
+            "also run engage_store tests on this PostgreSQL server, and create "
+            f"engage_postgres_database databases there (default ${SERVER_ENV})"
+        ),
     )
 
 
@@ -97,6 +104,14 @@ def _postgres_store(url: str) -> Iterator[Store]:
             store.close()
         finally:
             admin.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture
+def engage_postgres_database(pytestconfig: pytest.Config) -> Iterator[str]:
+    """The URL of a fresh PostgreSQL database of this test's own, dropped after it (see
+    :func:`engage.testing.postgres.temporary_database`)."""
+    with temporary_database(pytestconfig.getoption("engage_postgres", None)) as url:
+        yield url
 
 
 @pytest.fixture
