@@ -45,11 +45,11 @@ import sys
 import textwrap
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit, urlunsplit
+from urllib.parse import parse_qs
 
 import attrs
 import pytest
@@ -61,9 +61,6 @@ from engage.testing import FakeServer, Reply, Request
 from engage_gmail.gtasks import key_of
 
 pytestmark = pytest.mark.faults
-
-ADMIN_ENV = "ENGAGE_TEST_POSTGRES"
-DEFAULT_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 AS_OF = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 RUNNERS = 6
@@ -121,38 +118,6 @@ RUNNER = textwrap.dedent(
     cli.main(sys.argv[3:], prog_name="engage")
     """
 )
-
-
-# -- the PostgreSQL database ---------------------------------------------------------------------
-
-
-def _server_missing(reason: str) -> None:
-    """Skip with the reason, except in CI (``$CI`` set), where the test must run."""
-    message = f"PostgreSQL tests: no server ({reason}); set {ADMIN_ENV} to a server's URL"
-    if os.environ.get("CI"):
-        pytest.fail(f"{message} (CI must run them)")
-    pytest.skip(message)
-
-
-@pytest.fixture
-def database() -> Iterator[str]:
-    """The URL of a fresh PostgreSQL database of this test's own, dropped after it."""
-    try:
-        import psycopg
-    except ImportError:
-        _server_missing("psycopg is not installed: pip install 'engage-core[postgres]'")
-    admin_url = os.environ.get(ADMIN_ENV, DEFAULT_ADMIN)
-    try:
-        admin = psycopg.connect(admin_url, autocommit=True, connect_timeout=5)
-    except psycopg.Error as exc:
-        _server_missing(f"{admin_url}: {str(exc).strip().splitlines()[0]}")
-    name = f"engage_test_{secrets.token_hex(6)}"
-    admin.execute(f"CREATE DATABASE {name}")
-    try:
-        yield urlunsplit(urlsplit(admin_url)._replace(path=f"/{name}", query=""))
-    finally:
-        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        admin.close()
 
 
 # -- fakes that know who asked, and when ---------------------------------------------------------
@@ -569,7 +534,7 @@ def overlaps(spans: list[Span], origin: float) -> list[str]:
 
 
 def test_six_runners_killed_at_random_store_and_push_everything_once(
-    database: str, tmp_path: Path
+    engage_postgres_database: str, tmp_path: Path
 ) -> None:
     """Killed and restarted runners on one PostgreSQL store end where one runner on SQLite
     does: the same touchpoints, customers and planned tasks; each task in each sink once;
@@ -587,7 +552,7 @@ def test_six_runners_killed_at_random_store_and_push_everything_once(
         serve(server)
     try:
         inputs = Inputs(tmp_path, rng, mailboxes)
-        shared = config(tmp_path, database, mailboxes, tasks, "sheet.csv")
+        shared = config(tmp_path, engage_postgres_database, mailboxes, tasks, "sheet.csv")
         alone = config(tmp_path, str(tmp_path / "oracle.db"), mailboxes, oracle_tasks, "one.csv")
         last = chaos(team, shared, rng, inputs.more)
         oracle = team.start("oracle", alone)  # the inputs are final now
@@ -617,7 +582,7 @@ def test_six_runners_killed_at_random_store_and_push_everything_once(
     assert finals and quiet(finals[-1]), f"{where}: the store never went quiet: {finals[-1:]}"
 
     # every touchpoint stored once, none lost: the store one runner makes of the same inputs
-    shared_store, one = contents(database), contents(str(tmp_path / "oracle.db"))
+    shared_store, one = contents(engage_postgres_database), contents(str(tmp_path / "oracle.db"))
     for what in ("touchpoints", "customers", "planned"):
         assert shared_store[what] == one[what], (
             f"{where}: {what} differ from one runner's: "
@@ -738,7 +703,7 @@ def test_a_planner_killed_before_saving_plans_leaves_no_plan_stale(
     killed once it chose whom to plan; the sync after it plans as a fresh store would."""
     store = str(tmp_path / "engage.db")
     if backend == "postgresql":
-        store = request.getfixturevalue("database")
+        store = request.getfixturevalue("engage_postgres_database")
     shared, fresh = tmp_path / "shared", tmp_path / "fresh"
     shared.mkdir()
     fresh.mkdir()
