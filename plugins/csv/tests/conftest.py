@@ -1,4 +1,5 @@
-"""Shared helpers: build a CsvSource over files in tmp_path and pull from it."""
+"""Shared helpers: build a CsvSource over files in tmp_path and pull from it (a
+:class:`engage.testing.Pull`)."""
 
 from __future__ import annotations
 
@@ -9,57 +10,21 @@ from typing import Any
 
 import pytest
 
-from engage.adapters import (
-    AdapterContext,
-    Checkpoint,
-    Problem,
-    Skipped,
-    SourceItem,
-    resolve_options,
-)
+from engage.adapters import AdapterContext, resolve_options
 from engage.identity import Identity
-from engage.models import Contact, Customer, Touchpoint
+from engage.testing import Project, Pull
 from engage_csv import CsvSource
 
 DATA = Path(__file__).parent / "data"
 IDENTITY = Identity.for_domains(["ourco.com"])
 
 
-class Pull:
-    """The items of one pull, sorted by kind."""
-
-    def __init__(self, items: list[SourceItem]) -> None:
-        self.items = items
-        self.touchpoints = [i for i in items if isinstance(i, Touchpoint)]
-        self.customers = [i for i in items if isinstance(i, Customer)]
-        self.contacts = [i for i in items if isinstance(i, Contact)]
-        self.problems = [i.message for i in items if isinstance(i, Problem)]
-        self.checkpoints = [i.cursor for i in items if isinstance(i, Checkpoint)]
-        self.skipped: dict[str, int] = {}
-        for item in items:
-            if isinstance(item, Skipped):
-                self.skipped[item.what] = self.skipped.get(item.what, 0) + item.count
-
-    @property
-    def cursor(self) -> str:
-        """The last checkpoint's cursor."""
-        return self.checkpoints[-1]
-
-
 @pytest.fixture
 def write(tmp_path: Path) -> Callable[..., Path]:
-    """Write a file under tmp_path: write("a.csv", "text") or write("a.csv", b"bytes")."""
+    """Write a file under tmp_path: write("a.csv", "text") or write("a.csv", b"bytes")
+    (:meth:`engage.testing.Project.write`: UTF-8, line ends as given)."""
 
-    def write(name: str, content: str | bytes) -> Path:
-        path = tmp_path / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
-            path.write_bytes(content)
-        else:
-            path.write_text(content, encoding="utf-8", newline="")
-        return path
-
-    return write
+    return Project(tmp_path).write
 
 
 @pytest.fixture
@@ -89,6 +54,6 @@ def pull(source: Callable[..., CsvSource]) -> Callable[..., Pull]:
     """Pull once: pull(cursor=None, **options)."""
 
     def pull(cursor: str | None = None, **options: Any) -> Pull:
-        return Pull(list(source(**options).pull(cursor)))
+        return Pull.run(source(**options), cursor)
 
     return pull

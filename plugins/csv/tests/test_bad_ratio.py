@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from conftest import Pull
 
 from engage.adapters import Checkpoint, Problem
 from engage.cli import cli
 from engage.errors import ConfigError, SourceError
 from engage.models import Touchpoint
+from engage.testing import Pull
 from engage_csv import CsvSource
 
 Write = Callable[..., Path]

@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Pull
 
 from engage.cursors import CursorError
 from engage.errors import SourceError
+from engage.testing import Pull
 from engage_csv.cursor import PARSER_VERSION, load_cursor
 
 Write = Callable[..., Path]

@@ -6,10 +6,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from conftest import Pull
 from hypothesis import given
 from hypothesis import strategies as st
 
+from engage.testing import Pull
 from engage_csv.dates import DateParser, evidence, format_for
 
 Write = Callable[..., Path]

@@ -6,9 +6,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import Pull
 
 from engage.errors import ConfigError, SourceError
+from engage.testing import Pull
 from engage_csv import CsvSource
 
 Write = Callable[..., Path]

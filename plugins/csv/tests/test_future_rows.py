@@ -10,11 +10,12 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from conftest import IDENTITY, Pull
+from conftest import IDENTITY
 
 from engage.adapters import AdapterContext, resolve_options
 from engage.cli import cli
 from engage.errors import SourceError
+from engage.testing import Pull
 from engage_csv import CsvSource
 
 Write = Callable[..., Path]
@@ -72,7 +73,7 @@ class TestFutureRows:
         source = at(
             tmp_path, Clock(NOW), path="t.csv", timezone="America/Los_Angeles", max_bad_ratio=1.0
         )
-        result = Pull(list(source.pull(None)))  # 2026-03-03 04:00 UTC: 40 hours ahead
+        result = Pull.run(source)  # 2026-03-03 04:00 UTC: 40 hours ahead
         assert result.problems == ["t.csv:2: occurred_at: in the future (got '2026-03-02 20:00')"]
 
     def test_the_clock_is_read_at_each_pull(self, write: Write, tmp_path: Path) -> None:
@@ -80,9 +81,9 @@ class TestFutureRows:
         write("t.csv", "occurred_at,email\n2026-03-05T09:00Z,jo@acme.com\n")
         clock = Clock(NOW)
         source = at(tmp_path, clock, path="t.csv", max_bad_ratio=1.0)
-        assert Pull(list(source.pull(None))).touchpoints == []
+        assert Pull.run(source).touchpoints == []
         clock.now = NOW + timedelta(days=4)
-        assert len(Pull(list(source.pull(None))).touchpoints) == 1
+        assert len(Pull.run(source).touchpoints) == 1
 
     def test_strict_stops_at_a_row_from_the_future(self, write: Write, pull: PullFn) -> None:
         """With strict = true it stops the pull like any bad row."""

@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Pull
 
 from engage.errors import ConfigError, SourceError
+from engage.testing import Pull
 from engage_csv import CsvSource
 
 Write = Callable[..., Path]

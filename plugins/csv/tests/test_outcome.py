@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import Pull
 
 from engage.cli import cli
 from engage.models import Channel
+from engage.testing import Pull
 from engage_csv.fields import FieldError, parse_outcome
 
 Write = Callable[..., Path]

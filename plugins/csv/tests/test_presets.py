@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from conftest import Pull
 
 from engage.cli import cli
 from engage.errors import ConfigError, SourceError
 from engage.models import Channel, Direction
+from engage.testing import Pull
 from engage_csv import CsvSource
 
 Write = Callable[..., Path]

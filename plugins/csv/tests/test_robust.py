@@ -8,11 +8,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import Pull
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engage.errors import SourceError
+from engage.testing import Pull
 from engage_csv.reader import Lines, detect_encoding, nul_pattern, records
 
 Write = Callable[..., Path]

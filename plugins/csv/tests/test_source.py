@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
-from conftest import Pull
 
 from engage.adapters import AdapterContext
 from engage.errors import ConfigError, SourceError
 from engage.models import Channel, Contact, Customer, Direction
+from engage.testing import Pull
 from engage_csv import CsvSource
 from engage_csv.options import CsvOptions
 

@@ -6,10 +6,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import Pull
 
 from engage.errors import ConfigError
 from engage.models import Channel, Direction
+from engage.testing import Pull
 from engage_csv import CsvSource
 
 Write = Callable[..., Path]
