@@ -7,8 +7,8 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 from test_sink import sink as sink_at
-from test_sink import task
 
+from engage.testing import make_task
 from engage_csv import CsvSink, keyindex
 from engage_csv.keyindex import KeyIndex
 
@@ -42,44 +42,47 @@ def test_many_keys_stay_findable_across_merges() -> None:
 
 def test_the_index_beside_the_file_holds_every_key_written(tmp_path: Path) -> None:
     out = sink(tmp_path)
-    out.create([task("k1"), task("k2")])
-    out.create([task("k3")])
+    out.create([make_task(key="k1"), make_task(key="k2")])
+    out.create([make_task(key="k3")])
     path = tmp_path / "tasks.csv"
     saved = keyindex.load(keyindex.index_path(path), stamp(path))
     assert saved is not None and all(k in saved for k in ("k1", "k2", "k3")) and "k4" not in saved
-    assert sink(tmp_path).find([task("k3"), task("k4")]) == {"k3": "k3"}
+    assert sink(tmp_path).find([make_task(key="k3"), make_task(key="k4")]) == {"k3": "k3"}
 
 
 def test_rows_added_behind_the_index_are_read_from_the_file(tmp_path: Path) -> None:
     """An index whose stamp no longer matches the file is not trusted: the file is parsed."""
-    sink(tmp_path).create([task("k1")])
+    sink(tmp_path).create([make_task(key="k1")])
     path = tmp_path / "tasks.csv"
     with path.open("a", encoding="utf-8", newline="") as handle:
         handle.write("hand-added,acme.com,check_in,t,2024-03-08,high,call,,,r,b,x\r\n")
     out = sink(tmp_path)
-    assert out.find([task("hand-added"), task("k1")]) == {"hand-added": "hand-added", "k1": "k1"}
-    out.create([task("hand-added"), task("k2")])
+    assert out.find([make_task(key="hand-added"), make_task(key="k1")]) == {
+        "hand-added": "hand-added",
+        "k1": "k1",
+    }
+    out.create([make_task(key="hand-added"), make_task(key="k2")])
     assert path.read_text().count("hand-added") == 1
 
 
 def test_a_damaged_index_is_ignored(tmp_path: Path) -> None:
-    sink(tmp_path).create([task("k1")])
+    sink(tmp_path).create([make_task(key="k1")])
     index = keyindex.index_path(tmp_path / "tasks.csv")
     index.write_bytes(index.read_bytes()[:-3])
-    assert sink(tmp_path).find([task("k1")]) == {"k1": "k1"}
+    assert sink(tmp_path).find([make_task(key="k1")]) == {"k1": "k1"}
     index.write_bytes(b"not an index at all, but long enough")
     out = sink(tmp_path)
-    out.create([task("k1"), task("k2")])
+    out.create([make_task(key="k1"), make_task(key="k2")])
     assert (tmp_path / "tasks.csv").read_text().count("k1,") == 1
-    assert sink(tmp_path).find([task("k2")]) == {"k2": "k2"}
+    assert sink(tmp_path).find([make_task(key="k2")]) == {"k2": "k2"}
 
 
 def test_a_crash_after_the_rows_before_the_index_is_caught_up(tmp_path: Path) -> None:
     """Rows appended whose digests never reached the index: the stale stamp sends a re-read."""
     out = sink(tmp_path)
-    out.create([task("k1")])
+    out.create([make_task(key="k1")])
     index = keyindex.index_path(tmp_path / "tasks.csv")
     before = index.read_bytes()
-    out.create([task("k2")])
+    out.create([make_task(key="k2")])
     index.write_bytes(before)  # as if the process died before updating the index
-    assert sink(tmp_path).find([task("k2")]) == {"k2": "k2"}
+    assert sink(tmp_path).find([make_task(key="k2")]) == {"k2": "k2"}

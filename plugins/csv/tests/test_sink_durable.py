@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 from test_sink import sink as sink_at
-from test_sink import task
 
 from engage.errors import SinkError
 from engage.models import Task
+from engage.testing import make_task
 from engage_csv import CsvSink, keyindex, taskfile
 from engage_csv.sink import COLUMNS
 
@@ -32,7 +32,7 @@ def sink(base: Path) -> CsvSink:
 
 def batch(prefix: str, count: int = 100) -> list[Task]:
     """About 300 bytes a task: a batch of 100 is far bigger than a page of slack."""
-    return [task(f"{prefix}{i}", body="x" * 200 + "\n" + BODY) for i in range(count)]
+    return [make_task(key=f"{prefix}{i}", body="x" * 200 + "\n" + BODY) for i in range(count)]
 
 
 def table(path: Path) -> list[list[str]]:
@@ -77,7 +77,7 @@ class TestAppendTakenBack:
     ) -> None:
         """Half a batch written, then ENOSPC: the file is cut back; the keys were not written."""
         out = sink(tmp_path)
-        first = [task("k1")]
+        first = [make_task(key="k1")]
         out.create(first)
         path = tmp_path / "tasks.csv"
         before = path.read_bytes()
@@ -105,7 +105,7 @@ class TestAppendTakenBack:
     ) -> None:
         """An error that shows only when the bytes are flushed to disk counts as a failed write."""
         out = sink(tmp_path)
-        out.create([task("k1")])
+        out.create([make_task(key="k1")])
         path = tmp_path / "tasks.csv"
         before = path.read_bytes()
         real = os.fsync
@@ -119,7 +119,7 @@ class TestAppendTakenBack:
 
         monkeypatch.setattr(os, "fsync", fsync)
         with pytest.raises(SinkError, match=r"^tasks\.csv: input/output error; nothing of"):
-            out.create([task("k2")])
+            out.create([make_task(key="k2")])
         assert path.read_bytes() == before
 
     def test_when_the_undo_fails_too_the_next_run_repairs(
@@ -127,9 +127,9 @@ class TestAppendTakenBack:
     ) -> None:
         """A batch that could not be cut back is moved aside at the next open, its tasks written again."""
         out = sink(tmp_path)
-        first = [task("k1")]
+        first = [make_task(key="k1")]
         out.create(first)
-        tasks = [task("k2", body=BODY), task("k3", body=BODY)]
+        tasks = [make_task(key="k2", body=BODY), make_task(key="k3", body=BODY)]
 
         def most(fd: int, data: bytes) -> None:
             os.write(fd, data[: data.index(b"second line", data.index(b"k3,"))])
@@ -279,16 +279,16 @@ class TestRepair:
         self, tmp_path: Path, where: Callable[[bytes], int]
     ) -> None:
         """The cut row goes to NAME.engage-damaged with a notice; its key is not counted."""
-        first = [task("k1", body=BODY)]
+        first = [make_task(key="k1", body=BODY)]
         sink(tmp_path).create(first)
         path = tmp_path / "tasks.csv"
         whole = path.read_bytes()
-        sink(tmp_path).create([task("k2", body=BODY)])
+        sink(tmp_path).create([make_task(key="k2", body=BODY)])
         data = path.read_bytes()
         at = len(whole) + where(data[len(whole) :])
         path.write_bytes(data[:at])
         out = sink(tmp_path)
-        assert out.find([task("k1"), task("k2")]) == {"k1": "k1"}
+        assert out.find([make_task(key="k1"), make_task(key="k2")]) == {"k1": "k1"}
         assert out.notices == [
             "tasks.csv: the last row was cut off (a crash or a full disk while writing); "
             "moved it to tasks.csv.engage-damaged, so its task is written again"
@@ -297,9 +297,9 @@ class TestRepair:
         damaged = (tmp_path / "tasks.csv.engage-damaged").read_bytes()
         cut = data[len(whole) : at]
         assert damaged == (cut if cut.endswith(b"\n") else cut + b"\r\n")
-        out.create([task("k1"), task("k2", body=BODY)])
-        sink(tmp_path).create([task("k2")])
-        assert_written_once(tmp_path, [], [*first, task("k2")])
+        out.create([make_task(key="k1"), make_task(key="k2", body=BODY)])
+        sink(tmp_path).create([make_task(key="k2")])
+        assert_written_once(tmp_path, [], [*first, make_task(key="k2")])
         assert table(path)[2][COLUMNS.index("body")] == BODY
 
     def test_a_cut_off_header_is_written_again(self, tmp_path: Path) -> None:
@@ -307,26 +307,26 @@ class TestRepair:
         path = tmp_path / "tasks.csv"
         path.write_bytes(b"key,customer,ru")
         out = sink(tmp_path)
-        out.create([task("k1")])
-        assert_written_once(tmp_path, [], [task("k1")])
+        out.create([make_task(key="k1")])
+        assert_written_once(tmp_path, [], [make_task(key="k1")])
         assert "the header was cut off" in out.notices[0]
 
     def test_a_whole_last_row_without_a_line_ending_is_kept(self, tmp_path: Path) -> None:
         """A spreadsheet may save the last row without a line ending: it is ended, not moved."""
-        first = [task("k1"), task("k2", body=BODY)]
+        first = [make_task(key="k1"), make_task(key="k2", body=BODY)]
         sink(tmp_path).create(first)
         path = tmp_path / "tasks.csv"
         path.write_bytes(path.read_bytes().removesuffix(b"\r\n"))
         out = sink(tmp_path)
         assert out.find(first) == {"k1": "k1", "k2": "k2"}
         assert out.notices == [] and not (tmp_path / "tasks.csv.engage-damaged").exists()
-        out.create([task("k3")])
-        assert_written_once(tmp_path, first, [task("k3")])
+        out.create([make_task(key="k3")])
+        assert_written_once(tmp_path, first, [make_task(key="k3")])
 
     def test_repairs_accumulate_in_the_damaged_file(self, tmp_path: Path) -> None:
         """A second repair adds to NAME.engage-damaged; nothing moved aside is lost."""
         path = tmp_path / "tasks.csv"
-        sink(tmp_path).create([task("k1")])
+        sink(tmp_path).create([make_task(key="k1")])
         for torn in (b"torn,one", b'torn,"two\n'):
             path.write_bytes(path.read_bytes() + torn)
             sink(tmp_path).find([])
@@ -336,12 +336,12 @@ class TestRepair:
     def test_a_file_that_cannot_be_repaired_is_left_alone(self, tmp_path: Path) -> None:
         """If the cut row cannot be saved aside, the run stops with the file untouched."""
         path = tmp_path / "tasks.csv"
-        sink(tmp_path).create([task("k1")])
+        sink(tmp_path).create([make_task(key="k1")])
         path.write_bytes(path.read_bytes() + b"torn,row")
         before = path.read_bytes()
         (tmp_path / "tasks.csv.engage-damaged").mkdir()  # in the way
         with pytest.raises(SinkError, match=r"^tasks\.csv: the file ends in a cut-off row that"):
-            sink(tmp_path).find([task("k1")])
+            sink(tmp_path).find([make_task(key="k1")])
         assert path.read_bytes() == before
 
 
@@ -356,7 +356,7 @@ def test_nothing_is_read_before_the_sink_is_used(tmp_path: Path) -> None:
 def test_bytes_that_are_not_utf8_survive_a_rewrite(tmp_path: Path) -> None:
     """A row saved by hand in Latin-1 keeps its bytes when engage rewrites the file."""
     out = sink(tmp_path)
-    out.create([task("k1")])
+    out.create([make_task(key="k1")])
     path = tmp_path / "tasks.csv"
     hand = "mine,acme.com,,Caf\xe9 with J\xfcrgen,,,,,,,,,open,\r\n".encode("latin-1")
     path.write_bytes(path.read_bytes() + hand)

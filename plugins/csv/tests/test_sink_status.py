@@ -9,10 +9,11 @@ import threading
 from pathlib import Path
 
 import pytest
-from test_sink import read, task
+from test_sink import read
 from test_sink import sink as sink_at
 
 from engage.errors import SinkError
+from engage.testing import make_task
 from engage_csv import CsvSink, keyindex, taskfile
 from engage_csv.sink import COLUMNS
 
@@ -48,7 +49,7 @@ class TestComplete:
     def test_complete_marks_rows_cleared_with_the_time(self, tmp_path: Path) -> None:
         """Completed keys become cleared with cleared_at; the others stay open."""
         out = sink(tmp_path)
-        out.create([task("k1"), task("k2"), task("k3")])
+        out.create([make_task(key="k1"), make_task(key="k2"), make_task(key="k3")])
         results = list(out.complete({"k1": "k1", "k3": "k3", "gone": "gone"}))
         assert [(r.key, r.ok) for r in results] == [("k1", True), ("k3", True), ("gone", False)]
         rows = read(tmp_path / "tasks.csv")
@@ -57,21 +58,21 @@ class TestComplete:
             ("k2", "open", ""),
             ("k3", "cleared", CLEARED_AT),
         ]
-        assert rows[0]["body"] == "It has been 40 days."
+        assert rows[0]["body"] == make_task().body  # a body of lines, kept
 
     def test_cleared_rows_still_count_as_written(self, tmp_path: Path) -> None:
         """A cleared row keeps its key: it is found and never appended again."""
         out = sink(tmp_path)
-        out.create([task("k1")])
+        out.create([make_task(key="k1")])
         out.complete({"k1": "k1"})
-        assert sink(tmp_path).find([task("k1")]) == {"k1": "k1"}
-        sink(tmp_path).create([task("k1"), task("k2")])
+        assert sink(tmp_path).find([make_task(key="k1")]) == {"k1": "k1"}
+        sink(tmp_path).create([make_task(key="k1"), make_task(key="k2")])
         assert [r["key"] for r in read(tmp_path / "tasks.csv")] == ["k1", "k2"]
 
     def test_the_index_moves_on_with_a_rewrite(self, tmp_path: Path) -> None:
         """After a rewrite the index beside the file is up to date with it (no re-parse needed)."""
         out = sink(tmp_path)
-        out.create([task("k1"), task("k2")])
+        out.create([make_task(key="k1"), make_task(key="k2")])
         out.complete({"k2": "k2"})
         path = tmp_path / "tasks.csv"
         saved = keyindex.load(keyindex.index_path(path), stamp(path))
@@ -80,7 +81,7 @@ class TestComplete:
     def test_completing_again_changes_nothing(self, tmp_path: Path) -> None:
         """A row already cleared keeps its first cleared_at; the file is not rewritten."""
         out = sink(tmp_path)
-        out.create([task("k1")])
+        out.create([make_task(key="k1")])
         out.complete({"k1": "k1"})
         path = tmp_path / "tasks.csv"
         before = path.read_bytes(), os.stat(path).st_ino
@@ -95,7 +96,7 @@ class TestHandEdits:
     def test_hand_added_rows_and_columns_survive(self, tmp_path: Path) -> None:
         """An extra column, a hand-added row, an edited title and a status set by hand are kept."""
         out = sink(tmp_path)
-        out.create([task("k1"), task("k2"), task("k3")])
+        out.create([make_task(key="k1"), make_task(key="k2"), make_task(key="k3")])
         path = tmp_path / "tasks.csv"
 
         def by_hand(rows: list[list[str]]) -> None:
@@ -118,17 +119,17 @@ class TestHandEdits:
         ]
         assert rows[0]["title"] == "Call Jane, not Bob"
         assert path.read_bytes().split(b"\r\n")[-2] == hand_row
-        out.create([task("k4")])
+        out.create([make_task(key="k4")])
         last = read(path)[-1]
         assert (last["key"], last["status"], last["notes"]) == ("k4", "open", "")
 
     def test_reordered_columns_are_written_in_the_file_s_order(self, tmp_path: Path) -> None:
         """A person who moved columns gets new rows in their order."""
         out = sink(tmp_path)
-        out.create([task("k1")])
+        out.create([make_task(key="k1")])
         path = tmp_path / "tasks.csv"
         edit(path, lambda rows: [row.reverse() for row in rows])
-        out.create([task("k2")])
+        out.create([make_task(key="k2")])
         out.complete({"k2": "k2"})
         rows = read(path)
         assert list(rows[0]) == list(reversed(COLUMNS))
@@ -150,7 +151,7 @@ class TestUpgrade:
         """The columns are added, every row already there is open, and appending goes on."""
         path = self.old_file(tmp_path)
         out = sink(tmp_path)
-        out.create([task("k1")])
+        out.create([make_task(key="k1")])
         rows = rows_of(path.read_text(encoding="utf-8"))
         assert rows[0] == list(COLUMNS)
         assert rows[1] == ["old1", *["x"] * 11, "open", ""]
@@ -160,7 +161,10 @@ class TestUpgrade:
         assert out.notices == [
             "tasks.csv: added the columns status, cleared_at; the rows already there are open"
         ]
-        assert sink(tmp_path).find([task("old1"), task("k1")]) == {"old1": "old1", "k1": "k1"}
+        assert sink(tmp_path).find([make_task(key="old1"), make_task(key="k1")]) == {
+            "old1": "old1",
+            "k1": "k1",
+        }
 
     def test_complete_on_an_old_file(self, tmp_path: Path) -> None:
         """complete upgrades the file first, then marks the row; a byte-order mark is kept."""
@@ -186,7 +190,7 @@ class TestAtomicRewrite:
         """A thread reading the file during 150 rewrites always finds every row, whole."""
         out = sink(tmp_path)
         keys = [f"k{i}" for i in range(150)]
-        out.create([task(k, body="first line\nsecond line, with a comma") for k in keys])
+        out.create([make_task(key=k, body="first line\nsecond line, with a comma") for k in keys])
         path = tmp_path / "tasks.csv"
         done = threading.Event()
         seen: list[tuple[int, bool, bool]] = []
@@ -220,7 +224,7 @@ class TestAtomicRewrite:
     ) -> None:
         """If the rename never happens, the task file is as it was and no temporary is left."""
         out = sink(tmp_path)
-        out.create([task("k1"), task("k2")])
+        out.create([make_task(key="k1"), make_task(key="k2")])
         path = tmp_path / "tasks.csv"
         before = path.read_bytes()
 
@@ -242,7 +246,7 @@ class TestAtomicRewrite:
     def test_the_file_keeps_its_permissions(self, tmp_path: Path) -> None:
         """The rewritten file has the mode the task file had."""
         out = sink(tmp_path)
-        out.create([task("k1")])
+        out.create([make_task(key="k1")])
         path = tmp_path / "tasks.csv"
         path.chmod(0o640)
         out.complete({"k1": "k1"})
@@ -253,7 +257,7 @@ class TestAtomicRewrite:
     ) -> None:
         """Someone appending while engage rewrites: engage reads the file again, nothing is lost."""
         out = sink(tmp_path)
-        out.create([task("k1")])
+        out.create([make_task(key="k1")])
         path = tmp_path / "tasks.csv"
         real = taskfile.rewrite
         calls: list[int] = []
@@ -274,4 +278,4 @@ class TestAtomicRewrite:
             ("k1", "cleared"),
             ("late", "cleared"),
         ]
-        assert sink(tmp_path).find([task("late")]) == {"late": "late"}
+        assert sink(tmp_path).find([make_task(key="late")]) == {"late": "late"}
