@@ -490,3 +490,18 @@ def test_project_runs_engage_sync_end_to_end(
     assert run.code == 0, run.stderr
     assert run.json["sources"]["notes"]["touchpoints"] == 1
     assert (project.path / "engage.db").exists()
+
+
+def test_project_environ_is_what_its_commands_run_with(tmp_path: Path) -> None:
+    """For engage in a process of its own: the project's config and plugins and its env, no
+    ENGAGE_AS_OF, the rest of the base kept; the base itself is not changed."""
+    project = Project(tmp_path, plugins=("csv", "gmail"), env={"TOKEN": "t"})
+    base = {"PATH": "/bin", "ENGAGE_AS_OF": "2026-01-01", "ENGAGE_CONFIG": "elsewhere.toml"}
+    assert project.environ(base) == {
+        "PATH": "/bin",
+        "ENGAGE_CONFIG": str(tmp_path / "engage.toml"),
+        "ENGAGE_LOAD_PLUGINS": "csv,gmail",
+        "TOKEN": "t",
+    }
+    assert base["ENGAGE_AS_OF"] == "2026-01-01"
+    assert project.environ()["ENGAGE_LOAD_PLUGINS"] == "csv,gmail"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import os
 import sqlite3
 import subprocess
 import sys
@@ -11,8 +10,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from test_end_to_end import AS_OF, CONFIG, HEADER, ROWS, sync, task_rows
+from test_end_to_end import AS_OF, crm_project, sync, task_rows
 
+from engage.testing import Project
 from engage_csv.sink import COLUMNS
 
 #: ``engage sync`` whose process dies while appending the batch, after the bytes before
@@ -40,27 +40,22 @@ CRASHING_SYNC = textwrap.dedent(
 
 
 @pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The CRM export and config of test_end_to_end, in tmp_path, as the working directory."""
-    (tmp_path / "engage.toml").write_text(CONFIG.format(extra=""))
-    (tmp_path / "export.csv").write_text(HEADER + "".join(ROWS))
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("ENGAGE_CONFIG", raising=False)
-    monkeypatch.setenv("ENGAGE_LOAD_PLUGINS", "csv")
-    return tmp_path
+def project(tmp_path: Path) -> Project:
+    """The CRM export and config of test_end_to_end, in tmp_path."""
+    return crm_project(tmp_path)
 
 
-def ledger(project: Path) -> dict[str, int]:
+def ledger(project: Project) -> dict[str, int]:
     """Ledger status → count for the task file's sink."""
-    with sqlite3.connect(project / "engage.db") as db:
+    with sqlite3.connect(project.path / "engage.db") as db:
         rows = db.execute(
             "SELECT status, count(*) FROM ledger WHERE sink = 'todo' GROUP BY status"
         ).fetchall()
     return {status: count for status, count in rows}
 
 
-def table(project: Path) -> list[list[str]]:
-    with (project / "follow-ups.csv").open(encoding="utf-8", newline="") as handle:
+def table(project: Project) -> list[list[str]]:
+    with (project.path / "follow-ups.csv").open(encoding="utf-8", newline="") as handle:
         return list(csv.reader(handle))
 
 
@@ -73,13 +68,13 @@ def table(project: Path) -> list[list[str]]:
     ],
 )
 def test_a_push_cut_by_a_crash_is_repaired_and_the_task_written_once(
-    project: Path, marker: str, extra: int
+    project: Project, marker: str, extra: int
 ) -> None:
     """The cut row is moved aside; its task is pushed again, once; the file matches the ledger."""
     crashed = subprocess.run(
         [sys.executable, "-c", CRASHING_SYNC, marker, str(extra), AS_OF],
-        cwd=project,
-        env=dict(os.environ),
+        cwd=project.path,
+        env=project.environ(),
         capture_output=True,
         text=True,
         check=False,
@@ -87,19 +82,20 @@ def test_a_push_cut_by_a_crash_is_repaired_and_the_task_written_once(
     assert crashed.returncode == 70, crashed.stderr
     assert ledger(project) == {"pending": 4}
 
-    code, report, stderr = sync()
-    assert code == 0, stderr
+    run = sync(project)
+    assert run.code == 0, run.stderr
+    report = run.json
     todo = report["sinks"]["todo"]
     assert (todo["recovered"], todo["pushed"]) == (2, 2)
     assert todo["notices"] == [
         "follow-ups.csv: the last row was cut off (a crash or a full disk while writing); "
         "moved it to follow-ups.csv.engage-damaged, so its task is written again"
     ]
-    damaged = (project / "follow-ups.csv.engage-damaged").read_text(encoding="utf-8")
+    damaged = (project.path / "follow-ups.csv.engage-damaged").read_text(encoding="utf-8")
     assert damaged.startswith("welcome:jo@gmail.com:")
 
-    code, again, _ = sync()
-    assert code == 0 and again["sinks"]["todo"]["pushed"] == 0
+    again = sync(project)
+    assert again.code == 0 and again.json["sinks"]["todo"]["pushed"] == 0
     rows = table(project)
     assert rows[0] == list(COLUMNS)
     assert all(len(row) == len(COLUMNS) for row in rows)
@@ -108,14 +104,15 @@ def test_a_push_cut_by_a_crash_is_repaired_and_the_task_written_once(
     assert any(key.startswith("welcome:jo@gmail.com:") for key in keys)
 
 
-def test_a_task_no_longer_wanted_is_marked_cleared(project: Path) -> None:
+def test_a_task_no_longer_wanted_is_marked_cleared(project: Project) -> None:
     """Our reply clears the 'unanswered' task: its row says cleared, with the time."""
-    sync()
+    sync(project)
     before = {row["key"]: row for row in task_rows(project)}
-    with (project / "export.csv").open("a") as handle:
+    with (project.path / "export.csv").open("a") as handle:
         handle.write("2026-02-28 15:00,jane@acme.com,Jane Doe,Email,out,carol@ourco.com\n")
-    code, report, _ = sync()
-    assert code == 0
+    run = sync(project)
+    report = run.json
+    assert run.code == 0
     assert report["sinks"]["todo"]["cleared"] == report["sinks"]["todo"]["completed"] >= 1
     after = {row["key"]: row for row in task_rows(project)}
     cleared = {key for key, row in after.items() if row["status"] == "cleared"}

@@ -83,19 +83,37 @@ class Project:
             head += f'internal_domains = ["{internal}"]\n'
         return self.write("engage.toml", head + "\n" + text)
 
+    def _settings(self) -> dict[str, str | None]:
+        """What this project sets in a command's environment (None: unset)."""
+        return {
+            "ENGAGE_CONFIG": str(self.config_path),
+            "ENGAGE_LOAD_PLUGINS": ",".join(self.plugins),
+            "ENGAGE_AS_OF": None,
+            **self.env,
+        }
+
+    def environ(self, base: Mapping[str, str] | None = None) -> dict[str, str]:
+        """The environment :meth:`run` gives ``engage``, for running it in a process of its
+        own: ``base`` (by default this process's) with this project's config, its plugins
+        and :attr:`env`, and no ``ENGAGE_AS_OF``::
+
+            subprocess.run(["engage", "sync"], cwd=project.path, env=project.environ())
+        """
+        environ = dict(os.environ if base is None else base)
+        for name, value in self._settings().items():
+            if value is None:
+                environ.pop(name, None)
+            else:
+                environ[name] = value
+        return environ
+
     def run(self, *args: str, env: Mapping[str, str] | None = None) -> Run:
         """Run ``engage ARGS`` on this project's config (in this process, through click)."""
         from click.testing import CliRunner
 
         from engage.cli import cli
 
-        environ: dict[str, str | None] = {
-            "ENGAGE_CONFIG": str(self.config_path),
-            "ENGAGE_LOAD_PLUGINS": ",".join(self.plugins),
-            "ENGAGE_AS_OF": None,
-            **self.env,
-            **(env or {}),
-        }
+        environ: dict[str, str | None] = {**self._settings(), **(env or {})}
         cwd = Path.cwd()
         os.chdir(self.path)  # relative paths a person would type are the project's
         try:
