@@ -10,13 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
 from engage.adapters import Checkpoint, Problem
-from engage.cli import cli
 from engage.errors import ConfigError, SourceError
 from engage.models import Touchpoint
-from engage.testing import Pull
+from engage.testing import Project, Pull, Run
 from engage_csv import CsvSource
 
 Write = Callable[..., Path]
@@ -94,9 +92,6 @@ class TestRatio:
 
 
 CONFIG = """
-store = "engage.db"
-internal_domains = ["ourco.com"]
-
 [sources.export]
 plugin = "csv"
 path = "exports/*.csv"
@@ -108,23 +103,19 @@ path = "follow-ups.csv"
 
 
 @pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    (tmp_path / "engage.toml").write_text(CONFIG)
+def project(tmp_path: Path) -> Project:
+    project = Project(tmp_path, plugins=("csv",))
+    project.config(CONFIG)
     (tmp_path / "exports").mkdir()
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("ENGAGE_CONFIG", raising=False)
-    monkeypatch.setenv("ENGAGE_LOAD_PLUGINS", "csv")
-    return tmp_path
+    return project
 
 
-def sync() -> tuple[int, dict[str, Any], str]:
-    result = CliRunner().invoke(cli, ["sync", "--json", "--as-of", "2026-03-01T09:00:00+00:00"])
-    report = json.loads(result.stdout) if result.stdout.strip() else {}
-    return result.exit_code, report, result.stderr
+def sync(project: Project) -> Run:
+    return project.sync(as_of="2026-03-01T09:00:00+00:00")
 
 
-def stored(project: Path) -> list[tuple[str, str]]:
-    with sqlite3.connect(project / "engage.db") as db:
+def stored(project: Project) -> list[tuple[str, str]]:
+    with sqlite3.connect(project.path / "engage.db") as db:
         rows = db.execute("SELECT external_id, customer FROM touchpoints ORDER BY 1").fetchall()
     return [(str(a), str(b)) for a, b in rows]
 
@@ -132,32 +123,31 @@ def stored(project: Path) -> list[tuple[str, str]]:
 class TestThroughSync:
     """engage sync: the failed file fails the source; the good files' records stay as they were."""
 
-    def test_a_failed_file_fails_the_sync_and_stores_nothing_of_it(self, project: Path) -> None:
+    def test_a_failed_file_fails_the_sync_and_stores_nothing_of_it(self, project: Project) -> None:
         """Exit code non-zero, the error in stderr, nothing pushed; the good file before it is stored."""
-        (project / "exports" / "a.csv").write_text(GOOD)
-        (project / "exports" / "b.csv").write_text(bad(98, 2))
-        code, report, stderr = sync()
-        assert code != 0
-        assert report["sources"]["export"]["failed"] is True
-        assert "exports/b.csv: 98 of 100 rows refused (max_bad_ratio 0.5)" in stderr
+        project.write("exports/a.csv", GOOD)
+        project.write("exports/b.csv", bad(98, 2))
+        run = sync(project)
+        assert run.code != 0
+        assert run.json["sources"]["export"]["failed"] is True
+        assert "exports/b.csv: 98 of 100 rows refused (max_bad_ratio 0.5)" in run.stderr
         assert {customer for _, customer in stored(project)} == {"acme.com"}
-        assert not (project / "follow-ups.csv").exists()
+        assert not (project.path / "follow-ups.csv").exists()
 
-    def test_re_runs_never_change_what_the_good_files_stored(self, project: Path) -> None:
+    def test_re_runs_never_change_what_the_good_files_stored(self, project: Project) -> None:
         """A file that goes bad keeps its earlier records and its cursor; fixing it loads it."""
-        (project / "exports" / "a.csv").write_text(GOOD)
-        (project / "exports" / "b.csv").write_text(bad(0, 2))
-        assert sync()[0] == 0
+        project.write("exports/a.csv", GOOD)
+        project.write("exports/b.csv", bad(0, 2))
+        assert sync(project).code == 0
         before = stored(project)
-        with (project / "exports" / "b.csv").open("a") as handle:
+        with (project.path / "exports" / "b.csv").open("a") as handle:
             handle.write("yesterday,ann@initech.com,z\n" * 5)  # appended rows, all refused
         for _ in range(2):
-            code, _, _ = sync()
-            assert code != 0
+            assert sync(project).code != 0
             assert stored(project) == before
-        with (project / "exports" / "b.csv").open("w") as handle:
+        with (project.path / "exports" / "b.csv").open("w") as handle:
             handle.write(bad(0, 2) + "2026-02-04,ann@initech.com,z\n")
-        assert sync()[0] == 0
+        assert sync(project).code == 0
         assert set(before) < set(stored(project))
-        with (project / "follow-ups.csv").open(newline="") as handle:
+        with (project.path / "follow-ups.csv").open(newline="") as handle:
             assert list(csv.DictReader(handle))

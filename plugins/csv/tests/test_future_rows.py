@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 from conftest import IDENTITY
 
 from engage.adapters import AdapterContext, resolve_options
-from engage.cli import cli
 from engage.errors import SourceError
-from engage.testing import Pull
+from engage.testing import Project, Pull
 from engage_csv import CsvSource
 
 Write = Callable[..., Path]
@@ -93,31 +90,25 @@ class TestFutureRows:
 
 
 CONFIG = """
-store = "engage.db"
-internal_domains = ["ourco.com"]
-
 [sources.export]
 plugin = "csv"
 path = "export.csv"
 """
 
 
-def test_engage_sync_reports_the_row_and_keeps_rows_after_as_of(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_engage_sync_reports_the_row_and_keeps_rows_after_as_of(tmp_path: Path) -> None:
     """Through the CLI: the 3609 row is one error with its place; a row after a past --as-of is stored."""
-    (tmp_path / "engage.toml").write_text(CONFIG)
-    (tmp_path / "export.csv").write_text(
+    project = Project(tmp_path, plugins=("csv",))
+    project.config(CONFIG)
+    project.write(
+        "export.csv",
         "occurred_at,email,channel,direction\n"
         "2026-02-20 09:00,jane@acme.com,email,in\n"
         "3609-01-01,jane@acme.com,email,in\n"
-        "2026-06-01 09:00,jane@acme.com,call,out\n"
+        "2026-06-01 09:00,jane@acme.com,call,out\n",
     )
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("ENGAGE_CONFIG", raising=False)
-    monkeypatch.setenv("ENGAGE_LOAD_PLUGINS", "csv")
-    result = CliRunner().invoke(cli, ["sync", "--json", "--as-of", "2026-03-01"])
-    assert result.exit_code == 0, result.stderr
-    export = json.loads(result.stdout)["sources"]["export"]
+    run = project.sync(as_of="2026-03-01")
+    assert run.code == 0, run.stderr
+    export = run.json["sources"]["export"]
     assert (export["touchpoints"], export["errors"]) == (2, 1)
     assert export["messages"] == ["export.csv:3: occurred_at: in the future (got '3609-01-01')"]

@@ -8,11 +8,9 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from engage.cli import cli
 from engage.models import Channel
-from engage.testing import Pull
+from engage.testing import Project, Pull
 from engage_csv.fields import FieldError, parse_outcome
 
 Write = Callable[..., Path]
@@ -142,9 +140,6 @@ class TestOutcomeColumn:
 
 
 CONFIG = """
-store = "engage.db"
-internal_domains = ["ourco.com"]
-
 [sources.export]
 plugin = "csv"
 path = "export.csv"
@@ -152,19 +147,18 @@ columns = { occurred_at = "Activity Date", email = "Contact Email", channel = "T
 """
 
 
-def test_engage_sync_stores_missed_calls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_engage_sync_stores_missed_calls(tmp_path: Path) -> None:
     """Through the CLI and the entry point: the missed call is stored as missed, the other not."""
-    (tmp_path / "engage.toml").write_text(CONFIG)
-    (tmp_path / "export.csv").write_text(
+    project = Project(tmp_path, plugins=("csv",))
+    project.config(CONFIG)
+    project.write(
+        "export.csv",
         "id,Activity Date,Contact Email,Type,Direction,Call outcome\n"
         "c1,2026-02-20 09:00,jane@acme.com,Call,out,Left voicemail\n"
-        "c2,2026-02-21 09:00,jane@acme.com,Call,in,Answered\n"
+        "c2,2026-02-21 09:00,jane@acme.com,Call,in,Answered\n",
     )
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("ENGAGE_CONFIG", raising=False)
-    monkeypatch.setenv("ENGAGE_LOAD_PLUGINS", "csv")
-    result = CliRunner().invoke(cli, ["sync", "--as-of", "2026-03-01"])
-    assert result.exit_code == 0, result.stderr
+    run = project.run("sync", "--as-of", "2026-03-01")
+    assert run.code == 0, run.stderr
     with closing(sqlite3.connect(tmp_path / "engage.db")) as db:
         rows = db.execute("SELECT external_id, missed FROM touchpoints ORDER BY external_id")
         assert list(rows) == [("c1", 1), ("c2", 0)]

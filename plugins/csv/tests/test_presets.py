@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
-from engage.cli import cli
 from engage.errors import ConfigError, SourceError
 from engage.models import Channel, Direction
-from engage.testing import Pull
+from engage.testing import Project, Pull
 from engage_csv import CsvSource
 
 Write = Callable[..., Path]
@@ -109,34 +106,30 @@ class TestSalesforce:
             "[sources.files.lookups.WhoId]"
         )
 
-    def test_through_engage_sync(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def test_through_engage_sync(self, tmp_path: Path) -> None:
         """End to end: the preset and lookups through the CLI, health per company, tasks to owners."""
-        (tmp_path / "engage.toml").write_text(
-            'store = "engage.db"\ninternal_domains = ["ourco.com"]\n\n'
+        project = Project(tmp_path, plugins=("csv",))
+        project.config(
             '[sources.salesforce]\nplugin = "csv"\npath = "sf/[TE]*.csv"\npreset = "salesforce"\n'
             'values = { channel = { "Prep" = "note" } }\n\n'
             '[sinks.todo]\nplugin = "csv"\npath = "follow-ups.csv"\n'
         )
-        monkeypatch.chdir(tmp_path)
-        monkeypatch.delenv("ENGAGE_CONFIG", raising=False)
-        monkeypatch.setenv("ENGAGE_LOAD_PLUGINS", "csv")
-        runner = CliRunner()
-        result = runner.invoke(cli, ["sync", "--json", "--as-of", "2026-03-01T09:00:00+00:00"])
-        assert result.exit_code == 0, result.stderr
-        report = json.loads(result.stdout)["sources"]["salesforce"]
+        run = project.sync(as_of="2026-03-01T09:00:00+00:00")
+        assert run.code == 0, run.stderr
+        report = run.json["sources"]["salesforce"]
         assert report["touchpoints"] == 4
         assert report["skipped"] == {
             "Status = Not Started": 1,
             "Status = Deferred": 1,
             "IsDeleted = true": 1,
         }
-        health = json.loads(runner.invoke(cli, ["health", "--json"]).stdout)
+        health = project.run("health", "--json").json
         assert {h["customer"] for h in health} == {"acme-logistics.com", "globex.example"}
-        tasks = json.loads(runner.invoke(cli, ["tasks", "--json"]).stdout)
+        tasks = project.run("tasks", "--json").json
         assert tasks
         assert {t["owner"] for t in tasks} <= {"carol@ourco.com", "dave@ourco.com", None}
-        again = runner.invoke(cli, ["sync", "--json", "--as-of", "2026-03-01T09:00:00+00:00"])
-        assert json.loads(again.stdout)["sources"]["salesforce"]["records"] == 0
+        again = project.sync(as_of="2026-03-01T09:00:00+00:00")
+        assert again.json["sources"]["salesforce"]["records"] == 0
 
 
 class TestHubSpot:
