@@ -6,11 +6,11 @@ import socket
 from collections.abc import Iterator
 
 import pytest
-import requests
 
 from engage.errors import EXIT_CONFIG, EXIT_TEMPFAIL, exit_code_of
 from engage.http import (
     AmbiguousWrite,
+    Answer,
     AuthError,
     Fault,
     HttpClient,
@@ -150,8 +150,8 @@ def test_classify_can_retry_what_the_default_would_not(fake: FakeServer) -> None
         403, body={"error": {"message": "rate limit", "errors": [{"reason": "rateLimitExceeded"}]}}
     )
 
-    def classify(response: requests.Response, attempt: int) -> float | None:
-        reasons = [e.get("reason") for e in response.json().get("error", {}).get("errors", [])]
+    def classify(answer: Answer, attempt: int) -> float | None:
+        reasons = [e.get("reason") for e in answer.body.get("error", {}).get("errors", [])]
         return 0.01 if "rateLimitExceeded" in reasons else None
 
     http, _ = client(fake, classify=classify)

@@ -227,6 +227,24 @@ class RetriesExhausted(RetriableHttpError):
     to wait longer than a run waits (``Retry-After``, a daily limit). Nothing was written."""
 
 
+class NotSent(RetriableHttpError):
+    """The request was never sent: the session failed before it left (a token refresh the
+    token endpoint could not serve or that could not reach it). Nothing was written, so even
+    a create may be sent again; temporary (exit 75), never an :class:`AmbiguousWrite`.
+
+    A session (a :class:`requests.Session` an adapter gives its
+    :class:`~engage.http.HttpClient`) raises it from ``request``; the client tries again
+    within its budget, as for a connection never made, then raises :class:`RetriesExhausted`
+    (or, for a write sent once, a :class:`NotSent` saying nothing was written). ``fault``
+    is :attr:`Fault.CONNECT`; ``status`` is None (the API never answered).
+    """
+
+    def __init__(
+        self, message: str, *, endpoint: str = "", retry_after: float | None = None
+    ) -> None:
+        super().__init__(message, endpoint=endpoint, fault=Fault.CONNECT, retry_after=retry_after)
+
+
 class AmbiguousWrite(RetriableHttpError):
     """A write was sent and its answer lost (a 5xx, a read timeout, a dropped connection, an
     unreadable answer): it may have been written. Look for it before sending it again."""

@@ -4,19 +4,20 @@
 place (:meth:`HttpClient._try`), which waits for the rate limiters, sends, and sorts what came
 back: an answer, a refusal (raised at once: :class:`~engage.errors.AuthError` for 401/403,
 :class:`~engage.errors.HttpError` for another 4xx), or a failure worth trying again (429, 5xx,
-the network, or what the adapter's ``classify`` says), with the wait it asks for. A plain
+the network, a session that raised :class:`~engage.errors.NotSent` before sending, or what
+the adapter's ``classify`` says of the :class:`~engage.http.Answer`), with the wait it asks
+for. A plain
 request tries again after that wait, up to :attr:`RetryPolicy.attempts` tries; a request sent
 with ``once=True`` (a create) never does, and says whether it may have been written.
 """
 
 from __future__ import annotations
 
-import email.utils
 import random
 import time
-from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, datetime
-from typing import Any
+from collections.abc import Callable, Collection, Iterable, Mapping
+from typing import Any, TypeVar, overload
+from urllib.parse import urlsplit
 
 import attrs
 import requests
@@ -24,17 +25,24 @@ import urllib3.exceptions
 
 from engage.errors import (
     AmbiguousWrite,
-    AuthError,
     Fault,
     HttpError,
+    NotSent,
     RetriableHttpError,
     RetriesExhausted,
     UnexpectedAnswer,
 )
+from engage.http.answer import Answer, Classifier, api_message, judge, retry_after
 from engage.http.limits import Limit, acquire
+from engage.http.paging import dig
 
-#: Answers worth trying again: rate limited, or the server's own trouble.
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+T = TypeVar("T")
+
+#: The fields a 2xx answer must carry (see :meth:`HttpClient.read`): their names, or their
+#: names and types.
+Fields = Collection[str] | Mapping[str, type | tuple[type, ...]]
+#: What a 2xx answer must hold: :data:`Fields`, or a function reading the :class:`Answer`.
+Expect = Fields | Callable[[Answer], Any]
 
 
 @attrs.frozen
@@ -72,41 +80,6 @@ def redact(text: str, secrets: Iterable[str]) -> str:
     return text
 
 
-def retry_after(response: requests.Response) -> float | None:
-    """Seconds the server asked us to wait (``Retry-After`` as seconds or an HTTP date)."""
-    value = response.headers.get("Retry-After")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
-
-
-def api_message(response: requests.Response) -> str:
-    """The API's own explanation of a failed response, shortened."""
-    try:
-        data = response.json()
-    except ValueError:
-        text = response.text.strip()
-        return text[:300] if text else response.reason or "no message"
-    if isinstance(data, dict):
-        error = data.get("error")
-        if isinstance(error, dict) and error.get("message"):
-            return str(error["message"])[:300]
-        for key in ("message", "error_description", "error"):
-            if data.get(key):
-                return str(data[key])[:300]
-    return str(data)[:300]
-
-
 def fault_of(exc: requests.RequestException) -> Fault:
     """What a network failure says about the request: never sent, maybe in flight, or over."""
     if isinstance(exc, requests.ConnectTimeout):
@@ -120,20 +93,6 @@ def fault_of(exc: requests.RequestException) -> Fault:
         return Fault.CONNECT
     return Fault.DROPPED
 
-
-class Backoff:
-    """Returned by a classifier: retry after the policy's usual exponential backoff."""
-
-    def __repr__(self) -> str:
-        return "BACKOFF"
-
-
-BACKOFF = Backoff()
-
-#: ``classify(response, attempt)``: seconds to wait before retrying, :data:`BACKOFF` for the
-#: policy's backoff, or None for the default rules. It may raise an :class:`HttpError` to fail.
-#: A ``Retry-After`` header, when the answer has one, wins over the seconds it returns.
-Classifier = Callable[[requests.Response, int], float | Backoff | None]
 
 #: Network failures a try can meet; anything else requests raises is a refusal (a bad URL).
 _NETWORK = (
@@ -191,7 +150,8 @@ class HttpClient:
         self.session = session or requests.Session()
         if headers:
             self.session.headers.update(headers)
-        self._secrets = tuple(s for s in secrets if s)
+        #: The values kept out of every message (the ``secrets`` given).
+        self.secrets = tuple(s for s in secrets if s)
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
         self.limiters = tuple(limiters)
@@ -203,10 +163,12 @@ class HttpClient:
 
     def redact(self, text: str) -> str:
         """``text`` without the client's secrets."""
-        return redact(text, self._secrets)
+        return redact(text, self.secrets)
 
     def endpoint(self, method: str, path: str) -> str:
-        """``METHOD /path`` for messages: no query string, no secret."""
+        """``METHOD /path`` for messages: no query string, no secret (a full URL's path)."""
+        if path.startswith(("http://", "https://")):
+            path = urlsplit(path).path
         return f"{method} /{self.redact(path.split('?')[0]).lstrip('/')}"
 
     def request(
@@ -234,8 +196,10 @@ class HttpClient:
                 wait longer than :attr:`RetryPolicy.max_retry_after`.
             AmbiguousWrite: with ``once``: sent, and the answer lost (5xx, read timeout,
                 dropped connection): it may have been written.
+            NotSent: with ``once``: never sent (a connection never made, or the session
+                failed before sending: :class:`~engage.errors.NotSent`); nothing was written.
             RetriableHttpError: with ``once``: refused in a way that wrote nothing and may
-                pass (429, a connection never made); ``retry_after`` says how long to wait.
+                pass (a 429); ``retry_after`` says how long to wait.
         """
         endpoint = self.endpoint(method, path)
         where = f"{self.name}: {endpoint}"
@@ -277,6 +241,9 @@ class HttpClient:
             acquire(limit)
         try:
             response = self.session.request(method, url, timeout=self.timeout, **send)
+        except NotSent as exc:  # the session failed before sending (a token refresh)
+            detail = f"not sent: {self.redact(str(exc))}"
+            return _Failed(detail, None, Fault.CONNECT, exc.retry_after, None)
         except _NETWORK as exc:
             return _Failed(f"network error: {type(exc).__name__}", None, fault_of(exc), None, None)
         except requests.RequestException as exc:  # a URL or header requests refuses to send
@@ -286,18 +253,11 @@ class HttpClient:
             ) from None
         if response.status_code < 400:
             return response
-        status = response.status_code
-        message = self.redact(api_message(response))
-        decided = self.classify(response, attempt) if self.classify else None
-        if decided is None:
-            endpoint = self.endpoint(method, path)
-            if status in (401, 403):
-                raise AuthError(f"{where}: HTTP {status}: {message}", status, endpoint=endpoint)
-            if status not in RETRY_STATUSES:
-                raise HttpError(f"{where}: HTTP {status}: {message}", status, endpoint=endpoint)
-        asked = retry_after(response)
-        wait = asked if asked is not None else _seconds(decided)
-        return _Failed(f"HTTP {status}: {message}", status, Fault.STATUS, wait, asked)
+        answer = Answer.of(response, self.endpoint(method, path))
+        message = self.redact(api_message(answer))
+        wait = judge(answer, attempt, self.classify, where=where, message=message)
+        detail = f"HTTP {answer.status}: {message}"
+        return _Failed(detail, answer.status, Fault.STATUS, wait, retry_after(answer))
 
     def _too_long(self, failed: _Failed, where: str, endpoint: str, once: bool) -> None:
         said = failed.detail.split(": ", 1)
@@ -311,29 +271,120 @@ class HttpClient:
             text, failed.status, endpoint=endpoint, fault=failed.fault, retry_after=failed.asked
         )
 
-    def get_json(self, path: str, **kwargs: Any) -> Any:
-        """GET and decode JSON.
+    @overload
+    def get_json(self, path: str, *, expect: Callable[[Answer], T], **kwargs: Any) -> T: ...
+    @overload
+    def get_json(self, path: str, *, expect: Fields | None = None, **kwargs: Any) -> Any: ...
+    def get_json(self, path: str, *, expect: Expect | None = None, **kwargs: Any) -> Any:
+        """GET and decode JSON; ``expect`` checks it (see :meth:`read`).
 
         Raises:
-            UnexpectedAnswer: the answer is not JSON; and what :meth:`request` raises.
+            UnexpectedAnswer: the answer is not JSON, or not what ``expect`` asks; and what
+                :meth:`request` raises.
         """
-        return self.json_of(self.request("GET", path, **kwargs), "GET", path)
+        return self.read(self.request("GET", path, **kwargs), "GET", path, expect)
 
-    def post_json(self, path: str, body: Any, **kwargs: Any) -> Any:
+    @overload
+    def post_json(
+        self,
+        path: str,
+        body: Any,
+        *,
+        once: bool = False,
+        expect: Callable[[Answer], T],
+        **kwargs: Any,
+    ) -> T: ...
+    @overload
+    def post_json(
+        self,
+        path: str,
+        body: Any,
+        *,
+        once: bool = False,
+        expect: Fields | None = None,
+        **kwargs: Any,
+    ) -> Any: ...
+    def post_json(
+        self,
+        path: str,
+        body: Any,
+        *,
+        once: bool = False,
+        expect: Expect | None = None,
+        **kwargs: Any,
+    ) -> Any:
         """POST a JSON body and decode the JSON answer (None for an empty one).
 
-        With ``once=True`` an answer that is not JSON raises :class:`AmbiguousWrite`: the
-        write may have happened.
+        ``expect`` says what a 2xx answer must hold (see :meth:`read`): fields by name, or by
+        name and type (``{"id": str}``: the new object's id), or a function reading the
+        :class:`Answer`.
+        With ``once=True`` the request is a write sent a single time (see :meth:`request`),
+        and a 2xx answer that is not JSON or not what ``expect`` asks raises
+        :class:`AmbiguousWrite`: the write may have happened, so look before sending it
+        again (:func:`~engage.http.create_once` does).
+
+        Raises:
+            AmbiguousWrite: with ``once``: the answer was lost, or is not what was expected.
+            UnexpectedAnswer: without ``once``: the answer is not what was expected.
+            NotSent, RetriableHttpError, RetriesExhausted, HttpError, AuthError: as
+                :meth:`request` raises them.
         """
-        response = self.request("POST", path, json=body, **kwargs)
+        response = self.request("POST", path, json=body, once=once, **kwargs)
         try:
-            return self.json_of(response, "POST", path)
+            return self.read(response, "POST", path, expect)
         except UnexpectedAnswer as exc:
-            if not kwargs.get("once"):
+            if not once:
                 raise
             raise AmbiguousWrite(
                 f"{exc}; it may have been written", endpoint=exc.endpoint, fault=Fault.ANSWER
             ) from None
+
+    def read(
+        self, response: requests.Response, method: str, path: str, expect: Expect | None = None
+    ) -> Any:
+        """The JSON a 2xx ``response`` carries, checked against ``expect``.
+
+        Args:
+            response: The answer :meth:`request` returned.
+            method: Its request's method, for messages.
+            path: Its request's path, for messages.
+            expect: None to take any JSON (None for an empty body). Names of fields (dotted
+                for nested objects: ``"paging.next.after"``): the answer must be a JSON object
+                in which each holds a value (not null, not ""); an empty collection asks for
+                a JSON object only. A mapping of names to types (``{"id": str}``) also asks
+                for each value's type (a bool is no int). Or a function of the
+                :class:`Answer` (status, headers, the decoded body, endpoint) returning what
+                this returns; it raises :class:`UnexpectedAnswer` for an answer of the wrong
+                shape (a ``KeyError``, ``TypeError`` or ``ValueError`` it raises counts the
+                same).
+
+        Raises:
+            UnexpectedAnswer: the body is not JSON (an HTML page from a proxy, a cut body),
+                or not what ``expect`` asks.
+        """
+        data = self.json_of(response, method, path)
+        if expect is None:
+            return data
+        endpoint = self.endpoint(method, path)
+        said = f"{self.name}: {endpoint} answered {response.status_code}"
+        if callable(expect):
+            try:
+                return expect(Answer(response.status_code, response.headers, data, endpoint))
+            except UnexpectedAnswer:
+                raise
+            except (LookupError, TypeError, ValueError) as exc:
+                why = self.redact(f"{type(exc).__name__}: {exc}")[:200]
+                raise UnexpectedAnswer(
+                    f"{said} with a body of another shape ({why})", endpoint=endpoint
+                ) from None
+        if not isinstance(data, dict):
+            raise UnexpectedAnswer(f"{said} with no JSON object", endpoint=endpoint)
+        types = expect if isinstance(expect, Mapping) else dict.fromkeys(_names(expect), object)
+        lacking = [n for n, kind in types.items() if not _carries(dig(data, n, said), kind)]
+        if lacking:
+            quoted = ", ".join(f"'{name}'" for name in lacking)
+            raise UnexpectedAnswer(f"{said} without {quoted}", endpoint=endpoint)
+        return data
 
     def json_of(self, response: requests.Response, method: str, path: str) -> Any:
         """The JSON a 2xx ``response`` carries (None for an empty body).
@@ -355,9 +406,21 @@ class HttpClient:
             ) from None
 
 
-def _seconds(decided: float | Backoff | None) -> float | None:
-    """A classifier's wait in seconds; None for the policy's backoff."""
-    return None if decided is None or isinstance(decided, Backoff) else float(decided)
+def _names(fields: Collection[str]) -> tuple[str, ...]:
+    """The field names of an ``expect``: a lone string is one name, not its letters."""
+    return (fields,) if isinstance(fields, str) else tuple(fields)
+
+
+def _carries(value: object, kind: type | tuple[type, ...]) -> bool:
+    """Whether an expected field holds a value (not null, not "") of ``kind``."""
+    if value is None or value == "" or not isinstance(value, kind):
+        return False
+    return not isinstance(value, bool) or _allows_bool(kind)
+
+
+def _allows_bool(kind: type | tuple[type, ...]) -> bool:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    return bool in kinds or object in kinds
 
 
 def _maybe_written(failed: _Failed) -> bool:
@@ -368,7 +431,11 @@ def _maybe_written(failed: _Failed) -> bool:
 
 
 def _once_error(failed: _Failed, where: str, endpoint: str) -> RetriableHttpError:
-    """The error of a write sent once: ambiguous when it may have been written."""
+    """The error of a write sent once: ambiguous when it may have been written, NotSent when
+    it never left."""
+    if failed.fault is Fault.CONNECT:
+        text = f"{where}: {failed.detail}; nothing was written"
+        return NotSent(text, endpoint=endpoint, retry_after=failed.wait)
     kind = AmbiguousWrite if _maybe_written(failed) else RetriableHttpError
     said = "it may have been written" if kind is AmbiguousWrite else "nothing was written"
     return kind(
