@@ -288,7 +288,9 @@ class TestSecrets:
         assert caught.value.__context__ is None and caught.value.__cause__ is None
         with pytest.raises(ConfigError) as caught:
             resolve_options(Checked, {}, WHERE, env={"CRM_TOKEN": "s3cret token"})
-        assert str(caught.value) == f"{WHERE}: $CRM_TOKEN expected no spaces (got a secret value)"
+        assert str(caught.value) == (
+            f"{WHERE}: $CRM_TOKEN (for key 'token') expected no spaces (got a secret value)"
+        )
 
     def test_the_process_environment_is_the_default(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """Without env=, resolve_options reads os.environ."""

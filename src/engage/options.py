@@ -22,12 +22,31 @@ checked, complete values: no unknown key (the closest is named), no missing requ
 every value of its type down to the elements (``list[str]``, ``dict[str, list[str]]``,
 ``X | None``, ``Literal[...]``, a nested options class for a sub-table), in its range and
 passing its check. A key with ``env=`` is read from that environment variable when the
-table does not give it; a ``secret=True`` key is never shown: not in the instance's repr,
-not in messages, not in ``engage plugins --json`` or the generated README tables.
+table does not give it (blank counts as unset; for a type other than ``str`` the text is
+read as a TOML value, ``42`` or ``true``); a ``secret=True`` key is never shown: not in the
+instance's repr, not in messages, not in ``engage plugins --json`` or the generated README
+tables.
+
+The table wins; the environment only fills what the table left out, and engage remembers
+which: :func:`origin` (``origin(options, "token")``) says for each key whether the table
+gave it (``OriginKind.TABLE``, with the table and the key), a variable filled it
+(``ENV``, with the variable's name) or it is the default (``DEFAULT``; ``CODE`` for an
+instance made in code). A bad value names where it came from: the key for a table's value
+(``[sources.crm]: key 'limit' expected ...``), the variable for the environment's
+(``[sources.crm]: $CRM_LIMIT (for key 'limit') expected ... (got ...)``), and a secret's
+value in neither. A class's invariant sees the origins too, and must not let a variable
+set on the machine overrule what the table chose: when the table picks the other mode,
+:func:`drop_env_value` puts the key the variable filled back to its default and only
+values the table gave are refused::
+
+    def __attrs_post_init__(self) -> None:
+        if self.mbox and self.credentials_file and not drop_env_value(self, "credentials_file"):
+            raise ValueError("set either credentials_file or mbox, not both")
 
 Declaring is in :mod:`engage.options_fields`, the type checking in
-:mod:`engage.options_types` and the documentation side (``engage plugins --json``, the
-README tables) in :mod:`engage.options_docs`; this module builds, and re-exports the rest.
+:mod:`engage.options_types`, the origins in :mod:`engage.options_origins` and the
+documentation side (``engage plugins --json``, the README tables) in
+:mod:`engage.options_docs`; this module builds, and re-exports the rest.
 (ruff's RUF009 takes ``option()`` for a call in a dataclass default: list
 ``engage.options.option`` in ``lint.flake8-bugbear.extend-immutable-calls``.)
 """
@@ -35,6 +54,7 @@ README tables) in :mod:`engage.options_docs`; this module builds, and re-exports
 from __future__ import annotations
 
 import difflib
+import tomllib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -55,6 +75,15 @@ from engage.options_fields import (
     option_fields,
     options_class_problem,
 )
+from engage.options_origins import (
+    Origin,
+    OriginKind,
+    constructing,
+    drop_env_value,
+    origin,
+    origins,
+    remember,
+)
 from engage.options_types import (
     Mismatch,
     OptionCheck,
@@ -66,15 +95,20 @@ from engage.options_types import (
 __all__ = [
     "OptionCheck",
     "OptionInfo",
+    "Origin",
+    "OriginKind",
     "assert_readme_table_current",
     "build_options",
     "describe_options",
     "did_you_mean",
+    "drop_env_value",
     "is_options_class",
     "markdown_table",
     "option",
     "option_fields",
     "options_class_problem",
+    "origin",
+    "origins",
     "regenerate_readme",
     "replace_table",
 ]
@@ -107,7 +141,8 @@ def build_options(
         env: The environment ``env=`` options are read from.
 
     Returns:
-        An instance of ``cls``: given values checked, the rest from ``env`` or defaults.
+        An instance of ``cls``: given values checked, the rest from ``env`` or defaults;
+        :func:`origin` says which for each key.
 
     Raises:
         ConfigError: a key is unknown (naming the closest), a required key is missing, a
@@ -131,42 +166,63 @@ class _Builder:
             if key not in known:
                 raise ConfigError(unknown_key_message(at, key, known))
         values: dict[str, Any] = {}
+        found: dict[str, Origin] = {}
         for key, field, info in keys:
+            element = f"{path}.{key}" if path else key
             value = given.get(key, attrs.NOTHING)
-            from_env = value is attrs.NOTHING and info.env is not None
-            if from_env:
-                value = (self.env.get(info.env or "") or "").strip() or attrs.NOTHING
             if value is not attrs.NOTHING:
-                values[key] = self._value(value, field, info, path, key, from_env)
+                found[key] = Origin(OriginKind.TABLE, element, self.where)
+            elif info.env is not None and (text := (self.env.get(info.env) or "").strip()):
+                found[key] = Origin(OriginKind.ENV, element, self.where, info.env)
+                value = self._env_text(text, field.type)
             elif info.required:
                 hint = f" ({info.help})" if info.help else ""
                 unset = f", and ${info.env} is not set" if info.env else ""
                 raise ConfigError(f"{at}: missing required key '{key}'{hint}{unset}")
+            else:
+                found[key] = Origin(OriginKind.DEFAULT, element, self.where)
+                continue
+            values[field.name] = self._value(value, field, info, found[key])
         try:
-            return cls(**values)
+            with constructing(cls, found):
+                built = cls(**values)
         except ValueError as exc:  # the class's own invariant (a validator, __attrs_post_init__)
             raise ConfigError(f"{at}: {exc}") from None
+        remember(built, found)
+        return built
+
+    def _env_text(self, text: str, hint: Any) -> Any:
+        """An environment variable's text as the option's type takes it: as it is for a
+        string, else read as a TOML value (``42``, ``true``, ``["a", "b"]``) when it is one."""
+        try:
+            convert(text, hint, "", self._nested)
+        except Mismatch:
+            pass
+        else:
+            return text
+        if "\n" in text or "\r" in text:
+            return text
+        try:
+            return tomllib.loads(f"value = {text}")["value"]
+        except tomllib.TOMLDecodeError:
+            return text
 
     def _value(
-        self,
-        value: Any,
-        field: attrs.Attribute[Any],
-        info: OptionInfo,
-        path: str,
-        key: str,
-        from_env: bool,
+        self, value: Any, field: attrs.Attribute[Any], info: OptionInfo, source: Origin
     ) -> Any:
-        element = f"{path}.{key}" if path else key
-        named = f"${info.env}" if from_env else (f"{element}:" if path else f"key '{key}'")
+        if source.from_env:
+            named = f"${source.env} (for key '{source.key}')"
+        else:
+            named = f"{source.key}:" if "." in source.key else f"key '{source.key}'"
         miss: Mismatch | None = None
         try:
-            value = convert(value, field.type, element, self._nested)
+            value = convert(value, field.type, source.key, self._nested)
         except Mismatch as caught:
             miss = caught
         if miss is not None:  # raised here, outside the except: no context holding the value
             got = type(miss.value).__name__ if info.secret else describe_value(miss.value)
             hint = f": {info.help}" if info.help and miss.depth == 0 else ""
-            if miss.depth > 0:
+            if miss.depth > 0 and not source.from_env:
                 named = f"{miss.path}:"
             raise ConfigError(f"{self.where}: {named} expected {miss.expected}{hint} (got {got})")
         problem = range_problem(value, info.minimum, info.maximum, isinstance(value, int))

@@ -9,9 +9,11 @@ from typing import Any
 import pytest
 from gmail_kit import context
 
-from engage.adapters import resolve_options
+from engage.adapters import AdapterContext, resolve_options
 from engage.errors import ConfigError
+from engage.options import OriginKind, origin
 from engage.options_docs import assert_readme_table_current
+from engage_gmail.auth import load_credentials
 from engage_gmail.drafts import GmailDraftsSink
 from engage_gmail.gtasks import GoogleTasksSink
 from engage_gmail.options import SourceOptions
@@ -92,6 +94,48 @@ class TestSourceOptions:
         options = source_options({"mbox": "x.mbox"}, env=env)
         assert options.credentials_file is None
         GmailSource(options, context(tmp_path))
+
+    def test_the_variable_gives_the_credentials_file(self) -> None:
+        """Without credentials_file in the table, $GMAIL_CREDENTIALS_FILE gives it (engage
+        reads it, and the options say so)."""
+        options = source_options({}, env={"GMAIL_CREDENTIALS_FILE": " c.json\n"})
+        assert options.credentials_file == "c.json"
+        assert origin(options, "credentials_file").env == "GMAIL_CREDENTIALS_FILE"
+
+    def test_the_table_wins_over_the_variable(self) -> None:
+        """credentials_file in the table is used whatever the variable says."""
+        env = {"GMAIL_CREDENTIALS_FILE": "c.json"}
+        options = source_options({"credentials_file": "mine.json"}, env=env)
+        assert options.credentials_file == "mine.json"
+        assert origin(options, "credentials_file").kind is OriginKind.TABLE
+
+    def test_another_credentials_env_is_read_instead(self, tmp_path: Path) -> None:
+        """credentials_env names a second mailbox's variable: $GMAIL_CREDENTIALS_FILE, set
+        for the first, is not used; the named variable's file is loaded."""
+        for name in ("first", "second"):
+            (tmp_path / f"{name}.json").write_text(
+                f'{{"client_id": "{name}", "client_secret": "s", "refresh_token": "r"}}'
+            )
+        env = {"GMAIL_CREDENTIALS_FILE": "first.json", "OTHER_FILE": "second.json"}
+        options = source_options({"credentials_env": "OTHER_FILE"}, env=env)
+        assert options.credentials_file is None
+        where = context(tmp_path)
+        context_with_env = AdapterContext("mail", base_dir=tmp_path, env=env, now=where.now)
+        credentials = load_credentials(options, context_with_env, [], WHERE)
+        assert credentials.client_id == "second"
+
+    def test_mbox_with_the_variable_and_another_credentials_env(self) -> None:
+        """Both set aside: the mbox table reads its files."""
+        env = {"GMAIL_CREDENTIALS_FILE": "c.json", "OTHER_FILE": "d.json"}
+        options = source_options({"mbox": "x.mbox", "credentials_env": "OTHER_FILE"}, env=env)
+        assert (options.mbox, options.credentials_file) == ("x.mbox", None)
+
+    def test_the_sinks_read_the_variable_too(self) -> None:
+        """The drafts and Tasks sinks take $GMAIL_CREDENTIALS_FILE like the source."""
+        env = {"GMAIL_CREDENTIALS_FILE": "c.json"}
+        for sink in (GmailDraftsSink, GoogleTasksSink):
+            options = resolve_options(sink.options, {}, WHERE, env=env)
+            assert options.credentials_file == "c.json"
 
     def test_neither_is_refused_when_built_naming_the_variable(self, tmp_path: Path) -> None:
         """No credentials_file, no mbox and the variable unset: say where the mail is."""

@@ -1,9 +1,15 @@
 """The Gmail source's and the Google sinks' typed options: built and checked by engage.
 
 Every table that talks to Google takes the credential keys (:class:`CredentialOptions`).
-The credentials file's path is an option; the file's contents (the refresh token, the
-client secret) never are: :func:`engage_gmail.auth.load_credentials` reads them when the
-adapter is built.
+The credentials file's path is an option, from the table or else from
+``$GMAIL_CREDENTIALS_FILE``; the file's contents (the refresh token, the client secret)
+never are: :func:`engage_gmail.auth.load_credentials` reads them when the adapter is built.
+
+The variable is set on a machine for its API tables, so it never overrules a table's own
+choice (engage records where each value came from, :func:`engage.options.origin`): a table
+naming another variable with ``credentials_env`` reads that one, and a source table
+reading ``mbox`` files ignores it. Only ``credentials_file`` and ``mbox`` both written in
+the table are refused.
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ from __future__ import annotations
 import attrs
 
 from engage.adapters import http_url
-from engage.options import option
+from engage.options import drop_env_value, option
 
 GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
 #: The variable holding the credentials file's path unless ``credentials_env`` names another.
@@ -27,18 +33,24 @@ class CredentialOptions:
 
     credentials_file: str | None = option(
         default=None,
+        env=DEFAULT_CREDENTIALS_ENV,
         help="path of the Google authorized-user JSON file (relative to the config file)",
     )
     credentials_env: str = option(
         default=DEFAULT_CREDENTIALS_ENV,
         help="environment variable holding the credentials file's path, read when "
-        "credentials_file is not set",
+        "credentials_file is not set (another one for a second mailbox)",
     )
     token_uri: str = option(
         default=GOOGLE_TOKEN_URI,
         check=http_url,
         help="Google's OAuth token endpoint (overrides the file's)",
     )
+
+    def __attrs_post_init__(self) -> None:
+        """A table naming another variable reads that one, not $GMAIL_CREDENTIALS_FILE."""
+        if self.credentials_env != DEFAULT_CREDENTIALS_ENV:
+            drop_env_value(self, "credentials_file")
 
 
 @attrs.frozen
@@ -69,8 +81,10 @@ class SourceOptions(CredentialOptions):
     )
 
     def __attrs_post_init__(self) -> None:
-        """Refuse a table giving both ways to the mail (engage makes it a ConfigError)."""
-        if self.mbox and self.credentials_file:
+        """Refuse a table giving both ways to the mail (engage makes it a ConfigError); a
+        path $GMAIL_CREDENTIALS_FILE filled is set aside in a table that reads mbox files."""
+        super().__attrs_post_init__()
+        if self.mbox and self.credentials_file and not drop_env_value(self, "credentials_file"):
             msg = "set either credentials_file (Gmail API) or mbox (Takeout files), not both"
             raise ValueError(msg)
 
