@@ -1,33 +1,26 @@
-"""Helpers for the gmail source tests: build a source against the fake, pull it to the end."""
+"""Helpers for the gmail source tests: build a source against the fake or on mbox files.
+
+Pull them with :class:`engage.testing.Pull` (``Pull.run(source, cursor)``,
+``Pull.until_error(source)``)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import attrs
 from fake_gmail import FakeGmail
 from fake_oauth import write_credentials
 
-from engage.adapters import (
-    AdapterContext,
-    Checkpoint,
-    Problem,
-    Progress,
-    SourceItem,
-    resolve_options,
-)
+from engage.adapters import AdapterContext, Progress, resolve_options
 from engage.http import RetryPolicy
 from engage.identity import Identity
-from engage.models import Touchpoint
+from engage.testing import OURS, adapter_context
 from engage_gmail.gmail_api import QuotaLimiter
 from engage_gmail.sources import GmailSource
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 FAST = RetryPolicy(attempts=4, base_delay=0.001, max_delay=0.005, max_retry_after=0.01)
-OURS = Identity.for_domains(["ourco.com"])
 
 
 class Recorder:
@@ -57,13 +50,9 @@ def context(
     name: str = "mail",
     progress: Progress | None = None,
 ) -> AdapterContext:
-    """An adapter context rooted at ``tmp_path`` with a fixed clock."""
-    return AdapterContext(
-        name,
-        base_dir=tmp_path,
-        identity=identity,
-        progress=progress or Recorder(),
-        now=lambda: NOW,
+    """An adapter context rooted at ``tmp_path`` with a fixed clock (NOW) and a Recorder."""
+    return adapter_context(
+        name, base_dir=tmp_path, identity=identity, progress=progress or Recorder(), now=lambda: NOW
     )
 
 
@@ -99,55 +88,3 @@ def mbox_source(
         GmailSource.options, {"mbox": pattern, **given}, "engage.toml: [sources.archive]"
     )
     return GmailSource(options, context(tmp_path, identity, "archive"))
-
-
-@attrs.define
-class Pulled:
-    """Everything one pull yielded, split by kind."""
-
-    items: list[SourceItem]
-    cursor: str | None
-
-    @property
-    def touchpoints(self) -> list[Touchpoint]:
-        return [i for i in self.items if isinstance(i, Touchpoint)]
-
-    @property
-    def problems(self) -> list[str]:
-        return [i.message for i in self.items if isinstance(i, Problem)]
-
-    @property
-    def checkpoints(self) -> list[str]:
-        return [i.cursor for i in self.items if isinstance(i, Checkpoint)]
-
-    def by_kind(self, kind: type) -> list[Any]:
-        return [i for i in self.items if isinstance(i, kind)]
-
-
-def pull(source: GmailSource, cursor: str | None = None) -> Pulled:
-    """Run a pull to its end; the cursor is the last checkpoint's (or the given one)."""
-    items = list(source.pull(cursor))
-    last = cursor
-    for item in items:
-        if isinstance(item, Checkpoint):
-            last = item.cursor
-    return Pulled(items, last)
-
-
-def pull_until_error(source: GmailSource, cursor: str | None = None) -> tuple[Pulled, Exception]:
-    """Run a pull that must fail; what was checkpointed before the failure, and the error."""
-    items: list[SourceItem] = []
-    last = cursor
-    try:
-        for item in source.pull(cursor):
-            items.append(item)
-            if isinstance(item, Checkpoint):
-                last = item.cursor
-    except Exception as exc:
-        return Pulled(items, last), exc
-    raise AssertionError("the pull did not fail")
-
-
-def ids(touchpoints: Iterable[Touchpoint]) -> list[str]:
-    """External ids, sorted."""
-    return sorted(t.external_id for t in touchpoints)

@@ -5,11 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from gmail_kit import mbox_source, pull
+from gmail_kit import mbox_source
 from hypothesis import given
 from hypothesis import strategies as st
 
 from engage.models import Contact
+from engage.testing import Pull
 from engage_gmail.headers import (
     Address,
     Group,
@@ -87,10 +88,10 @@ def test_mbox_messages_with_bare_names_and_white_space_folds_land_whole(tmp_path
         "Hello\n\n"
     )
     (tmp_path / "a.mbox").write_text(message)
-    result = pull(mbox_source(tmp_path, "a.mbox", mailbox_owner="carol@ourco.com"))
+    result = Pull.run(mbox_source(tmp_path, "a.mbox", mailbox_owner="carol@ourco.com"))
     [touchpoint] = result.touchpoints
     assert (touchpoint.contact_email, touchpoint.subject) == ("bb@bug.com", "Order")
-    contacts = {c.email: c.name for c in result.by_kind(Contact)}
+    contacts = {c.email: c.name for c in result.of(Contact)}
     assert contacts == {"bb@bug.com": "Big Bug", "ann@bug.com": None}
 
 

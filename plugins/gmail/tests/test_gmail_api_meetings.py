@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from fake_gmail import FakeGmail
 from fake_oauth import write_credentials
-from gmail_kit import FAST, Recorder, pull
+from gmail_kit import FAST, Recorder
 from test_mbox_meetings import OUTLOOK_UID, mbox
 from test_mbox_meetings import source as mbox_source
 
@@ -23,6 +23,7 @@ from engage.identity import Identity
 from engage.models import Channel, Customer
 from engage.pull import pull_source
 from engage.store.sqlite import SQLiteStore
+from engage.testing import Pull
 from engage_gmail.api_reader import ApiReader
 from engage_gmail.sources import GmailSource
 
@@ -84,7 +85,7 @@ def test_a_google_invitation_is_dated_at_dtstart_from_its_inline_calendar_part(
     no attachment call; the meeting at DTSTART 09:00 Z, id and message_id ics:UID."""
     deliver(fake, "google.invite.new.eml")
     source = api(fake, tmp_path)
-    [meeting] = pull(source).touchpoints
+    [meeting] = Pull.run(source).touchpoints
     assert meeting.occurred_at == datetime(2012, 5, 30, 9, 0, tzinfo=UTC)
     assert meeting.channel == Channel.MEETING
     assert meeting.external_id == meeting.message_id
@@ -101,7 +102,7 @@ def test_an_outlook_invitation_is_dated_in_its_zone_through_attachments_get(
     attachments.get reads it; 20:00 in "Sarajevo, Skopje, Warsaw, Zagreb" is 18:00 UTC."""
     deliver(fake, "outlook.invite.new.eml")
     source = api(fake, tmp_path)
-    [meeting] = pull(source).touchpoints
+    [meeting] = Pull.run(source).touchpoints
     assert meeting.occurred_at == datetime(2012, 5, 27, 18, 0, tzinfo=UTC)
     assert (meeting.external_id, meeting.message_id) == (f"ics:{OUTLOOK_UID}", f"ics:{OUTLOOK_UID}")
     assert dict(fake.gets) == {"metadata": 1, "full": 1, "attachment": 1}
@@ -114,7 +115,7 @@ def test_ordinary_mail_is_never_read_whole(fake: FakeGmail, tmp_path: Path) -> N
     for n in range(3):
         fake.add("jane@acme.com", "tom@willow.vmw", f"Hello {n}", date=NOW - timedelta(days=1))
     source = api(fake, tmp_path)
-    assert len(pull(source).touchpoints) == 3
+    assert len(Pull.run(source).touchpoints) == 3
     assert dict(fake.gets) == {"metadata": 3}
     assert "messages.get full" not in calls(source)
 
@@ -143,7 +144,7 @@ def test_a_cancellation_retires_the_meeting(fake: FakeGmail, tmp_path: Path) -> 
     pull_source(store, "mail", "gmail", api(fake, tmp_path), now=NOW)
     assert store.touchpoint_count("mail") == 1
     deliver(fake, "outlook.invite.cancel.eml")
-    result = pull(api(fake, tmp_path))  # a fresh pull shows what the cancellation yields
+    result = Pull.run(api(fake, tmp_path))  # a fresh pull shows what the cancellation yields
     assert Retire("touchpoint", f"ics:{OUTLOOK_UID}") in result.items
     assert Skipped("meeting cancelled") in result.items
     report = pull_source(store, "mail", "gmail", api(fake, tmp_path), now=NOW)
@@ -171,17 +172,17 @@ def test_a_future_meeting_becomes_a_touchpoint_only_once_due(
     """Held in the cursor (no touchpoint, no customer) until a sync at or after its start,
     which yields it with no new mail and without reading any message again."""
     deliver(fake, "outlook.invite.new.eml", edit=(b"20120527T200000", b"20270115T100000"))
-    first = pull(api(fake, tmp_path))
-    assert first.touchpoints == [] and first.by_kind(Customer) == []
+    first = Pull.run(api(fake, tmp_path))
+    assert first.touchpoints == [] and first.of(Customer) == []
     assert Skipped("meeting in the future (counted once it has happened)") in first.items
-    before = pull(api(fake, tmp_path, now=datetime(2027, 1, 1, tzinfo=UTC)), first.cursor)
+    before = Pull.run(api(fake, tmp_path, now=datetime(2027, 1, 1, tzinfo=UTC)), first.cursor)
     assert before.touchpoints == []
     fake.gets.clear()
     after_source = api(fake, tmp_path, now=datetime(2027, 1, 16, tzinfo=UTC))
-    after = pull(after_source, before.cursor)
+    after = Pull.run(after_source, before.cursor)
     [meeting] = after.touchpoints
     assert meeting.occurred_at == datetime(2027, 1, 15, 9, 0, tzinfo=UTC)
-    assert [c.key for c in after.by_kind(Customer)] == ["willow.vmw"]
+    assert [c.key for c in after.of(Customer)] == ["willow.vmw"]
     assert dict(fake.gets) == {}
-    done = pull(api(fake, tmp_path, now=datetime(2027, 2, 1, tzinfo=UTC)), after.cursor)
+    done = Pull.run(api(fake, tmp_path, now=datetime(2027, 2, 1, tzinfo=UTC)), after.cursor)
     assert done.touchpoints == []

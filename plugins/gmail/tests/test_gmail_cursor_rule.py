@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 from fake_gmail import FakeGmail
-from gmail_kit import api_source, mbox_source, pull
+from gmail_kit import api_source, mbox_source
 
 from engage.cursors import CursorError
+from engage.testing import Pull
 
 
 @pytest.fixture
@@ -41,7 +42,7 @@ def test_the_api_source_refuses_a_cursor_it_cannot_read(
 ) -> None:
     with pytest.raises(CursorError, match=why):
         list(api_source(fake, tmp_path).pull(cursor))
-    assert pull(api_source(fake, tmp_path)).cursor  # from the start it reads
+    assert Pull.run(api_source(fake, tmp_path)).cursor  # from the start it reads
 
 
 MESSAGE = b"From 1@xxx Thu Jan 14 19:30:22 +0000 2021\nFrom: jane@acme.com\nTo: carol@ourco.com\n"
@@ -78,14 +79,14 @@ def test_the_takeout_source_refuses_a_cursor_it_cannot_read(
     (tmp_path / "All mail.mbox").write_bytes(MESSAGE)
     with pytest.raises(CursorError, match=why):
         next(iter(mbox_source(tmp_path, "*.mbox").pull(cursor)))
-    assert pull(mbox_source(tmp_path, "*.mbox")).touchpoints
+    assert Pull.run(mbox_source(tmp_path, "*.mbox")).touchpoints
 
 
 def test_the_takeout_source_reads_every_cursor_it_writes(tmp_path: Path) -> None:
     """Each checkpoint of a pull (owner, files, meetings) is read back: nothing read again."""
     (tmp_path / "All mail.mbox").write_bytes(MESSAGE)
-    first = pull(mbox_source(tmp_path, "*.mbox", mailbox_owner="carol@ourco.com"))
+    first = Pull.run(mbox_source(tmp_path, "*.mbox", mailbox_owner="carol@ourco.com"))
     assert first.cursor is not None
     assert set(json.loads(first.cursor)) == {"owner", "files", "meetings"}
-    again = pull(mbox_source(tmp_path, "*.mbox"), first.cursor)
+    again = Pull.run(mbox_source(tmp_path, "*.mbox"), first.cursor)
     assert again.touchpoints == []

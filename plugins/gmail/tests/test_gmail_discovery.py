@@ -12,9 +12,9 @@ from typing import Any
 import googleapiclient
 import pytest
 from fake_gmail import FakeGmail
-from gmail_kit import NOW, api_source, pull
+from gmail_kit import NOW, api_source
 
-from engage.testing import Request
+from engage.testing import Pull, Request
 
 DISCOVERY = (
     Path(googleapiclient.__file__).parent / "discovery_cache" / "documents" / "gmail.v1.json"
@@ -74,11 +74,11 @@ def test_every_request_matches_the_discovery_document(fake: FakeGmail, tmp_path:
     doc = json.loads(DISCOVERY.read_text())
     for n in range(60):
         fake.add("jane@acme.com", "carol@ourco.com", date=NOW - timedelta(days=2, minutes=n))
-    first = pull(api_source(fake, tmp_path))
+    first = Pull.run(api_source(fake, tmp_path))
     fake.add("jane@acme.com", "carol@ourco.com", date=NOW)
-    second = pull(api_source(fake, tmp_path), first.cursor)
+    second = Pull.run(api_source(fake, tmp_path), first.cursor)
     fake.expire_history()
-    pull(api_source(fake, tmp_path), second.cursor)
+    Pull.run(api_source(fake, tmp_path), second.cursor)
     outer = [r for r in fake.server.requests if r.path != "/token"]
     batches = [r for r in outer if r.path == "/" + doc["batchPath"] + "/gmail/v1"]
     assert batches and all(r.method == "POST" for r in batches)

@@ -8,9 +8,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from gmail_kit import mbox_source, pull
+from gmail_kit import mbox_source
 
 from engage.identity import Identity
+from engage.testing import Pull
 from engage_gmail.headers import Headers
 from engage_gmail.mapping import MailMessage, Mapper
 
@@ -42,7 +43,7 @@ def test_a_mailman_digest_is_automated(tmp_path: Path) -> None:
     """CPython's msg_02.txt, a Mailman digest without List-* headers, is no customer."""
     as_mbox(tmp_path, sample("msg_02.txt"))
     source = mbox_source(tmp_path, "a.mbox", mailbox_owner="carol@ourco.com")
-    result = pull(source)
+    result = Pull.run(source)
     assert result.touchpoints == []
     assert source.counts["skipped automated"] == 1
 
@@ -57,7 +58,7 @@ def test_a_digest_part_alone_is_enough(tmp_path: Path) -> None:
     raw = raw.replace(b"Subject: Ppp digest, Vol 1 #2 - 5 msgs", b"Subject: News")
     as_mbox(tmp_path, raw)
     source = mbox_source(tmp_path, "a.mbox", mailbox_owner="carol@ourco.com")
-    assert pull(source).touchpoints == []
+    assert Pull.run(source).touchpoints == []
     assert source.counts["skipped automated"] == 1
 
 
@@ -67,10 +68,11 @@ def test_mail_to_an_empty_group_is_bulk(tmp_path: Path) -> None:
     raw = sample("msg_36.txt")
     as_mbox(tmp_path, raw)
     source = mbox_source(tmp_path, "a.mbox", mailbox_owner="carol@ourco.com")
-    assert pull(source).touchpoints == []
+    assert Pull.run(source).touchpoints == []
     as_mbox(tmp_path, raw.replace(b"To: IETF-Announce:;", b"To: carol@ourco.com"))
     assert (
-        len(pull(mbox_source(tmp_path, "a.mbox", mailbox_owner="carol@ourco.com")).touchpoints) == 1
+        len(Pull.run(mbox_source(tmp_path, "a.mbox", mailbox_owner="carol@ourco.com")).touchpoints)
+        == 1
     )
 
 
@@ -86,7 +88,7 @@ def test_a_list_footer_outside_quotes_is_a_list(tmp_path: Path) -> None:
     quoted = message.replace(b"\nhttps://", b"\n> https://").replace(b"Release", b"Re: Release")
     as_mbox(tmp_path, message, quoted.replace(b"Subject", b"Message-ID: <2@acme.com>\nSubject"))
     source = mbox_source(tmp_path, "a.mbox", mailbox_owner="carol@ourco.com")
-    assert [t.subject for t in pull(source).touchpoints] == ["Re: Release"]
+    assert [t.subject for t in Pull.run(source).touchpoints] == ["Re: Release"]
 
 
 @pytest.mark.parametrize(

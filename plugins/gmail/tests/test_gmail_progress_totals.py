@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 from fake_gmail import FakeGmail, rough_estimate
-from gmail_kit import NOW, Recorder, SizedRecorder, api_source, pull
+from gmail_kit import NOW, Recorder, SizedRecorder, api_source
+
+from engage.testing import Pull
 
 CUSTOMER = "Jane Roe <jane@acme.com>"
 US = "carol@ourco.com"
@@ -57,7 +59,7 @@ def test_first_sync_expects_the_list_estimate(fake: FakeGmail, tmp_path: Path) -
     mail(fake, 620)
     fake.estimate = lambda n: n + 80
     progress = SizedRecorder()
-    pull(api_source(fake, tmp_path, progress=progress))
+    Pull.run(api_source(fake, tmp_path, progress=progress))
     assert progress.totals == [("messages", 700), ("messages", 620)]
     assert progress.counts["messages"] == 620
     # No request for the total: one profile, one sendAs, two list pages, 13 batches of <= 50.
@@ -69,7 +71,7 @@ def test_an_estimate_below_what_is_listed_is_raised(fake: FakeGmail, tmp_path: P
     mail(fake, 620)
     fake.estimate = lambda n: 100
     progress = SizedRecorder()
-    pull(api_source(fake, tmp_path, progress=progress))
+    Pull.run(api_source(fake, tmp_path, progress=progress))
     assert progress.totals == [("messages", 501), ("messages", 620)]
     assert progress.counts["messages"] == 620
 
@@ -79,7 +81,7 @@ def test_a_single_page_is_counted_exactly(fake: FakeGmail, tmp_path: Path) -> No
     mail(fake, 3)
     fake.estimate = lambda n: 40
     progress = SizedRecorder()
-    pull(api_source(fake, tmp_path, progress=progress))
+    Pull.run(api_source(fake, tmp_path, progress=progress))
     assert progress.totals == [("messages", 3)]
     assert progress.counts["messages"] == 3
 
@@ -88,13 +90,13 @@ def test_history_sync_expects_the_messages_its_records_add(fake: FakeGmail, tmp_
     """A history sync expects the messages to read (not those marked spam, which are withdrawn
     unread, nor those skipped as spam) and makes no request for it."""
     old = mail(fake, 2)
-    first = pull(api_source(fake, tmp_path))
+    first = Pull.run(api_source(fake, tmp_path))
     mail(fake, 4, days_ago=0)
     fake.add(CUSTOMER, US, "Junk", date=NOW, labels=("SPAM",))
     fake.relabel(old[0], "SPAM")
     fake.server.requests.clear()
     progress = SizedRecorder()
-    pull(api_source(fake, tmp_path, progress=progress), first.cursor)
+    Pull.run(api_source(fake, tmp_path, progress=progress), first.cursor)
     assert progress.totals == [("messages", 4)]
     assert progress.counts["messages"] == 4
     assert calls(fake)["messages"] == 0
@@ -105,6 +107,6 @@ def test_a_plain_progress_is_only_advanced(fake: FakeGmail, tmp_path: Path) -> N
     """A progress without ``total`` is counted as before, with the same requests."""
     mail(fake, 3)
     progress = Recorder()
-    pull(api_source(fake, tmp_path, progress=progress))
+    Pull.run(api_source(fake, tmp_path, progress=progress))
     assert progress.counts["messages"] == 3
     assert calls(fake) == Counter(profile=1, sendAs=1, messages=1, batch=1)

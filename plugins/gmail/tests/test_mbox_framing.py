@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from gmail_kit import NOW, mbox_source, pull
+from gmail_kit import NOW, mbox_source
 
 from engage import Notice
 from engage.adapters import Skipped
@@ -22,6 +22,7 @@ from engage.identity import Identity
 from engage.models import Contact, Direction
 from engage.pull import pull_source
 from engage.store.sqlite import SQLiteStore
+from engage.testing import Pull
 
 PERCEVAL = Path(__file__).parent / "data" / "mbox" / "perceval"
 OWNER = {"mailbox_owner": "carol@ourco.com"}
@@ -52,10 +53,10 @@ class TestMailmanArchives:
         """perceval's pipermail_2015_november.mbox: four posts, four inbound touchpoints, the
         authors' names from `From: user at example.com (Name)`."""
         copy("pipermail_2015_november.mbox", tmp_path)
-        result = pull(mbox_source(tmp_path, "*.mbox", **OWNER))
+        result = Pull.run(mbox_source(tmp_path, "*.mbox", **OWNER))
         assert len(result.touchpoints) == 4
         assert {t.direction for t in result.touchpoints} == {Direction.INBOUND}
-        names = {c.email: c.name for c in result.by_kind(Contact)}
+        names = {c.email: c.name for c in result.of(Contact)}
         assert names["andy@example.com"] == "Andy Grunwald"
         assert names["jgb@gsyc.es"] == "Jesus M. Gonzalez-Barahona"
         assert result.problems == []
@@ -65,8 +66,8 @@ class TestMailmanArchives:
         host (`From christian at “example.org”  Thu Jan 15 ...`)."""
         copy("pipermail_2016_march.mbox", tmp_path)
         copy("mbox_unixfrom_encoding.mbox", tmp_path)
-        result = pull(mbox_source(tmp_path, "*.mbox", **OWNER))
-        names = {c.email: c.name for c in result.by_kind(Contact)}
+        result = Pull.run(mbox_source(tmp_path, "*.mbox", **OWNER))
+        names = {c.email: c.name for c in result.of(Contact)}
         assert names == {
             "gpoo@example.com": "Germán Poo-Caamaño",
             "christian@example.org": "Christian Aistleitner",
@@ -79,7 +80,7 @@ class TestMailmanArchives:
         is unreadable) or a problem naming its byte offset."""
         copy("mbox_no_fields.mbox", tmp_path)
         source = mbox_source(tmp_path, "*.mbox", **OWNER)
-        result = pull(source)
+        result = Pull.run(source)
         assert source.counts["messages"] == 6
         assert len(result.touchpoints) + len(result.problems) == 6
         assert all(p.startswith("mbox_no_fields.mbox: byte ") for p in result.problems)
@@ -91,8 +92,8 @@ class TestMailmanArchives:
         (tmp_path / "crlf").mkdir()
         (tmp_path / "lf" / "a.mbox").write_bytes(raw)
         (tmp_path / "crlf" / "a.mbox").write_bytes(raw.replace(b"\n", b"\r\n"))
-        lf = pull(mbox_source(tmp_path, "lf/a.mbox", **OWNER)).touchpoints
-        crlf = pull(mbox_source(tmp_path, "crlf/a.mbox", **OWNER)).touchpoints
+        lf = Pull.run(mbox_source(tmp_path, "lf/a.mbox", **OWNER)).touchpoints
+        crlf = Pull.run(mbox_source(tmp_path, "crlf/a.mbox", **OWNER)).touchpoints
         assert [(t.external_id, t.occurred_at, t.subject) for t in crlf] == [
             (t.external_id, t.occurred_at, t.subject) for t in lf
         ]
@@ -101,7 +102,7 @@ class TestMailmanArchives:
         """perceval's mbox_multipart.mbox (Eclipse lists, no X-Gmail-Labels): two messages."""
         copy("mbox_multipart.mbox", tmp_path)
         source = mbox_source(tmp_path, "*.mbox", **OWNER)
-        result = pull(source)
+        result = Pull.run(source)
         assert source.counts["messages"] == 2
         assert result.problems == []
 
@@ -128,20 +129,20 @@ class TestFilesThatAreNoMbox:
         """Random bytes, a CSV export, a gzipped archive: `inbox.mbox: no message found; ...`."""
         (tmp_path / "inbox.mbox").write_bytes(content)
         with pytest.raises(SourceError) as raised:
-            pull(mbox_source(tmp_path, "inbox.mbox", **OWNER))
+            Pull.run(mbox_source(tmp_path, "inbox.mbox", **OWNER))
         assert str(raised.value).startswith(f"inbox.mbox: {self.EXPECTED}{suffix}")
 
     def test_an_empty_file_is_an_empty_mailbox(self, tmp_path: Path) -> None:
         """A file of 0 bytes holds no mail, and that is no error."""
         (tmp_path / "empty.mbox").write_bytes(b"")
-        assert pull(mbox_source(tmp_path, "empty.mbox", **OWNER)).touchpoints == []
+        assert Pull.run(mbox_source(tmp_path, "empty.mbox", **OWNER)).touchpoints == []
 
     def test_text_before_the_first_message_is_a_problem(self, tmp_path: Path) -> None:
         """Junk before the first From_ line is reported at byte 0; the messages land."""
         junk = b"This archive was exported by hand.\n\n"
         raw = junk + (PERCEVAL / "pipermail_2016_march.mbox").read_bytes()
         (tmp_path / "a.mbox").write_bytes(raw)
-        result = pull(mbox_source(tmp_path, "a.mbox", **OWNER))
+        result = Pull.run(mbox_source(tmp_path, "a.mbox", **OWNER))
         assert result.problems == [
             "a.mbox: byte 0: 35 bytes of text before the first 'From ' line skipped (not a message)"
         ]
@@ -174,7 +175,7 @@ class TestUnknownOwner:
         """One warning with the fix; no problem counted; the posts are touchpoints."""
         copy("pipermail_2015_november.mbox", tmp_path)
         with caplog.at_level(logging.WARNING):
-            result = pull(mbox_source(tmp_path, "*.mbox"))
+            result = Pull.run(mbox_source(tmp_path, "*.mbox"))
         assert result.problems == []
         assert len(result.touchpoints) == 4
         [record] = [r for r in caplog.records if "mailbox owner unknown" in r.getMessage()]
@@ -214,21 +215,21 @@ class TestAFileStillBeingWritten:
         path = tmp_path / "a.mbox"
         path.write_bytes(_message(1) + second[:cut])
         source = mbox_source(tmp_path, "a.mbox", **OWNER)
-        first = pull(source)
+        first = Pull.run(source)
         assert [t.external_id for t in first.touchpoints] == ["1@acme.com"]
         assert Skipped("message still being written (read when complete)") in first.items
         with path.open("ab") as handle:
             handle.write(second[cut:])
-        grown = pull(mbox_source(tmp_path, "a.mbox", **OWNER), first.cursor)
+        grown = Pull.run(mbox_source(tmp_path, "a.mbox", **OWNER), first.cursor)
         assert [(t.external_id, t.subject) for t in grown.touchpoints] == [("2@acme.com", "Part 2")]
 
     def test_a_message_cut_in_its_body_waits_too(self, tmp_path: Path) -> None:
         """Cut after its headers but before its closing empty line: not stored yet."""
         path = tmp_path / "a.mbox"
         path.write_bytes(_message(1) + _message(2)[:-3])
-        first = pull(mbox_source(tmp_path, "a.mbox", **OWNER))
+        first = Pull.run(mbox_source(tmp_path, "a.mbox", **OWNER))
         assert [t.external_id for t in first.touchpoints] == ["1@acme.com"]
-        again = pull(mbox_source(tmp_path, "a.mbox", **OWNER), first.cursor)
+        again = Pull.run(mbox_source(tmp_path, "a.mbox", **OWNER), first.cursor)
         assert again.touchpoints == []
 
     def test_a_real_archive_without_the_final_empty_line_waits_until_settled(
@@ -239,13 +240,13 @@ class TestAFileStillBeingWritten:
         path = tmp_path / "a.mbox"
         shutil.copyfile(PERCEVAL / "mbox_multipart.mbox", path)
         fresh = mbox_source(tmp_path, "a.mbox", **OWNER)
-        first = pull(fresh)
+        first = Pull.run(fresh)
         assert fresh.counts["messages"] == 1
         assert fresh.counts["messages still being written"] == 1
         old = time.time() - 3600
         os.utime(path, (old, old))
         later = mbox_source(tmp_path, "a.mbox", **OWNER)
-        pull(later, first.cursor)
+        Pull.run(later, first.cursor)
         assert later.counts["messages"] == 1
 
     def test_a_settled_file_is_read_to_its_end(self, tmp_path: Path) -> None:
@@ -255,6 +256,6 @@ class TestAFileStillBeingWritten:
         path.write_bytes(_message(1) + _message(2).rstrip(b"\n"))
         old = time.time() - 120
         os.utime(path, (old, old))
-        result = pull(mbox_source(tmp_path, "a.mbox", **OWNER, settle_seconds=60))
+        result = Pull.run(mbox_source(tmp_path, "a.mbox", **OWNER, settle_seconds=60))
         assert [t.external_id for t in result.touchpoints] == ["1@acme.com", "2@acme.com"]
         assert result.touchpoints[1].occurred_at < NOW

@@ -12,13 +12,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from gmail_kit import Recorder, pull
+from gmail_kit import Recorder
 
 from engage.adapters import AdapterContext, Retire, Skipped, resolve_options
 from engage.identity import Identity
 from engage.models import Channel, Customer
 from engage.pull import pull_source
 from engage.store.sqlite import SQLiteStore
+from engage.testing import Pull
 from engage_gmail.invites import parse_invite
 from engage_gmail.sources import GmailSource
 
@@ -63,7 +64,7 @@ def test_an_invitation_is_dated_at_the_meetings_start(tmp_path: Path) -> None:
     """Outlook's invitation for 20:00 in "Sarajevo, Skopje, Warsaw, Zagreb" (CEST) is a
     meeting at 18:00 UTC, sent two hours earlier; its id and message_id are its UID."""
     mbox(tmp_path, "outlook.invite.new.eml")
-    [meeting] = pull(source(tmp_path, "a.mbox")).touchpoints
+    [meeting] = Pull.run(source(tmp_path, "a.mbox")).touchpoints
     assert meeting.occurred_at == datetime(2012, 5, 27, 18, 0, tzinfo=UTC)
     assert meeting.channel == Channel.MEETING
     assert (meeting.external_id, meeting.message_id) == (f"ics:{OUTLOOK_UID}", f"ics:{OUTLOOK_UID}")
@@ -73,7 +74,7 @@ def test_a_google_invitation_in_utc_with_an_auto_submitted_header(tmp_path: Path
     """Google Calendar's invitation (Auto-Submitted, base64 .ics attachment too) is the
     meeting at DTSTART 09:00 Z."""
     mbox(tmp_path, "google.invite.new.eml")
-    [meeting] = pull(source(tmp_path, "a.mbox")).touchpoints
+    [meeting] = Pull.run(source(tmp_path, "a.mbox")).touchpoints
     assert meeting.occurred_at == datetime(2012, 5, 30, 9, 0, tzinfo=UTC)
     assert meeting.customer == "tcataldo@gmail.com"
 
@@ -82,21 +83,21 @@ def test_an_update_moves_the_meeting_and_an_older_one_read_later_does_not(tmp_pa
     """SEQUENCE 1 moves it to 28 May 15:00 CEST; the SEQUENCE 0 invitation read afterwards
     (a later file) changes nothing."""
     mbox(tmp_path, "outlook.invite.new.eml", "outlook.invite.update.eml")
-    first = pull(source(tmp_path, "a.mbox"))
+    first = Pull.run(source(tmp_path, "a.mbox"))
     assert [t.occurred_at for t in first.touchpoints] == [
         datetime(2012, 5, 27, 18, 0, tzinfo=UTC),
         datetime(2012, 5, 28, 13, 0, tzinfo=UTC),
     ]
     mbox(tmp_path, "outlook.invite.new.eml", file="b.mbox")
     later = source(tmp_path, "b.mbox")
-    assert pull(later, first.cursor).touchpoints == []
+    assert Pull.run(later, first.cursor).touchpoints == []
     assert later.counts["skipped meeting superseded"] == 1
 
 
 def test_a_cancellation_withdraws_the_meeting(tmp_path: Path) -> None:
     """METHOD:CANCEL retires every id the meeting can have had, and stores nothing."""
     mbox(tmp_path, "outlook.invite.cancel.eml")
-    result = pull(source(tmp_path, "a.mbox"))
+    result = Pull.run(source(tmp_path, "a.mbox"))
     assert result.touchpoints == []
     assert Retire("touchpoint", f"ics:{OUTLOOK_UID}") in result.items
     assert Skipped("meeting cancelled") in result.items
@@ -118,9 +119,9 @@ def test_through_the_store_a_cancelled_meeting_is_gone(tmp_path: Path) -> None:
 def test_a_declined_reply_is_no_meeting(tmp_path: Path) -> None:
     """A reply whose attendee declined gives no touchpoint; an accepted one is the meeting."""
     mbox(tmp_path, "google.reply.decline.eml")
-    assert pull(source(tmp_path, "a.mbox")).touchpoints == []
+    assert Pull.run(source(tmp_path, "a.mbox")).touchpoints == []
     mbox(tmp_path, "google.reply.accept.eml")
-    [meeting] = pull(source(tmp_path, "a.mbox")).touchpoints
+    [meeting] = Pull.run(source(tmp_path, "a.mbox")).touchpoints
     assert meeting.occurred_at == datetime(2012, 5, 30, 9, 0, tzinfo=UTC)
 
 
@@ -143,16 +144,20 @@ def test_a_future_meeting_is_held_until_it_has_happened(tmp_path: Path) -> None:
     pull at or after its start yields it, even with no new mail."""
     future = (b"20120527T200000", b"20270115T100000")
     mbox(tmp_path, "outlook.invite.new.eml", edit=future)
-    first = pull(source(tmp_path, "a.mbox"))
-    assert first.touchpoints == [] and first.by_kind(Customer) == []
+    first = Pull.run(source(tmp_path, "a.mbox"))
+    assert first.touchpoints == [] and first.of(Customer) == []
     assert Skipped("meeting in the future (counted once it has happened)") in first.items
-    before = pull(source(tmp_path, "a.mbox", now=datetime(2027, 1, 1, tzinfo=UTC)), first.cursor)
+    before = Pull.run(
+        source(tmp_path, "a.mbox", now=datetime(2027, 1, 1, tzinfo=UTC)), first.cursor
+    )
     assert before.touchpoints == []
-    after = pull(source(tmp_path, "a.mbox", now=datetime(2027, 1, 16, tzinfo=UTC)), first.cursor)
+    after = Pull.run(
+        source(tmp_path, "a.mbox", now=datetime(2027, 1, 16, tzinfo=UTC)), first.cursor
+    )
     [meeting] = after.touchpoints
     assert meeting.occurred_at == datetime(2027, 1, 15, 9, 0, tzinfo=UTC)  # CET in January
-    assert [c.key for c in after.by_kind(Customer)] == ["willow.vmw"]
-    done = pull(source(tmp_path, "a.mbox", now=datetime(2027, 2, 1, tzinfo=UTC)), after.cursor)
+    assert [c.key for c in after.of(Customer)] == ["willow.vmw"]
+    done = Pull.run(source(tmp_path, "a.mbox", now=datetime(2027, 2, 1, tzinfo=UTC)), after.cursor)
     assert done.touchpoints == []
 
 

@@ -8,10 +8,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from gmail_kit import mbox_source, pull
+from gmail_kit import mbox_source
 
 from engage.errors import SourceError
 from engage.models import Channel, Contact, Direction
+from engage.testing import Pull
 from engage_gmail.mbox import read_messages
 
 DATA = Path(__file__).parent / "data"
@@ -63,7 +64,7 @@ def test_messages_map_and_labels_skip_spam_trash_drafts(tmp_path: Path) -> None:
         takeout("carol@ourco.com", "jane@acme.com", labels="Drafts", message_id="d@x"),
     )
     source = mbox_source(tmp_path, "*.mbox", mailbox_owner="carol@ourco.com")
-    result = pull(source)
+    result = Pull.run(source)
     found = {(t.external_id, t.direction, t.owner) for t in result.touchpoints}
     assert found == {
         ("in@acme.com", Direction.INBOUND, None),
@@ -81,7 +82,7 @@ def test_owner_is_inferred_from_sent_mail(tmp_path: Path) -> None:
         takeout("Carol <carol@gmail.com>", "jane@acme.com", labels="Sent", message_id="2@x"),
     )
     source = mbox_source(tmp_path, "a.mbox")
-    result = pull(source)
+    result = Pull.run(source)
     assert {t.direction for t in result.touchpoints} == {Direction.INBOUND, Direction.OUTBOUND}
     assert json.loads(result.cursor or "")["owner"] == "carol@gmail.com"
 
@@ -90,7 +91,7 @@ def test_unknown_owner_is_no_bad_record(tmp_path: Path) -> None:
     """No Sent mail and no mailbox_owner (internal domains set): no problem counted; mail still
     lands (the warning with the fix is in test_mbox_framing)."""
     write(tmp_path / "a.mbox", takeout(message_id="1@x"))
-    result = pull(mbox_source(tmp_path, "a.mbox"))
+    result = Pull.run(mbox_source(tmp_path, "a.mbox"))
     assert result.problems == []
     assert len(result.touchpoints) == 1
 
@@ -119,7 +120,7 @@ def test_unparseable_messages_are_reported_with_their_position(tmp_path: Path) -
     good = takeout(message_id="1@x")
     broken = FROM_LINE + "\n\nno headers at all\n\n"
     write(tmp_path / "a.mbox", good, broken, takeout(message_id="2@x"))
-    result = pull(mbox_source(tmp_path, "a.mbox", mailbox_owner="carol@ourco.com"))
+    result = Pull.run(mbox_source(tmp_path, "a.mbox", mailbox_owner="carol@ourco.com"))
     assert result.problems == [
         f"a.mbox: byte {len(good)}: no header fields after the From_ line; message skipped"
     ]
@@ -134,7 +135,7 @@ def test_mail_dated_after_the_clock_is_a_problem_with_its_position(tmp_path: Pat
         FROM_LINE, "From 1@xxx Tue Jan 01 09:00:00 +0000 2036"
     )
     write(tmp_path / "a.mbox", good, ahead)
-    result = pull(mbox_source(tmp_path, "a.mbox", mailbox_owner="carol@ourco.com"))
+    result = Pull.run(mbox_source(tmp_path, "a.mbox", mailbox_owner="carol@ourco.com"))
     assert result.problems == [
         f"a.mbox: byte {len(good)}: Date: in the future (got 'Tue, 01 Jan 2036 09:00:00 +0000');"
         " message skipped"
@@ -145,7 +146,7 @@ def test_mail_dated_after_the_clock_is_a_problem_with_its_position(tmp_path: Pat
 def test_missing_date_falls_back_to_the_from_line(tmp_path: Path) -> None:
     """No Date header: the From_ line's date is used."""
     write(tmp_path / "a.mbox", takeout(date=None, message_id="1@x"))
-    [touchpoint] = pull(
+    [touchpoint] = Pull.run(
         mbox_source(tmp_path, "a.mbox", mailbox_owner="carol@ourco.com")
     ).touchpoints
     assert touchpoint.occurred_at == datetime(2021, 1, 14, 19, 30, 22, tzinfo=UTC)
@@ -161,7 +162,7 @@ def test_calendar_part_in_the_body_makes_a_meeting(tmp_path: Path) -> None:
     write(
         tmp_path / "a.mbox", takeout(subject="Kick-off", extra=extra, body=body, message_id="1@x")
     )
-    [touchpoint] = pull(
+    [touchpoint] = Pull.run(
         mbox_source(tmp_path, "a.mbox", mailbox_owner="carol@ourco.com")
     ).touchpoints
     assert touchpoint.channel == Channel.MEETING
@@ -170,28 +171,30 @@ def test_calendar_part_in_the_body_makes_a_meeting(tmp_path: Path) -> None:
 def test_a_file_read_is_not_read_again_and_a_grown_one_resumes(tmp_path: Path) -> None:
     """The cursor keeps each file's offset: unchanged files are skipped, appended mail alone is read."""
     path = write(tmp_path / "a.mbox", takeout(message_id="1@x"), takeout(message_id="2@x"))
-    first = pull(mbox_source(tmp_path, "a.mbox", mailbox_owner="carol@ourco.com"))
+    first = Pull.run(mbox_source(tmp_path, "a.mbox", mailbox_owner="carol@ourco.com"))
     assert len(first.touchpoints) == 2
     again = mbox_source(tmp_path, "a.mbox", mailbox_owner="carol@ourco.com")
-    assert pull(again, first.cursor).touchpoints == []
+    assert Pull.run(again, first.cursor).touchpoints == []
     assert again.counts["files unchanged"] == 1
     with path.open("ab") as handle:
         handle.write(takeout(message_id="3@x").encode())
-    grown = pull(mbox_source(tmp_path, "a.mbox", mailbox_owner="carol@ourco.com"), first.cursor)
+    grown = Pull.run(mbox_source(tmp_path, "a.mbox", mailbox_owner="carol@ourco.com"), first.cursor)
     assert [t.external_id for t in grown.touchpoints] == ["3@x"]
 
 
 def test_a_rewritten_file_is_read_from_the_start(tmp_path: Path) -> None:
     """A new export under the same name (its beginning changed) is read whole; ids stay stable."""
     path = write(tmp_path / "a.mbox", takeout(message_id="1@x"))
-    first = pull(mbox_source(tmp_path, "a.mbox", mailbox_owner="carol@ourco.com"))
+    first = Pull.run(mbox_source(tmp_path, "a.mbox", mailbox_owner="carol@ourco.com"))
     write(
         path,
         takeout(subject="Other", message_id="0@x"),
         takeout(message_id="1@x"),
         takeout(message_id="2@x"),
     )
-    second = pull(mbox_source(tmp_path, "a.mbox", mailbox_owner="carol@ourco.com"), first.cursor)
+    second = Pull.run(
+        mbox_source(tmp_path, "a.mbox", mailbox_owner="carol@ourco.com"), first.cursor
+    )
     assert sorted(t.external_id for t in second.touchpoints) == ["0@x", "1@x", "2@x"]
 
 
@@ -202,7 +205,7 @@ def test_checkpoints_resume_in_the_middle_of_a_file(tmp_path: Path) -> None:
         tmp_path, "a.mbox", mailbox_owner="carol@ourco.com", checkpoint_every=2
     ).pull(None)
     cursor = next(item.cursor for item in items if hasattr(item, "cursor"))
-    rest = pull(mbox_source(tmp_path, "a.mbox", mailbox_owner="carol@ourco.com"), cursor)
+    rest = Pull.run(mbox_source(tmp_path, "a.mbox", mailbox_owner="carol@ourco.com"), cursor)
     assert [t.external_id for t in rest.touchpoints] == ["2@x", "3@x", "4@x"]
 
 
@@ -211,17 +214,17 @@ def test_globs_read_every_file_and_no_match_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "takeout").mkdir()
     write(tmp_path / "takeout" / "a.mbox", takeout(message_id="1@x"))
     write(tmp_path / "takeout" / "b.mbox", takeout(message_id="2@x"))
-    result = pull(mbox_source(tmp_path, "takeout/*.mbox", mailbox_owner="carol@ourco.com"))
+    result = Pull.run(mbox_source(tmp_path, "takeout/*.mbox", mailbox_owner="carol@ourco.com"))
     assert sorted(t.external_id for t in result.touchpoints) == ["1@x", "2@x"]
     with pytest.raises(SourceError, match="matches no file"):
-        pull(mbox_source(tmp_path, "nothing/*.mbox"))
+        Pull.run(mbox_source(tmp_path, "nothing/*.mbox"))
 
 
 def test_messages_without_message_id_get_a_stable_id(tmp_path: Path) -> None:
     """A message without Message-ID is identified by a digest of its headers, the same on every read."""
     write(tmp_path / "a.mbox", takeout())
-    first = pull(mbox_source(tmp_path, "a.mbox", mailbox_owner="carol@ourco.com")).touchpoints
-    second = pull(mbox_source(tmp_path, "a.mbox", mailbox_owner="carol@ourco.com")).touchpoints
+    first = Pull.run(mbox_source(tmp_path, "a.mbox", mailbox_owner="carol@ourco.com")).touchpoints
+    second = Pull.run(mbox_source(tmp_path, "a.mbox", mailbox_owner="carol@ourco.com")).touchpoints
     assert first[0].external_id.startswith("sha256:")
     assert first[0].external_id == second[0].external_id
     assert first[0].message_id is None
@@ -239,9 +242,9 @@ def test_every_messy_sample_message_lands_or_is_accounted_for(tmp_path: Path) ->
         )
     (tmp_path / "samples.mbox").write_bytes(b"".join(parts))
     source = mbox_source(tmp_path, "samples.mbox", mailbox_owner="carol@ourco.com")
-    result = pull(source)
+    result = Pull.run(source)
     assert source.counts["messages"] == len(parts)
-    contacts = {c.email: c.name for c in result.by_kind(Contact)}
+    contacts = {c.email: c.name for c in result.of(Contact)}
     assert contacts["foo.bar@example.com"] == "Foo, Bar"
     assert contacts["bbb@ddd.com"] == "John X. Doe"
     assert contacts["jdoe@machine.example"] == "John Doe"
