@@ -493,10 +493,15 @@ def test_project_runs_engage_sync_end_to_end(
 
 
 def test_project_environ_is_what_its_commands_run_with(tmp_path: Path) -> None:
-    """For engage in a process of its own: the project's config and plugins and its env, no
-    ENGAGE_AS_OF, the rest of the base kept; the base itself is not changed."""
-    project = Project(tmp_path, plugins=("csv", "gmail"), env={"TOKEN": "t"})
-    base = {"PATH": "/bin", "ENGAGE_AS_OF": "2026-01-01", "ENGAGE_CONFIG": "elsewhere.toml"}
+    """For engage in a process of its own: the project's config and plugins and its env (a
+    None unsets), no ENGAGE_AS_OF, the rest of the base kept; the base itself is not changed."""
+    project = Project(tmp_path, plugins=("csv", "gmail"), env={"TOKEN": "t", "MINE": None})
+    base = {
+        "PATH": "/bin",
+        "ENGAGE_AS_OF": "2026-01-01",
+        "ENGAGE_CONFIG": "elsewhere.toml",
+        "MINE": "the developer's own",
+    }
     assert project.environ(base) == {
         "PATH": "/bin",
         "ENGAGE_CONFIG": str(tmp_path / "engage.toml"),

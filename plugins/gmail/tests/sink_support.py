@@ -12,8 +12,8 @@ from fake_oauth import write_credentials
 
 from engage.adapters import AdapterContext, resolve_options
 from engage.http import RetryPolicy
-from engage.identity import Identity
 from engage.models import Contact, Customer, Owner, Task
+from engage.testing import adapter_context, make_task
 from engage_gmail.sinks import GmailDraftsSink, GoogleTasksSink
 
 #: Tries with delays of milliseconds, so fault tests stay fast.
@@ -21,21 +21,17 @@ FAST = RetryPolicy(attempts=5, base_delay=0.001, max_delay=0.01, max_retry_after
 
 
 def task(n: int = 1, **changes: Any) -> Task:
-    """A follow-up task for Jane at Acme (``n`` makes the key unique)."""
-    base = Task(
-        key=f"check_in:acme.com:2026-02-{n:02d}",
-        customer="acme.com",
-        rule="check_in",
-        title="Checking in on the Acme rollout",
-        body="Hi Jane,\n\nHow is the rollout going?\n\nCarol",
-        due=date(2026, 3, 2),
-        priority="medium",
-        kind="email",
-        owner="carol",
-        reason="No conversation for 45 days (cadence 30)",
-        contact_email="jane@acme.com",
-    )
-    return attrs.evolve(base, **changes)
+    """The kit's task for Jane at Acme (:func:`engage.testing.make_task`) as a follow-up
+    email from Carol, keyed by the day of February ``n`` (``n`` makes the key unique)."""
+    email = {
+        "key": f"check_in:acme.com:2026-02-{n:02d}",
+        "title": "Checking in on the Acme rollout",
+        "body": "Hi Jane,\n\nHow is the rollout going?\n\nCarol",
+        "due": date(2026, 3, 2),
+        "kind": "email",
+        "owner": "carol",
+    }
+    return make_task(n, **{**email, **changes})
 
 
 @attrs.define
@@ -57,11 +53,9 @@ class Directory:
 
 def context(tmp_path: Path, name: str, directory: Directory | None = None) -> AdapterContext:
     """An adapter context for table ``name`` with our domain and a directory."""
-    return AdapterContext(
+    return adapter_context(
         name,
         base_dir=tmp_path,
-        identity=Identity.for_domains(["ourco.com"]),
-        env={},
         directory=directory
         or Directory(
             [Contact("jane@acme.com", "acme.com", "Jane Doe")],

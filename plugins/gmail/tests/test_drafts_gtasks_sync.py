@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import sqlite3
 from collections.abc import Iterator
@@ -10,12 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 from fake_google_write import FakeGoogleWrite
 from fake_oauth import write_credentials
 
-from engage.cli import cli
 from engage.store.sqlite import SQLiteStore
+from engage.testing import Project
 from engage_gmail.gtasks import key_of
 
 AS_OF = "2026-03-01T09:00:00+00:00"
@@ -26,9 +24,6 @@ ROWS = [
     "2026-02-27 09:00,jo@gmail.com,Jo,email,in,\n",
 ]
 CONFIG = """
-store = "engage.db"
-internal_domains = ["ourco.com"]
-
 [sources.export]
 plugin = "csv"
 path = "export.csv"
@@ -58,22 +53,20 @@ def fake() -> Iterator[FakeGoogleWrite]:
 
 
 @pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake: FakeGoogleWrite) -> Path:
-    (tmp_path / "engage.toml").write_text(
-        CONFIG.format(url=fake.url, token_uri=fake.oauth.token_uri)
-    )
-    (tmp_path / "export.csv").write_text(HEADER + "".join(ROWS))
+def project(tmp_path: Path, fake: FakeGoogleWrite) -> Project:
+    """The CRM export, its config with both sinks on the fake, and credentials; run with the
+    CSV and Gmail plugins, without a $GMAIL_CREDENTIALS_FILE of the developer's."""
+    project = Project(tmp_path, plugins=("csv", "gmail"), env={"GMAIL_CREDENTIALS_FILE": None})
+    project.config(CONFIG.format(url=fake.url, token_uri=fake.oauth.token_uri))
+    project.write("export.csv", HEADER + "".join(ROWS))
     write_credentials(tmp_path)
-    monkeypatch.chdir(tmp_path)
-    for name in ("ENGAGE_CONFIG", "ENGAGE_LOAD_PLUGINS", "GMAIL_CREDENTIALS_FILE"):
-        monkeypatch.delenv(name, raising=False)
-    return tmp_path
+    return project
 
 
-def sync() -> dict[str, Any]:
-    result = CliRunner().invoke(cli, ["sync", "--json", "--as-of", AS_OF])
-    assert result.exit_code == 0, result.output
-    report: dict[str, Any] = json.loads(result.stdout)
+def sync(project: Project, *args: str) -> dict[str, Any]:
+    run = project.sync(*args, as_of=AS_OF)
+    assert run.code == 0, run.stdout + run.stderr
+    report: dict[str, Any] = run.json
     return report
 
 
@@ -81,9 +74,9 @@ def task_keys(fake: FakeGoogleWrite) -> list[str]:
     return sorted(key_of(t.notes) or "" for t in fake.tasks.values())
 
 
-def forget_pushes(project: Path) -> None:
+def forget_pushes(project: Project) -> None:
     """Simulate a crash after the remote creates: the ledger never learnt the remote ids."""
-    store = SQLiteStore(project / "engage.db")
+    store = SQLiteStore(project.path / "engage.db")
     try:
         store.conn.execute("UPDATE ledger SET status = 'pending', remote_id = NULL")
     finally:
@@ -91,10 +84,10 @@ def forget_pushes(project: Path) -> None:
 
 
 def test_sync_writes_one_draft_and_one_google_task_per_follow_up(
-    project: Path, fake: FakeGoogleWrite
+    project: Project, fake: FakeGoogleWrite
 ) -> None:
     """Both sinks receive every planned task once; a re-run writes nothing new."""
-    report = sync()
+    report = sync(project)
     planned = report["tasks_planned"]
     assert planned > 0
     assert report["sinks"]["drafts"]["pushed"] == planned
@@ -102,22 +95,22 @@ def test_sync_writes_one_draft_and_one_google_task_per_follow_up(
     assert len(fake.drafts) == len(fake.tasks) == planned
     jane = [d for d in fake.draft_messages() if "jane@acme.com" in d.header("To")]
     assert jane and all(d.header("In-Reply-To") == "<r@acme.com>" for d in jane)
-    again = sync()
+    again = sync(project)
     assert again["sinks"]["drafts"]["pushed"] == again["sinks"]["todo"]["pushed"] == 0
     assert len(fake.drafts) == len(fake.tasks) == planned
 
 
 def test_a_crash_between_create_and_ledger_write_makes_no_duplicate(
-    project: Path, fake: FakeGoogleWrite
+    project: Project, fake: FakeGoogleWrite
 ) -> None:
     """Pending entries are found remotely and recorded; only a task that never landed is created."""
-    first = sync()
+    first = sync(project)
     planned = first["tasks_planned"]
     keys = task_keys(fake)
     lost_draft = next(iter(fake.drafts))
     del fake.drafts[lost_draft]  # this create never reached Gmail
     forget_pushes(project)
-    report = sync()
+    report = sync(project)
     drafts, todo = report["sinks"]["drafts"], report["sinks"]["todo"]
     assert (drafts["recovered"], drafts["pushed"]) == (planned - 1, 1)
     assert (todo["recovered"], todo["pushed"]) == (planned, 0)
@@ -127,14 +120,14 @@ def test_a_crash_between_create_and_ledger_write_makes_no_duplicate(
 
 
 def test_google_tasks_whose_condition_cleared_are_completed(
-    project: Path, fake: FakeGoogleWrite
+    project: Project, fake: FakeGoogleWrite
 ) -> None:
     """Answering the customers clears their follow-ups: Google Tasks ticks them; drafts stay."""
-    first = sync()
-    with (project / "export.csv").open("a") as handle:
+    first = sync(project)
+    with (project.path / "export.csv").open("a") as handle:
         handle.write("2026-02-28 15:00,jane@acme.com,Jane Doe,Email,out,carol@ourco.com\n")
         handle.write("2026-02-28 16:00,jo@gmail.com,Jo,Email,out,carol@ourco.com\n")
-    report = sync()
+    report = sync(project)
     todo, drafts = report["sinks"]["todo"], report["sinks"]["drafts"]
     assert todo["cleared"] > 0
     assert todo["completed"] == todo["cleared"]
@@ -144,10 +137,10 @@ def test_google_tasks_whose_condition_cleared_are_completed(
     assert len(fake.drafts) == first["tasks_planned"]
 
 
-def drop_store(project: Path) -> None:
+def drop_store(project: Project) -> None:
     """The store is gone (deleted, a new machine): the database and its WAL files."""
     for name in ("engage.db", "engage.db-wal", "engage.db-shm"):
-        (project / name).unlink(missing_ok=True)
+        (project.path / name).unlink(missing_ok=True)
 
 
 def no_duplicates(fake: FakeGoogleWrite, planned: int) -> None:
@@ -157,16 +150,16 @@ def no_duplicates(fake: FakeGoogleWrite, planned: int) -> None:
 
 
 def test_a_store_deleted_after_a_full_sync_creates_nothing_when_synced_again(
-    project: Path, fake: FakeGoogleWrite
+    project: Project, fake: FakeGoogleWrite
 ) -> None:
     """Every task is found remotely by its key marker and recorded: 0 new drafts, 0 new Google
     tasks, in one drafts.list, one batch of drafts.get and one tasks.list page."""
-    first = sync()
+    first = sync(project)
     planned = first["tasks_planned"]
     drop_store(project)
     fake.server.requests.clear()
     fake.inner_requests.clear()
-    again = sync()
+    again = sync(project)
     assert again["tasks_planned"] == planned
     drafts, todo = again["sinks"]["drafts"], again["sinks"]["todo"]
     assert drafts["pushed"] == todo["pushed"] == planned  # recorded with the remote ids
@@ -179,28 +172,27 @@ def test_a_store_deleted_after_a_full_sync_creates_nothing_when_synced_again(
     }
     assert f"{planned} task(s) already had a draft" in " ".join(drafts["notices"])
     assert f"{planned} task(s) already had a Google task" in " ".join(todo["notices"])
-    assert sync()["sinks"]["drafts"]["pushed"] == 0  # the ledger knows them now
+    assert sync(project)["sinks"]["drafts"]["pushed"] == 0  # the ledger knows them now
 
 
 def test_a_backup_restored_after_the_push_duplicates_nothing(
-    project: Path, fake: FakeGoogleWrite
+    project: Project, fake: FakeGoogleWrite
 ) -> None:
     """A backup taken after a --dry-run (plans, nothing pushed), restored after the push:
     the next sync finds every task remotely and creates none."""
-    result = CliRunner().invoke(cli, ["sync", "--dry-run", "--json", "--as-of", AS_OF])
-    assert result.exit_code == 0, result.output
+    sync(project, "--dry-run")
     with (
-        sqlite3.connect(project / "engage.db") as live,
-        sqlite3.connect(project / "backup.db") as backup,
+        sqlite3.connect(project.path / "engage.db") as live,
+        sqlite3.connect(project.path / "backup.db") as backup,
     ):
         live.backup(backup)
-    planned = sync()["tasks_planned"]
+    planned = sync(project)["tasks_planned"]
     no_duplicates(fake, planned)
     drop_store(project)
-    shutil.copy(project / "backup.db", project / "engage.db")
+    shutil.copy(project.path / "backup.db", project.path / "engage.db")
     fake.server.requests.clear()
     fake.inner_requests.clear()
-    restored = sync()
+    restored = sync(project)
     assert restored["sinks"]["drafts"]["pushed"] == restored["sinks"]["todo"]["pushed"] == planned
     no_duplicates(fake, planned)
     created = [

@@ -48,12 +48,14 @@ class Project:
     Attributes:
         path: The directory.
         plugins: Entry-point names to load (empty: none but the built-ins).
-        env: More environment for every command (secrets a config names with ``*_env``).
+        env: More environment for every command (secrets a config names with ``*_env``);
+            a variable given as None is unset (one the developer's shell may have, such as
+            a credentials variable the plugin would otherwise read).
     """
 
     path: Path
     plugins: Sequence[str] = ()
-    env: Mapping[str, str] = attrs.field(factory=dict)
+    env: Mapping[str, str | None] = attrs.field(factory=dict)
 
     @property
     def config_path(self) -> Path:
@@ -107,8 +109,9 @@ class Project:
                 environ[name] = value
         return environ
 
-    def run(self, *args: str, env: Mapping[str, str] | None = None) -> Run:
-        """Run ``engage ARGS`` on this project's config (in this process, through click)."""
+    def run(self, *args: str, env: Mapping[str, str | None] | None = None) -> Run:
+        """Run ``engage ARGS`` on this project's config (in this process, through click);
+        ``env`` adds to (None: unsets from) the environment for this command only."""
         from click.testing import CliRunner
 
         from engage.cli import cli
