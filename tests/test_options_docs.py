@@ -27,7 +27,7 @@ from engage.options_docs import (
 )
 from engage.plugins import Registry, describe_plugins, make_plugin_manager
 from tests.support.fakeplugins import JsonlSource
-from tests.test_options import CrmOptions, CrmSource
+from tests.test_options import CrmOptions, CrmSource, Lookup
 
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "options_table.py"
 
@@ -293,3 +293,129 @@ class TestScript:
         assert "no installed adapter 'source:small' (installed: source:crm, source:feed)" in (
             capsys.readouterr().out
         )
+
+
+@attrs.frozen
+class Retry:
+    """A sub-table of one."""
+
+    attempts: int = option(default=3, minimum=1, help="tries before giving up")
+    token: str | None = option(default=None, env="RETRY_TOKEN", secret=True, help="a key")
+
+
+@attrs.frozen
+class Step:
+    """A sub-table that holds sub-tables itself."""
+
+    name: str = option(help="the step's name")
+    retry: Retry | None = option(default=None, help="how to retry it")
+
+
+@attrs.frozen
+class Pipeline:
+    """Nested options classes in each shape a table can give them."""
+
+    retry: Retry = option(factory=Retry, help="how to retry")
+    fallback: Retry | None = option(default=None, help="retries after a failure")
+    lookups: dict[str, Lookup] = option(factory=dict, key_name="column", help="id → lookup")
+    steps: list[Step] = option(factory=list, help="what to run")
+
+
+@attrs.frozen
+class Tree:
+    """A class that holds itself: documented once, not forever."""
+
+    label: str = option(default="", help="the node's label")
+    children: list[Tree] = option(factory=list, help="the nodes below")
+
+
+@attrs.frozen
+class Keyed:
+    """A sub-table with a secret that has a default in the code."""
+
+    password: str = option(default="hunter2", secret=True)
+
+
+@attrs.frozen
+class Outer:
+    """Holds Keyed."""
+
+    inner: Keyed = option(factory=Keyed)
+
+
+PIPELINE_TABLE = """\
+| key | type | default | meaning |
+|---|---|---|---|
+| `retry` | `Retry` | `{ attempts = 3 }` | how to retry |
+| `retry.attempts` | `int` | `3` | tries before giving up (at least 1) |
+| `retry.token` | `str \\| None` | from `$RETRY_TOKEN` | a key (secret: never shown) |
+| `fallback` | `Retry \\| None` | none | retries after a failure |
+| `fallback.attempts` | `int` | `3` | tries before giving up (at least 1) |
+| `fallback.token` | `str \\| None` | from `$RETRY_TOKEN` | a key (secret: never shown) |
+| `lookups` | `dict[str, Lookup]` | `{}` | id → lookup |
+| `lookups.<column>.path` | `str \\| list[str]` | required | the files to look in |
+| `lookups.<column>.key` | `str` | `"Id"` | the id column of those files |
+| `lookups.<column>.fields` | `dict[str, str]` | `{}` | engage field → header |
+| `steps` | `list[Step]` | `[]` | what to run |
+| `steps[].name` | `str` | required | the step's name |
+| `steps[].retry` | `Retry \\| None` | none | how to retry it |
+| `steps[].retry.attempts` | `int` | `3` | tries before giving up (at least 1) |
+| `steps[].retry.token` | `str \\| None` | from `$RETRY_TOKEN` | a key (secret: never shown) |
+"""
+
+
+class TestNested:
+    """A key holding nested options classes is followed by their keys, written where a
+    table writes them, in the Markdown table and in ``engage plugins --json``."""
+
+    def test_every_shape_of_nesting_has_rows(self) -> None:
+        """``retry.attempts``, ``fallback.attempts``, ``lookups.<column>.path``,
+        ``steps[].retry.attempts``: types, defaults, help and ranges as for any key."""
+        assert markdown_table(Pipeline) == PIPELINE_TABLE
+
+    def test_the_json_carries_the_nested_keys_under_their_key(self) -> None:
+        """``nested``: where the keys are written and each described like a top-level key;
+        top-level keys stay the table's keys."""
+        described = describe_options(Pipeline)
+        assert list(described) == ["retry", "fallback", "lookups", "steps"]
+        (lookup,) = described["lookups"]["nested"]
+        assert lookup["path"] == "lookups.<column>"
+        assert list(lookup["keys"]) == ["path", "key", "fields"]
+        assert lookup["keys"]["key"] == describe_options(Lookup)["key"]
+        (step,) = described["steps"]["nested"]
+        (retry,) = step["keys"]["retry"]["nested"]
+        assert retry["path"] == "steps[].retry"
+        assert retry["keys"]["attempts"]["range"] == {"minimum": 1, "maximum": None}
+        assert retry["keys"]["token"] | {"help": ""} == {
+            "type": "str | None",
+            "default": None,
+            "required": False,
+            "help": "",
+            "range": None,
+            "env": "RETRY_TOKEN",
+            "secret": True,
+        }
+
+    def test_a_key_without_nested_classes_has_no_nested_entry(self) -> None:
+        """Plain keys are described exactly as before."""
+        assert "nested" not in describe_options(Pipeline)["retry"]["nested"][0]["keys"]["token"]
+        assert all("nested" not in d for d in describe_options(SmallOptions).values())
+
+    def test_a_class_holding_itself_is_documented_once(self) -> None:
+        """``children: list[Tree]`` is a row; its keys are the ones already listed."""
+        rows = [line.split(" | ")[0] for line in markdown_table(Tree).splitlines()[2:]]
+        assert rows == ["| `label`", "| `children`"]
+
+    def test_the_key_name_defaults_to_name(self) -> None:
+        """Without key_name, a table of sub-tables is written ``KEY.<name>.SUBKEY``."""
+
+        @attrs.frozen
+        class Plain:
+            lookups: dict[str, Lookup] = option(factory=dict)
+
+        assert "| `lookups.<name>.path` |" in markdown_table(Plain)
+
+    def test_no_secret_of_a_nested_class_is_shown(self) -> None:
+        """A nested secret with a default in code: neither table nor JSON shows it."""
+        assert "hunter2" not in markdown_table(Outer)
+        assert "hunter2" not in json.dumps(describe_options(Outer)["inner"]["nested"])

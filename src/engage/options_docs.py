@@ -6,6 +6,13 @@ class of :mod:`engage.options`) are described alike: per key its type as written
 whether it is secret. A secret's value is never shown, only where it comes from
 (``from $HUBSPOT_TOKEN``).
 
+A key holding a nested options class is followed by its class's keys, named by where they
+are written: ``retry.attempts`` for ``retry: Retry`` (or ``Retry | None``),
+``lookups.<column>.path`` for ``lookups: dict[str, Lookup]`` (``<column>`` is the
+option's ``key_name``), ``steps[].name`` for ``steps: list[Step]``. In the Markdown table
+they are rows of their own; in ``engage plugins --json`` the key's description carries
+them under ``nested``: ``[{"path": "lookups.<column>", "keys": {"path": {...}, ...}}]``.
+
 A plugin README keeps a generated table between two markers::
 
     <!-- options:source:csv -->
@@ -23,7 +30,9 @@ from __future__ import annotations
 import difflib
 import math
 import re
-from collections.abc import Mapping
+import types
+import typing
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -57,6 +66,8 @@ class KeyDoc:
         maximum: For numbers, the largest value accepted.
         env: The environment variable giving the value when the table does not.
         secret: The value is never shown.
+        nested: For a key holding nested options classes: per class, where its keys are
+            written (``lookups.<column>``) and their documentation.
     """
 
     key: str
@@ -68,11 +79,13 @@ class KeyDoc:
     maximum: float | None = None
     env: str | None = None
     secret: bool = False
+    nested: tuple[tuple[str, tuple[KeyDoc, ...]], ...] = ()
 
     def as_json(self) -> dict[str, Any]:
-        """The key as ``engage plugins --json`` shows it."""
+        """The key as ``engage plugins --json`` shows it (``nested`` only for a key holding
+        nested options classes)."""
         bounds = {"minimum": self.minimum, "maximum": self.maximum}
-        return {
+        described = {
             "type": self.type,
             "default": self.default,
             "required": self.required,
@@ -81,12 +94,19 @@ class KeyDoc:
             "env": self.env,
             "secret": self.secret,
         }
+        if self.nested:
+            described["nested"] = [
+                {"path": path, "keys": {doc.key: doc.as_json() for doc in docs}}
+                for path, docs in self.nested
+            ]
+        return described
 
 
 def key_docs(spec: OptionsSpec) -> list[KeyDoc]:
-    """Every key of an adapter's options, documented, in declared order."""
+    """Every key of an adapter's options, documented, in declared order (a key holding
+    nested options classes carries their keys in :attr:`KeyDoc.nested`)."""
     if is_options_class(spec):
-        return [_field_doc(key, field, info) for key, field, info in option_fields(spec)]
+        return _class_docs(spec, "", frozenset({spec}))
     return [
         KeyDoc(
             key=key,
@@ -101,7 +121,43 @@ def key_docs(spec: OptionsSpec) -> list[KeyDoc]:
     ]
 
 
-def _field_doc(key: str, field: attrs.Attribute[Any], info: OptionInfo) -> KeyDoc:
+def _class_docs(cls: type, prefix: str, seen: frozenset[type]) -> list[KeyDoc]:
+    """The keys of ``cls`` written under ``prefix``; a class already being documented
+    further up (a recursive declaration) is not expanded again."""
+    docs = []
+    for key, field, info in option_fields(cls):
+        written = f"{prefix}.{key}" if prefix else key
+        nested = tuple(
+            (path, tuple(_class_docs(inner, path, seen | {inner})))
+            for path, inner in nested_classes(field.type, written, info.key_name)
+            if inner not in seen
+        )
+        docs.append(_field_doc(key, field, info, nested))
+    return docs
+
+
+def nested_classes(hint: Any, written: str, key_name: str = "name") -> list[tuple[str, type]]:
+    """The options classes a key of type ``hint`` holds, each with where its keys are
+    written: ``retry`` for ``Retry`` or ``Retry | None``, ``lookups.<column>`` for
+    ``dict[str, Lookup]`` (``key_name`` ``"column"``), ``steps[]`` for ``list[Step]``."""
+    if isinstance(hint, type) and attrs.has(hint):
+        return [(written, hint)]
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is typing.Union or isinstance(hint, types.UnionType):
+        return [found for arg in args for found in nested_classes(arg, written, key_name)]
+    if origin in (dict, Mapping, typing.Mapping) and len(args) == 2:
+        return nested_classes(args[1], f"{written}.<{key_name}>", key_name)
+    if origin in (list, tuple, Sequence, typing.Sequence) and args:
+        return nested_classes(args[0], f"{written}[]", key_name)
+    return []
+
+
+def _field_doc(
+    key: str,
+    field: attrs.Attribute[Any],
+    info: OptionInfo,
+    nested: tuple[tuple[str, tuple[KeyDoc, ...]], ...] = (),
+) -> KeyDoc:
     default = field.default
     if isinstance(default, _FACTORY):
         default = "(computed)" if default.takes_self else default.factory()
@@ -115,6 +171,7 @@ def _field_doc(key: str, field: attrs.Attribute[Any], info: OptionInfo) -> KeyDo
         maximum=info.maximum,
         env=info.env,
         secret=info.secret,
+        nested=nested,
     )
 
 
@@ -133,8 +190,12 @@ def _jsonable(value: Any) -> Any:
         return [_jsonable(item) for item in value]
     if isinstance(value, Mapping):
         return {str(key): _jsonable(item) for key, item in value.items()}
-    if attrs.has(type(value)):
-        return _jsonable(attrs.asdict(value, recurse=False))
+    if attrs.has(type(value)):  # a nested options class: its keys, never a secret's value
+        return {
+            key: _jsonable(getattr(value, field.name))
+            for key, field, info in option_fields(type(value))
+            if not info.secret
+        }
     return repr(value)
 
 
@@ -142,10 +203,18 @@ def markdown_table(spec: OptionsSpec) -> str:
     """An adapter's options as a Markdown table (``| key | type | default | meaning |``),
     ending with a newline; a secret's default is never shown."""
     lines = ["| key | type | default | meaning |", "|---|---|---|---|"]
-    for doc in key_docs(spec):
-        cells = [f"`{doc.key}`", f"`{doc.type}`", _default_cell(doc), _meaning_cell(doc)]
+    for written, doc in _rows(key_docs(spec), ""):
+        cells = [f"`{written}`", f"`{doc.type}`", _default_cell(doc), _meaning_cell(doc)]
         lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def _rows(docs: Sequence[KeyDoc], prefix: str) -> Iterator[tuple[str, KeyDoc]]:
+    """Each key as the table writes it, followed by the keys of its nested classes."""
+    for doc in docs:
+        yield (f"{prefix}.{doc.key}" if prefix else doc.key), doc
+        for path, children in doc.nested:
+            yield from _rows(children, path)
 
 
 def _default_cell(doc: KeyDoc) -> str:
@@ -182,8 +251,10 @@ def _toml(value: Any) -> str:
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
     if isinstance(value, list):
         return "[" + ", ".join(_toml(item) for item in value) + "]"
-    if isinstance(value, dict):
-        items = ", ".join(f"{_toml_key(key)} = {_toml(item)}" for key, item in value.items())
+    if isinstance(value, dict):  # TOML has no null: a key whose value is None is left out
+        items = ", ".join(
+            f"{_toml_key(key)} = {_toml(item)}" for key, item in value.items() if item is not None
+        )
         return "{ " + items + " }" if items else "{}"
     return str(value)
 

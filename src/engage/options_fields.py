@@ -29,6 +29,8 @@ class OptionInfo:
         env: The environment variable giving the value when the table does not.
         secret: Never shown: not in reprs, messages or documentation.
         required: The key must be given (in the table, or through ``env``).
+        key_name: For a table of sub-tables (``dict[str, Lookup]``), what its keys are,
+            as the documentation writes them (``column``: ``lookups.<column>.path``).
     """
 
     help: str = ""
@@ -38,6 +40,7 @@ class OptionInfo:
     env: str | None = None
     secret: bool = False
     required: bool = False
+    key_name: str = "name"
 
 
 def option(
@@ -51,6 +54,7 @@ def option(
     check: OptionCheck | None = None,
     env: str | None = None,
     secret: bool = False,
+    key_name: str = "name",
 ) -> Any:
     """An option of a typed options class: :func:`attrs.field` with engage's metadata.
 
@@ -69,6 +73,8 @@ def option(
         env: An environment variable giving the value when the table does not
             (``HUBSPOT_TOKEN``); blank counts as unset.
         secret: Keep the value out of the repr (attrs ``repr=False``), messages and docs.
+        key_name: For a table of nested options classes (``dict[str, Lookup]``), what
+            its keys are: the docs write ``lookups.<column>.path`` for ``"column"``.
 
     Raises:
         TypeError: both ``default`` and ``factory``, or ``required`` with either.
@@ -78,7 +84,9 @@ def option(
         raise TypeError("option(): give default or factory, not both")
     if required and has_default:
         raise TypeError("option(): a required option has no default")
-    info = OptionInfo(help, minimum, maximum, check, env, secret, required or not has_default)
+    info = OptionInfo(
+        help, minimum, maximum, check, env, secret, required or not has_default, key_name
+    )
     return attrs.field(
         default=attrs.Factory(factory) if factory is not None else default,
         repr=not secret,

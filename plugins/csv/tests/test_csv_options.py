@@ -9,7 +9,7 @@ import pytest
 
 from engage.adapters import resolve_options
 from engage.errors import ConfigError
-from engage.options_docs import assert_readme_table_current
+from engage.options_docs import assert_readme_table_current, describe_options, markdown_table
 from engage_csv import CsvSink, CsvSource
 from engage_csv.options import CsvLookup, CsvOptions
 
@@ -27,6 +27,23 @@ class TestReadme:
     def test_the_sink_table_is_current(self) -> None:
         """The table under "Sink" lists the sink's one key."""
         assert_readme_table_current(README, "sink:csv", CsvSink.options)
+
+    def test_each_key_of_a_lookup_has_a_row(self) -> None:
+        """A lookup's keys are documented where a table writes them, with type and default."""
+        rows = {line.split(" | ")[0]: line for line in markdown_table(CsvOptions).splitlines()}
+        assert [key for key in rows if "lookups." in key] == [
+            f"| `lookups.<column>.{key}`" for key in ("path", "key", "fields", "required")
+        ]
+        assert rows["| `lookups.<column>.key`"].startswith(
+            '| `lookups.<column>.key` | `str` | `"Id"`'
+        )
+
+    def test_engage_plugins_json_describes_a_lookups_keys(self) -> None:
+        """The JSON documents them under lookups' nested entry, as the table does."""
+        (nested,) = describe_options(CsvOptions)["lookups"]["nested"]
+        assert nested["path"] == "lookups.<column>"
+        assert nested["keys"]["fields"]["required"] is True
+        assert nested["keys"]["key"]["default"] == "Id"
 
 
 class TestSourceOptions:

@@ -170,7 +170,9 @@ class CsvOptions:
         factory=dict, help='read only rows with these values, e.g. { Status = ["Done"] }'
     )
     lookups: dict[str, CsvLookup] = option(
-        factory=dict, help="id column → { path, key, fields } to fill fields from other files"
+        factory=dict,
+        key_name="column",
+        help="id column → { path, key, fields } to fill fields from other files",
     )
     attributes: list[str] = option(
         factory=list,
