@@ -18,13 +18,13 @@ import pytest
 from conftest import IDENTITY
 from hypothesis import HealthCheck, Phase, event, given, settings
 from hypothesis import strategies as st
-from test_hubspot_sink import task
 
 from engage.adapters import AdapterContext, Checkpoint, Notice, Problem, Retire, resolve_options
 from engage.errors import EngageError
 from engage.models import Contact, Customer, Owner, Touchpoint
 from engage.store.sqlite import SQLiteStore
 from engage.testing import FakeServer, Reply, Request
+from engage.testing import make_task as task
 from engage_hubspot import HubSpotSink, HubSpotSource
 from engage_hubspot.client import HubSpotClient
 

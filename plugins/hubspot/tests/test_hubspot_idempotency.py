@@ -9,12 +9,12 @@ from collections.abc import Callable
 import attrs
 import pytest
 from fake_hubspot import FakeHubSpot
-from test_hubspot_sink import task
 
 import engage_hubspot.client as client_module
 from engage.adapters import PushResult
 from engage.models import Task
 from engage.store.sqlite import SQLiteStore
+from engage.testing import make_task as task
 from engage_hubspot import HubSpotSink
 from engage_hubspot.task_keys import Mode
 

@@ -3,37 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
 
 import pytest
 from fake_hubspot import FakeHubSpot
 
 from engage.http import AuthError, HttpError, RetriesExhausted
-from engage.models import Task
 from engage.store.sqlite import SQLiteStore
+from engage.testing import make_task
 from engage_hubspot import HubSpotSink
 
 Make = Callable[..., HubSpotSink]
-
-
-def task(
-    n: int = 0, customer: str = "acme.com", owner: str | None = "carol@ourco.com", **kw: object
-) -> Task:
-    values: dict[str, object] = {
-        "key": f"check_in:{customer}:2026-01-{n % 28 + 1:02d}-{n}",
-        "customer": customer,
-        "rule": "check_in",
-        "title": f"Check in with {customer}",
-        "body": "No touch for 40 days.\n\n- last touch 2026-01-01",
-        "due": date(2026, 3, 2),
-        "priority": "medium",
-        "kind": "call",
-        "owner": owner,
-        "reason": "No touch for 40 days.",
-        "contact_email": "jane@acme.com",
-    }
-    values.update(kw)
-    return Task(**values)  # type: ignore[arg-type]
 
 
 class TestCreate:
@@ -43,12 +22,12 @@ class TestCreate:
         self, fake: FakeHubSpot, account: dict[str, str], store: SQLiteStore, make_sink: Make
     ) -> None:
         """Subject, body with key marker, due, priority, type, status, owner and associations 192/204."""
-        results = list(make_sink(store).create([task()]))
+        results = list(make_sink(store).create([make_task()]))
         assert results[0].ok
         created = fake.objects["tasks"][results[0].remote_id or ""]
         props = created["properties"]
-        assert props["hs_task_subject"] == "Check in with acme.com"
-        assert props["hs_task_body"].endswith("engage-task-key: " + task().key)
+        assert props["hs_task_subject"] == "Check in with Acme"
+        assert props["hs_task_body"].endswith("engage-task-key: " + make_task().key)
         assert (props["hs_task_status"], props["hs_task_priority"], props["hs_task_type"]) == (
             "NOT_STARTED",
             "MEDIUM",
@@ -63,7 +42,7 @@ class TestCreate:
     ) -> None:
         """engage hands the sink 100 at a time; each batch is one create request."""
         sink = make_sink(store)
-        tasks = [task(n) for n in range(250)]
+        tasks = [make_task(n) for n in range(250)]
         for start in range(0, 250, sink.batch_size):
             assert all(r.ok for r in sink.create(tasks[start : start + sink.batch_size]))
         creates = fake.requests_to("POST", "/tasks/batch/create")
@@ -75,7 +54,9 @@ class TestCreate:
     ) -> None:
         """An archived owner or no owner at all: the task goes to fallback_owner."""
         sink = make_sink(store, fallback_owner="boss@ourco.com")
-        results = list(sink.create([task(1, owner="dave@ourco.com"), task(2, owner=None)]))
+        results = list(
+            sink.create([make_task(1, owner="dave@ourco.com"), make_task(2, owner=None)])
+        )
         owners = {
             fake.objects["tasks"][r.remote_id or ""]["properties"]["hubspot_owner_id"]
             for r in results
@@ -87,8 +68,8 @@ class TestCreate:
     ) -> None:
         """A task HubSpot refuses is reported failed by its trace id; the others are created."""
         fake.objects["contacts"].clear()  # the association target ...
-        good = task(1, contact_email=None)
-        bad = task(2, customer="hubspot-company:999999", contact_email=None)  # no such company
+        good = make_task(1, contact_email=None)
+        bad = make_task(2, customer="hubspot-company:999999", contact_email=None)  # no such company
         results = {r.key: r for r in make_sink(store).create([good, bad])}
         assert results[good.key].ok
         assert not results[bad.key].ok and "999999" in (results[bad.key].error or "")
@@ -99,7 +80,7 @@ class TestCreate:
     ) -> None:
         """HubSpot creates the tasks but the answer is a 502: the sink finds them instead of resending."""
         fake.lose_create_answers = 1
-        tasks = [task(n) for n in range(3)]
+        tasks = [make_task(n) for n in range(3)]
         results = list(make_sink(store).create(tasks))
         assert all(r.ok for r in results) and len(results) == 3
         assert len(fake.objects["tasks"]) == 3
@@ -113,7 +94,7 @@ class TestCreate:
         sink.owner_ids()
         sink.contact_ids(["jane@acme.com"])
         fake.drop_next(1)
-        results = list(sink.create([task()]))
+        results = list(sink.create([make_task()]))
         assert results[0].ok and len(fake.objects["tasks"]) == 1
 
     def test_a_persistent_outage_raises_and_creates_nothing(
@@ -124,7 +105,7 @@ class TestCreate:
         sink.owner_ids()
         fake.fail_next(503, 50)
         with pytest.raises(RetriesExhausted):
-            list(sink.create([task()]))
+            list(sink.create([make_task()]))
         assert fake.objects["tasks"] == {}
 
     def test_a_rate_limited_create_waits_and_succeeds(
@@ -135,7 +116,7 @@ class TestCreate:
         sink.owner_ids()
         sink.contact_ids(["jane@acme.com"])
         fake.rate_limit_next("TEN_SECONDLY_ROLLING", 2)
-        assert all(r.ok for r in sink.create([task()]))
+        assert all(r.ok for r in sink.create([make_task()]))
         assert len(fake.objects["tasks"]) == 1
 
     def test_a_retry_after_longer_than_allowed_fails_the_create_at_once(
@@ -148,7 +129,7 @@ class TestCreate:
         before = len(fake.requests)
         fake.rate_limit_next("TEN_SECONDLY_ROLLING", 1, retry_after="3600")
         with pytest.raises(HttpError, match=r"batch/create: HTTP 429 .*asks to wait 3600 s"):
-            list(sink.create([task(contact_email=None)]))
+            list(sink.create([make_task(contact_email=None)]))
         assert len(fake.requests) == before + 1
         assert fake.objects["tasks"] == {}
 
@@ -158,7 +139,7 @@ class TestCreate:
         """403 on tasks: the error names the scope and the token variable, never the token."""
         fake.denied.add("tasks")
         with pytest.raises(AuthError) as caught:
-            list(make_sink(store).create([task()]))
+            list(make_sink(store).create([make_task()]))
         assert "crm.objects.contacts.write" in str(caught.value)
         assert "HUBSPOT_TOKEN" in str(caught.value) and fake.token not in str(caught.value)
 
@@ -171,9 +152,9 @@ class TestFind:
     ) -> None:
         """Freshly created tasks are not in search yet; the association read still finds them."""
         sink = make_sink(store)
-        created = {r.key: r.remote_id for r in sink.create([task(1), task(2)])}
+        created = {r.key: r.remote_id for r in sink.create([make_task(1), make_task(2)])}
         assert fake.unindexed  # search has not caught up
-        found = make_sink(store).find([task(1), task(2), task(3)])
+        found = make_sink(store).find([make_task(1), make_task(2), make_task(3)])
         assert found == created
 
     def test_find_uses_the_key_property_when_configured(
@@ -183,11 +164,11 @@ class TestFind:
         sink = make_sink(store, task_key_property="engage_task_key")
         created = {
             r.key: r.remote_id
-            for r in sink.create([task(1, customer="nowhere.com", contact_email=None)])
+            for r in sink.create([make_task(1, customer="nowhere.com", contact_email=None)])
         }
         fake.unindexed.clear()
         found = make_sink(store, task_key_property="engage_task_key").find(
-            [task(1, customer="nowhere.com", contact_email=None)]
+            [make_task(1, customer="nowhere.com", contact_email=None)]
         )
         assert found == created
 
@@ -199,8 +180,8 @@ class TestComplete:
         self, fake: FakeHubSpot, account: dict[str, str], store: SQLiteStore, make_sink: Make
     ) -> None:
         """complete_cleared = true marks the task COMPLETED and reports it done."""
-        remote = next(iter(make_sink(store).create([task()]))).remote_id or ""
-        results = list(make_sink(store, complete_cleared=True).complete({task().key: remote}))
+        remote = next(iter(make_sink(store).create([make_task()]))).remote_id or ""
+        results = list(make_sink(store, complete_cleared=True).complete({make_task().key: remote}))
         assert results[0].ok
         assert fake.objects["tasks"][remote]["properties"]["hs_task_status"] == "COMPLETED"
 
@@ -208,6 +189,6 @@ class TestComplete:
         self, fake: FakeHubSpot, account: dict[str, str], store: SQLiteStore, make_sink: Make
     ) -> None:
         """Without complete_cleared nothing is sent and nothing is reported completed."""
-        remote = next(iter(make_sink(store).create([task()]))).remote_id or ""
-        assert list(make_sink(store).complete({task().key: remote})) == []
+        remote = next(iter(make_sink(store).create([make_task()]))).remote_id or ""
+        assert list(make_sink(store).complete({make_task().key: remote})) == []
         assert fake.objects["tasks"][remote]["properties"]["hs_task_status"] == "NOT_STARTED"
