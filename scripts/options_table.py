@@ -7,7 +7,8 @@ A README marks each generated table with the adapter it documents, ``source:NAME
     <!-- /options -->
 
 and this script fills the block with :func:`engage.options_docs.markdown_table` of that
-adapter's ``options``. Without paths it updates every ``plugins/*/README.md``.
+adapter's ``options`` (one row per key, and per key of a nested options class, such as
+``lookups.<column>.path``). Without paths it updates every ``plugins/*/README.md``.
 
     python scripts/options_table.py                      # rewrite the stale tables
     python scripts/options_table.py --check README.md    # exit 1 when one is stale

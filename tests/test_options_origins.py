@@ -11,7 +11,7 @@ from typing import Any
 
 import attrs
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engage.adapters import http_url, resolve_options
@@ -206,3 +206,59 @@ class TestInvariants:
         built = build({}, env={"MAIL_CREDENTIALS_FILE": "c.json"})
         with pytest.raises(RuntimeError, match="__attrs_post_init__"):
             drop_env_value(built, "credentials_file")
+
+
+ENV_TEXT = st.text(st.characters(exclude_categories=()), max_size=12) | st.sampled_from(
+    ["42", " 0 ", "true", "[1, 2]", "[[[[[[[[[[[[[[[[[[[[", "1979-05-27", "inf", '"q"', "a\nb = 1"]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    table=st.fixed_dictionaries(
+        {},
+        optional={
+            "credentials_file": st.just("c.json"),
+            "limit": st.integers(1, 9),
+            "strict": st.booleans(),
+        },
+    ),
+    env=st.dictionaries(
+        st.sampled_from(["MAIL_CREDENTIALS_FILE", "MAIL_LIMIT", "MAIL_STRICT", "MAIL_TOKEN"]),
+        ENV_TEXT,
+    ),
+)
+def test_each_key_says_where_it_came_from(table: dict[str, Any], env: dict[str, str]) -> None:
+    """For any table and environment: built with each key's origin the table when given,
+    the variable when the table left it out and the variable is not blank, else the default;
+    or refused with a ConfigError naming the table (and the variable), never anything else."""
+    variables = {
+        "credentials_file": "MAIL_CREDENTIALS_FILE",
+        "limit": "MAIL_LIMIT",
+        "strict": "MAIL_STRICT",
+        "token": "MAIL_TOKEN",
+    }
+    try:
+        built = build(table, env)
+    except ConfigError as exc:
+        message = str(exc)
+        assert message.startswith(f"{WHERE}: $MAIL_")
+        if message.startswith(f"{WHERE}: $MAIL_TOKEN"):
+            assert message.endswith("(got a secret value)")
+        return
+    for key, variable in variables.items():
+        kind = origin(built, key).kind
+        if key in table:
+            assert kind is OriginKind.TABLE
+        elif env.get(variable, "").strip():
+            assert kind is OriginKind.ENV and origin(built, key).env == variable
+        else:
+            assert kind is OriginKind.DEFAULT
+
+
+@pytest.mark.parametrize("text", ["[" * 5000, "{a=" * 3000, "[1, 2", "x y"])
+def test_a_variable_that_is_no_toml_value_is_refused_as_text(text: str) -> None:
+    """Text that does not read as a value (or nests too deep to read) is refused as the
+    text it is, naming the variable."""
+    message = refusal({}, env={"MAIL_LIMIT": text})
+    assert message.startswith(f"{WHERE}: $MAIL_LIMIT (for key 'limit') expected int (got str ")

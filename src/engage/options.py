@@ -204,7 +204,7 @@ class _Builder:
             return text
         try:
             return tomllib.loads(f"value = {text}")["value"]
-        except tomllib.TOMLDecodeError:
+        except (tomllib.TOMLDecodeError, RecursionError):  # not TOML, or nested too deep
             return text
 
     def _value(
