@@ -19,6 +19,7 @@ from engage.facts import CustomerFacts
 from engage.models import Customer, Owner, Priority, Task, TaskKind
 from engage.playbook import plan, within_budget
 from engage.settings import ScoringSettings, SegmentSettings
+from engage.testing import make_task
 from tests.factsbuilder import consistent_facts, health
 
 AS_OF = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -205,18 +206,9 @@ def test_a_meeting_is_a_word_from_us_for_welcome() -> None:
 
 
 def task(rule: str, priority: str, kind: str, due_days: int = 1) -> Task:
-    return Task(
-        key=f"{rule}:acme.com:x",
-        customer="acme.com",
-        rule=rule,
-        title=f"{rule} title",
-        body=f"{rule} body",
-        due=(AS_OF + timedelta(days=due_days)).date(),
-        priority=priority,
-        kind=kind,
-        owner=None,
-        reason="why",
-    )
+    """A due action of ``rule`` for the budget (the kit's task otherwise)."""
+    due = (AS_OF + timedelta(days=due_days)).date()
+    return make_task(rule=rule, title=f"{rule} title", due=due, priority=priority, kind=kind)
 
 
 def test_the_budget_keeps_the_most_urgent_and_lists_the_rest() -> None:

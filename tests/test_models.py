@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
 from engage.errors import ValidationError
 from engage.models import Channel, Contact, Customer, Direction, Task, Touchpoint
+from engage.testing import make_task
 
 
 def touchpoint(**overrides: object) -> Touchpoint:
@@ -72,19 +73,7 @@ def test_customer_first_seen_must_be_aware() -> None:
 
 def test_task_json_round_trips() -> None:
     """The ledger stores tasks as JSON and gets the same task back."""
-    task = Task(
-        key="check_in:acme.com:2026-01-01",
-        customer="acme.com",
-        rule="check_in",
-        title="Check in with Acme",
-        body="Last exchange 45 days ago",
-        due=date(2026, 2, 1),
-        priority="medium",
-        kind="email",
-        owner="alice@ourco.com",
-        reason="No two-way exchange in 45 days",
-        contact_email="jane@acme.com",
-    )
+    task = make_task()
     assert Task.from_json(task.to_json()) == task
     assert set(task.to_json()) >= {
         "key",

@@ -7,19 +7,20 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from engage.adapters import Problem, PushResult, Retire
 from engage.errors import LockedError, StoreError, ValidationError
-from engage.models import Contact, Customer, Owner, Task, Touchpoint
+from engage.models import Contact, Customer, Owner, Touchpoint
 from engage.settings import ScoringSettings
 from engage.store import Store, open_store
 from engage.store.base import LedgerStatus, WriteCounts
 from engage.store.sqlite import CHUNK, SQLiteStore, open_sqlite
 from engage.store.sqlite_schema import SCHEMA_VERSION
+from engage.testing import make_task
 from tests.conftest import Backend
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -36,23 +37,6 @@ def tp(external_id: str, customer: str = "acme.com", **fields: object) -> Touchp
     }
     values.update(fields)
     return Touchpoint("csv", external_id, customer, **values)  # type: ignore[arg-type]
-
-
-def task(key: str = "k1") -> Task:
-    """A task for the ledger tests."""
-    return Task(
-        key=key,
-        customer="acme.com",
-        rule="check_in",
-        title="Check in with Acme",
-        body="It has been a while.",
-        due=date(2026, 3, 2),
-        priority="medium",
-        kind="email",
-        owner="bob",
-        reason="no two-way exchange for 31 days",
-        contact_email="jo@acme.com",
-    )
 
 
 def write(store: Store, records: list[object], source: str = "csv") -> WriteCounts:
@@ -329,13 +313,13 @@ def test_nested_transaction_rolls_back_only_the_inner_block(store: Store) -> Non
 
 def test_ledger_state_machine(store: Store) -> None:
     """pending → pushed → cleared → completed; failed retries count attempts; no downgrade."""
-    store.record_intent("crm", [task("k1"), task("k2")])
+    store.record_intent("crm", [make_task(key="k1"), make_task(key="k2")])
     ledger = store.ledger("crm")
     assert {k: (e.status, e.attempts) for k, e in ledger.items()} == {
         "k1": (LedgerStatus.PENDING, 1),
         "k2": (LedgerStatus.PENDING, 1),
     }
-    assert ledger["k1"].task == task("k1")
+    assert ledger["k1"].task == make_task(key="k1")
     assert ledger["k1"].sink == "crm"
 
     store.record_results("crm", [PushResult("k1", remote_id="r1"), PushResult("k2", error="409")])
@@ -347,7 +331,7 @@ def test_ledger_state_machine(store: Store) -> None:
     )
     assert (ledger["k2"].status, ledger["k2"].error) == ("failed", "409")
 
-    store.record_intent("crm", [task("k1"), task("k2")])
+    store.record_intent("crm", [make_task(key="k1"), make_task(key="k2")])
     ledger = store.ledger("crm")
     assert (ledger["k1"].status, ledger["k1"].attempts) == ("pushed", 1)
     assert (ledger["k2"].status, ledger["k2"].attempts) == ("pending", 2)
@@ -367,7 +351,7 @@ def test_ledger_state_machine(store: Store) -> None:
         "k1": "cleared",
         "k2": "completed",
     }
-    store.record_intent("crm", [task("k1")])
+    store.record_intent("crm", [make_task(key="k1")])
     store.record_cleared("crm", ["k1"], completed=True)
     assert store.ledger("crm")["k1"].status == "completed"
     assert store.ledger("other") == {}
@@ -375,7 +359,7 @@ def test_ledger_state_machine(store: Store) -> None:
 
 def test_record_cleared_ignores_tasks_never_pushed(store: Store) -> None:
     """Only pushed tasks can clear; a pending one stays pending."""
-    store.record_intent("crm", [task("k1")])
+    store.record_intent("crm", [make_task(key="k1")])
     store.record_cleared("crm", ["k1", "unknown"], completed=True)
     assert store.ledger("crm")["k1"].status == "pending"
 
@@ -388,7 +372,7 @@ def test_results_for_unknown_keys_are_ignored(store: Store) -> None:
 
 def test_a_result_without_remote_id_is_a_failure(store: Store) -> None:
     """A result with neither id nor error is recorded as failed with an explanation."""
-    store.record_intent("crm", [task("k1")])
+    store.record_intent("crm", [make_task(key="k1")])
     store.record_results("crm", [PushResult("k1")])
     entry = store.ledger("crm")["k1"]
     assert (entry.status, entry.error) == ("failed", "the sink returned no remote id")
@@ -399,11 +383,11 @@ def test_ledger_writes_are_committed_immediately_and_refused_in_a_transaction(
 ) -> None:
     """record_intent is durable at once; inside a transaction it refuses to run."""
     with open_store(store_target) as first:  # type: ignore[attr-defined]
-        first.record_intent("crm", [task()])
+        first.record_intent("crm", [make_task(key="k1")])
         with open_store(store_target) as second:  # type: ignore[attr-defined]
             assert second.ledger("crm")["k1"].status == "pending"
         with pytest.raises(StoreError, match="outside"), first.transaction():
-            first.record_intent("crm", [task("k2")])
+            first.record_intent("crm", [make_task(key="k2")])
         assert "k2" not in first.ledger("crm")
 
 
