@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from engage.adapters import AdapterContext
-from engage.cli import cli
+from engage.testing import Project
 
 pytest.importorskip("engage_csv", reason="the adapter whose options are checked is the CSV one")
 
@@ -22,17 +21,14 @@ values = { channel = { "Task" = "nonsense" } }
 """
 
 
-def test_a_bad_adapter_option_names_the_file_and_the_table(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_bad_adapter_option_names_the_file_and_the_table(tmp_path: Path) -> None:
     """engage sync builds adapters with the table's place: the file path comes first."""
-    config = tmp_path / "team.toml"
-    config.write_text(CONFIG)
-    (tmp_path / "interactions.csv").write_text("occurred_at,email\n2026-01-01,a@b.com\n")
-    monkeypatch.setenv("ENGAGE_LOAD_PLUGINS", "csv")
-    result = CliRunner().invoke(cli, ["--config", str(config), "sync"])
-    assert result.exit_code != 0
-    assert f"{config}: [sources.files]: values['channel']" in result.stderr
+    project = Project(tmp_path, plugins=("csv",))
+    config = project.write("team.toml", CONFIG)
+    project.write("interactions.csv", "occurred_at,email\n2026-01-01,a@b.com\n")
+    run = project.run("--config", str(config), "sync")
+    assert run.code != 0
+    assert f"{config}: [sources.files]: values['channel']" in run.stderr
 
 
 def test_an_adapter_built_in_code_names_its_table() -> None:
