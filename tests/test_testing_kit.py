@@ -29,6 +29,13 @@ from engage.testing import (
     temporary_database,
 )
 from engage.testing.postgres import server_required, server_url
+from engage.testing.samples import (
+    CRM_EXPORT,
+    CRM_EXPORT_AS_OF,
+    CRM_EXPORT_FILE,
+    CRM_EXPORT_ROWS,
+    CRM_EXPORT_SOURCE,
+)
 from tests.support import fakeplugins
 from tests.test_testing_kit_adapters import NotesSource, notes_source_case
 
@@ -510,3 +517,19 @@ def test_project_environ_is_what_its_commands_run_with(tmp_path: Path) -> None:
     }
     assert base["ENGAGE_AS_OF"] == "2026-01-01"
     assert project.environ()["ENGAGE_LOAD_PLUGINS"] == "csv,gmail"
+
+
+def test_the_sample_crm_export_feeds_a_sync(tmp_path: Path) -> None:
+    """The sample export and its source table sync with the CSV plugin: three touchpoints,
+    two customers, tasks planned; a line right after the table is one of its options."""
+    pytest.importorskip("engage_csv", reason="the sample is read by the CSV plugin")
+    project = Project(tmp_path, plugins=("csv",))
+    project.write(CRM_EXPORT_FILE, CRM_EXPORT)
+    project.config(CRM_EXPORT_SOURCE + '\n[sinks.todo]\nplugin = "csv"\npath = "todo.csv"\n')
+    run = project.sync(as_of=CRM_EXPORT_AS_OF)
+    assert run.code == 0, run.stderr
+    assert run.json["sources"]["export"]["touchpoints"] == len(CRM_EXPORT_ROWS) == 3
+    assert run.json["customers"] == 2
+    assert run.json["tasks_planned"] > 0
+    project.config(CRM_EXPORT_SOURCE + 'delimeter = ";"\n')
+    assert "[sources.export]: unknown key 'delimeter'" in project.run("sync").stderr

@@ -8,21 +8,15 @@ from pathlib import Path
 import pytest
 
 from engage.testing import Project, Run
+from engage.testing.samples import (
+    CRM_EXPORT,
+    CRM_EXPORT_AS_OF,
+    CRM_EXPORT_FILE,
+    CRM_EXPORT_SOURCE,
+)
 
-AS_OF = "2026-03-01T09:00:00+00:00"
-HEADER = "Activity Date,Contact Email,Name,Type,Direction,Rep\n"
-ROWS = [
-    "2025-06-02 10:00,jane@acme.com,Jane Doe,Meeting,out,carol@ourco.com\n",
-    "2026-02-20 09:00,jane@acme.com,Jane Doe,Email,in,carol@ourco.com\n",
-    "2026-02-27 09:00,jo@gmail.com,Jo,email,in,\n",
-]
-CONFIG = """
-[sources.export]
-plugin = "csv"
-path = "export.csv"
-columns = {{ occurred_at = "Activity Date", email = "Contact Email", channel = "Type", owner = "Rep" }}
-{extra}
-
+AS_OF = CRM_EXPORT_AS_OF
+TASK_FILE = """
 [sinks.todo]
 plugin = "csv"
 path = "follow-ups.csv"
@@ -30,11 +24,12 @@ path = "follow-ups.csv"
 
 
 def crm_project(path: Path, extra: str = "") -> Project:
-    """The CRM export and its config in ``path`` (store engage.db, our domain ourco.com), run
-    with the CSV plugin through its entry point, whatever else is installed."""
+    """The kit's sample CRM export and its source table (with ``extra`` options) in ``path``
+    (store engage.db, our domain ourco.com), into a task file; run with the CSV plugin
+    through its entry point, whatever else is installed."""
     project = Project(path, plugins=("csv",))
-    project.config(CONFIG.format(extra=extra))
-    project.write("export.csv", HEADER + "".join(ROWS))
+    project.config(CRM_EXPORT_SOURCE + extra + "\n" + TASK_FILE)
+    project.write(CRM_EXPORT_FILE, CRM_EXPORT)
     return project
 
 

@@ -14,21 +14,16 @@ from fake_oauth import write_credentials
 
 from engage.store.sqlite import SQLiteStore
 from engage.testing import Project
+from engage.testing.samples import (
+    CRM_EXPORT,
+    CRM_EXPORT_AS_OF,
+    CRM_EXPORT_FILE,
+    CRM_EXPORT_SOURCE,
+)
 from engage_gmail.gtasks import key_of
 
-AS_OF = "2026-03-01T09:00:00+00:00"
-HEADER = "Activity Date,Contact Email,Name,Type,Direction,Rep\n"
-ROWS = [
-    "2025-06-02 10:00,jane@acme.com,Jane Doe,Meeting,out,carol@ourco.com\n",
-    "2026-02-20 09:00,jane@acme.com,Jane Doe,Email,in,carol@ourco.com\n",
-    "2026-02-27 09:00,jo@gmail.com,Jo,email,in,\n",
-]
-CONFIG = """
-[sources.export]
-plugin = "csv"
-path = "export.csv"
-columns = {{ occurred_at = "Activity Date", email = "Contact Email", channel = "Type", owner = "Rep" }}
-
+AS_OF = CRM_EXPORT_AS_OF
+SINKS = """
 [sinks.drafts]
 plugin = "gmail"
 credentials_file = "gmail-authorized-user.json"
@@ -54,11 +49,12 @@ def fake() -> Iterator[FakeGoogleWrite]:
 
 @pytest.fixture
 def project(tmp_path: Path, fake: FakeGoogleWrite) -> Project:
-    """The CRM export, its config with both sinks on the fake, and credentials; run with the
-    CSV and Gmail plugins, without a $GMAIL_CREDENTIALS_FILE of the developer's."""
+    """The kit's sample CRM export, its source table and both sinks on the fake, and
+    credentials; run with the CSV and Gmail plugins, without a $GMAIL_CREDENTIALS_FILE of
+    the developer's."""
     project = Project(tmp_path, plugins=("csv", "gmail"), env={"GMAIL_CREDENTIALS_FILE": None})
-    project.config(CONFIG.format(url=fake.url, token_uri=fake.oauth.token_uri))
-    project.write("export.csv", HEADER + "".join(ROWS))
+    project.config(CRM_EXPORT_SOURCE + SINKS.format(url=fake.url, token_uri=fake.oauth.token_uri))
+    project.write(CRM_EXPORT_FILE, CRM_EXPORT)
     write_credentials(tmp_path)
     return project
 

@@ -9,7 +9,9 @@ For plugin authors, the kit (it needs pytest: ``pip install 'engage-core[testing
 - :class:`Pull`: run a pull and look at what it yielded, by kind.
 - :func:`make_task`, :func:`make_tasks`, :func:`adapter_context`, :func:`build_source`,
   :func:`build_sink`: what an adapter test builds.
-- :class:`Project`: a directory with ``engage.toml`` to run ``engage sync`` end to end.
+- :class:`Project`: a directory with ``engage.toml`` to run ``engage sync`` end to end;
+  :mod:`engage.testing.samples`: a small CRM export and the CSV source table reading it,
+  to feed a sink in such a test.
 - :class:`FakeServer`: a loopback HTTP server to build a fake of an API on.
 - :func:`temporary_database`: a PostgreSQL database of a test's own, dropped after it
   (skipped when no server answers).
