@@ -28,6 +28,13 @@ def write(tmp_path: Path) -> Callable[..., Path]:
 
 
 @pytest.fixture
+def csv_project(tmp_path: Path) -> Project:
+    """A kit :class:`~engage.testing.Project` in tmp_path (beside what ``write`` wrote) that
+    runs engage with the CSV plugin only, through its entry point."""
+    return Project(tmp_path, plugins=("csv",))
+
+
+@pytest.fixture
 def sample(tmp_path: Path) -> Callable[[str], str]:
     """Copy a csvkit sample from tests/data into tmp_path; returns its name."""
 

@@ -103,11 +103,10 @@ path = "follow-ups.csv"
 
 
 @pytest.fixture
-def project(tmp_path: Path) -> Project:
-    project = Project(tmp_path, plugins=("csv",))
-    project.config(CONFIG)
-    (tmp_path / "exports").mkdir()
-    return project
+def project(csv_project: Project) -> Project:
+    csv_project.config(CONFIG)
+    (csv_project.path / "exports").mkdir()
+    return csv_project
 
 
 def sync(project: Project) -> Run:

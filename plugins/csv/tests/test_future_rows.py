@@ -96,18 +96,17 @@ path = "export.csv"
 """
 
 
-def test_engage_sync_reports_the_row_and_keeps_rows_after_as_of(tmp_path: Path) -> None:
+def test_engage_sync_reports_the_row_and_keeps_rows_after_as_of(csv_project: Project) -> None:
     """Through the CLI: the 3609 row is one error with its place; a row after a past --as-of is stored."""
-    project = Project(tmp_path, plugins=("csv",))
-    project.config(CONFIG)
-    project.write(
+    csv_project.config(CONFIG)
+    csv_project.write(
         "export.csv",
         "occurred_at,email,channel,direction\n"
         "2026-02-20 09:00,jane@acme.com,email,in\n"
         "3609-01-01,jane@acme.com,email,in\n"
         "2026-06-01 09:00,jane@acme.com,call,out\n",
     )
-    run = project.sync(as_of="2026-03-01")
+    run = csv_project.sync(as_of="2026-03-01")
     assert run.code == 0, run.stderr
     export = run.json["sources"]["export"]
     assert (export["touchpoints"], export["errors"]) == (2, 1)

@@ -147,18 +147,17 @@ columns = { occurred_at = "Activity Date", email = "Contact Email", channel = "T
 """
 
 
-def test_engage_sync_stores_missed_calls(tmp_path: Path) -> None:
+def test_engage_sync_stores_missed_calls(csv_project: Project) -> None:
     """Through the CLI and the entry point: the missed call is stored as missed, the other not."""
-    project = Project(tmp_path, plugins=("csv",))
-    project.config(CONFIG)
-    project.write(
+    csv_project.config(CONFIG)
+    csv_project.write(
         "export.csv",
         "id,Activity Date,Contact Email,Type,Direction,Call outcome\n"
         "c1,2026-02-20 09:00,jane@acme.com,Call,out,Left voicemail\n"
         "c2,2026-02-21 09:00,jane@acme.com,Call,in,Answered\n",
     )
-    run = project.run("sync", "--as-of", "2026-03-01")
+    run = csv_project.run("sync", "--as-of", "2026-03-01")
     assert run.code == 0, run.stderr
-    with closing(sqlite3.connect(tmp_path / "engage.db")) as db:
+    with closing(sqlite3.connect(csv_project.path / "engage.db")) as db:
         rows = db.execute("SELECT external_id, missed FROM touchpoints ORDER BY external_id")
         assert list(rows) == [("c1", 1), ("c2", 0)]

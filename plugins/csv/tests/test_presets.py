@@ -106,9 +106,9 @@ class TestSalesforce:
             "[sources.files.lookups.WhoId]"
         )
 
-    def test_through_engage_sync(self, tmp_path: Path) -> None:
+    def test_through_engage_sync(self, csv_project: Project) -> None:
         """End to end: the preset and lookups through the CLI, health per company, tasks to owners."""
-        project = Project(tmp_path, plugins=("csv",))
+        project = csv_project
         project.config(
             '[sources.salesforce]\nplugin = "csv"\npath = "sf/[TE]*.csv"\npreset = "salesforce"\n'
             'values = { channel = { "Prep" = "note" } }\n\n'
