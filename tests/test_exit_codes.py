@@ -99,6 +99,9 @@ CONFIG = """
 store = "engage.db"
 internal_domains = ["ourco.com"]
 
+[sync]
+retry_wait = 0                # a temporary failure is tried again at once (no test waits)
+
 [sources.feed]
 plugin = "jsonl"
 path = "touchpoints.jsonl"

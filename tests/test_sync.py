@@ -69,6 +69,7 @@ class World:
             {
                 "store": self.store,
                 "internal_domains": ["ourco.com"],
+                "sync": {"retry_wait": 0},  # a temporary failure is tried again at once
                 "sources": {"feed": {"plugin": "jsonl", "path": "touchpoints.jsonl"}},
                 "sinks": {
                     "remote": {"plugin": "jsonfile", "path": "remote.json", **self.sink_options}

@@ -37,7 +37,41 @@ _TOP_LEVEL = {
     "sources": "tables [sources.NAME] with a plugin key",
     "sinks": "tables [sinks.NAME] with a plugin key",
     "segments": "tables [segments.NAME] of cadence, windows and weights",
+    "sync": "table [sync]: trying a temporarily failed source or sink again in the same run",
 }
+
+_SYNC = {
+    "retries": "times a source or sink that failed temporarily is tried again in the run",
+    "retry_wait": "seconds before such a retry when the error does not say how long",
+    "max_retry_wait": "the longest wait an error may ask for and still be retried in the run",
+}
+
+
+@attrs.frozen
+class SyncSettings:
+    """The ``[sync]`` table: trying a temporary failure again in the same run.
+
+    A source that failed with a temporary error (exit 75: the network, a rate limit, an API
+    still failing after its own retries) is pulled again after the other sources, from its
+    last checkpoint; a sink whose push stopped on one that wrote nothing is pushed again after
+    the other sinks (see :mod:`engage.retries`).
+
+    Attributes:
+        retries: How many more times such a source or sink is tried in one run (0 turns it
+            off; at most :data:`MAX_RETRIES`).
+        retry_wait: Seconds to wait, counted from the failure, before a retry when the error
+            does not say how long (the time spent on the other sources counts).
+        max_retry_wait: The longest wait an error may ask for (a ``Retry-After``) and still
+            be retried in the run; one asking more is left to the next run.
+    """
+
+    retries: int = 1
+    retry_wait: float = 10.0
+    max_retry_wait: float = 120.0
+
+
+#: The most retries ``[sync] retries`` may ask for (a run must end); waits are at most an hour.
+MAX_RETRIES = 5
 
 
 @attrs.frozen
@@ -61,6 +95,7 @@ class Config:
         scoring: Segments, windows, weights and thresholds.
         sources: Source tables by name, in file order.
         sinks: Sink tables by name, in file order.
+        sync: The ``[sync]`` table: retries of temporary failures within a run.
     """
 
     path: Path | None
@@ -69,6 +104,7 @@ class Config:
     scoring: ScoringSettings
     sources: Mapping[str, AdapterConfig]
     sinks: Mapping[str, AdapterConfig]
+    sync: SyncSettings = SyncSettings()
 
     @property
     def base_dir(self) -> Path:
@@ -143,6 +179,7 @@ class Config:
             scoring=scoring,
             sources=_adapters(_table(data, "sources", where), where, "sources"),
             sinks=_adapters(_table(data, "sinks", where), where, "sinks"),
+            sync=_sync(_typed(data, "sync", dict, where, {}), where),
         )
 
 
@@ -259,6 +296,26 @@ def _adapters(tables: Mapping[str, Any], where: str, kind: str) -> dict[str, Ada
         options = {key: value for key, value in table.items() if key != "plugin"}
         adapters[name] = AdapterConfig(name, plugin, options, f"{where}: [{kind}.{name}]")
     return adapters
+
+
+def _sync(table: Mapping[str, Any], where: str) -> SyncSettings:
+    _reject_unknown(table, _SYNC, where, "sync.")
+    defaults = SyncSettings()
+    retries = _typed(table, "retries", int, where, defaults.retries, "sync.")
+    if not 0 <= retries <= MAX_RETRIES:
+        raise ConfigError(
+            f"{where}: key 'sync.retries' expected a whole number from 0 to {MAX_RETRIES} "
+            f"(got {retries!r})"
+        )
+    waits = {}
+    for key in ("retry_wait", "max_retry_wait"):
+        value = table.get(key, getattr(defaults, key))
+        if not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value <= 3600:
+            raise ConfigError(
+                f"{where}: key 'sync.{key}' expected seconds from 0 to 3600 (got {value!r})"
+            )
+        waits[key] = float(value)
+    return SyncSettings(retries=retries, **waits)
 
 
 def _segments(tables: Mapping[str, Any], where: str) -> dict[str, SegmentSettings]:

@@ -20,6 +20,7 @@ from rich.text import Text
 
 from engage.check import MAX_PROBLEMS, SourceCheck
 from engage.check_rows import CheckedRow
+from engage.errors import EXIT_CONFIG, EXIT_PARTIAL, EXIT_TEMPFAIL
 from engage.health import FactorResult, Health
 from engage.models import Task
 from engage.progress import RunProgress, run_progress
@@ -232,6 +233,10 @@ def print_sync(report: SyncReport) -> None:
             out.print(f"  passed over on purpose: {passed}", markup=False)
         for notice in source.notices[:20]:
             out.print(f"  note: {notice}", markup=False)
+        for number, error in enumerate(source.earlier_errors, 1):
+            out.print(f"  attempt {number} failed: {error}", markup=False)
+        if source.not_retried:
+            out.print(f"  not tried again in this run: {source.not_retried}", markup=False)
         for message in source.messages[:20]:
             out.print(f"  {message}", markup=False)
         if source.problems > 20:
@@ -260,11 +265,22 @@ def print_sync(report: SyncReport) -> None:
             f"{f', {sink.recovered:,} recovered' if sink.recovered else ''}"
             f"{f', {sink.failed:,} failed' if sink.failed else ''}"
             f"{f', {sink.cleared:,} cleared' if sink.cleared else ''}"
+            f"{f' in {sink.attempts} attempts' if sink.retried else ''}",
+            markup=False,
         )
         for notice in sink.notices[:20]:
             out.print(f"  note: {notice}", markup=False)
+        for number, error in enumerate(sink.earlier_errors, 1):
+            out.print(f"  attempt {number} stopped: {error}", markup=False)
         for error in sink.errors[:20]:
             out.print(f"  {error}", markup=False)
+        if sink.stopped:
+            left = f"{sink.pending:,} task{'' if sink.pending == 1 else 's'}"
+            out.print(
+                f"  pushing stopped: {left} left for the next run; {what_to_do(sink.error_code)}"
+                f"{f' (not tried again in this run: {sink.not_retried})' if sink.not_retried else ''}",
+                markup=False,
+            )
 
 
 def _source_line(source: SourceReport) -> Text:
@@ -281,8 +297,24 @@ def _source_line(source: SourceReport) -> Text:
     )
     bad = f"{source.problems:,} bad {unit if source.problems != 1 else unit.rstrip('s')} skipped"
     line = Text(f"source {source.name} ({source.plugin}): {source.counted()}: {changes}; {bad}; ")
-    line.append(f"failed: {source.error}" if source.error else "ok", "red" if source.error else "")
+    tries = f" after {source.attempts} attempts" if source.retried else ""
+    if source.error:
+        line.append(f"failed{tries}: {source.error}", "red")
+        line.append(f" ({what_to_do(source.exit_code)})")
+    else:
+        line.append(f"ok{tries}")
     return line
+
+
+def what_to_do(code: int) -> str:
+    """What an exit code asks of the person reading the summary (see :mod:`engage.errors`)."""
+    if code == EXIT_TEMPFAIL:
+        return "temporary: the next run tries again from the last checkpoint"
+    if code == EXIT_CONFIG:
+        return "needs a person: fix what the error names, then run again"
+    if code == EXIT_PARTIAL:
+        return "input refused: fix what the error names; the rest was synced"
+    return "a bug: run again with --debug for the traceback, and report it"
 
 
 def sync_outcome(report: SyncReport) -> str:
@@ -291,14 +323,23 @@ def sync_outcome(report: SyncReport) -> str:
     parts = [
         f"{source.name}: {source.elsewhere}"
         if source.elsewhere
-        else f"{source.name}: {source.counted()}{' (failed)' if source.error else ''}"
+        else f"{source.name}: {source.counted()}{_attempts(source.error, source.attempts)}"
         for source in report.sources
     ]
     parts.append(f"{report.customers:,} customers, {report.tasks_planned:,} tasks planned")
     for sink in report.sinks:
         pushed = sink.skipped or f"{sink.pushed:,} pushed, {sink.already_pushed:,} already there"
-        parts.append(f"{sink.name}: {pushed}")
+        stopped = f" (stopped, {sink.pending:,} left)" if sink.stopped else ""
+        parts.append(f"{sink.name}: {pushed}{stopped}{_attempts(None, sink.attempts)}")
     return "; ".join(parts)
+
+
+def _attempts(error: str | None, attempts: int) -> str:
+    """`` (failed)``, `` (failed after 2 attempts)``, `` (ok after 2 attempts)`` or nothing."""
+    tries = f" after {attempts} attempts" if attempts > 1 else ""
+    if error:
+        return f" (failed{tries})"
+    return f" (ok{tries})" if tries else ""
 
 
 def sync_failure_line(report: SyncReport) -> str:

@@ -33,6 +33,7 @@ from engage.cursors import CursorError, dropped_notice, open_saved, seal, state_
 from engage.errors import EXIT_ERROR, EngageError, SourceError, StoreError, exit_code_of, unexpected
 from engage.models import Touchpoint
 from engage.report import MAX_MESSAGES, SourceReport
+from engage.retries import asked_wait, is_retriable
 from engage.store.base import Record, Store, WriteCounts
 
 log = logging.getLogger(__name__)
@@ -63,7 +64,11 @@ def pull_source(
 
     Never raises for a source failure: the report carries the error (one line naming the
     source, and the plugin for an unexpected exception, whose traceback goes to the debug
-    log) and its exit code, and everything since the last checkpoint is rolled back.
+    log), its exit code, whether it is temporary and how long it asked to wait
+    (:func:`engage.retries.is_retriable`, :func:`~engage.retries.asked_wait`), and everything
+    since the last checkpoint is rolled back. Problems and skipped input are counted when
+    read; those of the rolled-back records are also reported apart, as a retry reads them
+    again.
 
     Raises:
         StoreError: the store failed (a full disk, say): not the source's fault, and no other
@@ -78,6 +83,10 @@ def pull_source(
     notices: dict[str, None] = {}  # insertion-ordered, each message once
     error: str | None = None
     error_code = 0
+    retriable = False
+    retry_after: float | None = None
+    committed_problems = 0  # problems and skips as of the last commit
+    committed_skipped: dict[str, int] = {}
 
     def problem(message: str) -> None:
         nonlocal problems
@@ -177,10 +186,12 @@ def pull_source(
             notices.update(dict.fromkeys(segment.notes))
             records += segment_records
             touchpoints += segment_touchpoints
+            committed_problems, committed_skipped = problems, dict(skipped)
     except StoreError:
         raise
     except EngageError as exc:
         error, error_code = f"{name}: {exc}", exit_code_of(exc)
+        retriable, retry_after = is_retriable(exc), asked_wait(exc)
     except Exception as exc:  # a plugin bug must not take the other sources down
         log.debug("source %s (plugin %s) failed", name, plugin, exc_info=True)
         error, error_code = f"{name}: {unexpected(plugin, exc)}", EXIT_ERROR
@@ -200,4 +211,12 @@ def pull_source(
         notices=tuple(notices),
         error=error,
         error_code=error_code,
+        retriable=retriable,
+        retry_after=retry_after,
+        rolled_back_problems=problems - committed_problems if error else 0,
+        rolled_back_skipped={
+            what: n - committed_skipped.get(what, 0)
+            for what, n in skipped.items()
+            if error and n > committed_skipped.get(what, 0)
+        },
     )

@@ -42,6 +42,19 @@ class SourceReport:
             3 input refused, 1 a plugin's bug; see :mod:`engage.errors`); 0 without one.
         elsewhere: Why this run did not pull the source, when another runner sharing the
             store pulls it (``pulled by host:812 at 09:02 UTC``); None when this run pulled it.
+        attempts: How many times this run pulled the source: 1, more when a temporary
+            failure was tried again after the other sources (``[sync] retries``), 0 when
+            another runner pulls it. The counts add up over the attempts.
+        earlier_errors: Why each attempt before the last failed (the last one's is
+            ``error``): a source retried successfully has these and no ``error``.
+        retriable: Whether ``error`` is temporary (it may pass on its own: the network, a
+            rate limit; exit 75): the next run tries again from the last checkpoint.
+        retry_after: How long the error asked to wait before trying again, if it said.
+        not_retried: Why a temporary failure was not tried again in this run (a wait
+            longer than ``[sync] max_retry_wait``, retries off); None otherwise.
+        rolled_back_problems: Of ``problems``, those counted in the records the failure
+            rolled back: a retry reads them again (and counts them again).
+        rolled_back_skipped: Of ``skipped``, likewise.
     """
 
     name: str
@@ -61,6 +74,18 @@ class SourceReport:
     error: str | None = None
     error_code: int = EXIT_OK
     elsewhere: str | None = None
+    attempts: int = 1
+    earlier_errors: tuple[str, ...] = ()
+    retriable: bool = False
+    retry_after: float | None = None
+    not_retried: str | None = None
+    rolled_back_problems: int = 0
+    rolled_back_skipped: Mapping[str, int] = attrs.field(factory=dict)
+
+    @property
+    def retried(self) -> bool:
+        """Whether this run pulled the source more than once."""
+        return self.attempts > 1
 
     @property
     def exit_code(self) -> int:
@@ -100,6 +125,11 @@ class SourceReport:
             "messages": [*self.messages, *([self.error] if self.error else [])],
             "notices": list(self.notices),
             "failed": self.error is not None,
+            "retriable": self.retriable,
+            "attempts": self.attempts,
+            "retried": self.retried,
+            "earlier_errors": list(self.earlier_errors),
+            "not_retried": self.not_retried,
             "elsewhere": self.elsewhere,
         }
 
@@ -120,6 +150,17 @@ class SinkReport:
         skipped: Why nothing was pushed (dry run, a failed source), if so.
         error_code: The exit code its errors ask for: the sink's failure's (75 temporary,
             78 needs a person, 1 a plugin's bug), 3 when it refused some tasks; 0 without.
+        stopped: Whether pushing to the sink stopped on a failure (the last of ``errors``):
+            the tasks it did not take stay for the next run.
+        pending: Planned tasks the sink does not hold after this run because pushing
+            stopped (the next run looks for the interrupted ones, then pushes the rest).
+        attempts: How many times this run pushed to the sink: more than 1 when a push that
+            stopped on a temporary failure that wrote nothing was tried again after the
+            other sinks (``[sync] retries``).
+        earlier_errors: Why each attempt before the last stopped.
+        not_retried: Why a temporary failure was not tried again in this run (a write that
+            may have landed waits for the next run, which looks for it first); None
+            otherwise.
     """
 
     name: str
@@ -134,6 +175,16 @@ class SinkReport:
     notices: tuple[str, ...] = ()
     skipped: str | None = None
     error_code: int = EXIT_OK
+    stopped: bool = False
+    pending: int = 0
+    attempts: int = 1
+    earlier_errors: tuple[str, ...] = ()
+    not_retried: str | None = None
+
+    @property
+    def retried(self) -> bool:
+        """Whether this run pushed to the sink more than once."""
+        return self.attempts > 1
 
     @property
     def exit_code(self) -> int:
@@ -153,6 +204,12 @@ class SinkReport:
             "errors": list(self.errors),
             "notices": list(self.notices),
             "skipped": self.skipped,
+            "stopped": self.stopped,
+            "pending": self.pending,
+            "attempts": self.attempts,
+            "retried": self.retried,
+            "earlier_errors": list(self.earlier_errors),
+            "not_retried": self.not_retried,
         }
 
 

@@ -18,6 +18,12 @@ systemd timer on several machines). On a store that takes several runners at onc
   (waiting for it up to :data:`PLANNING_WAIT`): when no source is left to pull and none is
   still being pulled, and something was pulled since the last planning began. The others
   leave the planning to it.
+- **A source tried again in the same run stays this runner's** (:meth:`Runner.pull_again`,
+  after a temporary failure, :mod:`engage.retries`): its failed pull is recorded as ended,
+  and the claim released, while the runner pulls its other sources; the retry claims the
+  source again, and pulls it only if its latest pull is still that failed one of this
+  runner's. While it runs, the pull is recorded as begun and still failed, so no runner
+  pushes on its partial data, and none plans before it ends.
 
 On a store that takes one sync at a time (SQLite) a runner pulls every source it is given
 and plans, as it always did.
@@ -102,6 +108,7 @@ class Runner:
         # The planning that ended the last cycle: one that begins while this runner runs
         # (a runner of the same schedule that started sooner) does not start another.
         self.planned_before = store.run_mark(PLANNING) if shared else None
+        self._began: dict[str, datetime] = {}  # source → when its latest pull here began
 
     def cycle_start(self) -> datetime:
         """Pulls that ended after this belong to this runner's cycle."""
@@ -132,7 +139,10 @@ class Runner:
         latest = self.store.source_pulls() if pending else {}
         for name in pending:
             reports[name] = SourceReport(
-                name=name, plugin=plugin_of(name), elsewhere=_being_pulled(latest.get(name))
+                name=name,
+                plugin=plugin_of(name),
+                elsewhere=_being_pulled(latest.get(name)),
+                attempts=0,
             )
         return [reports[name] for name in names]
 
@@ -156,6 +166,28 @@ class Runner:
             store.record_pull(SourcePull(name, self.name, began))
             report = pull(name)
             store.record_pull(SourcePull(name, self.name, began, utcnow(), report.error))
+            self._began[name] = began
+            return report
+
+    def pull_again(
+        self, name: str, pull: Callable[[str], SourceReport], earlier: SourceReport
+    ) -> SourceReport | None:
+        """Pull ``name`` once more after this runner's pull of it failed (``earlier``);
+        None when it is no longer this runner's to retry: another runner holds it, or pulled
+        it since."""
+        store = self.store
+        with store.claim(f"source:{name}") as mine:
+            latest = store.source_pulls().get(name) if mine else None
+            if latest is None or latest.runner != self.name:
+                return None
+            if latest.started_at != self._began.get(name) or latest.finished_at is None:
+                return None
+            began = utcnow()
+            # still failed until this attempt ends: nobody pushes on its partial data
+            store.record_pull(SourcePull(name, self.name, began, None, earlier.error))
+            report = pull(name)
+            store.record_pull(SourcePull(name, self.name, began, utcnow(), report.error))
+            self._began[name] = began
             return report
 
     def _done_elsewhere(self, name: str, plugin: str) -> SourceReport | None:
@@ -168,6 +200,7 @@ class Runner:
             name=name,
             plugin=plugin,
             elsewhere=f"{how} by {latest.runner} at {_moment(latest.finished_at)}",
+            attempts=0,
         )
 
     def last_to_finish(self, names: Iterable[str]) -> str | None:

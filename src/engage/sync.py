@@ -10,6 +10,10 @@ The sync is built to run unattended every hour:
   (:meth:`~engage.adapters.Sink.find`) before it is created again.
 - **One at a time.** The store's lock keeps a second sync out.
 - **No action on partial data.** If a source failed, tasks are planned but not pushed.
+- **A temporary failure is tried again in the run.** A source that failed temporarily is
+  pulled again after the others, from its last checkpoint; a sink whose push stopped on a
+  temporary failure that wrote nothing is pushed again after the others; a fatal failure
+  never is (``[sync]`` in the config; :mod:`engage.retries`).
 - **Only what changed.** Each customer's plan is saved with the moment it may next change;
   a sync plans again only the customers whose data changed, whose moment came, or whose
   tasks a sink does not hold yet (:meth:`engage.engine.Engine.replan`). The others' tasks
@@ -28,7 +32,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from contextlib import ExitStack
 from datetime import datetime
 from itertools import chain
-from typing import Any
+from typing import Any, cast
 
 import attrs
 import pluggy
@@ -53,6 +57,15 @@ from engage.progress import RunProgress, SilentProgress, Tally
 from engage.pull import pull_source
 from engage.push import SinkPush, chunked
 from engage.report import SinkReport, SourceReport, SyncReport
+from engage.retries import (
+    Retrier,
+    RetryPush,
+    WatchedSink,
+    merged_push,
+    retry_sources,
+    sink_report,
+    sink_retry,
+)
 from engage.runners import PLANNING, Runner, select_sources
 from engage.store.base import Store
 
@@ -203,6 +216,8 @@ def run_sync(
     sources: Sequence[str] = (),
     pull: bool = True,
     push: bool = True,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
 ) -> SyncReport:
     """Run one whole sync and return what it did: pull, then score, plan and push.
 
@@ -216,6 +231,10 @@ def run_sync(
     shows each stage by name (each pull, scoring, pushing to each sink, clearing, the day's
     health record). Each stage is logged at info level when it ends.
 
+    A source or sink that failed temporarily is tried again after the others, as the
+    config's ``[sync]`` table says (:mod:`engage.retries`); ``sleep`` waits before such a
+    retry and ``clock`` (monotonic seconds) counts the wait from the failure.
+
     Raises:
         LockedError: another sync holds the store (SQLite), or a copy or migration does.
         ConfigError, PluginError: the configuration cannot be built (an unknown plugin,
@@ -226,6 +245,8 @@ def run_sync(
     names = select_sources(list(config.sources), sources) if pull else []
     stages = progress if isinstance(progress, RunProgress) else SilentProgress()
     tallies: dict[str, Tally] = {}
+    retrier = Retrier(config.sync, sleep=sleep, clock=clock)
+    ended: dict[str, float] = {}  # source → when its latest attempt ended (monotonic)
 
     def counted(name: str) -> Progress:  # what each source reads is counted for its report
         tally = Tally(None if progress is None else progress(name))
@@ -244,23 +265,46 @@ def run_sync(
         )
         runner = Runner(store, shared=store.concurrent_runners and pull and push)
 
-        def pull_one(name: str) -> SourceReport:
+        def pull_one(name: str, source: Source | None = None, attempt: int = 1) -> SourceReport:
             plugin = config.sources[name].plugin
             started = time.monotonic()
-            with stages.stage(f"pull {name} ({plugin})", source=name):
-                pulled = pull_source(store, name, plugin, built[name])
+            what = f"pull {name} ({plugin})" + (f", attempt {attempt}" if attempt > 1 else "")
+            with stages.stage(what, source=name):
+                pulled = pull_source(store, name, plugin, source or built[name])
+            ended[name] = clock()
             pulled = attrs.evolve(pulled, read=tallies[name].read())
             log.info(
-                "pull %s (%s): %s in %.1f s%s",
-                name,
-                plugin,
+                "%s: %s in %.1f s%s",
+                what,
                 pulled.counted(),
                 time.monotonic() - started,
                 f"; failed: {pulled.error}" if pulled.error else "",
             )
             return pulled
 
+        def pull_again(earlier: SourceReport) -> SourceReport | None:
+            """The source built afresh (its tally goes on) and pulled from its checkpoint."""
+            name = earlier.name
+            log.info("pull %s: trying again after: %s", name, earlier.error)
+            try:
+                fresh = build_adapters(
+                    config,
+                    registry,
+                    progress=lambda n: tallies[n],
+                    env=env,
+                    directory=store,
+                    sources=[name],
+                    sinks=False,
+                )[0][name]
+            except Exception:  # it was built once: try again with that one
+                log.debug("building source %s again failed", name, exc_info=True)
+                fresh = built[name]
+            return runner.pull_again(
+                name, lambda n: pull_one(n, fresh, earlier.attempts + 1), earlier
+            )
+
         source_reports = runner.pull_all(names, lambda n: config.sources[n].plugin, pull_one)
+        source_reports = retry_sources(source_reports, ended, pull_again, retrier)
         for pulled in source_reports:
             if pulled.elsewhere:
                 log.info("source %s: %s", pulled.name, pulled.elsewhere)
@@ -280,7 +324,9 @@ def run_sync(
                 return _unplanned(config, store, moment, dry_run, source_reports, sinks, why_not)
             if not dry_run:
                 store.set_run_mark(PLANNING, utcnow())
-            report = _plan(config, registry, store, moment, dry_run, source_reports, sinks, stages)
+            report = _plan(
+                config, registry, store, moment, dry_run, source_reports, sinks, stages, retrier
+            )
     if pm is not None:
         try:
             pm.hook.engage_sync_finished(report=report)
@@ -333,13 +379,18 @@ def _plan(
     source_reports: Sequence[SourceReport],
     sinks: Mapping[str, Sink],
     stages: RunProgress,
+    retrier: Retrier,
 ) -> SyncReport:
-    """Score, plan and (unless a dry run, or a source's latest pull failed) push."""
+    """Score, plan and (unless a dry run, or a source's latest pull failed) push; a push
+    that stopped on a temporary failure is tried again after the other sinks'."""
     engine = Engine.from_config(store, config, registry)
     failed = failed_sources(config, store)
     skip = "dry run" if dry_run else (f"source failed: {', '.join(failed)}" if failed else None)
+    watched = {n: WatchedSink(s, retrier.clock) for n, s in sinks.items()}
     pushes = (
-        [] if skip else [SinkPush(store, n, config.sinks[n].plugin, s) for n, s in sinks.items()]
+        []
+        if skip
+        else [SinkPush(store, n, config.sinks[n].plugin, cast(Sink, s)) for n, s in watched.items()]
     )
     for push in pushes:
         with stages.stage(f"looking in {push.name} for tasks an interrupted run pushed"):
@@ -354,23 +405,34 @@ def _plan(
     for push in pushes:
         # the tasks of customers not planned again: every sink holds them already
         push.already += planned - replanned_tasks
+    tries = _retry_pushes(engine, store, moment, pushes, watched, stages, retrier)
+    sink_reports = []
+    for push in pushes:
+        attempts, why_not = tries[push.name]
+        final = attempts[-1]
         with stages.stage(f"clearing done tasks in {push.name}"):
-            push.clear()
-        if not push.stopped and not push.failed:
+            final.clear()
+        report = sink_report(attempts[0], planned)
+        for later in attempts[1:]:
+            report = merged_push(
+                report, attrs.evolve(later.report(), stopped=later.stopped), planned
+            )
+        report = attrs.evolve(report, not_retried=why_not if report.stopped else None)
+        if not final.stopped and not report.failed:
             store.mark_all_held(push.name)
         log.info(
-            "sink %s (%s): %s pushed, %s already there, %s cleared%s",
+            "sink %s (%s): %s pushed, %s already there, %s cleared%s%s",
             push.name,
             push.plugin,
-            f"{push.pushed:,}",
-            f"{push.already:,}",
-            f"{push.cleared:,}",
-            f"; {len(push.errors)} error(s): {push.errors[0]}" if push.errors else "",
+            f"{report.pushed:,}",
+            f"{report.already_pushed:,}",
+            f"{report.cleared:,}",
+            f" in {report.attempts} attempts" if report.retried else "",
+            f"; {len(report.errors)} error(s): {report.errors[0]}" if report.errors else "",
         )
+        sink_reports.append(report)
     if skip:
         sink_reports = [SinkReport(n, config.sinks[n].plugin, skipped=skip) for n in sinks]
-    else:
-        sink_reports = [push.report() for push in pushes]
     return SyncReport(
         as_of=moment,
         dry_run=dry_run,
@@ -380,3 +442,46 @@ def _plan(
         customers_planned=replanned,
         tasks_planned=planned,
     )
+
+
+def _retry_pushes(
+    engine: Engine,
+    store: Store,
+    moment: datetime,
+    pushes: Sequence[SinkPush],
+    watched: Mapping[str, WatchedSink],
+    stages: RunProgress,
+    retrier: Retrier,
+) -> dict[str, tuple[list[SinkPush], str | None]]:
+    """Push again, after the other sinks, to each sink whose push stopped on a temporary
+    failure that wrote nothing (:func:`engage.retries.sink_retry`): it looks for the tasks
+    left pending, then pushes to the customers whose tasks it lacks (planned again). Returns
+    each sink's attempts and why its last stop was not tried again."""
+    tries: dict[str, tuple[list[SinkPush], str | None]] = {p.name: ([p], None) for p in pushes}
+    watchers = {id(p): watched[p.name] for p in pushes}
+    for _ in range(retrier.settings.retries):
+        due: list[tuple[float, str]] = []
+        for name, (attempts, _why) in tries.items():
+            if attempts[-1].stopped:
+                when = sink_retry(watchers[id(attempts[-1])], len(attempts), retrier)
+                if isinstance(when, str):
+                    tries[name] = (attempts, when)
+                elif when is not None:
+                    due.append((when, name))
+        for when, name in sorted(due):
+            retrier.wait_until(when)
+            attempts, _why = tries[name]
+            first = attempts[0]
+            stop = attempts[-1].errors
+            log.info("push to %s: trying again after: %s", name, stop[-1] if stop else "")
+            refused = {key for p in attempts for key in watchers[id(p)].refused}
+            again_watched = WatchedSink(watched[name].sink, retrier.clock)
+            again = RetryPush(store, name, first.plugin, cast(Sink, again_watched), refused)
+            watchers[id(again)] = again_watched
+            with stages.stage(f"looking in {name} for tasks the stopped push left"):
+                again.recover()
+            _plan_and_push(engine, store, moment, [again], stages)
+            attempts.append(again)
+        if not due:
+            break
+    return tries

@@ -1,0 +1,344 @@
+"""Trying a temporary failure again in the same run: a source after the others, a sink too.
+
+``engage sync`` runs unattended; an API that answers 503 for a minute should not leave a
+source behind for an hour. Errors say whether they are temporary (:func:`is_retriable`:
+an :class:`~engage.errors.HttpError` by its ``retriable``, any other by its exit code,
+75), and the sync acts on it (``[sync]`` in the config, :class:`~engage.config.SyncSettings`):
+
+- **A temporary source failure is tried again** — after its adapter's own bounded retries
+  gave up — once the other sources were pulled, from its last committed checkpoint (the
+  failed pull rolled back to it), ``retries`` times at most (default once). The wait counts
+  from the failure (the other sources' pulls count): what the error asked (its
+  ``Retry-After``), else ``retry_wait``; an error asking more than ``max_retry_wait`` is
+  left to the next run. The report adds up the attempts' counts (records rolled back by a
+  failure and read again are counted once) and says how many there were and why each
+  earlier one failed; the exit code is the last attempt's.
+- **A fatal failure is never tried again** (credentials refused, the config, a plugin's
+  bug): it is reported with what to fix, and the run goes on with the other sources. A
+  store failure stops the run.
+- **A sink's push that stopped on a temporary failure is tried again** after the other
+  sinks only when nothing it sent may have landed: the look for interrupted pushes failed
+  (a read), or the error (or the one it was raised from) is a refusal that wrote nothing
+  (:func:`wrote_nothing`: :class:`~engage.errors.RetriesExhausted`, a 429,
+  :class:`~engage.errors.NotSent`). The retry does what the next run would: it looks for
+  the tasks the ledger left pending (:meth:`~engage.adapters.Sink.find`), then creates the
+  rest. A write that may have landed (:class:`~engage.errors.AmbiguousWrite`, an answer
+  without the new id, or a sink error that does not say) is left to the next run, which
+  looks for it first: a look right away could miss a create still in flight, or one a
+  search index has not caught up with. A fatal failure stops pushing to that sink.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from engage.adapters import PushResult, Sink
+from engage.config import SyncSettings
+from engage.errors import (
+    EXIT_OK,
+    EXIT_PARTIAL,
+    EXIT_TEMPFAIL,
+    AmbiguousWrite,
+    RetriableHttpError,
+    UnexpectedAnswer,
+    exit_code_of,
+    most_urgent,
+)
+from engage.models import Task
+from engage.push import SinkPush
+from engage.report import MAX_MESSAGES, SinkReport, SourceReport
+from engage.store.base import Store
+
+#: How far down an error's chain (raised from, or while handling) a cause is looked for.
+_CHAIN = 8
+
+
+def _chain(error: BaseException) -> Iterator[BaseException]:
+    """``error``, then what it was raised from or while handling, nearest first."""
+    seen: BaseException | None = error
+    for _ in range(_CHAIN):
+        if seen is None:
+            return
+        yield seen
+        seen = seen.__cause__ or seen.__context__
+
+
+def is_retriable(error: BaseException) -> bool:
+    """Whether ``error`` may pass on its own: an error that says (``retriable``, as
+    :class:`~engage.errors.HttpError` does) by that, any other by its exit code (75,
+    temporary). An unexpected exception is a bug: never."""
+    said = getattr(error, "retriable", None)
+    if isinstance(said, bool):
+        return said
+    return exit_code_of(error) == EXIT_TEMPFAIL
+
+
+def asked_wait(error: BaseException) -> float | None:
+    """Seconds ``error`` (or the error it was raised from) asked to wait before trying
+    again (a ``Retry-After``), if it said."""
+    for cause in _chain(error):
+        wait = getattr(cause, "retry_after", None)
+        if isinstance(wait, int | float) and not isinstance(wait, bool):
+            return max(0.0, float(wait))
+    return None
+
+
+def wrote_nothing(error: BaseException) -> bool:
+    """Whether a sink's failure says for certain that what it sent wrote nothing: the
+    nearest HTTP failure in its chain is a temporary refusal (retries exhausted, a rate
+    limit, a request never sent), not a write whose answer was lost."""
+    for cause in _chain(error):
+        if isinstance(cause, AmbiguousWrite | UnexpectedAnswer):
+            return False
+        if isinstance(cause, RetriableHttpError):
+            return True
+    return False
+
+
+def _seconds(value: float) -> str:
+    return f"{value:g} s"
+
+
+class Retrier:
+    """When to try a temporary failure again, and the waiting.
+
+    Args:
+        settings: The ``[sync]`` table.
+        sleep: How to wait (tests pass one that returns at once).
+        clock: Monotonic seconds, to count a wait from the failure.
+    """
+
+    def __init__(
+        self,
+        settings: SyncSettings,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.settings = settings
+        self.sleep = sleep
+        self.clock = clock
+
+    def wait(self, asked: float | None) -> float | None:
+        """Seconds to wait after a failure that asked for ``asked``; None when that is
+        longer than ``max_retry_wait`` (the next run tries again)."""
+        if asked is None:
+            return self.settings.retry_wait
+        return asked if asked <= self.settings.max_retry_wait else None
+
+    def why_not(self, attempts: int, asked: float | None) -> str | None:
+        """Why a temporary failure after ``attempts`` attempts is not tried again in this
+        run; None when it is."""
+        retries = self.settings.retries
+        if retries == 0:
+            return "retries are off ([sync] retries = 0); the next run tries again"
+        if attempts > retries:
+            return None  # it was: the report says how many times
+        if self.wait(asked) is None:
+            assert asked is not None
+            return (
+                f"it asked to wait {_seconds(asked)}, longer than [sync] max_retry_wait "
+                f"({_seconds(self.settings.max_retry_wait)}); the next run tries again"
+            )
+        return None
+
+    def wait_until(self, due: float) -> None:
+        """Sleep until the monotonic moment ``due`` (at once when it has passed)."""
+        left = due - self.clock()
+        if left > 0:
+            self.sleep(left)
+
+
+def retry_sources(
+    reports: Sequence[SourceReport],
+    ended: dict[str, float],
+    again: Callable[[SourceReport], SourceReport | None],
+    retrier: Retrier,
+) -> list[SourceReport]:
+    """Pull each source whose pull failed temporarily again, after the others: up to
+    ``[sync] retries`` rounds, each source once its wait from the failure (``ended``: when
+    its attempt ended, monotonic; updated) has passed, soonest first.
+
+    ``again(report)`` pulls the source once more and returns that attempt's report (None
+    when it is no longer this runner's to pull: another runner took it meanwhile). Returns
+    the reports in the given order, each retried one merged with its earlier attempts
+    (:func:`merged`).
+    """
+    current = {report.name: report for report in reports}
+    for attempt in range(1, retrier.settings.retries + 2):
+        due: list[tuple[float, str]] = []
+        for name, report in current.items():
+            if report.error is None or not report.retriable or report.attempts != attempt:
+                continue
+            why_not = retrier.why_not(report.attempts, report.retry_after)
+            wait = retrier.wait(report.retry_after)
+            if why_not is not None or wait is None:
+                current[name] = attrs.evolve(report, not_retried=why_not)
+            elif attempt <= retrier.settings.retries:
+                due.append((ended[name] + wait, name))
+        for moment, name in sorted(due):
+            retrier.wait_until(moment)
+            earlier = current[name]
+            later = again(earlier)
+            if later is None:
+                current[name] = attrs.evolve(
+                    earlier, not_retried="another runner pulls it now; it tries it again"
+                )
+                continue
+            ended[name] = retrier.clock()
+            current[name] = merged(earlier, later)
+    return [current[report.name] for report in reports]
+
+
+def _minus(counts: Mapping[str, int], taken: Mapping[str, int]) -> Counter[str]:
+    return Counter(counts) - Counter(taken)
+
+
+def merged(earlier: SourceReport, later: SourceReport) -> SourceReport:
+    """One source's report over two attempts: ``later`` resumed where ``earlier`` had
+    committed, so counts add up, except what ``earlier`` counted in the records its failure
+    rolled back (``later`` read them again); ``read`` is ``later``'s (the sync's tally runs
+    over every attempt)."""
+    skipped = _minus(earlier.skipped, earlier.rolled_back_skipped) + Counter(later.skipped)
+    messages = tuple(dict.fromkeys((*earlier.messages, *later.messages)))[:MAX_MESSAGES]
+    assert earlier.error is not None
+    return attrs.evolve(
+        later,
+        records=earlier.records + later.records,
+        touchpoints=earlier.touchpoints + later.touchpoints,
+        inserted=earlier.inserted + later.inserted,
+        updated=earlier.updated + later.updated,
+        unchanged=earlier.unchanged + later.unchanged,
+        retired=earlier.retired + later.retired,
+        merged=earlier.merged + later.merged,
+        problems=earlier.problems - earlier.rolled_back_problems + later.problems,
+        skipped=dict(skipped),
+        messages=messages,
+        notices=tuple(dict.fromkeys((*earlier.notices, *later.notices))),
+        attempts=earlier.attempts + 1,
+        earlier_errors=(*earlier.earlier_errors, earlier.error),
+        not_retried=None,
+    )
+
+
+# -- sinks ----------------------------------------------------------------------------------
+
+
+class WatchedSink:
+    """A sink whose calls are watched: the failure that stopped a push (the exception, not
+    only its message), when, and in which call; and the tasks it refused in this run."""
+
+    def __init__(self, sink: Sink, clock: Callable[[], float] = time.monotonic) -> None:
+        self.sink = sink
+        self.clock = clock
+        self.batch_size = sink.batch_size
+        self.failure: BaseException | None = None
+        self.failed_in = ""
+        self.failed_at = 0.0
+        self.refused: set[str] = set()
+
+    @property
+    def notices(self) -> Sequence[Any]:
+        """The sink's notices (see :class:`~engage.adapters.Sink`)."""
+        return tuple(getattr(self.sink, "notices", ()))
+
+    def _failed(self, call: str, exc: BaseException) -> None:
+        self.failure, self.failed_in, self.failed_at = exc, call, self.clock()
+
+    def find(self, tasks: Sequence[Task]) -> Mapping[str, str]:
+        """The sink's ``find``."""
+        try:
+            return self.sink.find(tasks)
+        except Exception as exc:
+            self._failed("find", exc)
+            raise
+
+    def create(self, tasks: Sequence[Task]) -> Iterable[PushResult]:
+        """The sink's ``create`` (its results read here, so a failure while they are
+        produced is seen too)."""
+        try:
+            results = list(self.sink.create(tasks))
+        except Exception as exc:
+            self._failed("create", exc)
+            raise
+        self.refused.update(result.key for result in results if not result.ok)
+        return results
+
+    def complete(self, remote_ids: Mapping[str, str]) -> Iterable[PushResult]:
+        """The sink's ``complete``."""
+        return self.sink.complete(remote_ids)
+
+
+def sink_retry(watched: WatchedSink, attempts: int, retrier: Retrier) -> float | str | None:
+    """For a push that stopped after ``attempts`` attempts: the monotonic moment to push
+    again, why a temporary failure is not tried again (in words), or None for a fatal one."""
+    failure = watched.failure
+    if failure is None or not is_retriable(failure):
+        return None
+    asked = asked_wait(failure)
+    why_not = retrier.why_not(attempts, asked)
+    if why_not is not None:
+        return why_not
+    if watched.failed_in != "find" and not wrote_nothing(failure):
+        return (
+            "a create may have landed: not sent again in this run; the next run looks for "
+            "it before creating it again"
+        )
+    wait = retrier.wait(asked)
+    assert wait is not None
+    return watched.failed_at + wait
+
+
+class RetryPush(SinkPush):
+    """A sink's push tried again in the same run: the tasks the sink refused in an earlier
+    attempt (a 400 for the task itself) are left for the next run, not sent again."""
+
+    def __init__(
+        self, store: Store, name: str, plugin: str, sink: Sink, refused: Iterable[str]
+    ) -> None:
+        super().__init__(store, name, plugin, sink)
+        self.refused = frozenset(refused)
+
+    def push(self, tasks: Sequence[Task]) -> None:
+        """As :meth:`SinkPush.push`, without the tasks refused earlier in this run."""
+        super().push([task for task in tasks if task.key not in self.refused])
+
+
+def sink_report(push: SinkPush, planned: int) -> SinkReport:
+    """``push``'s report, with whether it stopped and how many planned tasks it left."""
+    report = push.report()
+    left = planned - report.already_pushed - report.pushed - report.failed
+    return attrs.evolve(report, stopped=push.stopped, pending=max(0, left) if push.stopped else 0)
+
+
+def merged_push(earlier: SinkReport, later: SinkReport, planned: int) -> SinkReport:
+    """One sink's report over two attempts. ``later`` pushed what ``earlier`` left: the
+    tasks it finds pending (``recovered``) join ``already_pushed``, and the rest of its
+    ``already_pushed`` were counted by ``earlier``. The stopping error becomes an earlier
+    error; the exit code is the last attempt's, and 3 for tasks refused in any."""
+    stop = earlier.errors[-1:] if earlier.stopped else ()
+    refusals = earlier.errors[: len(earlier.errors) - len(stop)]
+    already = earlier.already_pushed + later.recovered
+    pushed = earlier.pushed + later.pushed
+    failed = earlier.failed + later.failed
+    code = most_urgent((EXIT_PARTIAL if earlier.failed else EXIT_OK, later.error_code))
+    left = planned - already - pushed - failed
+    return attrs.evolve(
+        later,
+        pushed=pushed,
+        already_pushed=already,
+        recovered=earlier.recovered + later.recovered,
+        failed=failed,
+        errors=(*refusals, *later.errors),
+        notices=tuple(dict.fromkeys((*earlier.notices, *later.notices))),
+        error_code=code,
+        pending=max(0, left) if later.stopped else 0,
+        attempts=earlier.attempts + 1,
+        earlier_errors=(*earlier.earlier_errors, *stop),
+        not_retried=None,
+    )
