@@ -629,6 +629,35 @@ def test_a_create_that_may_have_landed_is_left_to_the_next_run_which_finds_it(
     assert len(flaky.keys()) == len(set(flaky.keys())) == planned
 
 
+def test_a_retry_whose_create_may_have_landed_stops_there_and_says_so(world: World) -> None:
+    """Refused, then on the retry the answer is lost: the retry stops (exit 75), the summary
+    says why it is not sent again, and the next run finds the batch: each task once."""
+    world.source("crm", 8)
+    flaky = world.sink("flaky")
+    flaky.failures = ["refused", "lost"]
+    report = world.sync()
+    sink = report.sinks[0]
+    assert report.exit_code == EXIT_TEMPFAIL
+    assert (sink.attempts, sink.stopped, sink.pending) == (2, True, report.tasks_planned)
+    assert sink.not_retried is not None and "may have landed" in sink.not_retried
+    assert "429" in sink.earlier_errors[0] and "may have been written" in sink.errors[-1]
+    after = world.sync()
+    assert after.exit_code == EXIT_OK and after.sinks[0].recovered == FlakySink.batch_size
+    assert len(flaky.keys()) == len(set(flaky.keys())) == report.tasks_planned
+
+
+def test_with_retries_off_a_stopped_sink_says_the_next_run_pushes(sqlite_world: World) -> None:
+    """``[sync] retries = 0``: a refused push waits for the next run, and says so."""
+    world = sqlite_world
+    world.sync_table["retries"] = 0
+    world.source("crm", 8)
+    flaky = world.sink("flaky")
+    flaky.failures = ["refused"]
+    sink = world.sync().sinks[0]
+    assert (sink.attempts, sink.stopped, flaky.creates) == (1, True, 1)
+    assert sink.not_retried is not None and "retries = 0" in sink.not_retried
+
+
 def test_refused_credentials_stop_that_sink_only_and_say_so(world: World) -> None:
     """A 401 on the first create: that sink stops (no retry, no wait) with its tasks left
     for the next run; the other sink takes every task."""

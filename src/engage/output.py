@@ -277,7 +277,8 @@ def print_sync(report: SyncReport) -> None:
         if sink.stopped:
             left = f"{sink.pending:,} task{'' if sink.pending == 1 else 's'}"
             out.print(
-                f"  pushing stopped: {left} left for the next run; {what_to_do(sink.error_code)}"
+                f"  pushing stopped: {left} left for the next run; "
+                f"{what_to_do(sink.error_code, sink=True)}"
                 f"{f' (not tried again in this run: {sink.not_retried})' if sink.not_retried else ''}",
                 markup=False,
             )
@@ -306,9 +307,11 @@ def _source_line(source: SourceReport) -> Text:
     return line
 
 
-def what_to_do(code: int) -> str:
+def what_to_do(code: int, *, sink: bool = False) -> str:
     """What an exit code asks of the person reading the summary (see :mod:`engage.errors`)."""
     if code == EXIT_TEMPFAIL:
+        if sink:
+            return "temporary: the next run looks for the interrupted tasks, then pushes the rest"
         return "temporary: the next run tries again from the last checkpoint"
     if code == EXIT_CONFIG:
         return "needs a person: fix what the error names, then run again"
@@ -329,8 +332,12 @@ def sync_outcome(report: SyncReport) -> str:
     parts.append(f"{report.customers:,} customers, {report.tasks_planned:,} tasks planned")
     for sink in report.sinks:
         pushed = sink.skipped or f"{sink.pushed:,} pushed, {sink.already_pushed:,} already there"
-        stopped = f" (stopped, {sink.pending:,} left)" if sink.stopped else ""
-        parts.append(f"{sink.name}: {pushed}{stopped}{_attempts(None, sink.attempts)}")
+        tries = f" after {sink.attempts} attempts" if sink.retried else ""
+        if sink.stopped:
+            pushed += f" (stopped{tries}, {sink.pending:,} left)"
+        elif tries:
+            pushed += f" (ok{tries})"
+        parts.append(f"{sink.name}: {pushed}")
     return "; ".join(parts)
 
 

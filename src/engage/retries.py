@@ -30,10 +30,11 @@ an :class:`~engage.errors.HttpError` by its ``retriable``, any other by its exit
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import attrs
 
@@ -53,6 +54,8 @@ from engage.models import Task
 from engage.push import SinkPush
 from engage.report import MAX_MESSAGES, SinkReport, SourceReport
 from engage.store.base import Store
+
+log = logging.getLogger(__name__)
 
 #: How far down an error's chain (raised from, or while handling) a cause is looked for.
 _CHAIN = 8
@@ -285,10 +288,7 @@ def sink_retry(watched: WatchedSink, attempts: int, retrier: Retrier) -> float |
     if why_not is not None:
         return why_not
     if watched.failed_in != "find" and not wrote_nothing(failure):
-        return (
-            "a create may have landed: not sent again in this run; the next run looks for "
-            "it before creating it again"
-        )
+        return "a create may have landed: the next run looks for it before creating it again"
     wait = retrier.wait(asked)
     assert wait is not None
     return watched.failed_at + wait
@@ -307,6 +307,43 @@ class RetryPush(SinkPush):
     def push(self, tasks: Sequence[Task]) -> None:
         """As :meth:`SinkPush.push`, without the tasks refused earlier in this run."""
         super().push([task for task in tasks if task.key not in self.refused])
+
+
+def retry_pushes(
+    store: Store,
+    pushes: Sequence[SinkPush],
+    watched: Mapping[str, WatchedSink],
+    retrier: Retrier,
+    push_again: Callable[[SinkPush], None],
+) -> dict[str, tuple[list[SinkPush], str | None]]:
+    """Push again, after the other sinks, to each sink whose push stopped on a temporary
+    failure that wrote nothing (:func:`sink_retry`), up to ``[sync] retries`` rounds, soonest
+    first: ``push_again`` runs a :class:`RetryPush` (look for what the ledger left pending,
+    then push what the sink lacks). Returns each sink's attempts, and why its last stop was
+    not tried again (None when it was, or was fatal)."""
+    tries: dict[str, tuple[list[SinkPush], str | None]] = {p.name: ([p], None) for p in pushes}
+    watchers = {id(p): watched[p.name] for p in pushes}
+    for round_ in range(retrier.settings.retries + 1):
+        due: list[tuple[float, str]] = []
+        for name, (attempts, _why) in tries.items():
+            if attempts[-1].stopped and len(attempts) == round_ + 1:
+                when = sink_retry(watchers[id(attempts[-1])], len(attempts), retrier)
+                if isinstance(when, str):
+                    tries[name] = (attempts, when)
+                elif when is not None and round_ < retrier.settings.retries:
+                    due.append((when, name))
+        for when, name in sorted(due):
+            retrier.wait_until(when)
+            attempts, _why = tries[name]
+            first, last = attempts[0], attempts[-1]
+            log.info("push to %s: trying again after: %s", name, (last.errors or ("",))[-1])
+            refused = {key for p in attempts for key in watchers[id(p)].refused}
+            again_watched = WatchedSink(watched[name].sink, retrier.clock)
+            again = RetryPush(store, name, first.plugin, cast(Sink, again_watched), refused)
+            watchers[id(again)] = again_watched
+            push_again(again)
+            attempts.append(again)
+    return tries
 
 
 def sink_report(push: SinkPush, planned: int) -> SinkReport:

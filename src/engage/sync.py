@@ -59,12 +59,11 @@ from engage.push import SinkPush, chunked
 from engage.report import SinkReport, SourceReport, SyncReport
 from engage.retries import (
     Retrier,
-    RetryPush,
     WatchedSink,
     merged_push,
+    retry_pushes,
     retry_sources,
     sink_report,
-    sink_retry,
 )
 from engage.runners import PLANNING, Runner, select_sources
 from engage.store.base import Store
@@ -405,7 +404,15 @@ def _plan(
     for push in pushes:
         # the tasks of customers not planned again: every sink holds them already
         push.already += planned - replanned_tasks
-    tries = _retry_pushes(engine, store, moment, pushes, watched, stages, retrier)
+
+    def push_again(again: SinkPush) -> None:
+        """Look for what the stopped push left pending, then push to the customers whose
+        tasks the sink lacks (planned again)."""
+        with stages.stage(f"looking in {again.name} for tasks the stopped push left"):
+            again.recover()
+        _plan_and_push(engine, store, moment, [again], stages)
+
+    tries = retry_pushes(store, pushes, watched, retrier, push_again)
     sink_reports = []
     for push in pushes:
         attempts, why_not = tries[push.name]
@@ -442,46 +449,3 @@ def _plan(
         customers_planned=replanned,
         tasks_planned=planned,
     )
-
-
-def _retry_pushes(
-    engine: Engine,
-    store: Store,
-    moment: datetime,
-    pushes: Sequence[SinkPush],
-    watched: Mapping[str, WatchedSink],
-    stages: RunProgress,
-    retrier: Retrier,
-) -> dict[str, tuple[list[SinkPush], str | None]]:
-    """Push again, after the other sinks, to each sink whose push stopped on a temporary
-    failure that wrote nothing (:func:`engage.retries.sink_retry`): it looks for the tasks
-    left pending, then pushes to the customers whose tasks it lacks (planned again). Returns
-    each sink's attempts and why its last stop was not tried again."""
-    tries: dict[str, tuple[list[SinkPush], str | None]] = {p.name: ([p], None) for p in pushes}
-    watchers = {id(p): watched[p.name] for p in pushes}
-    for _ in range(retrier.settings.retries):
-        due: list[tuple[float, str]] = []
-        for name, (attempts, _why) in tries.items():
-            if attempts[-1].stopped:
-                when = sink_retry(watchers[id(attempts[-1])], len(attempts), retrier)
-                if isinstance(when, str):
-                    tries[name] = (attempts, when)
-                elif when is not None:
-                    due.append((when, name))
-        for when, name in sorted(due):
-            retrier.wait_until(when)
-            attempts, _why = tries[name]
-            first = attempts[0]
-            stop = attempts[-1].errors
-            log.info("push to %s: trying again after: %s", name, stop[-1] if stop else "")
-            refused = {key for p in attempts for key in watchers[id(p)].refused}
-            again_watched = WatchedSink(watched[name].sink, retrier.clock)
-            again = RetryPush(store, name, first.plugin, cast(Sink, again_watched), refused)
-            watchers[id(again)] = again_watched
-            with stages.stage(f"looking in {name} for tasks the stopped push left"):
-                again.recover()
-            _plan_and_push(engine, store, moment, [again], stages)
-            attempts.append(again)
-        if not due:
-            break
-    return tries
