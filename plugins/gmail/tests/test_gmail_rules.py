@@ -7,8 +7,8 @@ import json
 import pytest
 import requests
 
-from engage.http import BACKOFF
-from engage_gmail.rules import ScopeMissing, classify, reasons, retriable
+from engage.http import BACKOFF, Answer, HttpError, judge
+from engage_gmail.rules import ScopeMissing, classify, reasons
 
 
 def error(status: int, *reasons: str, details: tuple[str, ...] = ()) -> dict[str, object]:
@@ -25,14 +25,19 @@ def error(status: int, *reasons: str, details: tuple[str, ...] = ()) -> dict[str
     }
 
 
-def response(status: int, body: object) -> requests.Response:
-    """A response as requests hands it to a classifier."""
+def response(status: int, body: object) -> Answer:
+    """A whole response, as the client hands it to a classifier."""
     answer = requests.Response()
     answer.status_code = status
     answer._content = json.dumps(body).encode() if not isinstance(body, bytes) else body
     answer.url = "https://gmail.googleapis.com/gmail/v1/users/me/profile?alt=json"
     answer.request = requests.Request("GET", answer.url).prepare()
-    return answer
+    return Answer.of(answer)
+
+
+def part(status: int, body: object) -> Answer:
+    """A call answered inside a batch, as :func:`engage_gmail.batch.parse_batch` reads it."""
+    return Answer(status, {"Content-Type": "application/json"}, body, "GET /gmail/v1/x")
 
 
 class TestReasons:
@@ -45,7 +50,7 @@ class TestReasons:
         assert reasons("not json") == frozenset()
 
 
-class TestRetriable:
+class TestParts:
     @pytest.mark.parametrize(
         ("status", "body", "expected"),
         [
@@ -63,8 +68,21 @@ class TestRetriable:
     def test_a_call_is_retried_for_a_rate_limit_or_the_servers_trouble(
         self, status: int, body: object, expected: bool
     ) -> None:
-        """429, 5xx and a 403 whose reason is a rate limit; a reason only in the message counts not."""
-        assert retriable(status, body) is expected
+        """Through the same classify as whole responses: 429, 5xx and a 403 whose reason is
+        a rate limit are sent again; a reason only in the message counts not."""
+        if expected:
+            judge(part(status, body), 0, classify)
+        else:
+            with pytest.raises(HttpError) as info:
+                judge(part(status, body), 0, classify)
+            assert info.value.status == status and not info.value.retriable
+            assert info.value.endpoint == "GET /gmail/v1/x"
+
+    def test_a_part_missing_a_scope_is_scope_missing(self) -> None:
+        """A batch part refused for a scope is ScopeMissing, naming the part's call."""
+        with pytest.raises(ScopeMissing) as info:
+            classify(part(403, error(403, "insufficientPermissions")), 0)
+        assert info.value.endpoint == "GET /gmail/v1/x"
 
 
 class TestClassify:

@@ -9,9 +9,9 @@ the file's, so tests can point it at a loopback token endpoint.
 ``AuthorizedSession``: the access token is refreshed before it expires and once more on a
 401. A refused refresh (``invalid_grant``: the token was revoked or expired) becomes one
 :class:`~engage.http.AuthError` that says what to do. A refresh the token endpoint could not
-serve (429 or 5xx, after google-auth's own tries) or reach is a request never sent to the
-client (:attr:`~engage.http.Fault.CONNECT`), so it is retried within its budget and then is
-temporary (:class:`~engage.http.RetriesExhausted`, exit 75). Google's own failure rules (a
+serve (429 or 5xx, after google-auth's own tries) or reach is a request never sent
+(:class:`TokenRefreshUnavailable`, an :class:`~engage.http.NotSent`), so it is retried within
+its budget and then is temporary (:class:`~engage.http.RetriesExhausted`, exit 75). Google's own failure rules (a
 rate-limit 403, a missing scope) are :mod:`engage_gmail.rules`. No token or secret appears
 in messages.
 """
@@ -31,7 +31,7 @@ from google.auth.transport.requests import AuthorizedSession
 
 from engage.adapters import AdapterContext
 from engage.errors import ConfigError
-from engage.http import AuthError, Classifier, HttpClient, Limit, RetryPolicy, redact
+from engage.http import AuthError, Classifier, HttpClient, Limit, NotSent, RetryPolicy, redact
 from engage_gmail import rules
 from engage_gmail.options import DEFAULT_CREDENTIALS_ENV, CredentialOptions
 
@@ -97,15 +97,13 @@ def load_credentials(
     )
 
 
-class TokenRefreshUnavailable(requests.ConnectTimeout):
+class TokenRefreshUnavailable(NotSent):
     """The access token could not be refreshed for now (Google's token endpoint answered 429 or
     5xx, or could not be reached), so the request was never sent: try again later.
 
-    A :class:`requests.ConnectTimeout` in requests' hierarchy, which :mod:`engage.http` reads
-    as :attr:`~engage.http.Fault.CONNECT`: nothing was sent, so even a create may be sent
-    again. :class:`~engage.http.HttpClient` retries it with backoff and, once its budget is
-    spent, raises :class:`~engage.http.RetriesExhausted`. (Waiting for engage.http to name
-    "not sent" itself instead of borrowing the timeout's class.)
+    An :class:`~engage.http.NotSent`: :class:`~engage.http.HttpClient` retries it with
+    backoff and, once its budget is spent, raises :class:`~engage.http.RetriesExhausted`;
+    a create sent once says nothing was written, so it may be sent again.
     """
 
 

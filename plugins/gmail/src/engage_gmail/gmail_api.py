@@ -7,7 +7,7 @@ mechanics are :mod:`engage.http`'s: failed requests are retried by its
 :class:`~engage.http.HttpClient` (429, 5xx, and Google's rate-limit 403s:
 :mod:`engage_gmail.rules`), and lists are read page by page with
 :func:`~engage.http.paginate`. Calls that fail inside a batch are sent again by
-:func:`engage_gmail.batch.read_parts`, with the same rules. Messages are read with ``format=metadata``;
+:func:`~engage.http.retry_parts`, with the same rules. Messages are read with ``format=metadata``;
 only calendar invitations are read whole (``format=full``, and ``messages.attachments.get``
 for a calendar part Gmail keeps as an attachment), to date them at the meeting's start.
 :attr:`GmailApi.calls` counts every call by method.
@@ -21,7 +21,10 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 from urllib.parse import quote, urlencode
 
+import attrs
+
 from engage.http import (
+    Answer,
     HttpClient,
     HttpError,
     Page,
@@ -30,8 +33,10 @@ from engage.http import (
     UnexpectedAnswer,
     Units,
     paginate,
+    retry_parts,
 )
-from engage_gmail.batch import MAX_BATCH, BatchError, Part, build_batch, parse_batch, read_parts
+from engage_gmail import rules
+from engage_gmail.batch import MAX_BATCH, BatchError, build_batch, parse_batch
 from engage_gmail.payloads import decode_body
 
 #: The headers engage reads (``format=metadata``); nothing else of a message is fetched.
@@ -75,9 +80,9 @@ PAGE_SIZE = 500
 BATCH_PATH = "/batch/gmail/v1"
 
 _READS = {
-    "messages.get": "message reads",
-    "messages.attachments.get": "attachment reads",
-    "drafts.get": "draft reads",
+    "messages.get": "message reads in a batch",
+    "messages.attachments.get": "attachment reads in a batch",
+    "drafts.get": "draft reads in a batch",
 }
 
 
@@ -166,12 +171,9 @@ class GmailApi:
         """GET one JSON object, reserving ``units``' cost from the quota on every try."""
         self.calls[method] += 1
         limit = self.quota.units(UNITS[units])
-        answer = self.client.get_json(path, params=params, limiters=[limit])
-        if not isinstance(answer, dict):
-            endpoint = self.client.endpoint("GET", path)
-            raise UnexpectedAnswer(
-                f"{self.client.name}: {endpoint} answered no JSON object", endpoint=endpoint
-            )
+        answer: dict[str, Any] = self.client.get_json(
+            path, params=params, limiters=[limit], expect=()
+        )
         return answer
 
     def profile(self) -> dict[str, Any]:
@@ -286,33 +288,37 @@ class GmailApi:
     def _get_many(
         self, calls: Mapping[str, str], method: str, units: str, *, kind: str | None = None
     ) -> dict[str, dict[str, Any]]:
-        """Every call's answer, in batches no dearer than the quota's whole window."""
-        found: dict[str, dict[str, Any]] = {}
-        keys = list(dict.fromkeys(calls))
+        """Every call's JSON object, in batches no dearer than the quota's whole window;
+        calls failing inside a batch are sent again alone (:func:`~engage.http.retry_parts`),
+        and those answered 404 (deleted since they were listed) are left out."""
         size = max(1, min(MAX_BATCH, self.quota.limit // UNITS[units]))
 
-        def send(batch: Sequence[tuple[str, str]]) -> dict[str, Part]:
-            self.calls[kind or method] += len(batch)
-            return self._send(batch, self.quota.units(UNITS[units] * len(batch)))
-
-        for start in range(0, len(keys), size):
-            chunk = {k: calls[k] for k in keys[start : start + size]}
-            found.update(
-                read_parts(
-                    send,
-                    chunk,
-                    retry=self.retry,
-                    sleep=self.sleep,
-                    api=self.client.name,
-                    method=method,
-                    what=_READS[method],
-                )
+        def send(keys: Sequence[str]) -> dict[str, Answer]:
+            self.calls[kind or method] += len(keys)
+            return self._send(
+                {k: calls[k] for k in keys}, self.quota.units(UNITS[units] * len(keys))
             )
-        return found
 
-    def _send(self, calls: Sequence[tuple[str, str]], cost: Units) -> dict[str, Part]:
-        """One batch request (``POST /batch/gmail/v1``), retried as a whole by the client."""
-        body, content_type = build_batch(calls)
+        answers = retry_parts(
+            calls,
+            send,
+            retry=self.retry,
+            classify=rules.classify,
+            accept=lambda answer: isinstance(answer.body, dict),
+            gone={404},
+            size=size,
+            sleep=self.sleep,
+            name=self.client.name,
+            what=_READS[method],
+            secrets=self.client.secrets,
+        )
+        return {key: answer.body for key, answer in answers.items()}
+
+    def _send(self, calls: Mapping[str, str], cost: Units) -> dict[str, Answer]:
+        """One batch request of GET calls (``POST /batch/gmail/v1``), retried as a whole by
+        the client; each call's answer by its key, naming the call's endpoint."""
+        keys = {f"engage-{n}": key for n, key in enumerate(calls)}
+        body, content_type = build_batch([(cid, calls[key]) for cid, key in keys.items()])
         self.batches += 1
         response = self.client.request(
             "POST",
@@ -322,9 +328,14 @@ class GmailApi:
             limiters=[cost],
         )
         try:
-            return parse_batch(response.headers.get("Content-Type", ""), response.content)
+            parts = parse_batch(response.headers.get("Content-Type", ""), response.content)
         except BatchError as exc:
             endpoint = self.client.endpoint("POST", BATCH_PATH)
             raise UnexpectedAnswer(
                 f"{self.client.name}: {endpoint} answered no batch: {exc}", endpoint=endpoint
             ) from None
+        return {
+            key: attrs.evolve(parts[cid], endpoint=self.client.endpoint("GET", calls[key]))
+            for cid, key in keys.items()
+            if cid in parts
+        }

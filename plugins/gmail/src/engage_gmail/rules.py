@@ -6,18 +6,14 @@ retried, another 4xx is refused), a 403 whose reason is a rate limit
 (``rateLimitExceeded``, ``userRateLimitExceeded``) is a slow-down, retried with the policy's
 backoff as ``googleapiclient`` does, and a 403 for a missing scope
 (``insufficientPermissions``; ``ACCESS_TOKEN_SCOPE_INSUFFICIENT`` in its details) is
-:class:`ScopeMissing`. :func:`classify` applies them to a whole response (an
-:class:`~engage.http.HttpClient`'s ``classify``); :func:`retriable` to a call answered
-inside a batch.
+:class:`ScopeMissing`. :func:`classify` applies them to an :class:`~engage.http.Answer`: a
+whole response (as an :class:`~engage.http.HttpClient`'s ``classify``) or a call answered
+inside a batch (:func:`~engage.http.retry_parts`).
 """
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
-import requests
-
-from engage.http import BACKOFF, AuthError, Backoff
+from engage.http import BACKOFF, Answer, AuthError, Backoff
 
 #: Reasons of a 403 that asks to slow down rather than refusing.
 RATE_LIMITS = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})
@@ -43,35 +39,26 @@ def reasons(body: object) -> frozenset[str]:
     return frozenset(str(e["reason"]) for e in entries if isinstance(e, dict) and e.get("reason"))
 
 
-def retriable(status: int, body: object) -> bool:
-    """Whether an answer of ``status`` with this error ``body`` may pass if sent again."""
-    return status == 429 or status >= 500 or (status == 403 and bool(RATE_LIMITS & reasons(body)))
+def classify(answer: Answer, attempt: int) -> Backoff | None:
+    """Google's rules for a failed answer, whole or a batch's part (an
+    :data:`engage.http.Classifier`).
 
-
-def classify(response: requests.Response, attempt: int) -> Backoff | None:
-    """Google's rules for :class:`~engage.http.HttpClient` (see :data:`engage.http.Classifier`).
-
-    Returns :data:`~engage.http.BACKOFF` for a rate-limit 403, None (engage's defaults) for
-    anything else.
+    Returns :data:`~engage.http.BACKOFF` for a rate-limit 403, None (engage's defaults: 429
+    and 5xx are retried, another 4xx is refused) for anything else.
 
     Raises:
         ScopeMissing: a 403 for a missing scope.
     """
-    if response.status_code != 403:
+    if answer.status != 403:
         return None
-    try:
-        body = response.json()
-    except ValueError:
-        return None
-    found = reasons(body)
+    found = reasons(answer.body)
     if RATE_LIMITS & found:
         return BACKOFF
     if SCOPE_REASONS & found:
-        path = urlsplit(response.url).path
         raise ScopeMissing(
             "Google says the credentials lack a scope this table needs; authorize again with "
             "the scopes listed in the engage-gmail README",
             403,
-            endpoint=f"{response.request.method} {path}",
+            endpoint=answer.endpoint,
         )
     return None

@@ -33,10 +33,8 @@ from typing import Any, ClassVar
 from engage.adapters import AdapterContext, PushResult
 from engage.errors import RetriableSinkError, SinkError
 from engage.http import (
-    AmbiguousWrite,
     AuthError,
     Dedupe,
-    Fault,
     HttpClient,
     HttpError,
     RetryPolicy,
@@ -183,10 +181,15 @@ class GoogleSink(abc.ABC):
             remote = self.remote_keys(refresh=True)
             return {key: remote[key] for key in keys if key in remote}
 
+        def send(keys: Sequence[str]) -> str:
+            # A 2xx without the new object's id is an AmbiguousWrite: it may have been made.
+            answer = self.client.post_json(path, dict(body), once=True, expect={"id": str})
+            return str(answer["id"])
+
         try:
             made = create_once(
                 [task.key],
-                lambda keys: self._post_once(path, body),
+                send,
                 fresh,
                 dedupe=Dedupe.LOOK,
                 retry=self.retry,
@@ -202,20 +205,6 @@ class GoogleSink(abc.ABC):
             return PushResult(task.key, error=str(exc))
         remote_id = made.answer if made.answer is not None else made.found[task.key]
         return PushResult(task.key, remote_id=remote_id)
-
-    def _post_once(self, path: str, body: Mapping[str, Any]) -> str:
-        """Send one create a single time; the new object's id."""
-        answer = self.client.post_json(path, dict(body), once=True)
-        created = answer.get("id") if isinstance(answer, dict) else None
-        if not isinstance(created, str) or not created:
-            endpoint = self.client.endpoint("POST", path)
-            raise AmbiguousWrite(
-                f"{self.client.name}: {endpoint} answered without the new object's id; it may "
-                "have been written",
-                endpoint=endpoint,
-                fault=Fault.ANSWER,
-            )
-        return created
 
     # -- errors ---------------------------------------------------------------------------
 

@@ -13,9 +13,9 @@ from collections.abc import Callable
 from typing import Any
 
 import attrs
-import requests
 
 from engage.errors import UnexpectedAnswer
+from engage.http import Answer
 
 
 @attrs.frozen
@@ -26,38 +26,37 @@ class WriteOutcome:
     errors: list[dict[str, Any]]
 
     @classmethod
-    def from_answer(cls, data: dict[str, Any]) -> WriteOutcome:
-        """The outcome a checked batch answer holds."""
+    def from_answer(cls, answer: Answer) -> WriteOutcome:
+        """The outcome a batch write's answer holds, checked by :func:`check_answer`.
+
+        Raises:
+            UnexpectedAnswer: the answer is not of HubSpot's shape.
+        """
+        data = check_answer(answer)
         return cls(list(data.get("results") or []), list(data.get("errors") or []))
 
 
-def parse_answer(response: requests.Response, where: str) -> dict[str, Any]:
-    """The JSON object a 2xx ``response`` carries, checked for the shape every HubSpot answer
-    has: ``results`` and ``errors`` are lists of objects, each result with a string or number
+def check_answer(answer: Answer) -> dict[str, Any]:
+    """The JSON object a 2xx answer carries, checked for the shape every HubSpot answer has:
+    ``results`` and ``errors`` are lists of objects, each result with a string or number
     ``id`` (made a string) and objects for ``properties`` and ``associations``.
 
-    Args:
-        where: ``HubSpot: METHOD /path``, named in the message.
+    The ``expect`` of every :class:`~engage.http.HttpClient` call of
+    :class:`~engage_hubspot.client.HubSpotClient` (which has already refused a body that
+    is not JSON).
 
     Raises:
         UnexpectedAnswer: the body is not of that shape.
     """
-    status = response.status_code
-    endpoint = where.split(": ", 1)[-1]
-    try:
-        data = response.json() if response.content else None
-    except ValueError:
-        got = response.headers.get("Content-Type") or "no content type"
-        raise UnexpectedAnswer(
-            f"{where} answered {status} with no JSON object (expected JSON, got {got})",
-            endpoint=endpoint,
-        ) from None
-    if not isinstance(data, dict):
-        raise UnexpectedAnswer(f"{where} answered {status} with no JSON object", endpoint=endpoint)
+    data = answer.body
+    endpoint = answer.endpoint
 
     def wrong(what: str) -> UnexpectedAnswer:
-        return UnexpectedAnswer(f"{where} answered {status} with {what}", endpoint=endpoint)
+        said = f"HubSpot: {endpoint} answered {answer.status} with {what}"
+        return UnexpectedAnswer(said, endpoint=endpoint)
 
+    if not isinstance(data, dict):
+        raise wrong("no JSON object")
     for name in ("results", "errors"):
         items = data.get(name)
         if items is None:

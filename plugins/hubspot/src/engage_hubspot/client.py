@@ -22,9 +22,9 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
-from engage.errors import AmbiguousWrite, Fault, UnexpectedAnswer
+from engage.errors import UnexpectedAnswer
 from engage.http import HttpClient, Page, RateLimiter, dig, paginate
-from engage_hubspot.answers import WriteOutcome, parse_answer
+from engage_hubspot.answers import WriteOutcome, check_answer
 from engage_hubspot.rules import TIMING, Rules, Timing
 
 Record = dict[str, Any]
@@ -85,17 +85,15 @@ class HubSpotClient:
     # -- plain requests -------------------------------------------------------------------
 
     def get(self, path: str, params: Any = None) -> Record:
-        """GET ``path`` under the burst limit; the JSON object it answers (see
-        :func:`~engage_hubspot.answers.parse_answer`, which raises UnexpectedAnswer)."""
-        response = self.http.request("GET", path, params=params, limiters=[self.burst])
-        return parse_answer(response, f"HubSpot: GET {_path(path)}")
+        """GET ``path`` under the burst limit; the JSON object it answers, checked by
+        :func:`~engage_hubspot.answers.check_answer` (UnexpectedAnswer when it is not)."""
+        return self.http.get_json(path, params=params, limiters=[self.burst], expect=check_answer)
 
     def post(self, path: str, body: Any) -> Record:
         """POST a JSON body under the burst limit (or the search limit for ``/search``); the
-        JSON object it answers (see :func:`~engage_hubspot.answers.parse_answer`)."""
+        JSON object it answers (see :func:`~engage_hubspot.answers.check_answer`)."""
         limiter = self.searches if path.endswith("/search") else self.burst
-        response = self.http.request("POST", path, json=body, limiters=[limiter])
-        return parse_answer(response, f"HubSpot: POST {_path(path)}")
+        return self.http.post_json(path, body, limiters=[limiter], expect=check_answer)
 
     def write_once(self, path: str, body: Any) -> WriteOutcome:
         """POST a batch write a single time: no blind retry may duplicate what HubSpot created.
@@ -104,20 +102,14 @@ class HubSpotClient:
             AmbiguousWrite: a 5xx answer, timeout or dropped connection, or a 2xx whose body
                 is not the expected JSON object: it may have happened.
             RetriableHttpError: refused in a way that wrote nothing (429, 423 locked, 477
-                migrating, a connection never made); ``retry_after`` says how long to wait.
+                migrating; NotSent: a connection never made); ``retry_after`` says how long
+                to wait.
             AuthError, HttpError: refused as a whole (nothing was written); ``status`` says why
                 (409: a unique value exists already).
         """
-        response = self.http.request("POST", path, json=body, limiters=[self.burst], once=True)
-        try:
-            return WriteOutcome.from_answer(parse_answer(response, f"HubSpot: POST {_path(path)}"))
-        except UnexpectedAnswer as exc:
-            raise AmbiguousWrite(
-                f"{exc}; it may have been written",
-                response.status_code,
-                endpoint=exc.endpoint,
-                fault=Fault.ANSWER,
-            ) from None
+        return self.http.post_json(
+            path, body, limiters=[self.burst], once=True, expect=WriteOutcome.from_answer
+        )
 
     def pages(
         self,
@@ -268,12 +260,10 @@ class HubSpotClient:
     def batch_update(self, object_type: str, inputs: Sequence[Mapping[str, Any]]) -> WriteOutcome:
         """``POST /crm/v3/objects/{type}/batch/update`` (idempotent, so retried normally)."""
         path = f"/crm/v3/objects/{object_type}/batch/update"
-        return WriteOutcome.from_answer(self.post(path, {"inputs": list(inputs)}))
-
-
-def _path(path: str) -> str:
-    """A request's path for messages: no query string."""
-    return "/" + path.split("?")[0].lstrip("/")
+        body = {"inputs": list(inputs)}
+        return self.http.post_json(
+            path, body, limiters=[self.burst], expect=WriteOutcome.from_answer
+        )
 
 
 def split_properties(

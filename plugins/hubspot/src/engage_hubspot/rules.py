@@ -12,13 +12,11 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
 
 import attrs
-import requests
 
 from engage.errors import AuthError, RetriesExhausted
-from engage.http import RetryPolicy, api_message, redact
+from engage.http import Answer, RetryPolicy, api_message, redact
 
 _SCOPES = {
     "owners": "crm.objects.owners.read",
@@ -90,15 +88,15 @@ class Rules:
     token_env: str
     timing: Timing
 
-    def classify(self, response: requests.Response, attempt: int) -> float | None:
-        """Seconds to wait before trying ``response``'s request again, None for engage's
+    def classify(self, answer: Answer, attempt: int) -> float | None:
+        """Seconds to wait before sending ``answer``'s request again, None for engage's
         defaults; raises for a refusal that waiting cannot fix."""
-        status = response.status_code
-        method = response.request.method or "GET"
-        path = urlsplit(response.request.url or "").path or "/"
+        status = answer.status
+        method = answer.method or "GET"
+        path = answer.path
         endpoint = f"{method} {redact(path, [self.token])}"
         where = f"HubSpot: {endpoint}"
-        said = redact(api_message(response), [self.token])
+        said = redact(api_message(answer), [self.token])
         if status == 401:
             raise AuthError(
                 f"{where}: HTTP 401: HubSpot rejected the token in ${self.token_env} ({said}); "
@@ -115,7 +113,7 @@ class Rules:
                 endpoint=endpoint,
             )
         if status == 429:
-            return self._rate_limit_wait(response, attempt, where, endpoint)
+            return self._rate_limit_wait(answer, attempt, where, endpoint)
         if status == 423:
             return self.timing.locked
         if status == 477:  # migration in progress: its Retry-After says how long, if it says
@@ -123,14 +121,10 @@ class Rules:
         return None
 
     def _rate_limit_wait(
-        self, response: requests.Response, attempt: int, where: str, endpoint: str
+        self, answer: Answer, attempt: int, where: str, endpoint: str
     ) -> float | None:
         """Seconds to wait after a 429, as HubSpot's clients do; raises for the daily limit."""
-        try:
-            body = response.json()
-        except ValueError:
-            body = {}
-        body = body if isinstance(body, dict) else {}
+        body = answer.body if isinstance(answer.body, dict) else {}
         policy = str(body.get("policyName") or "")
         if policy == "DAILY":
             raise RetriesExhausted(
