@@ -15,6 +15,7 @@ from engage.http import (
     AmbiguousWrite,
     AuthError,
     Fault,
+    NotSent,
     RetriableHttpError,
     RetriesExhausted,
     RetryPolicy,
@@ -206,4 +207,6 @@ def test_a_refresh_failing_past_the_budget_is_temporary(
     with pytest.raises(RetriableHttpError) as once:
         client.post_json("/gmail/v1/users/me/drafts", {}, once=True)
     assert not isinstance(once.value, AmbiguousWrite)
+    assert isinstance(once.value, NotSent)  # engage.http's name for it, not a ConnectTimeout
     assert "nothing was written" in str(once.value)
+    assert "token endpoint could not refresh" in str(once.value)

@@ -16,6 +16,7 @@ from engage_gmail.auth import SCOPE_READONLY, google_client, load_credentials
 from engage_gmail.batch import MAX_BATCH, BatchError, build_batch, parse_batch
 from engage_gmail.gmail_api import METADATA_HEADERS, GmailApi, QuotaLimiter
 from engage_gmail.options import CredentialOptions
+from engage_gmail.rules import ScopeMissing
 
 RESPONSE = (
     b"--batch_abc\r\n"
@@ -144,3 +145,22 @@ def test_a_batch_answer_that_is_not_multipart_is_unexpected(tmp_path: Path) -> N
         client = google_client(creds, server.url, name="Gmail", where="t")
         with pytest.raises(UnexpectedAnswer, match="POST /batch/gmail/v1 answered no batch"):
             GmailApi(client).get_metadata(["a"])
+
+
+def test_a_part_refused_for_a_scope_is_scope_missing(fake: FakeGmail, tmp_path: Path) -> None:
+    """Parts go through the same Google rules as whole answers: a 403 for a missing scope
+    inside a batch is ScopeMissing naming its call, not retried."""
+    made = fake.add("c@acme.com", "carol@ourco.com")
+    fake.fail_parts(403, 1, reason="insufficientPermissions")
+    with pytest.raises(ScopeMissing) as info:
+        api(fake, tmp_path).get_metadata([made])
+    assert info.value.endpoint == f"GET /gmail/v1/users/me/messages/{made}"
+    assert fake.batch_sizes == [1]
+
+
+def test_a_rate_limit_403_part_is_sent_again_alone(fake: FakeGmail, tmp_path: Path) -> None:
+    """A userRateLimitExceeded 403 on one part: a slow-down (rules.classify), sent again."""
+    made = [fake.add(f"c{n}@acme.com", "carol@ourco.com") for n in range(3)]
+    fake.fail_parts(403, 1, reason="userRateLimitExceeded")
+    assert sorted(api(fake, tmp_path).get_metadata(made)) == sorted(made)
+    assert fake.batch_sizes == [3, 1]

@@ -3,9 +3,12 @@ outgrow one batch answer read whole."""
 
 from __future__ import annotations
 
+import pytest
 from conftest import FAST
 from fake_hubspot import FakeHubSpot
 
+from engage.http import AmbiguousWrite, Fault, UnexpectedAnswer
+from engage.testing import FakeServer, Reply
 from engage_hubspot.client import HubSpotClient
 
 
@@ -40,3 +43,31 @@ def test_owners_are_read_page_by_page_to_the_last(fake: FakeHubSpot) -> None:
         ("100", False),
         ("100", False),
     ]
+
+
+WRONG_SHAPES = [
+    Reply(201, {"status": "COMPLETE", "results": [{"id": {"value": 1}}]}),
+    Reply(201, {"status": "COMPLETE", "results": "none"}),
+    Reply(201, text="<html>created</html>", headers={"Content-Type": "text/html"}),
+]
+
+
+@pytest.mark.parametrize("reply", WRONG_SHAPES)
+def test_a_batch_create_answered_in_another_shape_may_have_been_written(reply: Reply) -> None:
+    """write_once: sent once; a 2xx that is not HubSpot's shape is an AmbiguousWrite (the
+    tasks are looked for before any second send), while a read of the same answer is an
+    UnexpectedAnswer."""
+    server = FakeServer()
+    server.route("POST", r"/crm/v3/objects/tasks/batch/(create|read)")(lambda request: reply)
+    with server:
+        hubspot = HubSpotClient(
+            "pat-x", token_env="HUBSPOT_TOKEN", base_url=server.url, timing=FAST
+        )
+        with pytest.raises(AmbiguousWrite, match="may have been written") as info:
+            hubspot.write_once("/crm/v3/objects/tasks/batch/create", {"inputs": [{}]})
+        assert info.value.fault is Fault.ANSWER
+        assert info.value.endpoint == "POST /crm/v3/objects/tasks/batch/create"
+        assert len(server.requests) == 1
+        with pytest.raises(UnexpectedAnswer) as read:
+            hubspot.post("/crm/v3/objects/tasks/batch/read", {"inputs": []})
+        assert not isinstance(read.value, AmbiguousWrite)

@@ -90,11 +90,13 @@ class GmailDraftsSink(GoogleSink):
         listing = self.client.get_json(
             f"{USER}/messages",
             params={"q": f"from:{address} OR to:{address}", "maxResults": LOOKBACK_MESSAGES},
+            expect=(),
         )
-        for item in (listing or {}).get("messages") or []:
+        for item in listing.get("messages") or []:
             message = self.client.get_json(
                 f"{USER}/messages/{quote(str(item['id']), safe='')}",
                 params=[("format", "metadata"), *(("metadataHeaders", h) for h in THREAD_HEADERS)],
+                expect=(),
             )
             if "DRAFT" in (message.get("labelIds") or []):
                 continue
