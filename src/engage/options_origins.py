@@ -79,7 +79,7 @@ def origins(options: Any) -> Mapping[str, Origin]:
     """Key → :class:`Origin` for every option of ``options`` (an options class instance).
 
     Raises:
-        TypeError: ``options`` is not an attrs instance.
+        attrs.exceptions.NotAnAttrsClassError: ``options`` is not an attrs instance.
     """
     found = _recorded(options)
     if found is None:
