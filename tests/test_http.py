@@ -231,6 +231,64 @@ class TestUnits:
         assert clock.waits == [60.0]
 
 
+class TestCountedFromTheAnswer:
+    """A request counts in its window from when its answer came back: the API counted it on
+    arrival, somewhere between send and answer, so the window never holds one too many."""
+
+    def test_a_settled_reservation_counts_from_then(self) -> None:
+        clock = FakeClock()
+        burst = RateLimiter(limit=1, period=10.0, clock=clock, sleep=clock.sleep)
+        first = burst.acquire()
+        clock.now = 0.5  # the answer takes half a second
+        burst.settle(first)
+        burst.acquire()
+        assert clock.waits == [10.0]  # until 10.5, not 10.0
+        assert clock.now == 10.5
+
+    def test_settling_never_moves_a_reservation_earlier(self) -> None:
+        clock = FakeClock()
+        burst = RateLimiter(limit=1, period=10.0, clock=clock, sleep=clock.sleep)
+        clock.now = 5.0
+        first = burst.acquire()
+        clock.now = 4.0  # a clock read out of order must not free the window early
+        burst.settle(first)
+        burst.acquire()
+        assert clock.now == 15.0
+
+    def test_the_client_settles_each_try_when_its_answer_arrives(self, fake: FakeServer) -> None:
+        """Each answer takes 2 s of the limiter's clock: the second request waits the whole
+        window from the first answer (10 s), not from the first send (8 s)."""
+        clock = FakeClock()
+        burst = RateLimiter(limit=1, period=10.0, clock=clock, sleep=clock.sleep)
+        quota = RateLimiter(limit=5, period=60.0, clock=clock, sleep=clock.sleep)
+        http, _ = client(fake, limiters=[burst])
+
+        def answer_takes_two_seconds(response: object, *args: object, **kwargs: object) -> None:
+            clock.now += 2.0
+
+        http.session.hooks["response"].append(answer_takes_two_seconds)
+        http.get_json("/things/7", limiters=[quota.units(5)])
+        http.get_json("/things/7", limiters=[quota.units(0)])
+        assert clock.waits == [10.0]
+        assert clock.now == 14.0
+
+    def test_a_failed_try_counts_from_its_failure(self) -> None:
+        """A try that never got an answer (no server) still counts, from when it failed."""
+        clock = FakeClock()
+        burst = RateLimiter(limit=1, period=10.0, clock=clock, sleep=clock.sleep)
+        http = HttpClient(
+            f"http://127.0.0.1:{closed_port()}",
+            name="Thing API",
+            retry=RetryPolicy(attempts=1),
+            limiters=[burst],
+            sleep=clock.sleep,
+        )
+        with pytest.raises(RetriesExhausted):
+            http.get_json("/things/7")
+        assert [r.when for r in burst._spent] == [0.0]
+        assert burst._total == 1
+
+
 class TestErrorFields:
     """Every failure says, in fields, whether it may pass and what happened."""
 

@@ -16,7 +16,8 @@ limiters, and a ``classify`` for the API's own rules) and uses these:
 - :func:`retry_parts`: sends a batch's keys and sends again only the parts that failed in
   a way that may pass.
 - :class:`RateLimiter`: a sliding window of units; a request takes one, or reserves several at
-  once with :meth:`RateLimiter.units` (a Gmail ``messages.get`` costs 5).
+  once with :meth:`RateLimiter.units` (a Gmail ``messages.get`` costs 5); a request counts
+  from when its answer came back (:class:`Reservation`), as the API counted it by then.
 - :func:`paginate`: follows page tokens (``after``, ``pageToken``) to the last page.
 - :func:`create_once`: creates a batch exactly once: looks before any second send, and says
   when a write is ambiguous (:class:`AmbiguousWrite`).
@@ -55,7 +56,7 @@ from engage.http.answer import (
 )
 from engage.http.client import Expect, Fields, HttpClient, RetryPolicy, fault_of, redact
 from engage.http.create import Created, Dedupe, create_once
-from engage.http.limits import Limit, RateLimiter, Units
+from engage.http.limits import Limit, RateLimiter, Reservation, Units
 from engage.http.paging import Page, dig, paginate
 from engage.http.parts import retry_parts
 
@@ -78,6 +79,7 @@ __all__ = [
     "NotSent",
     "Page",
     "RateLimiter",
+    "Reservation",
     "RetriableHttpError",
     "RetriesExhausted",
     "RetryPolicy",

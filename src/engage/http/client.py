@@ -33,7 +33,7 @@ from engage.errors import (
     UnexpectedAnswer,
 )
 from engage.http.answer import Answer, Classifier, api_message, judge, retry_after
-from engage.http.limits import Limit, acquire
+from engage.http.limits import Limit, acquire, settle
 from engage.http.paging import dig
 
 T = TypeVar("T")
@@ -237,8 +237,7 @@ class HttpClient:
         """One try: the answer, or what failed and how long to wait; raises refusals."""
         full = path.startswith(("http://", "https://"))
         url = path if full else f"{self.base_url}/{path.lstrip('/')}"
-        for limit in limiters:
-            acquire(limit)
+        held = [(limit, acquire(limit)) for limit in limiters]
         try:
             response = self.session.request(method, url, timeout=self.timeout, **send)
         except NotSent as exc:  # the session failed before sending (a token refresh)
@@ -251,6 +250,9 @@ class HttpClient:
                 f"{where}: {type(exc).__name__}: {self.redact(str(exc))}",
                 endpoint=self.endpoint(method, path),
             ) from None
+        finally:  # the API counted the request somewhere between send and now
+            for limit, reservation in held:
+                settle(limit, reservation)
         if response.status_code < 400:
             return response
         answer = Answer.of(response, self.endpoint(method, path))

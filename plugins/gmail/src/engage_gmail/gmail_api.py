@@ -29,6 +29,7 @@ from engage.http import (
     HttpError,
     Page,
     RateLimiter,
+    Reservation,
     RetryPolicy,
     UnexpectedAnswer,
     Units,
@@ -135,10 +136,11 @@ class QuotaLimiter(RateLimiter):
         super().__init__(units_per_minute, 60.0, clock=clock, sleep=sleep)
         self.spent = 0
 
-    def acquire(self, units: int = 1) -> None:
+    def acquire(self, units: int = 1) -> Reservation | None:
         """Wait until ``units`` more fit in the window, then count them."""
-        super().acquire(units)
+        reservation = super().acquire(units)
         self.spent += units
+        return reservation
 
 
 class GmailApi:
