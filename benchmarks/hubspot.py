@@ -207,10 +207,12 @@ def main() -> int:
             )
 
         given = {"base_url": fake.url, "requests_per_10s": 10**9, "searches_per_second": 10**9}
+        env = {"HUBSPOT_TOKEN": fake.token}  # the token is a secret option read from the env
         store = SQLiteStore(":memory:")
         counts = Counts()
         source = HubSpotSource(
-            resolve_options(HubSpotSource.options, given, "bench"), context("crm", store, counts)
+            resolve_options(HubSpotSource.options, given, "bench", env=env),
+            context("crm", store, counts),
         )
         started = time.perf_counter()
         report = pull_source(store, "crm", "hubspot", source)
@@ -222,7 +224,8 @@ def main() -> int:
         customers = sorted(f"c{n}.example.com" for n in range(len(fake.objects["companies"])))
         tasks = make_tasks(store, customers, args.tasks)
         sink = HubSpotSink(
-            resolve_options(HubSpotSink.options, given, "bench"), context("tasks", store, Counts())
+            resolve_options(HubSpotSink.options, given, "bench", env=env),
+            context("tasks", store, Counts()),
         )
         push = SinkPush(store, "tasks", "hubspot", sink)
         started = time.perf_counter()
