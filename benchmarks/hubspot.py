@@ -18,6 +18,14 @@ It counts the fake's requests by endpoint kind and prints records per list reque
 per create request against the target of the issue (at least 95 of each), the wall time, and
 the command. The adapter's rate limiter is lifted (the fake does not need it); the last line
 says how long the same requests take at HubSpot's default rate. Exits 1 when a target is missed.
+
+``--paced`` (:func:`paced`) measures that rate instead: the fake enforces HubSpot's limits
+(:meth:`FakeHubSpot.enforce_limits`: 100 requests per rolling 10 s per token, search apart at
+5 per s, 429 past them), the first sync runs alone with the adapter's limiter at its defaults
+(the same numbers), and the case prints the requests made, the 429s, the elapsed time beside
+the least time the allowed rate permits for those requests, and the share of the allowed rate
+achieved against the issue's target (within 10% of it). Paced sizes default to 2,000 contacts
+and 20,000 engagements: about 230 requests, three windows, 20-45 s.
 """
 
 from __future__ import annotations
