@@ -23,7 +23,10 @@ HubSpot/hubspot-api-python#51; for batch upserts: airbytehq/airbyte#76340). Batc
 knows ``IN``/``NOT_IN`` with ``values``.
 
 Search sees a record only once it is indexed (``unindexed`` holds the ids that are not yet),
-orders ties in no particular order, and answers a single sort. Faults: :meth:`rate_limit_next`
+orders ties in no particular order, and answers a single sort. Rate limits are off unless a
+test or benchmark asks: :meth:`enforce_limits` makes the fake count requests per token in
+HubSpot's rolling windows (100 per 10 s, search apart at 5 per second) and answer 429 past
+them. Faults: :meth:`rate_limit_next`
 (429 with a ``policyName``), :meth:`lock_next` (423 Locked), and FakeServer's ``fail_next``,
 ``drop_next`` and ``slow_next``; ``lose_create_answers`` makes ``batch/create`` write the tasks
 and then answer 502, as when a proxy loses the answer; ``refuse_creates`` holds statuses the next
@@ -35,9 +38,10 @@ from __future__ import annotations
 import hashlib
 import json
 import socket
+import threading
 import time
 import uuid
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -114,6 +118,81 @@ def _millis(value: Any) -> float | None:
             return None
 
 
+#: HubSpot's 429 messages by ``policyName``.
+RATE_LIMIT_MESSAGES = {
+    "DAILY": "You have reached your daily limit.",
+    "TEN_SECONDLY_ROLLING": "You have reached your ten_secondly_rolling limit.",
+    "SECONDLY": "You have reached your secondly limit.",
+}
+
+
+def rate_limit_body(policy: str) -> dict[str, Any]:
+    """HubSpot's 429 body for ``policy``: the usage guidelines' example (``DAILY``, quoted in
+    /work/shared/API_NOTES.md §1.8) with that policy's name and message."""
+    return {"status": "error", "message": RATE_LIMIT_MESSAGES[policy], "errorType": "RATE_LIMIT",
+            "correlationId": str(uuid.uuid4()), "policyName": policy, "requestId": str(uuid.uuid4())}  # fmt: skip
+
+
+def search_limit_body() -> dict[str, Any]:
+    """The 429 the CRM search endpoints answer past their secondly limit, as recorded from
+    api.hubapi.com in grouparoo's HubSpot plugin fixtures (nock recordings of 2021-2022,
+    grouparoo/grouparoo plugins/@grouparoo/hubspot/__tests__/fixtures): no ``policyName``,
+    only the message HubSpot's Node client also keys on (``secondlyLimitMessage``)."""
+    return {"status": "error", "message": RATE_LIMIT_MESSAGES["SECONDLY"],
+            "correlationId": str(uuid.uuid4()), "category": "RATE_LIMITS"}  # fmt: skip
+
+
+class RateLimits:
+    """HubSpot's request limits, per token, in rolling windows (see :meth:`FakeHubSpot.enforce_limits`).
+
+    Attributes:
+        per_window: Requests (search aside) per ``window`` seconds.
+        searches: Search requests per ``search_window`` seconds.
+        window: The burst window, in seconds.
+        search_window: The search window, in seconds.
+        clock: Monotonic seconds (a test passes its own).
+        log: Every request counted or refused, in arrival order: (clock time, ``"search"`` or
+            ``"burst"``, admitted).
+    """
+
+    def __init__(
+        self,
+        per_window: int,
+        searches: int,
+        window: float,
+        search_window: float,
+        clock: Callable[[], float],
+    ) -> None:
+        self.per_window, self.searches = per_window, searches
+        self.window, self.search_window = window, search_window
+        self.clock = clock
+        self.log: list[tuple[float, str, bool]] = []
+        self._seen: dict[tuple[str, str], deque[float]] = defaultdict(deque)
+        self._lock = threading.Lock()
+
+    def admit(self, token: str, search: bool) -> Reply | None:
+        """Count one request of ``token``; the 429 to answer when it is over a limit, else None.
+
+        A refused request is not counted (HubSpot does not say whether it counts them)."""
+        kind = "search" if search else "burst"
+        limit, window = (
+            (self.searches, self.search_window) if search else (self.per_window, self.window)
+        )
+        with self._lock:
+            now = self.clock()
+            seen = self._seen[(token, kind)]
+            while seen and now - seen[0] >= window:
+                seen.popleft()
+            admitted = len(seen) < limit
+            if admitted:
+                seen.append(now)
+            self.log.append((now, kind, admitted))
+        if admitted:
+            return None
+        body = search_limit_body() if search else rate_limit_body("TEN_SECONDLY_ROLLING")
+        return Reply(429, body)
+
+
 def error(status: int, message: str, category: str = "VALIDATION_ERROR", **extra: Any) -> Reply:
     """An error in HubSpot's documented shape."""
     body = {"status": "error", "message": message, "category": category,
@@ -150,6 +229,8 @@ class FakeHubSpot(FakeServer):
         #: ("The 'paging' field will only be present if there are more pages"); None: all.
         self.association_batch_page: int | None = None
         self.url_limit = 4000
+        #: HubSpot's rate limits, enforced only after :meth:`enforce_limits` (None: off).
+        self.limits: RateLimits | None = None
         self._ids = 1000
         self._routes()
 
@@ -259,16 +340,42 @@ class FakeHubSpot(FakeServer):
 
     def rate_limit_next(self, policy: str, count: int = 1, retry_after: str | None = None) -> None:
         """Answer the next ``count`` requests with HubSpot's 429 for ``policy``."""
-        message = {
-            "DAILY": "You have reached your daily limit.",
-            "TEN_SECONDLY_ROLLING": "You have reached your ten_secondly_rolling limit.",
-            "SECONDLY": "You have reached your secondly limit.",
-        }[policy]
-        body = {"status": "error", "message": message, "errorType": "RATE_LIMIT",
-                "correlationId": str(uuid.uuid4()), "policyName": policy, "requestId": str(uuid.uuid4())}  # fmt: skip
         self.fail_next(
-            429, count, body=body, headers={"Retry-After": retry_after} if retry_after else None
+            429,
+            count,
+            body=rate_limit_body(policy),
+            headers={"Retry-After": retry_after} if retry_after else None,
         )
+
+    def enforce_limits(
+        self,
+        per_10s: int = 100,
+        searches_per_second: int = 5,
+        *,
+        window: float = 10.0,
+        search_window: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> RateLimits:
+        """Count every authenticated request per token and answer 429 past HubSpot's limits.
+
+        HubSpot's documented limits (/work/shared/API_NOTES.md §1.8 and §1.3):
+
+        - the burst limit of a privately distributed app, per 10 s: 100 on Free and Starter,
+          190 on Professional and Enterprise, 250 with the API limit increase
+          (https://developers.hubspot.com/docs/developer-tooling/platform/usage-guidelines,
+          https://developers.hubspot.com/changelog/increasing-our-api-limits); past it a 429
+          with ``policyName`` ``TEN_SECONDLY_ROLLING`` (:func:`rate_limit_body`);
+        - the CRM search endpoints, apart from it ("five requests per second per account",
+          https://developers.hubspot.com/docs/api-reference/latest/crm/search-the-crm; the
+          spec exempts them from the ten-secondly limit), past it the secondly 429
+          (:func:`search_limit_body`).
+
+        Windows roll: a request is refused while ``per_10s`` (``searches_per_second``) others
+        arrived less than ``window`` (``search_window``) seconds before it. Tests shrink the
+        windows or pass a ``clock``. Returns the limits, whose ``log`` the benchmark reads.
+        """
+        self.limits = RateLimits(per_10s, searches_per_second, window, search_window, clock)
+        return self.limits
 
     def live(self, object_type: str) -> list[dict[str, Any]]:
         """The records of a type that are not archived, by id."""
@@ -318,6 +425,10 @@ class FakeHubSpot(FakeServer):
         def guarded(request: Request) -> Reply:
             if request.header("Authorization") != f"Bearer {self.token}":
                 return error(401, "Authentication credentials not found.", "INVALID_AUTHENTICATION")
+            if self.limits is not None:
+                refused = self.limits.admit(self.token, request.path.endswith("/search"))
+                if refused is not None:
+                    return refused
             if len(request.path) + len(urlencode(request.query, doseq=True)) > self.url_limit:
                 return Reply(414, text="Request-URI Too Long")
             kind = scope or request.match.get("type", "")
