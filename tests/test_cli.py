@@ -171,6 +171,8 @@ def test_a_failed_source_exits_non_zero_after_reporting(project: Path) -> None:
     """A source failure still prints the summary, then one error line; a retriable one exits 75."""
     with (project / "touchpoints.jsonl").open("a") as handle:
         handle.write(json.dumps({"fail": "HTTP 503 after 5 retries"}) + "\n")
+    with (project / "engage.toml").open("a") as handle:
+        handle.write("\n[sync]\nretry_wait = 0\n")  # its retry in the run, at once
     result = run("sync", "--json", "--as-of", AS_OF)
     assert result.exit_code == 75
     assert json.loads(result.stdout)["sources"]["feed"]["failed"] is True

@@ -60,6 +60,7 @@ class Team:
             {
                 "store": self.store,
                 "internal_domains": ["ourco.com"],
+                "sync": {"retry_wait": 0},  # a failed source's retry in the run waits no time
                 "sources": {
                     name: {"plugin": "jsonl", "path": f"{name}.jsonl"} for name in ("crm", "mail")
                 },

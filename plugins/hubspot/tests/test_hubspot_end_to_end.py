@@ -25,6 +25,9 @@ store = "engage.db"
 internal_domains = ["ourco.com"]
 fallback_owner = "boss@ourco.com"
 
+[sync]
+retry_wait = 0  # a failed source's retry within the run goes at once
+
 [sources.crm]
 plugin = "hubspot"
 base_url = "{url}"
