@@ -15,6 +15,9 @@ For plugin authors, the kit (it needs pytest: ``pip install 'engage-core[testing
 - :class:`FakeServer`: a loopback HTTP server to build a fake of an API on.
 - :func:`temporary_database`: a PostgreSQL database of a test's own, dropped after it
   (skipped when no server answers).
+- :mod:`engage.testing.faults`: the fault kit (imported by its own name): ``engage`` run in
+  child processes with named functions wrapped to die (``SIGKILL``), hang or cut a write
+  short, a small disk, and the matrix of what each fault did.
 - The pytest plugin (:mod:`engage.testing.plugin`, loaded on its own wherever engage is
   installed): ``engage_store``, ``engage_config``, ``engage_context``, ``engage_project``,
   ``engage_plugin_manager``, ``engage_register_plugin`` and ``engage_postgres_database``
