@@ -199,9 +199,9 @@ class GoogleSink(abc.ABC):
         except HttpError as exc:
             if exc.retriable:
                 then = " (the task stays pending)"
-                raise self._translate(f"creating the {what}", exc, then) from None
+                raise self._translate(f"creating the {what}", exc, then) from exc
             if isinstance(exc, AuthError):
-                raise self._translate(f"creating the {what}", exc) from None
+                raise self._translate(f"creating the {what}", exc) from exc
             return PushResult(task.key, error=str(exc))
         remote_id = made.answer if made.answer is not None else made.found[task.key]
         return PushResult(task.key, remote_id=remote_id)
@@ -214,11 +214,13 @@ class GoogleSink(abc.ABC):
         try:
             yield
         except HttpError as exc:
-            raise self._translate(doing, exc) from None
+            raise self._translate(doing, exc) from exc
 
     def _translate(self, doing: str, exc: HttpError, then: str = "") -> SinkError:
         """The sink error for ``exc``: retriable or not as it is; a missing scope names the
-        scopes this sink needs."""
+        scopes this sink needs. Raise it ``from exc``: the sync reads the HTTP error it came
+        from (a refusal that wrote nothing is pushed again in the run, a create that may
+        have landed is not; the wait it asked). Its message is the client's, redacted."""
         text = str(exc)
         if isinstance(exc, rules.ScopeMissing):
             text += f" (this sink needs the scopes: {', '.join(map(short_scope, self.scopes))})"
