@@ -37,7 +37,9 @@ from engage.errors import (
     AuthError,
     ConfigError,
     Fault,
+    RetriableSourceError,
     RetriesExhausted,
+    SourceError,
 )
 from engage.hookspecs import hookimpl
 from engage.http import HttpClient, RetryPolicy
@@ -165,6 +167,55 @@ class BuggySource:
         yield
 
 
+class Throttled(SourceError):
+    """An adapter's own "try again later", not an HTTP error: marked retriable."""
+
+    retriable = True
+
+
+class Postponed(RetriableSourceError):
+    """Temporary (exit 75), but not worth trying again in this run: marked so."""
+
+    retriable = False
+
+
+class ScriptedSource:
+    """Fails its first ``fails`` pulls (class-wide) with the error its table names, then
+    yields two touchpoints and a checkpoint."""
+
+    options: ClassVar[Mapping[str, Option]] = {
+        "error": Option(str, required=True),
+        "fails": Option(int, default=1),
+    }
+    errors: ClassVar[Mapping[str, type[Exception]]] = {
+        "throttled": Throttled,
+        "postponed": Postponed,
+    }
+    pulls: ClassVar[dict[str, int]] = {}
+
+    def __init__(self, options: Mapping[str, Any], context: AdapterContext) -> None:
+        self.name = context.name
+        self.error = self.errors[options["error"]]
+        self.fails = options["fails"]
+
+    def pull(self, cursor: str | None) -> Iterator[SourceItem]:
+        done = ScriptedSource.pulls[self.name] = ScriptedSource.pulls.get(self.name, 0) + 1
+        if done <= self.fails:
+            raise self.error(f"{self.name}: the service says: not now")
+        for n in range(2):
+            yield Touchpoint(
+                source=self.name,
+                external_id=f"{self.name}-{n}",
+                customer=CUSTOMERS[n],
+                occurred_at=datetime(2026, 2, 20, 10, tzinfo=UTC),
+                channel="email",
+                direction="inbound",
+                contact_email=f"c{n}@{CUSTOMERS[n]}",
+                owner="alice@ourco.com",
+            )
+        yield Checkpoint("2")
+
+
 # -- a sink whose remote can refuse, lose answers or refuse the credentials ----------------
 
 
@@ -236,6 +287,7 @@ class RetryKit:
     def engage_register_sources(self, register: Any) -> None:
         register("feed", FeedSource)
         register("buggy", BuggySource)
+        register("scripted", ScriptedSource)
 
     @hookimpl
     def engage_register_sinks(self, register: Any) -> None:
@@ -453,6 +505,40 @@ def test_a_retry_after_is_waited_and_a_long_one_is_left_to_the_next_run(
     assert "max_retry_wait" in mail.not_retried
     assert world.api.hits("mail") == [0]
     assert report.exit_code == EXIT_TEMPFAIL
+
+
+def test_an_adapters_own_error_marked_retriable_is_pulled_again(sqlite_world: World) -> None:
+    """A plain SourceError subclass with ``retriable = True`` (no HTTP error anywhere) is
+    temporary by that alone: exit 75 of its own, pulled again after the wait, ok."""
+    world = sqlite_world
+    assert (Throttled.retriable, Throttled.exit_code) == (True, EXIT_TEMPFAIL)
+    ScriptedSource.pulls.clear()
+    world.sources["svc"] = {"plugin": "scripted", "error": "throttled"}
+    report = world.sync()
+    svc = report.sources[0]
+    assert report.exit_code == EXIT_OK
+    assert (svc.attempts, svc.error, svc.records, ScriptedSource.pulls["svc"]) == (2, None, 2, 2)
+    assert svc.earlier_errors == ("svc: svc: the service says: not now",)
+    assert world.clock.slept == [5.0]
+    assert world.count("svc") == 2
+
+
+def test_a_temporary_error_marked_not_retriable_is_left_to_the_next_run(
+    sqlite_world: World,
+) -> None:
+    """A 75-family error that says ``retriable = False``: the sync reads that, not the exit
+    code: one pull, no wait, and the run still exits 75 (the next run tries again)."""
+    world = sqlite_world
+    assert (Postponed.retriable, Postponed.exit_code) == (False, EXIT_TEMPFAIL)
+    ScriptedSource.pulls.clear()
+    world.sources["svc"] = {"plugin": "scripted", "error": "postponed"}
+    world.source("mail", 4)
+    report = world.sync()
+    svc, mail = report.sources
+    assert report.exit_code == EXIT_TEMPFAIL
+    assert (svc.attempts, svc.retriable, svc.not_retried) == (1, False, None)
+    assert ScriptedSource.pulls["svc"] == 1 and world.clock.slept == []
+    assert "not now" in (svc.error or "") and mail.records == 4
 
 
 def test_retries_can_be_turned_off(sqlite_world: World) -> None:

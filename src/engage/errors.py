@@ -20,10 +20,23 @@ code name                  meaning
                            (newer schema, disk full, read-only, corrupt)
 ==== ===================== ==========================================================
 
+Each family also says whether it is worth trying again (:attr:`EngageError.retriable`, a
+class attribute): the exit-75 families are (:class:`RetriableSourceError`,
+:class:`RetriableSinkError`, :class:`RetriableHttpError`, :class:`LockedError`,
+:class:`StoreBusyError`), every other one is not. ``engage sync`` reads it, never the exit
+code or the message: a retriable failure of a source or sink is tried again later in the run
+(:mod:`engage.retries`), a fatal one is reported with what to fix. A subclass that sets only
+``retriable = True`` exits 75 too; one that sets only ``exit_code`` is retriable when that is
+75; one that sets ``retriable = False`` under a 75 family (temporary, but not worth trying
+again in this run) keeps 75 for the next run. An exception that is not an EngageError is a
+bug: never retried.
+
 A web API's failure is an :class:`HttpError` (raised by :mod:`engage.http`): refused (a 4xx,
 the credentials) needs a person, 78; :attr:`HttpError.retriable` ones (a rate limit, a 5xx,
 the network, a write whose answer was lost) are temporary, 75. Their fields (status,
-endpoint, :class:`Fault`) say what happened, so no caller reads the message.
+endpoint, :class:`Fault`, ``retry_after``) say what happened, so no caller reads the
+message. An adapter that turns one into its own error raises it ``from`` the HTTP error, so
+the sync can still read what happened (a refusal that wrote nothing, the wait it asked).
 """
 
 from __future__ import annotations
@@ -54,9 +67,21 @@ class EngageError(Exception):
     Attributes:
         exit_code: What the command line exits with when this error ends a command (see
             the module's table); subclasses set their family's.
+        retriable: Whether the failure may pass on its own, so the sync tries it again
+            later in the run (see the module); subclasses set their family's.
     """
 
     exit_code: ClassVar[int] = EXIT_ERROR
+    retriable: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        """Keep a subclass's two answers together when it gives only one (see the module)."""
+        super().__init_subclass__(**kwargs)
+        own = vars(cls)
+        if "retriable" in own and "exit_code" not in own and cls.retriable:
+            cls.exit_code = EXIT_TEMPFAIL
+        elif "exit_code" in own and "retriable" not in own:
+            cls.retriable = cls.exit_code == EXIT_TEMPFAIL
 
 
 class ConfigError(EngageError):
@@ -101,6 +126,7 @@ class RetriableSourceError(SourceError):
     """A source failure that may go away on its own (network fault, rate limit) after retries."""
 
     exit_code: ClassVar[int] = EXIT_TEMPFAIL
+    retriable: ClassVar[bool] = True
 
 
 class BadInputError(SourceError):
@@ -123,6 +149,7 @@ class RetriableSinkError(SinkError):
     """A sink failure that may go away on its own; the tasks are retried on the next run."""
 
     exit_code: ClassVar[int] = EXIT_TEMPFAIL
+    retriable: ClassVar[bool] = True
 
 
 class StoreError(EngageError):
@@ -147,6 +174,7 @@ class LockedError(StoreError):
     """Another ``engage sync`` holds the store's lock."""
 
     exit_code: ClassVar[int] = EXIT_TEMPFAIL
+    retriable: ClassVar[bool] = True
 
 
 class StoreBusyError(StoreError):
@@ -154,6 +182,7 @@ class StoreBusyError(StoreError):
     than the timeout, or the PostgreSQL server cannot be reached or dropped the connection."""
 
     exit_code: ClassVar[int] = EXIT_TEMPFAIL
+    retriable: ClassVar[bool] = True
 
 
 class Fault(enum.Enum):

@@ -1,9 +1,10 @@
 """Trying a temporary failure again in the same run: a source after the others, a sink too.
 
 ``engage sync`` runs unattended; an API that answers 503 for a minute should not leave a
-source behind for an hour. Errors say whether they are temporary (:func:`is_retriable`:
-an :class:`~engage.errors.HttpError` by its ``retriable``, any other by its exit code,
-75), and the sync acts on it (``[sync]`` in the config, :class:`~engage.config.SyncSettings`):
+source behind for an hour. Errors say whether they are temporary (their family's
+:attr:`~engage.errors.EngageError.retriable`, an :class:`~engage.errors.HttpError`'s own;
+:func:`is_retriable`; an exception that is no EngageError is a bug, never), and the sync
+acts on it (``[sync]`` in the config, :class:`~engage.config.SyncSettings`):
 
 - **A temporary source failure is tried again** — after its adapter's own bounded retries
   gave up — once the other sources were pulled, from its last committed checkpoint (the
@@ -45,6 +46,7 @@ from engage.errors import (
     EXIT_PARTIAL,
     EXIT_TEMPFAIL,
     AmbiguousWrite,
+    EngageError,
     RetriableHttpError,
     UnexpectedAnswer,
     exit_code_of,
@@ -57,34 +59,36 @@ from engage.store.base import Store
 
 log = logging.getLogger(__name__)
 
-#: How far down an error's chain (raised from, or while handling) a cause is looked for.
+#: How far down an error's chain (each raised from the next) a cause is looked for.
 _CHAIN = 8
 
 
-def _chain(error: BaseException) -> Iterator[BaseException]:
-    """``error``, then what it was raised from or while handling, nearest first."""
+def _causes(error: BaseException) -> Iterator[BaseException]:
+    """``error``, then the error it was raised from (``raise ... from``), nearest first.
+
+    Only the explicit cause: an error raised while another was handled, without ``from``,
+    did not say it came from it (``from None`` says it did not)."""
     seen: BaseException | None = error
     for _ in range(_CHAIN):
         if seen is None:
             return
         yield seen
-        seen = seen.__cause__ or seen.__context__
+        seen = seen.__cause__
 
 
 def is_retriable(error: BaseException) -> bool:
-    """Whether ``error`` may pass on its own: an error that says (``retriable``, as
-    :class:`~engage.errors.HttpError` does) by that, any other by its exit code (75,
-    temporary). An unexpected exception is a bug: never."""
-    said = getattr(error, "retriable", None)
-    if isinstance(said, bool):
-        return said
+    """Whether ``error`` may pass on its own: an :class:`~engage.errors.EngageError` says
+    (its ``retriable``: its family's, or an :class:`~engage.errors.HttpError`'s own); any
+    other exception is a bug, never (its exit code is 1)."""
+    if isinstance(error, EngageError):
+        return bool(error.retriable)
     return exit_code_of(error) == EXIT_TEMPFAIL
 
 
 def asked_wait(error: BaseException) -> float | None:
     """Seconds ``error`` (or the error it was raised from) asked to wait before trying
-    again (a ``Retry-After``), if it said."""
-    for cause in _chain(error):
+    again (a ``Retry-After``, an adapter's rule), if it said."""
+    for cause in _causes(error):
         wait = getattr(cause, "retry_after", None)
         if isinstance(wait, int | float) and not isinstance(wait, bool):
             return max(0.0, float(wait))
@@ -93,9 +97,10 @@ def asked_wait(error: BaseException) -> float | None:
 
 def wrote_nothing(error: BaseException) -> bool:
     """Whether a sink's failure says for certain that what it sent wrote nothing: the
-    nearest HTTP failure in its chain is a temporary refusal (retries exhausted, a rate
-    limit, a request never sent), not a write whose answer was lost."""
-    for cause in _chain(error):
+    nearest HTTP failure among it and the errors it was raised from is a temporary refusal
+    (retries exhausted, a rate limit, a request never sent), not a write whose answer was
+    lost. A sink error that names no HTTP cause says nothing certain."""
+    for cause in _causes(error):
         if isinstance(cause, AmbiguousWrite | UnexpectedAnswer):
             return False
         if isinstance(cause, RetriableHttpError):
