@@ -10,7 +10,8 @@ there are; the store's saved plans tell which pushed tasks are planned no more, 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import islice
 from typing import TypeVar
 
@@ -43,18 +44,57 @@ def chunked(items: Sequence[T] | Iterator[T], size: int) -> Iterator[list[T]]:
 
 
 class SinkPush:
-    """One sink's part of a sync: recover, push chunk by chunk, then clear."""
+    """One sink's part of a sync: recover, push chunk by chunk, then clear.
 
-    def __init__(self, store: Store, name: str, plugin: str, sink: Sink) -> None:
+    A push that stops keeps what stopped it, for the sync to decide whether to push again
+    (:mod:`engage.retries`).
+
+    Args:
+        store: The store holding the ledger.
+        name: The sink's config name.
+        plugin: Its plugin, for messages.
+        sink: The sink.
+        clock: Monotonic seconds, to say when the push stopped.
+        leave: Keys of tasks not to send (the sink refused them earlier in this run).
+
+    Attributes:
+        failure: The exception that stopped the push (None while it goes on).
+        failed_in: The sink call it came from: ``"find"`` (the look for what an interrupted
+            run pushed) or ``"create"``.
+        failed_at: When it stopped (``clock``).
+        refused: Keys of the tasks the sink refused (a failed result) in this push.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        name: str,
+        plugin: str,
+        sink: Sink,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        leave: Iterable[str] = (),
+    ) -> None:
         self.store = store
         self.name = name
         self.plugin = plugin
         self.sink = sink
+        self.clock = clock
+        self.leave = frozenset(leave)
         self.pushed = self.already = self.recovered = self.failed = 0
         self.cleared = self.completed = 0
         self.errors: list[str] = []
         self.error_code = 0
         self.stopped = False
+        self.failure: BaseException | None = None
+        self.failed_in = ""
+        self.failed_at = 0.0
+        self.refused: set[str] = set()
+
+    def _stop(self, call: str, failure: BaseException) -> None:
+        """The push stops here: keep what stopped it, where and when."""
+        self.stopped = True
+        self.failure, self.failed_in, self.failed_at = failure, call, self.clock()
 
     def _error(self, message: str, code: int = EXIT_PARTIAL) -> None:
         self.error_code = most_urgent((self.error_code, code))
@@ -72,7 +112,7 @@ class SinkPush:
             found = dict(self.sink.find(pending))
         except EngageError as exc:
             self._error(f"could not look for interrupted pushes: {exc}", exit_code_of(exc))
-            self.stopped = True  # creating them blind could duplicate them
+            self._stop("find", exc)  # creating them blind could duplicate them
             return
         self.store.record_results(
             self.name, [PushResult(key, remote_id=rid) for key, rid in found.items()]
@@ -80,7 +120,10 @@ class SinkPush:
         self.recovered = len(found)
 
     def push(self, tasks: Sequence[Task]) -> None:
-        """Push the tasks of one planning chunk that the ledger has not seen as pushed."""
+        """Push the tasks of one planning chunk that the ledger has not seen as pushed
+        (except those to ``leave``)."""
+        if self.leave:
+            tasks = [task for task in tasks if task.key not in self.leave]
         statuses = self.store.ledger_statuses(self.name, [t.key for t in tasks])
         todo = [t for t in tasks if statuses.get(t.key) not in DONE]
         self.already += len(tasks) - len(todo)
@@ -92,12 +135,12 @@ class SinkPush:
                 results = list(self.sink.create(batch))
             except EngageError as exc:  # the batch stays pending: the next run looks for it first
                 self._error(str(exc), exit_code_of(exc))
-                self.stopped = True
+                self._stop("create", exc)
                 return
             except Exception as exc:  # a plugin bug must not lose the record of what was intended
                 log.debug("sink %s (plugin %s) failed", self.name, self.plugin, exc_info=True)
                 self._error(unexpected(self.plugin, exc), EXIT_ERROR)
-                self.stopped = True
+                self._stop("create", exc)
                 return
             self.store.record_results(self.name, results)
             for result in results:
@@ -105,6 +148,7 @@ class SinkPush:
                     self.pushed += 1
                 else:
                     self.failed += 1
+                    self.refused.add(result.key)
                     self._error(f"task {result.key}: {result.error}")
 
     def clear(self) -> None:

@@ -34,12 +34,10 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Any, cast
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import attrs
 
-from engage.adapters import PushResult, Sink
 from engage.config import SyncSettings
 from engage.errors import (
     EXIT_OK,
@@ -52,7 +50,6 @@ from engage.errors import (
     exit_code_of,
     most_urgent,
 )
-from engage.models import Task
 from engage.push import SinkPush
 from engage.report import MAX_MESSAGES, SinkReport, SourceReport
 from engage.store.base import Store
@@ -237,117 +234,79 @@ def merged(earlier: SourceReport, later: SourceReport) -> SourceReport:
 # -- sinks ----------------------------------------------------------------------------------
 
 
-class WatchedSink:
-    """A sink whose calls are watched: the failure that stopped a push (the exception, not
-    only its message), when, and in which call; and the tasks it refused in this run."""
-
-    def __init__(self, sink: Sink, clock: Callable[[], float] = time.monotonic) -> None:
-        self.sink = sink
-        self.clock = clock
-        self.batch_size = sink.batch_size
-        self.failure: BaseException | None = None
-        self.failed_in = ""
-        self.failed_at = 0.0
-        self.refused: set[str] = set()
-
-    @property
-    def notices(self) -> Sequence[Any]:
-        """The sink's notices (see :class:`~engage.adapters.Sink`)."""
-        return tuple(getattr(self.sink, "notices", ()))
-
-    def _failed(self, call: str, exc: BaseException) -> None:
-        self.failure, self.failed_in, self.failed_at = exc, call, self.clock()
-
-    def find(self, tasks: Sequence[Task]) -> Mapping[str, str]:
-        """The sink's ``find``."""
-        try:
-            return self.sink.find(tasks)
-        except Exception as exc:
-            self._failed("find", exc)
-            raise
-
-    def create(self, tasks: Sequence[Task]) -> Iterable[PushResult]:
-        """The sink's ``create`` (its results read here, so a failure while they are
-        produced is seen too)."""
-        try:
-            results = list(self.sink.create(tasks))
-        except Exception as exc:
-            self._failed("create", exc)
-            raise
-        self.refused.update(result.key for result in results if not result.ok)
-        return results
-
-    def complete(self, remote_ids: Mapping[str, str]) -> Iterable[PushResult]:
-        """The sink's ``complete``."""
-        return self.sink.complete(remote_ids)
-
-
-def sink_retry(watched: WatchedSink, attempts: int, retrier: Retrier) -> float | str | None:
+def sink_retry(push: SinkPush, attempts: int, retrier: Retrier) -> float | str | None:
     """For a push that stopped after ``attempts`` attempts: the monotonic moment to push
     again, why a temporary failure is not tried again (in words), or None for a fatal one."""
-    failure = watched.failure
+    failure = push.failure
     if failure is None or not is_retriable(failure):
         return None
     asked = asked_wait(failure)
     why_not = retrier.why_not(attempts, asked)
     if why_not is not None:
         return why_not
-    if watched.failed_in != "find" and not wrote_nothing(failure):
+    if push.failed_in != "find" and not wrote_nothing(failure):
         return "a create may have landed: the next run looks for it before creating it again"
     wait = retrier.wait(asked)
     assert wait is not None
-    return watched.failed_at + wait
+    return push.failed_at + wait
 
 
-class RetryPush(SinkPush):
-    """A sink's push tried again in the same run: the tasks the sink refused in an earlier
-    attempt (a 400 for the task itself) are left for the next run, not sent again."""
+@attrs.define
+class PushTries:
+    """One sink's pushes in a run: the first, then each retry; and why the last one's stop
+    was not tried again (None when it was, or was fatal, or it did not stop)."""
 
-    def __init__(
-        self, store: Store, name: str, plugin: str, sink: Sink, refused: Iterable[str]
-    ) -> None:
-        super().__init__(store, name, plugin, sink)
-        self.refused = frozenset(refused)
+    attempts: list[SinkPush]
+    not_retried: str | None = None
 
-    def push(self, tasks: Sequence[Task]) -> None:
-        """As :meth:`SinkPush.push`, without the tasks refused earlier in this run."""
-        super().push([task for task in tasks if task.key not in self.refused])
+    @property
+    def last(self) -> SinkPush:
+        """The latest attempt."""
+        return self.attempts[-1]
+
+    def report(self, planned: int) -> SinkReport:
+        """The sink's report over every attempt (:func:`merged_push`), of ``planned`` tasks."""
+        report = sink_report(self.attempts[0], planned)
+        for later in self.attempts[1:]:
+            report = merged_push(
+                report, attrs.evolve(later.report(), stopped=later.stopped), planned
+            )
+        return attrs.evolve(report, not_retried=self.not_retried if report.stopped else None)
 
 
 def retry_pushes(
     store: Store,
     pushes: Sequence[SinkPush],
-    watched: Mapping[str, WatchedSink],
     retrier: Retrier,
     push_again: Callable[[SinkPush], None],
-) -> dict[str, tuple[list[SinkPush], str | None]]:
+) -> dict[str, PushTries]:
     """Push again, after the other sinks, to each sink whose push stopped on a temporary
     failure that wrote nothing (:func:`sink_retry`), up to ``[sync] retries`` rounds, soonest
-    first: ``push_again`` runs a :class:`RetryPush` (look for what the ledger left pending,
-    then push what the sink lacks). Returns each sink's attempts, and why its last stop was
-    not tried again (None when it was, or was fatal)."""
-    tries: dict[str, tuple[list[SinkPush], str | None]] = {p.name: ([p], None) for p in pushes}
-    watchers = {id(p): watched[p.name] for p in pushes}
+    first: ``push_again`` runs a new :class:`~engage.push.SinkPush` (look for what the ledger
+    left pending, then push what the sink lacks), which leaves out the tasks the sink
+    refused earlier in the run (a 400 for the task itself: the next run sends them).
+    Returns each sink's attempts, by name."""
+    tries = {push.name: PushTries([push]) for push in pushes}
     for round_ in range(retrier.settings.retries + 1):
         due: list[tuple[float, str]] = []
-        for name, (attempts, _why) in tries.items():
-            if attempts[-1].stopped and len(attempts) == round_ + 1:
-                when = sink_retry(watchers[id(attempts[-1])], len(attempts), retrier)
+        for name, tried in tries.items():
+            if tried.last.stopped and len(tried.attempts) == round_ + 1:
+                when = sink_retry(tried.last, len(tried.attempts), retrier)
                 if isinstance(when, str):
-                    tries[name] = (attempts, when)
+                    tried.not_retried = when
                 elif when is not None and round_ < retrier.settings.retries:
                     due.append((when, name))
         for when, name in sorted(due):
             retrier.wait_until(when)
-            attempts, _why = tries[name]
-            first, last = attempts[0], attempts[-1]
+            tried = tries[name]
+            last = tried.last
             log.info("push to %s: trying again after: %s", name, (last.errors or ("",))[-1])
-            refused = {key for p in attempts for key in watchers[id(p)].refused}
-            again_watched = WatchedSink(watched[name].sink, retrier.clock)
-            again = RetryPush(store, name, first.plugin, cast(Sink, again_watched), refused)
-            watchers[id(again)] = again_watched
+            refused = {key for attempt in tried.attempts for key in attempt.refused}
+            again = SinkPush(
+                store, name, last.plugin, last.sink, clock=retrier.clock, leave=refused
+            )
             push_again(again)
-            attempts.append(again)
+            tried.attempts.append(again)
     return tries
 
 

@@ -32,7 +32,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from contextlib import ExitStack
 from datetime import datetime
 from itertools import chain
-from typing import Any, cast
+from typing import Any
 
 import attrs
 import pluggy
@@ -57,14 +57,7 @@ from engage.progress import RunProgress, SilentProgress, Tally
 from engage.pull import pull_source
 from engage.push import SinkPush, chunked
 from engage.report import SinkReport, SourceReport, SyncReport
-from engage.retries import (
-    Retrier,
-    WatchedSink,
-    merged_push,
-    retry_pushes,
-    retry_sources,
-    sink_report,
-)
+from engage.retries import Retrier, retry_pushes, retry_sources
 from engage.runners import PLANNING, Runner, select_sources
 from engage.store.base import Store
 
@@ -385,12 +378,10 @@ def _plan(
     engine = Engine.from_config(store, config, registry)
     failed = failed_sources(config, store)
     skip = "dry run" if dry_run else (f"source failed: {', '.join(failed)}" if failed else None)
-    watched = {n: WatchedSink(s, retrier.clock) for n, s in sinks.items()}
-    pushes = (
-        []
-        if skip
-        else [SinkPush(store, n, config.sinks[n].plugin, cast(Sink, s)) for n, s in watched.items()]
-    )
+    pushes = [
+        SinkPush(store, n, config.sinks[n].plugin, s, clock=retrier.clock)
+        for n, s in ({} if skip else sinks).items()
+    ]
     for push in pushes:
         with stages.stage(f"looking in {push.name} for tasks an interrupted run pushed"):
             push.recover()
@@ -412,20 +403,14 @@ def _plan(
             again.recover()
         _plan_and_push(engine, store, moment, [again], stages)
 
-    tries = retry_pushes(store, pushes, watched, retrier, push_again)
     sink_reports = []
+    tries = retry_pushes(store, pushes, retrier, push_again)
     for push in pushes:
-        attempts, why_not = tries[push.name]
-        final = attempts[-1]
+        tried = tries[push.name]
         with stages.stage(f"clearing done tasks in {push.name}"):
-            final.clear()
-        report = sink_report(attempts[0], planned)
-        for later in attempts[1:]:
-            report = merged_push(
-                report, attrs.evolve(later.report(), stopped=later.stopped), planned
-            )
-        report = attrs.evolve(report, not_retried=why_not if report.stopped else None)
-        if not final.stopped and not report.failed:
+            tried.last.clear()
+        report = tried.report(planned)
+        if not tried.last.stopped and not report.failed:
             store.mark_all_held(push.name)
         log.info(
             "sink %s (%s): %s pushed, %s already there, %s cleared%s%s",
