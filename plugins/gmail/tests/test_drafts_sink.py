@@ -11,8 +11,12 @@ from fake_google_write import COMPOSE, READONLY, TASKS, FakeGoogleWrite
 from fake_oauth import CLIENT_SECRET, REFRESH_TOKEN
 from sink_support import Directory, drafts_sink, task
 
-from engage.errors import RetriableSinkError, SinkError
+from engage.errors import AmbiguousWrite, RetriableSinkError, RetriesExhausted, SinkError
 from engage.models import Contact
+from engage.push import SinkPush
+from engage.retries import is_retriable, wrote_nothing
+from engage.store.sqlite import SQLiteStore
+from engage.testing.leaks import error_texts
 
 
 @pytest.fixture
@@ -159,6 +163,46 @@ def test_a_persistent_outage_is_a_retriable_sink_error(
         sink.create([task()])
 
 
+def test_a_refused_push_keeps_its_http_cause_and_no_secret(
+    fake: FakeGoogleWrite, tmp_path: Path
+) -> None:
+    """Gmail refuses every create (429 past the budget): the push stops on a
+    RetriableSinkError raised from the RetriesExhausted itself, so the sync reads that
+    nothing was written (and may push again in the run); no token shows in any of its texts."""
+    sink = drafts_sink(fake, tmp_path, reply_in_thread=False)
+    sink.find([task(99)])  # holds an access token now
+    fake.server.fail_next(429, count=200)
+    store = SQLiteStore(":memory:")
+    push = SinkPush(store, "drafts", "gmail", sink)
+    push.push([task()])
+    failure = push.failure
+    assert push.stopped and push.failed_in == "create"
+    assert isinstance(failure, RetriableSinkError)
+    assert str(failure).startswith("[sinks.drafts]") and "stays pending" in str(failure)
+    cause = failure.__cause__
+    assert isinstance(cause, RetriesExhausted) and cause.status == 429
+    assert cause.endpoint.startswith("POST ")
+    assert is_retriable(failure) and wrote_nothing(failure)
+    texts = " ".join(error_texts(failure))
+    assert "HTTP 429" in texts  # the traceback shows the cause too
+    assert REFRESH_TOKEN not in texts and CLIENT_SECRET not in texts and "ya29." not in texts
+    assert fake.drafts == {}
+
+
+def test_a_create_that_may_have_landed_keeps_its_cause_and_is_not_sent_again(
+    fake: FakeGoogleWrite, tmp_path: Path
+) -> None:
+    """Gmail down for good on the create: the sink error is raised from the AmbiguousWrite,
+    so the sync leaves the task to the next run's look instead of sending it again."""
+    sink = drafts_sink(fake, tmp_path, reply_in_thread=False)
+    sink.find([task(99)])
+    fake.server.fail_next(503, count=200)
+    with pytest.raises(RetriableSinkError) as info:
+        sink.create([task()])
+    assert isinstance(info.value.__cause__, AmbiguousWrite)
+    assert is_retriable(info.value) and not wrote_nothing(info.value)
+
+
 def test_a_missing_compose_scope_is_one_clear_error(tmp_path: Path) -> None:
     """Read-only credentials: the error names the table and the scopes this sink needs."""
     with FakeGoogleWrite(scopes=(READONLY, TASKS)) as fake:
@@ -188,6 +232,8 @@ def test_errors_never_show_tokens(fake: FakeGoogleWrite, tmp_path: Path) -> None
     assert "invalid_grant" in message
     assert REFRESH_TOKEN not in message and CLIENT_SECRET not in message
     assert "ya29." not in message
+    every = " ".join(error_texts(info.value))  # the HTTP error it was raised from included
+    assert REFRESH_TOKEN not in every and CLIENT_SECRET not in every and "ya29." not in every
 
 
 def test_drafts_cannot_be_completed(fake: FakeGoogleWrite, tmp_path: Path) -> None:
