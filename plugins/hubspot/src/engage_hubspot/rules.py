@@ -3,7 +3,11 @@
 - 401 and 403 say which environment variable or which private app scope is wrong.
 - A 429 waits as HubSpot's own clients do, by ``policyName``: ``TEN_SECONDLY_ROLLING`` 10 s
   per attempt, the search "secondly" limit 1 s per attempt (``Retry-After`` wins when given,
-  in :mod:`engage.http`); ``DAILY`` fails at once, temporary: nothing helps before midnight.
+  in :mod:`engage.http`); ``DAILY`` fails at once, temporary: nothing helps before the daily
+  reset, at midnight in the account's time zone (HubSpot's usage guidelines), which the token
+  does not tell. Its ``retry_after`` (:data:`DAILY_WAIT`, a day) is past any ``[sync]
+  max_retry_wait``, so the sync does not try again in the run and says so: the next run
+  does.
 - A 423 (locked: "locks will last for 2 seconds") waits at least 2 s, a 477 (migration in
   progress) its ``Retry-After``; both are sent again, writes included (HubSpot refused them,
   so nothing was written).
@@ -30,6 +34,12 @@ _SCOPES = {
 _ENGAGEMENTS = {"emails", "calls", "meetings", "notes", "tasks"}
 _OBJECT = re.compile(r"/crm/v[34]/(?:objects|associations)/(\w+)")
 _PROPERTIES = re.compile(r"/crm/v3/properties/(\w+)")
+
+
+#: Seconds a ``DAILY`` 429 asks to wait: the limit resets at midnight in the account's time
+#: zone, unknown here, so at most a day away. Longer than any ``[sync] max_retry_wait`` (an
+#: hour at most), so the sync leaves it to the next run rather than waiting in vain.
+DAILY_WAIT = 24 * 3600.0
 
 
 @attrs.frozen
@@ -132,6 +142,7 @@ class Rules:
                 "it resets at midnight in the account's time zone, the next run tries again",
                 429,
                 endpoint=endpoint,
+                retry_after=DAILY_WAIT,
             )
         if policy == "TEN_SECONDLY_ROLLING":
             return self.timing.ten_secondly * (attempt + 1)
