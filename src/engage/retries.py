@@ -50,6 +50,7 @@ from engage.errors import (
     exit_code_of,
     most_urgent,
 )
+from engage.progress import RunProgress
 from engage.push import SinkPush
 from engage.report import MAX_MESSAGES, SinkReport, SourceReport
 from engage.store.base import Store
@@ -308,6 +309,41 @@ def retry_pushes(
             push_again(again)
             tried.attempts.append(again)
     return tries
+
+
+def finish_pushes(
+    store: Store,
+    pushes: Sequence[SinkPush],
+    planned: int,
+    retrier: Retrier,
+    push_again: Callable[[SinkPush], None],
+    stages: RunProgress,
+) -> list[SinkReport]:
+    """End each sink's part of the run: push again where a push stopped on a temporary
+    failure that wrote nothing (:func:`retry_pushes`), then, on each sink's last attempt,
+    clear the tasks no plan holds any more, and report over every attempt (of ``planned``
+    tasks). A sink that stopped nowhere and refused nothing holds every planned task."""
+    tries = retry_pushes(store, pushes, retrier, push_again)
+    reports = []
+    for push in pushes:
+        tried = tries[push.name]
+        with stages.stage(f"clearing done tasks in {push.name}"):
+            tried.last.clear()
+        report = tried.report(planned)
+        if not tried.last.stopped and not report.failed:
+            store.mark_all_held(push.name)
+        log.info(
+            "sink %s (%s): %s pushed, %s already there, %s cleared%s%s",
+            push.name,
+            push.plugin,
+            f"{report.pushed:,}",
+            f"{report.already_pushed:,}",
+            f"{report.cleared:,}",
+            f" in {report.attempts} attempts" if report.retried else "",
+            f"; {len(report.errors)} error(s): {report.errors[0]}" if report.errors else "",
+        )
+        reports.append(report)
+    return reports
 
 
 def sink_report(push: SinkPush, planned: int) -> SinkReport:

@@ -57,7 +57,7 @@ from engage.progress import RunProgress, SilentProgress, Tally
 from engage.pull import pull_source
 from engage.push import SinkPush, chunked
 from engage.report import SinkReport, SourceReport, SyncReport
-from engage.retries import Retrier, retry_pushes, retry_sources
+from engage.retries import Retrier, finish_pushes, retry_sources
 from engage.runners import PLANNING, Runner, select_sources
 from engage.store.base import Store
 
@@ -403,26 +403,7 @@ def _plan(
             again.recover()
         _plan_and_push(engine, store, moment, [again], stages)
 
-    sink_reports = []
-    tries = retry_pushes(store, pushes, retrier, push_again)
-    for push in pushes:
-        tried = tries[push.name]
-        with stages.stage(f"clearing done tasks in {push.name}"):
-            tried.last.clear()
-        report = tried.report(planned)
-        if not tried.last.stopped and not report.failed:
-            store.mark_all_held(push.name)
-        log.info(
-            "sink %s (%s): %s pushed, %s already there, %s cleared%s%s",
-            push.name,
-            push.plugin,
-            f"{report.pushed:,}",
-            f"{report.already_pushed:,}",
-            f"{report.cleared:,}",
-            f" in {report.attempts} attempts" if report.retried else "",
-            f"; {len(report.errors)} error(s): {report.errors[0]}" if report.errors else "",
-        )
-        sink_reports.append(report)
+    sink_reports = finish_pushes(store, pushes, planned, retrier, push_again, stages)
     if skip:
         sink_reports = [SinkReport(n, config.sinks[n].plugin, skipped=skip) for n in sinks]
     return SyncReport(
