@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
-from datetime import datetime
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import psycopg
 
-from engage.clock import ensure_utc, from_micros, to_micros
-from engage.store.base import SourcePull
-from engage.store.pulls import COLUMNS, mark_name, pull_of, pull_row
+from engage.store.dialect import POSTGRES
+from engage.store.pulls import PullsMixin
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +24,10 @@ Connection = psycopg.Connection[tuple[Any, ...]]
 _CLAIM_KEY = "hashtextextended('engage claim ' || current_schema() || ' ' || %s, 0)"
 
 
-class RunsMixin:
-    """Claims, source pulls and run marks over the store's connections."""
+class RunsMixin(PullsMixin):
+    """Claims, source pulls and run marks (:class:`~engage.store.pulls.PullsMixin`)."""
+
+    dialect = POSTGRES
 
     #: Several runners may sync at once: each claims the sources it pulls.
     concurrent_runners = True
@@ -35,13 +35,6 @@ class RunsMixin:
     path: str
 
     if TYPE_CHECKING:
-
-        @property
-        def conn(self) -> Connection: ...
-
-        def _errors(self) -> AbstractContextManager[None]: ...
-
-        def _own_transaction(self, what: str) -> AbstractContextManager[None]: ...
 
         def _borrow(self) -> Connection: ...
 
@@ -70,38 +63,3 @@ class RunsMixin:
                     log.debug("%s: releasing claim %s failed: %s", self.path, job, exc)
                     holder.close()
             self._give_back(holder)
-
-    def record_pull(self, pull: SourcePull) -> None:
-        """Save ``pull`` as its source's latest (commits on its own)."""
-        with self._own_transaction("record_pull"):
-            self.conn.execute(
-                """INSERT INTO source_pulls (source, runner, started_at, finished_at, error)
-                VALUES (%s, %s, %s, %s, %s)
-                ON CONFLICT (source) DO UPDATE SET runner = excluded.runner,
-                    started_at = excluded.started_at, finished_at = excluded.finished_at,
-                    error = excluded.error""",
-                pull_row(pull),
-            )
-
-    def source_pulls(self) -> dict[str, SourcePull]:
-        """Each source's latest pull, by source name (committed ones: a read never waits)."""
-        with self._errors():
-            rows = self.conn.execute(f"SELECT {COLUMNS} FROM source_pulls").fetchall()
-        return {row[0]: pull_of(row) for row in rows}
-
-    def run_mark(self, kind: str) -> datetime | None:
-        """When the runners' step ``kind`` last began, if ever."""
-        with self._errors():
-            row = self.conn.execute(
-                "SELECT value FROM planning WHERE name = %s", (mark_name(kind),)
-            ).fetchone()
-        return None if row is None else from_micros(int(row[0]))
-
-    def set_run_mark(self, kind: str, moment: datetime) -> None:
-        """Record that the runners' step ``kind`` began at ``moment`` (commits on its own)."""
-        with self._own_transaction("set_run_mark"):
-            self.conn.execute(
-                """INSERT INTO planning (name, value) VALUES (%s, %s)
-                ON CONFLICT (name) DO UPDATE SET value = excluded.value""",
-                (mark_name(kind), str(to_micros(ensure_utc(moment)))),
-            )
