@@ -7,6 +7,9 @@ failure is asserted, not just seen.
 
 from __future__ import annotations
 
+import collections
+import csv
+import io
 import textwrap
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,11 +33,13 @@ from engage.testing import (
 )
 from engage.testing.postgres import server_required, server_url
 from engage.testing.samples import (
+    ACTIVITY_HEADER,
     CRM_EXPORT,
     CRM_EXPORT_AS_OF,
     CRM_EXPORT_FILE,
     CRM_EXPORT_ROWS,
     CRM_EXPORT_SOURCE,
+    activity_export,
 )
 from tests.support import fakeplugins
 from tests.test_testing_kit_adapters import NotesSource, notes_source_case
@@ -533,3 +538,28 @@ def test_the_sample_crm_export_feeds_a_sync(tmp_path: Path) -> None:
     assert run.json["tasks_planned"] > 0
     project.config(CRM_EXPORT_SOURCE + 'delimeter = ";"\n')
     assert "[sources.export]: unknown key 'delimeter'" in project.run("sync").stderr
+
+
+def test_the_activity_export_is_seeded_and_read_by_the_sample_source(tmp_path: Path) -> None:
+    """The same arguments give the same rows (the fault matrices' exports are pinned by
+    their size and first row), each customer has a number of rows in the range, and the
+    sample source table reads them all."""
+    pytest.importorskip("engage_csv", reason="the sample is read by the CSV plugin")
+    core, gmail = activity_export(13, 30, (4, 16)), activity_export(31, 16, (2, 8))
+    assert activity_export(13, 30, (4, 16)) == core
+    assert len(core) == 318 and len(gmail) == 73
+    assert core[0] == ["2025-05-29 10:00", "ann0@c00.com", "Email", "in", "dave@ourco.com"]
+    assert gmail[0] == ["2025-08-29 09:00", "ann0@c00.com", "Meeting", "in", "dave@ourco.com"]
+    per_customer = collections.Counter(row[1] for row in core)
+    assert len(per_customer) == 30 and all(4 <= n <= 16 for n in per_customer.values())
+    assert {row[4] for row in core if row[1] == "ann1@c01.com"} == {"carol@ourco.com"}
+    assert all("2025-01-01" <= row[0] < "2026-02-26" for row in core)
+    project = Project(tmp_path, plugins=("csv",))
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows([ACTIVITY_HEADER, *gmail])
+    project.write(CRM_EXPORT_FILE, buffer.getvalue())
+    project.config(CRM_EXPORT_SOURCE)
+    run = project.sync(as_of=CRM_EXPORT_AS_OF)
+    assert run.code == 0, run.stderr
+    assert run.json["sources"]["export"]["touchpoints"] == len(gmail)
+    assert run.json["customers"] == 16

@@ -1,4 +1,5 @@
-"""Sample inputs for end-to-end tests: a small CRM export and the source table that reads it.
+"""Sample inputs for end-to-end tests: a small CRM export and the source table that reads it,
+and a larger seeded export (:func:`activity_export`) for tests that need volume.
 
 A sink's end-to-end test needs touchpoints to plan tasks from: write the export into a
 :class:`~engage.testing.Project` and put :data:`CRM_EXPORT_SOURCE` before the sink's table::
@@ -13,6 +14,9 @@ The table is read by the CSV plugin, so such a test needs ``engage-csv`` install
 """
 
 from __future__ import annotations
+
+import random
+import time
 
 #: The export's file name in the project, as :data:`CRM_EXPORT_SOURCE` names it.
 CRM_EXPORT_FILE = "export.csv"
@@ -41,3 +45,37 @@ plugin = "csv"
 path = "{CRM_EXPORT_FILE}"
 columns = {{ occurred_at = "Activity Date", email = "Contact Email", channel = "Type", owner = "Rep" }}
 """
+
+
+#: The columns of :func:`activity_export`'s rows (the small export's, less ``Name``); the
+#: source table of :data:`CRM_EXPORT_SOURCE` reads them.
+ACTIVITY_HEADER = ("Activity Date", "Contact Email", "Type", "Direction", "Rep")
+
+
+def activity_export(seed: int, customers: int, per_customer: tuple[int, int]) -> list[list[str]]:
+    """A larger export, the same for the same arguments: ``customers`` contacts
+    (``annN@cNN.com``, each at a company of their own, with rep carol@ourco.com, or
+    dave@ourco.com for every third), each with a number of activities drawn from
+    ``per_customer`` (inclusive) at random times during 2025 and early 2026 (days 0 to 420
+    from 2025-01-01, 08:00 to 17:00 UTC), half of them emails.
+
+    Each row has the :data:`ACTIVITY_HEADER` columns; write them with :mod:`csv`.
+    """
+    rng = random.Random(seed)
+    rows = []
+    for number in range(customers):
+        contact = f"ann{number}@c{number:02d}.com"
+        rep = "carol@ourco.com" if number % 3 else "dave@ourco.com"
+        for _ in range(rng.randint(*per_customer)):
+            day = rng.randint(0, 420)
+            moment = time.gmtime(1_735_689_600 + day * 86_400 + rng.randint(8, 17) * 3600)
+            rows.append(
+                [
+                    time.strftime("%Y-%m-%d %H:%M", moment),
+                    contact,
+                    rng.choice(["Email", "Email", "Call", "Meeting"]),
+                    rng.choice(["in", "out"]),
+                    rep,
+                ]
+            )
+    return rows
