@@ -1,10 +1,10 @@
 """The fault matrix, core and CSV cells: ``engage sync`` killed, starved of disk, raced and
 robbed of its store, from a CSV export to two CSV task files.
 
-Every cell runs the real command line in a child process (:mod:`tests.faultkit`). Kills wrap
-one named function of engage or its CSV plugin and send the child ``SIGKILL`` at its n-th call;
-product code is not changed. Offsets are drawn per cell and
-repetition from a seeded generator, within the counts a clean run measured (the
+Every cell runs the real command line in a child process (the kit's
+:mod:`engage.testing.faults`). Kills wrap one named function of engage or its CSV plugin and
+send the child ``SIGKILL`` at its n-th call; product code is not changed. Offsets are drawn per
+cell and repetition from a seeded generator, within the counts a clean run measured (the
 ``baseline``). After the fault the sync runs again, normally, and every cell asserts:
 
 - **no duplicate** in either task file (a key on two rows);
@@ -33,7 +33,8 @@ from typing import Any
 import attrs
 import pytest
 
-from tests.faultkit import Disk, Matrix, Run, Runner, one_clear_line
+from engage.testing.faults import Disk, Matrix, Run, Runner, one_clear_line
+from engage.testing.samples import ACTIVITY_HEADER, activity_export
 
 pytestmark = pytest.mark.faults
 
@@ -73,30 +74,9 @@ def runner(request: pytest.FixtureRequest) -> Iterator[Runner]:
 # -- the project: a CRM export in three files, two task files -----------------------------------
 
 
-def export_rows() -> list[list[str]]:
-    """About 300 rows for 30 customers over 14 months (seeded, the same in every cell)."""
-    rng = random.Random(13)
-    rows = []
-    for number in range(30):
-        contact = f"ann{number}@c{number:02d}.com"
-        rep = "carol@ourco.com" if number % 3 else "dave@ourco.com"
-        for _ in range(rng.randint(4, 16)):
-            day = rng.randint(0, 420)
-            moment = time.gmtime(1_735_689_600 + day * 86_400 + rng.randint(8, 17) * 3600)
-            rows.append(
-                [
-                    time.strftime("%Y-%m-%d %H:%M", moment),
-                    contact,
-                    rng.choice(["Email", "Email", "Call", "Meeting"]),
-                    rng.choice(["in", "out"]),
-                    rep,
-                ]
-            )
-    return rows
-
-
-ROWS = export_rows()
-HEADER = ["Activity Date", "Contact Email", "Type", "Direction", "Rep"]
+#: About 300 rows for 30 customers over 14 months (seeded, the same in every cell).
+ROWS = activity_export(13, customers=30, per_customer=(4, 16))
+HEADER = ACTIVITY_HEADER
 
 
 def read_rows(path: Path) -> list[dict[str, str]]:

@@ -2,14 +2,14 @@
 Tasks on the loopback fake, killed at named points, hit by storms (429, 403 rate limits, 5xx,
 resets, hangs, creates whose answer is lost), robbed of its store and raced.
 
-Every faulty run is the real command line in a child process (:mod:`faultkit`). Kills wrap one
-named function and send ``SIGKILL`` at its n-th call, at seeded offsets within the counts a
-clean run measured; product code is not changed. Storms are scripted on the fake from a seeded
-request offset, in bursts the retry budget covers. After the fault the sync runs again,
-normally, and every cell asserts: no task twice (a draft or a Google task per key), every row
-of the export in the store and every planned task in both places, and at most one clear
-``engage: ...`` line on stderr, never a traceback. The matrix is printed at the end of the
-session; run it alone with ``pytest -m faults plugins/gmail/tests``.
+Every faulty run is the real command line in a child process (the kit's
+:mod:`engage.testing.faults`). Kills wrap one named function and send ``SIGKILL`` at its n-th
+call, at seeded offsets within the counts a clean run measured; product code is not changed.
+Storms are scripted on the fake from a seeded request offset, in bursts the retry budget covers.
+After the fault the sync runs again, normally, and every cell asserts: no task twice (a draft or
+a Google task per key), every row of the export in the store and every planned task in both
+places, and at most one clear ``engage: ...`` line on stderr, never a traceback. The matrix is
+printed at the end of the session; run it alone with ``pytest -m faults plugins/gmail/tests``.
 """
 
 from __future__ import annotations
@@ -30,8 +30,15 @@ import attrs
 import pytest
 from fake_google_write import FakeGoogleWrite, google_error
 from fake_oauth import write_credentials
-from faultkit import Child, Matrix, Run, Runner, one_clear_line
 
+from engage.testing import Project as ProjectDir
+from engage.testing.faults import Child, Matrix, Run, Runner, one_clear_line
+from engage.testing.samples import (
+    ACTIVITY_HEADER,
+    CRM_EXPORT_FILE,
+    CRM_EXPORT_SOURCE,
+    activity_export,
+)
 from engage_gmail.gtasks import key_of
 
 pytestmark = pytest.mark.faults
@@ -39,15 +46,8 @@ pytestmark = pytest.mark.faults
 AS_OF = "2026-03-01T09:00:00+00:00"
 #: Repetitions of each cell that draws an offset, each at its own seeded offset.
 RUNS = 3
-CONFIG = """
-store = "engage.db"
-internal_domains = ["ourco.com"]
-
-[sources.export]
-plugin = "csv"
-path = "export.csv"
-columns = {{ occurred_at = "Activity Date", email = "Contact Email", channel = "Type", owner = "Rep" }}
-
+#: The config after the kit's ``[sources.export]`` table (CRM_EXPORT_SOURCE, reading export.csv).
+SINKS = """
 [sinks.drafts]
 plugin = "gmail"
 credentials_file = "gmail-authorized-user.json"
@@ -83,30 +83,9 @@ def runner(request: pytest.FixtureRequest) -> Iterator[Runner]:
     server.close()
 
 
-def export_rows() -> list[list[str]]:
-    """About 80 rows for 16 customers (seeded, the same in every cell)."""
-    rng = random.Random(31)
-    rows = []
-    for number in range(16):
-        contact = f"ann{number}@c{number:02d}.com"
-        rep = "carol@ourco.com" if number % 3 else "dave@ourco.com"
-        for _ in range(rng.randint(2, 8)):
-            day = rng.randint(0, 420)
-            moment = time.gmtime(1_735_689_600 + day * 86_400 + rng.randint(8, 17) * 3600)
-            rows.append(
-                [
-                    time.strftime("%Y-%m-%d %H:%M", moment),
-                    contact,
-                    rng.choice(["Email", "Email", "Call", "Meeting"]),
-                    rng.choice(["in", "out"]),
-                    rep,
-                ]
-            )
-    return rows
-
-
-ROWS = export_rows()
-HEADER = ["Activity Date", "Contact Email", "Type", "Direction", "Rep"]
+#: About 80 rows for 16 customers (seeded, the same in every cell).
+ROWS = activity_export(31, customers=16, per_customer=(2, 8))
+HEADER = ACTIVITY_HEADER
 
 
 @attrs.define
@@ -118,10 +97,10 @@ class Project:
     fake: FakeGoogleWrite
 
     def __attrs_post_init__(self) -> None:
-        config = CONFIG.format(url=self.fake.url, token_uri=self.fake.oauth.token_uri)
-        (self.root / "engage.toml").write_text(config)
+        sinks = SINKS.format(url=self.fake.url, token_uri=self.fake.oauth.token_uri)
+        ProjectDir(self.root).config(CRM_EXPORT_SOURCE + sinks)
         write_credentials(self.root)
-        with (self.root / "export.csv").open("w", newline="", encoding="utf-8") as handle:
+        with (self.root / CRM_EXPORT_FILE).open("w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
             writer.writerow(HEADER)
             writer.writerows(ROWS)

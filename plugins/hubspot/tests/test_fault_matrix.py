@@ -2,15 +2,15 @@
 tasks, killed at named points, hit by storms of 429/5xx/423/resets/hangs, robbed of its store
 and raced.
 
-Every faulty run is the real command line in a child process (:mod:`faultkit`), talking to the
-loopback fake in this process. Kills wrap one named function and send ``SIGKILL`` at its n-th
-call, at seeded offsets within the counts a clean run measured; product code is not changed.
-Storms are scripted on the fake from a seeded request offset, in bursts the retry budget
-covers (or, for an outage, that it does not). After the fault the sync runs again, normally,
-and every cell asserts: no task twice in HubSpot (by its key), every touchpoint of the
-account in the store and every planned task in HubSpot, and at most one clear ``engage: ...``
-line on stderr, never a traceback. The matrix is printed at the end of the session; run it
-alone with ``pytest -m faults plugins/hubspot/tests``.
+Every faulty run is the real command line in a child process (the kit's
+:mod:`engage.testing.faults`), talking to the loopback fake in this process. Kills wrap one
+named function and send ``SIGKILL`` at its n-th call, at seeded offsets within the counts a
+clean run measured; product code is not changed. Storms are scripted on the fake from a seeded
+request offset, in bursts the retry budget covers (or, for an outage, that it does not). After
+the fault the sync runs again, normally, and every cell asserts: no task twice in HubSpot (by
+its key), every touchpoint of the account in the store and every planned task in HubSpot, and at
+most one clear ``engage: ...`` line on stderr, never a traceback. The matrix is printed at the
+end of the session; run it alone with ``pytest -m faults plugins/hubspot/tests``.
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ from typing import Any
 import attrs
 import pytest
 from fake_hubspot import FakeHubSpot
-from faultkit import Matrix, Run, Runner, one_clear_line
 
+from engage.testing.faults import Matrix, Run, Runner, one_clear_line
 from engage_hubspot import mapping
 
 pytestmark = pytest.mark.faults
