@@ -22,7 +22,6 @@ runs ``PRAGMA quick_check`` first, so damage is found at once.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import sqlite3
@@ -34,11 +33,10 @@ from pathlib import Path
 
 import filelock
 
-from engage.clock import from_micros, to_micros, utcnow
 from engage.errors import LockedError, StoreError
 from engage.facts import CustomerFacts
-from engage.models import Contact, Customer, Owner
 from engage.settings import ScoringSettings
+from engage.store.records import RecordsMixin
 from engage.store.sqlite_facts import compute_facts
 from engage.store.sqlite_faults import OpenMark, check_integrity, explain
 from engage.store.sqlite_history import HistoryMixin
@@ -64,7 +62,14 @@ NAME_KEYS_VERSION = 5
 
 
 class SQLiteStore(
-    WriteMixin, LedgerMixin, PlanMixin, HistoryMixin, ReportMixin, TimelineMixin, RunsMixin
+    WriteMixin,
+    LedgerMixin,
+    PlanMixin,
+    HistoryMixin,
+    ReportMixin,
+    TimelineMixin,
+    RunsMixin,
+    RecordsMixin,
 ):
     """engage's state in one SQLite file (or ``":memory:"``); implements :class:`~engage.store.base.Store`.
 
@@ -214,88 +219,7 @@ class SQLiteStore(
         except sqlite3.Error as exc:
             log.debug("%s: rollback failed: %s", self.path, exc, exc_info=True)
 
-    @contextmanager
-    def _own_transaction(self, what: str) -> Iterator[None]:
-        if self._depth:
-            raise StoreError(f"{what} commits on its own; call it outside store.transaction()")
-        with self._errors(), self.transaction():
-            yield
-
     # -- records -----------------------------------------------------------------------
-
-    def get_cursor(self, source: str) -> str | None:
-        """The cursor saved for ``source``, or None before its first sync."""
-        with self._errors():
-            row = self.conn.execute(
-                "SELECT cursor FROM cursors WHERE source = ?", (source,)
-            ).fetchone()
-        return None if row is None else str(row[0])
-
-    def set_cursor(self, source: str, cursor: str) -> None:
-        """Save ``source``'s cursor (inside the caller's transaction, or a new one)."""
-        with self._errors(), self.transaction():
-            self.conn.execute(
-                """INSERT INTO cursors (source, cursor, updated_at) VALUES (?, ?, ?)
-                ON CONFLICT (source) DO UPDATE SET cursor = excluded.cursor,
-                    updated_at = excluded.updated_at""",
-                (source, cursor, to_micros(utcnow())),
-            )
-
-    def get_customer(self, key: str) -> Customer | None:
-        """The stored customer record with this key, or None."""
-        with self._errors():
-            row = self.conn.execute(
-                "SELECT key, name, segment, owner, first_seen, open_work, attributes"
-                " FROM customers WHERE key = ?",
-                (key,),
-            ).fetchone()
-        if row is None:
-            return None
-        key, name, segment, owner, first_seen, open_work, attributes = row
-        return Customer(
-            key,
-            name=name,
-            segment=segment,
-            owner=owner,
-            first_seen=None if first_seen is None else from_micros(first_seen),
-            open_work=bool(open_work),
-            attributes=json.loads(attributes) if attributes else {},
-        )
-
-    def get_owner(self, owner_id: str) -> Owner | None:
-        """The stored owner record with this id, or None."""
-        with self._errors():
-            row = self.conn.execute(
-                "SELECT id, email, name, active FROM owners WHERE id = ?", (owner_id,)
-            ).fetchone()
-        return (
-            None if row is None else Owner(row[0], email=row[1], name=row[2], active=bool(row[3]))
-        )
-
-    def get_contacts(self, customer: str) -> list[Contact]:
-        """The customer's known contacts, by email."""
-        with self._errors():
-            rows = self.conn.execute(
-                "SELECT email, customer, name FROM contacts WHERE customer = ? ORDER BY email",
-                (customer,),
-            ).fetchall()
-        return [Contact(email, customer, name=name) for email, customer, name in rows]
-
-    def customer_count(self) -> int:
-        """How many customers the store knows."""
-        with self._errors():
-            return int(self.conn.execute("SELECT count(*) FROM customers").fetchone()[0])
-
-    def touchpoint_count(self, source: str | None = None) -> int:
-        """How many touchpoints the store holds, from one source or all."""
-        with self._errors():
-            if source is None:
-                row = self.conn.execute("SELECT count(*) FROM touchpoints").fetchone()
-            else:
-                row = self.conn.execute(
-                    "SELECT count(*) FROM touchpoints WHERE source = ?", (source,)
-                ).fetchone()
-        return int(row[0])
 
     def facts(
         self, as_of: datetime, settings: ScoringSettings, customer: str | None = None

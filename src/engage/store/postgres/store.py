@@ -24,7 +24,6 @@ connection that cannot be made or was lost is :class:`~engage.errors.StoreBusyEr
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -35,10 +34,8 @@ import psycopg
 from psycopg.pq import TransactionStatus
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from engage.clock import from_micros, to_micros, utcnow
 from engage.errors import LockedError, StoreBusyError, StoreError
 from engage.facts import CustomerFacts
-from engage.models import Contact, Customer, Owner
 from engage.settings import ScoringSettings
 from engage.store import redact_url
 from engage.store.postgres import schema
@@ -49,6 +46,7 @@ from engage.store.postgres.plans import PlanMixin
 from engage.store.postgres.reads import ReadMixin
 from engage.store.postgres.runs import RunsMixin
 from engage.store.postgres.writes import WriteMixin
+from engage.store.records import RecordsMixin
 
 __all__ = ["PostgresStore"]
 
@@ -85,7 +83,7 @@ def explain(where: str, exc: psycopg.Error) -> StoreError:
     return StoreError(f"{where}: PostgreSQL error {code or ''}: {text}".replace(" :", ":"))
 
 
-class PostgresStore(WriteMixin, LedgerMixin, PlanMixin, ReadMixin, RunsMixin):
+class PostgresStore(WriteMixin, LedgerMixin, PlanMixin, ReadMixin, RunsMixin, RecordsMixin):
     """engage's state in a PostgreSQL database; implements :class:`~engage.store.base.Store`.
 
     Args:
@@ -256,87 +254,7 @@ class PostgresStore(WriteMixin, LedgerMixin, PlanMixin, ReadMixin, RunsMixin):
         except psycopg.Error as exc:
             log.debug("%s: rollback failed: %s", self.path, exc, exc_info=True)
 
-    @contextmanager
-    def _own_transaction(self, what: str) -> Iterator[None]:
-        if self._depth:
-            raise StoreError(f"{what} commits on its own; call it outside store.transaction()")
-        with self._errors(), self.transaction():
-            yield
-
     # -- records -----------------------------------------------------------------------
-
-    def get_cursor(self, source: str) -> str | None:
-        """The cursor saved for ``source``, or None before its first sync."""
-        with self._errors():
-            row = self.conn.execute(
-                "SELECT cursor FROM cursors WHERE source = %s", (source,)
-            ).fetchone()
-        return None if row is None else str(row[0])
-
-    def set_cursor(self, source: str, cursor: str) -> None:
-        """Save ``source``'s cursor (inside the caller's transaction, or a new one)."""
-        with self._errors(), self.transaction():
-            self.conn.execute(
-                """INSERT INTO cursors (source, cursor, updated_at) VALUES (%s, %s, %s)
-                ON CONFLICT (source) DO UPDATE SET cursor = excluded.cursor,
-                    updated_at = excluded.updated_at""",
-                (source, cursor, to_micros(utcnow())),
-            )
-
-    def get_customer(self, key: str) -> Customer | None:
-        """The stored customer record with this key, or None."""
-        with self._errors():
-            row = self.conn.execute(
-                "SELECT key, name, segment, owner, first_seen, open_work, attributes"
-                " FROM customers WHERE key = %s",
-                (key,),
-            ).fetchone()
-        if row is None:
-            return None
-        key, name, segment, owner, first_seen, open_work, attributes = row
-        return Customer(
-            key,
-            name=name,
-            segment=segment,
-            owner=owner,
-            first_seen=None if first_seen is None else from_micros(first_seen),
-            open_work=bool(open_work),
-            attributes=json.loads(attributes) if isinstance(attributes, str) else attributes,
-        )
-
-    def get_owner(self, owner_id: str) -> Owner | None:
-        """The stored owner record with this id, or None."""
-        with self._errors():
-            row = self.conn.execute(
-                "SELECT id, email, name, active FROM owners WHERE id = %s", (owner_id,)
-            ).fetchone()
-        return (
-            None if row is None else Owner(row[0], email=row[1], name=row[2], active=bool(row[3]))
-        )
-
-    def get_contacts(self, customer: str) -> list[Contact]:
-        """The customer's known contacts, by email."""
-        with self._errors():
-            rows = self.conn.execute(
-                "SELECT email, customer, name FROM contacts WHERE customer = %s ORDER BY email",
-                (customer,),
-            ).fetchall()
-        return [Contact(email, customer, name=name) for email, customer, name in rows]
-
-    def customer_count(self) -> int:
-        """How many customers the store knows."""
-        return self._count("SELECT count(*) FROM customers")
-
-    def touchpoint_count(self, source: str | None = None) -> int:
-        """How many touchpoints the store holds, from one source or all."""
-        if source is None:
-            return self._count("SELECT count(*) FROM touchpoints")
-        return self._count("SELECT count(*) FROM touchpoints WHERE source = %s", source)
-
-    def _count(self, query: str, *params: object) -> int:
-        with self._errors():
-            row = self.conn.execute(query, params or None).fetchone()
-        return 0 if row is None else int(row[0])
 
     def facts(
         self, as_of: datetime, settings: ScoringSettings, customer: str | None = None
