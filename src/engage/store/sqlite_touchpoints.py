@@ -19,6 +19,7 @@ from typing import Any
 
 from engage.clock import EPOCH, MICROSECOND
 from engage.models import Channel, Direction, Touchpoint
+from engage.store.touchpoint_rows import ids_by_source, split_known
 
 #: Emails this close in time (microseconds) with the same parties and subject are one email.
 SAME_EMAIL_WINDOW = 60_000_000
@@ -96,11 +97,8 @@ def rows_of(touchpoints: Sequence[Touchpoint]) -> list[tuple[Any, ...]]:
 
 def existing_ids(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> set[tuple[str, str]]:
     """The (source, external_id) pairs of ``rows`` the store already holds."""
-    by_source: dict[str, list[str]] = {}
-    for row in rows:
-        by_source.setdefault(row[0], []).append(row[1])
     found: set[tuple[str, str]] = set()
-    for source, ids in by_source.items():
+    for source, ids in ids_by_source(rows).items():
         for start in range(0, len(ids), 500):
             part = ids[start : start + 500]
             query = f"SELECT external_id FROM touchpoints WHERE source = ? AND external_id IN ({','.join('?' * len(part))})"
@@ -127,15 +125,7 @@ def upsert(
             return inserted, 0
         return inserted, conn.executemany(UPDATE, rows).rowcount
     known = existing_ids(conn, rows)
-    new: list[tuple[Any, ...]] = []
-    old: list[tuple[Any, ...]] = []
-    for row in rows:
-        ident = (row[0], row[1])
-        if ident in known:
-            old.append(row)
-        else:
-            new.append(row)
-            known.add(ident)  # a repeat later in the chunk is an update of this one
+    new, old = split_known(rows, known)
     # rowcount, not total_changes: the re-planning triggers' own writes must not count
     inserted = conn.executemany(INSERT, new).rowcount if new else 0
     updated = conn.executemany(UPDATE, old).rowcount if old else 0

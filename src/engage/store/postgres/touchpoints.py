@@ -15,6 +15,7 @@ from typing import Any
 import psycopg
 
 from engage.store.sqlite_touchpoints import COLUMNS, SAME_EMAIL_WINDOW
+from engage.store.touchpoint_rows import ids_by_source, split_known
 
 Connection = psycopg.Connection[tuple[Any, ...]]
 
@@ -76,11 +77,8 @@ UNMERGE = "UPDATE touchpoints SET duplicate_of = NULL WHERE duplicate_of = %s"
 
 def existing_ids(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> set[tuple[str, str]]:
     """The (source, external_id) pairs of ``rows`` the store already holds."""
-    by_source: dict[str, list[str]] = {}
-    for row in rows:
-        by_source.setdefault(row[0], []).append(row[1])
     found: set[tuple[str, str]] = set()
-    for source, ids in by_source.items():
+    for source, ids in ids_by_source(rows).items():
         found.update(
             (source, external_id)
             for (external_id,) in conn.execute(
@@ -97,15 +95,7 @@ def upsert(
     """Insert new rows (by ``COPY`` with ``copy``: the caller holds the table, which had no
     row when its transaction began) and update known ones; returns (inserted, updated)."""
     known = existing_ids(conn, rows)
-    new: list[tuple[Any, ...]] = []
-    old: list[tuple[Any, ...]] = []
-    for row in rows:
-        ident = (row[0], row[1])
-        if ident in known:
-            old.append(row)
-        else:
-            new.append(row)
-            known.add(ident)  # a repeat later in the chunk is an update of this one
+    new, old = split_known(rows, known)
     inserted = 0
     with conn.cursor() as cursor:
         if new and copy:
