@@ -8,7 +8,7 @@ them into the backend's own. :data:`SQLITE` and :data:`POSTGRES` are the two dia
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -21,6 +21,9 @@ class Cursor(Protocol):
 
     def fetchall(self) -> list[Any]:
         """The remaining rows."""
+
+    def __iter__(self) -> Iterator[Any]:
+        """The remaining rows, one at a time."""
 
 
 class Connection(Protocol):

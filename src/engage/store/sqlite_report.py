@@ -13,7 +13,7 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from engage.clock import ensure_utc, from_micros, to_micros
+from engage.clock import ensure_utc, to_micros
 from engage.facts import CustomerFacts
 from engage.settings import ScoringSettings
 from engage.store.sqlite_facts import compute_facts
@@ -25,12 +25,10 @@ _CUSTOMERS_PER_QUERY = 400
 #: (``YYYY-MM``, channel, direction, count).
 MonthCount = tuple[str, str, str, int]
 
-#: One source as the store holds it: (name, touchpoints, latest touchpoint, last pulled).
-SourceRow = tuple[str, int, datetime | None, datetime | None]
-
 
 class ReportMixin:
-    """Report reads over the store's connection."""
+    """Report reads over the store's connection (``source_rows`` is shared:
+    :class:`~engage.store.shared_reads.SharedReadsMixin`)."""
 
     if TYPE_CHECKING:
 
@@ -82,19 +80,3 @@ class ReportMixin:
                 "INSERT OR IGNORE INTO temp.engage_due (key) VALUES (?)", ((k,) for k in customers)
             )
             yield from compute_facts(conn, as_of, settings, None, due_only=True)
-
-    def source_rows(self) -> list[SourceRow]:
-        """Every source the store holds touchpoints or a cursor of, by name."""
-        with self._errors():
-            counts = {
-                source: (int(count), None if latest is None else from_micros(latest))
-                for source, count, latest in self.conn.execute(
-                    "SELECT source, count(*), max(occurred_at) FROM touchpoints GROUP BY source"
-                )
-            }
-            pulled = {
-                source: from_micros(updated)
-                for source, updated in self.conn.execute("SELECT source, updated_at FROM cursors")
-            }
-        names = sorted({*counts, *pulled})
-        return [(n, *counts.get(n, (0, None)), pulled.get(n)) for n in names]
