@@ -16,7 +16,7 @@ from __future__ import annotations
 import itertools
 import json
 import sqlite3
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -39,11 +39,9 @@ from engage.store.sqlite_statements import (
     RETIRE,
     Upsert,
 )
+from engage.store.write_loop import CHUNK, WriteLoopMixin
 
 __all__ = ["CHUNK", "ENSURED_MAX", "Ensured", "WriteMixin"]
-
-#: Records per executemany batch in :meth:`SQLiteStore.write`.
-CHUNK = 1000
 
 #: Customers, owners and contacts remembered as stored within one transaction (so the rows
 #: a touchpoint implies are not inserted again and again); past this many of a kind, forgotten.
@@ -81,8 +79,9 @@ class Ensured:
                 kind.clear()
 
 
-class WriteMixin:
-    """The store's write path over its connection."""
+class WriteMixin(WriteLoopMixin):
+    """The store's write path over its connection (the outer loop is
+    :class:`~engage.store.write_loop.WriteLoopMixin`)."""
 
     if TYPE_CHECKING:
         _bulk: bool | None
@@ -95,47 +94,6 @@ class WriteMixin:
         def _errors(self) -> AbstractContextManager[None]: ...
 
         def transaction(self) -> AbstractContextManager[None]: ...
-
-    def write(self, records: Iterable[Record | Retire], source: str) -> WriteCounts:
-        """Upsert records in chunks (inside the caller's transaction, or a new one).
-
-        Touchpoints are keyed by their own (source, external_id); a ``Retire`` of kind
-        ``touchpoint`` names an external id of ``source``. Within a chunk, owners, customers
-        and contacts are written before touchpoints (the result is the same as one at a time);
-        a Retire applies after every record before it. Records a touchpoint implies (its
-        customer, owner, contact) are created when unknown but not counted. A record whose
-        customer key is only a name (or a source's private id) lands on the customer of that
-        name (:mod:`engage.store.sqlite_names`); a name of several customers is reported in
-        the counts' ``notes``.
-        """
-        counts = WriteCounts()
-        batch: list[Record] = []
-        retires: list[Retire] = []
-        with self._errors(), self.transaction():
-            for item in records:
-                if isinstance(item, Retire):
-                    if batch:
-                        counts += self._write_batch(batch)
-                        batch = []
-                    retires.append(item)
-                    if len(retires) >= CHUNK:
-                        counts += self._retire(retires, source)
-                        retires = []
-                elif isinstance(item, Customer | Contact | Owner | Touchpoint):
-                    if retires:
-                        counts += self._retire(retires, source)
-                        retires = []
-                    batch.append(item)
-                    if len(batch) >= CHUNK:
-                        counts += self._write_batch(batch)
-                        batch = []
-                else:
-                    raise TypeError(f"SQLiteStore.write: cannot store {type(item).__name__}")
-            if batch:
-                counts += self._write_batch(batch)
-            if retires:
-                counts += self._retire(retires, source)
-        return counts
 
     def _upsert(self, sql: Upsert, rows: Sequence[tuple[Any, ...]]) -> WriteCounts:
         """Insert the rows the table lacks, update the others where something differs.

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
@@ -40,9 +40,7 @@ from engage.store.postgres.statements import (
     RETIRE,
 )
 from engage.store.sqlite_statements import Upsert
-
-#: Records per chunk in :meth:`WriteMixin.write`.
-CHUNK = 1000
+from engage.store.write_loop import WriteLoopMixin
 
 #: Customers, owners and contacts remembered as stored within one transaction.
 ENSURED_MAX = 20_000
@@ -52,8 +50,9 @@ def _attributes(value: Mapping[str, Any]) -> str:
     return json.dumps(dict(value), sort_keys=True, default=str)
 
 
-class WriteMixin:
-    """Record writes over the store's connection."""
+class WriteMixin(WriteLoopMixin):
+    """Record writes over the store's connection (the outer loop is
+    :class:`~engage.store.write_loop.WriteLoopMixin`)."""
 
     _depth: int
     _bulk: bool | None
@@ -68,37 +67,6 @@ class WriteMixin:
         def _errors(self) -> AbstractContextManager[None]: ...
 
         def transaction(self) -> AbstractContextManager[None]: ...
-
-    def write(self, records: Iterable[Record | Retire], source: str) -> WriteCounts:
-        """Upsert records in chunks (inside the caller's transaction, or a new one)."""
-        counts = WriteCounts()
-        batch: list[Record] = []
-        retires: list[Retire] = []
-        with self._errors(), self.transaction():
-            for item in records:
-                if isinstance(item, Retire):
-                    if batch:
-                        counts += self._write_batch(batch)
-                        batch = []
-                    retires.append(item)
-                    if len(retires) >= CHUNK:
-                        counts += self._retire(retires, source)
-                        retires = []
-                elif isinstance(item, Customer | Contact | Owner | Touchpoint):
-                    if retires:
-                        counts += self._retire(retires, source)
-                        retires = []
-                    batch.append(item)
-                    if len(batch) >= CHUNK:
-                        counts += self._write_batch(batch)
-                        batch = []
-                else:
-                    raise TypeError(f"PostgresStore.write: cannot store {type(item).__name__}")
-            if batch:
-                counts += self._write_batch(batch)
-            if retires:
-                counts += self._retire(retires, source)
-        return counts
 
     def _upsert(self, sql: Upsert, rows: Sequence[tuple[Any, ...]]) -> WriteCounts:
         """Insert the rows the table lacks, update the others where something differs (a key
