@@ -151,12 +151,7 @@ class Project:
         doubled, nothing lost, nothing left pending. Returns the last sync's report."""
         again = self.sync(prelude=prelude)
         duplicates, lost = self.verdict()
-        message = fault.message if fault.code not in (0, -9) else again.message
-        MATRIX.record(cell, duplicates, lost, message.replace(f"{self.root}/", ""))
-        one_clear_line(fault)
-        one_clear_line(again)
-        assert again.code == 0, again.stderr
-        assert (duplicates, lost) == (0, 0)
+        MATRIX.recovered(cell, fault, again, duplicates, lost, hide={f"{self.root}/": ""})
         assert self.query("SELECT key FROM ledger WHERE status = 'pending'") == []
         return again.report
 

@@ -57,8 +57,11 @@ def test_every_fault_matrix_takes_its_tools_from_the_kit(matrix: str) -> None:
         if isinstance(node, ast.ImportFrom)
         for alias in node.names
     }
-    for name in ("Runner", "Matrix", "Run", "one_clear_line"):
+    for name in ("Runner", "Matrix", "Run"):
         assert sources.get(name) == "engage.testing.faults", (matrix, name, sources.get(name))
+    kit = {"Child", "Disk", "one_clear_line"} & set(sources)
+    assert {sources[name] for name in kit} <= {"engage.testing.faults"}, sources
+    assert not [module for module in sources.values() if "faultkit" in (module or "")]
     assert not (path.parent / "faultkit.py").exists(), f"{path.parent}/faultkit.py: use the kit"
 
 
@@ -207,34 +210,35 @@ def test_a_child_gets_the_runners_environment_less_engages_own(
     ]
 
 
-def test_before_kills_the_child_on_entering_the_nth_call(runner: Runner, tmp_path: Path) -> None:
-    run = probe(runner, tmp_path, "steps=5", points=[point("step", "before", 3)])
-    assert run.killed and run.code == -9
-    assert said(run) == ["step 1", "step 2"]
+#: Each kill kind: the probe's words, the point (function, kind, nth), what the child printed
+#: before it died.
+KILLS = {
+    "before: on entering the 3rd call": ("steps=5", ("step", "before", 3), ["step 1", "step 2"]),
+    "after: once the 3rd call returned": (
+        "steps=5",
+        ("step", "after", 3),
+        ["step 1", "step 2", "step 3"],
+    ),
+    "items: instead of handing over the 4th item": (
+        "numbers=5",
+        ("numbers", "items", 4),
+        ["item 1", "item 2", "item 3"],
+    ),
+    "checkpoint: asked for more after the 2nd checkpoint (handed over: the sync commits it)": (
+        "pulled=4",
+        ("pulled", "checkpoint", 2),
+        ["item 1", "item checkpoint", "item 2", "item checkpoint"],
+    ),
+}
+
+
+@pytest.mark.parametrize("kill", list(KILLS))
+def test_a_kill_point_kills_the_child_there(runner: Runner, tmp_path: Path, kill: str) -> None:
+    words, (function, kind, nth), printed = KILLS[kill]
+    run = probe(runner, tmp_path, words, points=[point(function, kind, nth)])
+    assert run.killed and run.code == -9, run.stderr
+    assert said(run) == printed
     assert run.message == "(killed)"
-
-
-def test_after_kills_the_child_once_the_nth_call_returned(runner: Runner, tmp_path: Path) -> None:
-    run = probe(runner, tmp_path, "steps=5", points=[point("step", "after", 3)])
-    assert run.killed
-    assert said(run) == ["step 1", "step 2", "step 3"]
-
-
-def test_items_kills_the_child_instead_of_handing_over_the_nth_item(
-    runner: Runner, tmp_path: Path
-) -> None:
-    run = probe(runner, tmp_path, "numbers=5", points=[point("numbers", "items", 4)])
-    assert run.killed
-    assert said(run) == ["item 1", "item 2", "item 3"]
-
-
-def test_checkpoint_kills_the_child_when_it_asks_for_more_after_the_nth_checkpoint(
-    runner: Runner, tmp_path: Path
-) -> None:
-    """The n-th checkpoint is handed over (the sync commits it), then the child dies."""
-    run = probe(runner, tmp_path, "pulled=4", points=[point("pulled", "checkpoint", 2)])
-    assert run.killed
-    assert said(run) == ["item 1", "item checkpoint", "item 2", "item checkpoint"]
 
 
 @pytest.mark.parametrize("fraction", [0.0, 0.5, 1.0])
@@ -399,6 +403,42 @@ def test_an_empty_matrix_prints_nothing() -> None:
     reporter = Reporter()
     Matrix("nothing ran").pytest_terminal_summary(reporter)
     assert reporter.out == []
+
+
+def test_the_matrix_records_a_recovered_cell_with_the_message_that_matters() -> None:
+    """A cell's row shows what the faulty run said when it failed on its own, else what the
+    run after it said, with the hidden texts replaced."""
+    matrix = Matrix("recoveries")
+    failed = Run(1, "", "engage: /tmp/x/engage.db: disk full at http://127.0.0.1:5/\n")
+    matrix.recovered(
+        "full", failed, Run(0, "{}", ""), 0, 0, hide={"/tmp/x/": "", "http://127.0.0.1:5": "URL"}
+    )
+    matrix.recovered("killed", Run(-9, "", ""), Run(0, "{}", "engage: 2 retries\n"), 0, 0)
+    assert matrix.rows == {
+        "full": [(0, 0, "engage: engage.db: disk full at URL/")],
+        "killed": [(0, 0, "engage: 2 retries")],
+    }
+
+
+@pytest.mark.parametrize(
+    ("fault", "again", "duplicates", "lost"),
+    [
+        (Run(-9, "", ""), Run(1, "", "engage: still broken\n"), 0, 0),
+        (Run(-9, "", ""), Run(0, "{}", ""), 1, 0),
+        (Run(-9, "", ""), Run(0, "{}", ""), 0, 2),
+        (Run(1, "", "Traceback (most recent call last):\n"), Run(0, "{}", ""), 0, 0),
+        (Run(-9, "", ""), Run(0, "{}", "engage: one\nengage: two\n"), 0, 0),
+    ],
+    ids=["again failed", "a duplicate", "a loss", "a traceback", "two lines"],
+)
+def test_the_matrix_refuses_a_cell_that_did_not_recover(
+    fault: Run, again: Run, duplicates: int, lost: int
+) -> None:
+    """The row is recorded (the matrix shows failures too), then the check fails."""
+    matrix = Matrix("failures")
+    with pytest.raises(AssertionError):
+        matrix.recovered("cell", fault, again, duplicates, lost)
+    assert list(matrix.rows) == ["cell"]
 
 
 def test_the_matrix_registers_with_pytest_once(request: pytest.FixtureRequest) -> None:

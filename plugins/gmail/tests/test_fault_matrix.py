@@ -147,13 +147,8 @@ class Project:
         self.fake.server._faults.clear()
         again = self.sync()
         duplicates, lost = self.verdict()
-        message = fault.message if fault.code not in (0, -9) else again.message
-        message = message.replace(f"{self.root}/", "").replace(self.fake.url, "URL")
-        MATRIX.record(cell, duplicates, lost, message)
-        one_clear_line(fault)
-        one_clear_line(again)
-        assert again.code == 0, again.stderr
-        assert (duplicates, lost) == (0, 0)
+        hide = {f"{self.root}/": "", self.fake.url: "URL"}
+        MATRIX.recovered(cell, fault, again, duplicates, lost, hide=hide)
         assert self.query("SELECT key FROM ledger WHERE status = 'pending'") == []
         return again.report
 

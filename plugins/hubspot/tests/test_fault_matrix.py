@@ -30,7 +30,7 @@ import attrs
 import pytest
 from fake_hubspot import FakeHubSpot
 
-from engage.testing.faults import Matrix, Run, Runner, one_clear_line
+from engage.testing.faults import Matrix, Run, Runner
 from engage_hubspot import mapping
 
 pytestmark = pytest.mark.faults
@@ -175,13 +175,8 @@ class Project:
         self.fake._faults.clear()
         again = self.sync(*extra)
         duplicates, lost = self.verdict()
-        message = fault.message if fault.code not in (0, -9) else again.message
-        message = message.replace(f"{self.root}/", "").replace(self.fake.url, "URL")
-        MATRIX.record(cell, duplicates, lost, message)
-        one_clear_line(fault)
-        one_clear_line(again)
-        assert again.code == 0, again.stderr
-        assert (duplicates, lost) == (0, 0)
+        hide = {f"{self.root}/": "", self.fake.url: "URL"}
+        MATRIX.recovered(cell, fault, again, duplicates, lost, hide=hide)
         assert self.store("SELECT key FROM ledger WHERE status = 'pending'") == []
         return again.report
 

@@ -30,7 +30,8 @@ that child alone. Product code is never changed: a fault point wraps one functio
 file size limit the child sets on itself (its :attr:`Disk.prelude`).
 
 **The matrix.** :class:`Matrix` collects one row per faulty run (cell, duplicates, lost,
-message) and prints the table at the end of the pytest session, even under ``-q``.
+message), checks that engage recovered (:meth:`Matrix.recovered`) and prints the table at the
+end of the pytest session, even under ``-q``.
 
 Only :meth:`Matrix.register` touches pytest, and only the object it is given: importing this
 module does not import pytest.
@@ -50,6 +51,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import attrs
+
+from engage.testing import project
 
 if TYPE_CHECKING:
     import pytest
@@ -217,18 +220,9 @@ for line in sys.stdin:
 
 
 @attrs.frozen
-class Run:
-    """One finished ``engage`` child.
-
-    Attributes:
-        code: Its exit code, negative for the signal that ended it (``-9``: killed).
-        stdout: What it printed on standard output.
-        stderr: What it printed on standard error.
-    """
-
-    code: int
-    stdout: str
-    stderr: str
+class Run(project.Run):
+    """One finished ``engage`` child: an :class:`engage.testing.Run` whose ``code`` is
+    negative for the signal that ended it (``-9``: killed)."""
 
     @property
     def killed(self) -> bool:
@@ -387,6 +381,34 @@ class Matrix:
             out.extend(f"{'':<{width}}  {'':>4}  {'':>10}  {'':>4}  {m}" for m in said[1:])
         return out
 
+    def recovered(
+        self,
+        cell: str,
+        fault: Run,
+        again: Run,
+        duplicates: int,
+        lost: int,
+        *,
+        hide: Mapping[str, str] | None = None,
+    ) -> None:
+        """Record a cell's row and check that engage came back from the fault.
+
+        ``fault`` is the faulty run, ``again`` the normal run after it, ``duplicates`` and
+        ``lost`` what the test counted after ``again``. The row's message is what ``fault``
+        said when it failed on its own (exited neither 0 nor killed), else what ``again``
+        said, with each text of ``hide`` replaced by its value (a temporary directory, a
+        fake's URL). Then asserts that both runs said at most :func:`one_clear_line`, that
+        ``again`` succeeded, and that nothing was doubled or lost.
+        """
+        message = fault.message if fault.code not in (0, -9) else again.message
+        for text, shown in (hide or {}).items():
+            message = message.replace(text, shown)
+        self.record(cell, duplicates, lost, message)
+        one_clear_line(fault)
+        one_clear_line(again)
+        assert again.code == 0, again.stderr
+        assert (duplicates, lost) == (0, 0)
+
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         """pytest's hook: print :meth:`lines` in a section of their own (when any run)."""
         if self.rows:
@@ -415,7 +437,8 @@ class Disk:
         self.mounted = False
         self.limit: int | None = None
         path.mkdir()
-        if hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("mount"):
+        geteuid = getattr(os, "geteuid", None)  # POSIX only: elsewhere, the size limit
+        if geteuid is not None and geteuid() == 0 and shutil.which("mount"):
             done = subprocess.run(
                 ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
                 capture_output=True,
