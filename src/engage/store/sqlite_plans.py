@@ -27,7 +27,7 @@ saves the new plans leaves the customer due for the next one.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence, Set
+from collections.abc import Iterable, Iterator, Mapping, Sequence, Set
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -41,6 +41,7 @@ from engage.settings import ScoringSettings
 from engage.store.base import LedgerStatus
 from engage.store.sqlite_facts import (
     DAY_US,
+    OwnerActivity,
     compute_facts,
     history_start,
     is_team_active,
@@ -162,26 +163,10 @@ class PlanMixin:
     def _replan_changed_owners(self, now: int, settings: ScoringSettings) -> None:
         """Mark the customers of owners whose status changed since the last planning."""
         conn = self.conn
-        inactive = settings.owner_inactive_days * DAY_US
         activity = owner_activity(conn, now, save=True)
-        team_active = is_team_active(activity, now, inactive)
-        evidence = activity.covers(now, inactive)
         owners = load_owners(conn)
-        ids: set[str] = {*owners, *activity.last}
-        ids.update(
-            o for (o,) in conn.execute("SELECT DISTINCT owner FROM plans WHERE owner IS NOT NULL")
-        )
-        states = {
-            owner_id: _state(
-                owners.get(owner_id) or Owner(owner_id),
-                activity.last.get(owner_id),
-                team_active,
-                now,
-                inactive,
-                evidence,
-            )
-            for owner_id in ids
-        }
+        planned = conn.execute("SELECT DISTINCT owner FROM plans WHERE owner IS NOT NULL")
+        states = owner_states(owners, activity, (o for (o,) in planned), now, settings)
         before = dict(conn.execute("SELECT owner, state FROM owner_states").fetchall())
         changed = [(o,) for o, state in states.items() if before.get(o) != state]
         conn.executemany(
@@ -264,3 +249,30 @@ def _state(
     if status is OwnerStatus.INACTIVE:
         return f"{status}:{last_active}"
     return str(status)
+
+
+def owner_states(
+    owners: Mapping[str, Owner],
+    activity: OwnerActivity,
+    planned: Iterable[str],
+    now: int,
+    settings: ScoringSettings,
+) -> dict[str, str]:
+    """What planning knows of each owner (:func:`_state`) as of ``now``: the stored owners,
+    the active ones and the ``planned`` ones (the owners of saved plans), in both backends."""
+    inactive = settings.owner_inactive_days * DAY_US
+    team_active = is_team_active(activity, now, inactive)
+    evidence = activity.covers(now, inactive)
+    ids: set[str] = {*owners, *activity.last}
+    ids.update(planned)
+    return {
+        owner_id: _state(
+            owners.get(owner_id) or Owner(owner_id),
+            activity.last.get(owner_id),
+            team_active,
+            now,
+            inactive,
+            evidence,
+        )
+        for owner_id in ids
+    }

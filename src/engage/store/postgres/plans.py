@@ -19,7 +19,6 @@ import psycopg
 from engage.clock import ensure_utc, to_micros
 from engage.errors import StoreError
 from engage.facts import CustomerFacts
-from engage.models import Owner
 from engage.playbook import CustomerPlan
 from engage.settings import ScoringSettings
 from engage.store.postgres.facts import (
@@ -28,8 +27,7 @@ from engage.store.postgres.facts import (
     owner_activity,
     set_planning,
 )
-from engage.store.sqlite_facts import DAY_US, is_team_active
-from engage.store.sqlite_plans import HELD, _held, _state
+from engage.store.sqlite_plans import HELD, _held, owner_states
 
 #: The saved plans of customers marked stale, made due at once (a moment before any).
 _DUE_NOW = """UPDATE plans SET valid_until = 0
@@ -165,26 +163,10 @@ class PlanMixin:
     def _replan_changed_owners(self, now: int, settings: ScoringSettings) -> None:
         """Mark the customers of owners whose status changed since the last planning."""
         conn = self.conn
-        inactive = settings.owner_inactive_days * DAY_US
         activity = owner_activity(conn, now, save=True)
-        team_active = is_team_active(activity, now, inactive)
-        evidence = activity.covers(now, inactive)
         owners = load_owners(conn)
-        ids: set[str] = {*owners, *activity.last}
-        ids.update(
-            o for (o,) in conn.execute("SELECT DISTINCT owner FROM plans WHERE owner IS NOT NULL")
-        )
-        states = {
-            owner_id: _state(
-                owners.get(owner_id) or Owner(owner_id),
-                activity.last.get(owner_id),
-                team_active,
-                now,
-                inactive,
-                evidence,
-            )
-            for owner_id in ids
-        }
+        planned = conn.execute("SELECT DISTINCT owner FROM plans WHERE owner IS NOT NULL")
+        states = owner_states(owners, activity, (o for (o,) in planned), now, settings)
         before = dict(conn.execute("SELECT owner, state FROM owner_states").fetchall())
         changed = [o for o, state in states.items() if before.get(o) != state]
         if changed:
