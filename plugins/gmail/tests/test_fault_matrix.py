@@ -59,6 +59,9 @@ plugin = "gtasks"
 credentials_file = "gmail-authorized-user.json"
 base_url = "{url}"
 token_uri = "{token_uri}"
+
+[sync]
+retry_wait = 0  # a run's retry after an outage goes at once (it waits 10 s by default)
 """
 #: The child's Google clients (and google-auth's token refresh) wait milliseconds between
 #: tries, as many tries as ever, and give up reading after 0.3 s.

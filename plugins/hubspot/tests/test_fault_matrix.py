@@ -43,6 +43,9 @@ store = "engage.db"
 internal_domains = ["ourco.com"]
 fallback_owner = "boss@ourco.com"
 
+[sync]
+retry_wait = 0  # a run's retry after an outage goes at once (it waits 10 s by default)
+
 [sources.crm]
 plugin = "hubspot"
 base_url = "{url}"
