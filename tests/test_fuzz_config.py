@@ -340,5 +340,7 @@ def test_engage_check_on_any_file_says_one_line_at_most(
     errors = [line for line in result.stderr.splitlines() if line.startswith("engage: error")]
     assert len(errors) <= 1, result.stderr
     assert "Traceback" not in result.stderr
-    assert "unexpected" not in result.stderr, result.stderr
+    # no bug reported (engage's and a plugin's bug lines both point to --debug); a file's own
+    # words, such as a decoder's "unexpected end of data", may say "unexpected"
+    assert "--debug for the traceback" not in result.stderr, result.stderr
     assert result.exit_code in (0, 1, 2, 3, 75, 78), result.stderr
