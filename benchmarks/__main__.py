@@ -6,7 +6,8 @@ Cases (each prints the exact command it timed):
    customer, pushing to the CSV sink — wall time, touchpoints per second, peak RSS;
 2. the floor: the standard library alone reading the same CSV, inserting the rows into SQLite in
    one transaction and one GROUP BY per customer, run just before and just after the full cycle;
-   engage's time as a ratio to the mean of the two (a shared machine's load drifts). With
+   engage's time as a ratio to the mean of the two (a shared machine's load drifts), in wall
+   time and in CPU time (user + system, which another process's load changes less). With
    ``--repeat N`` cases 1 and 2 run N times on fresh stores and the ratio's min/median/max is
    printed;
 3. unchanged re-sync: the same sync again with no new data, as a ratio to case 1;
@@ -96,6 +97,9 @@ def bench_size(
         full = run(sync, cwd=cwd, env=env)
         loads.append((before, full, run(floor_argv, cwd=cwd, env=env)))
     ratios = sorted(full.seconds / ((a.seconds + b.seconds) / 2) for a, full, b in loads)
+    cpu_ratios = sorted(
+        full.cpu_seconds / ((a.cpu_seconds + b.cpu_seconds) / 2) for a, full, b in loads
+    )
     floor, full, floor_after = loads[-1]
     floor_seconds = (floor.seconds + floor_after.seconds) / 2
     again = run(sync, cwd=cwd, env=env)
@@ -110,6 +114,7 @@ def bench_size(
         "floor_after": floor_after,
         "floor_seconds": floor_seconds,
         "ratios": ratios,
+        "cpu_ratios": cpu_ratios,
         "full": full,
         "again": again,
         "incremental": incremental,
@@ -126,7 +131,10 @@ def bench_size(
 
 
 def describe(name: str, r: Run) -> str:
-    return f"  {name:<12} {r.seconds:8.2f} s  peak {r.peak_rss_mb:7.1f} MB  $ {r.command}"
+    return (
+        f"  {name:<12} {r.seconds:8.2f} s  CPU {r.cpu_seconds:8.2f} s  "
+        f"peak {r.peak_rss_mb:7.1f} MB  $ {r.command}"
+    )
 
 
 def main() -> None:
@@ -187,29 +195,35 @@ def main() -> None:
         ):
             if key in figures:
                 print(describe(key, figures[key]), flush=True)  # type: ignore[arg-type]
-        ratios = figures["ratios"]
-        assert isinstance(ratios, list)
-        if len(ratios) > 1:
-            print(
-                f"  full/floor over {len(ratios)} first loads: min {ratios[0]:.2f}, "
-                f"median {statistics.median(ratios):.2f}, max {ratios[-1]:.2f}",
-                flush=True,
-            )
+        for label, key in (("full/floor", "ratios"), ("CPU full/floor", "cpu_ratios")):
+            ratios = figures[key]
+            assert isinstance(ratios, list)
+            if len(ratios) > 1:
+                print(
+                    f"  {label} over {len(ratios)} first loads: min {ratios[0]:.2f}, "
+                    f"median {statistics.median(ratios):.2f}, max {ratios[-1]:.2f}",
+                    flush=True,
+                )
         results.append(figures)
 
     print()
     print(
-        "| N | full s | tp/s | peak MB | floor s | full/floor | re-sync/full | +1%/full | µs/tp full | KB/tp peak | scoring customers/s |"
+        "| N | full s | tp/s | peak MB | floor s | full/floor | CPU full/floor | re-sync/full"
+        " | +1%/full | µs/tp full | KB/tp peak | scoring customers/s |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for f in results:
         rows = int(f["rows"])  # type: ignore[call-overload]
         full, again, inc = f["full"], f["again"], f["incremental"]
         floor_seconds = float(f["floor_seconds"])  # type: ignore[arg-type]
+        floor, floor_after = f["floor"], f["floor_after"]
         assert isinstance(full, Run) and isinstance(again, Run) and isinstance(inc, Run)
+        assert isinstance(floor, Run) and isinstance(floor_after, Run)
+        floor_cpu = (floor.cpu_seconds + floor_after.cpu_seconds) / 2
         print(
             f"| {rows:,} | {full.seconds:.2f} | {rows / full.seconds:,.0f} | {full.peak_rss_mb:.0f} | "
-            f"{floor_seconds:.2f} | {full.seconds / floor_seconds:.2f} | {again.seconds / full.seconds:.1%} | "
+            f"{floor_seconds:.2f} | {full.seconds / floor_seconds:.2f} | "
+            f"{full.cpu_seconds / floor_cpu:.2f} | {again.seconds / full.seconds:.1%} | "
             f"{inc.seconds / full.seconds:.1%} | {full.seconds / rows * 1e6:.1f} | "
             f"{full.peak_rss_mb * 1024 / rows:.3f} | {f['customers_per_s']} |"
         )

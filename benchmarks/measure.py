@@ -1,4 +1,4 @@
-"""Run one command in a child process and measure its wall time and peak memory."""
+"""Run one command in a child process and measure its wall time, CPU time and peak memory."""
 
 from __future__ import annotations
 
@@ -18,12 +18,15 @@ class Run:
     seconds: float
     peak_rss_mb: float
     output: str
+    #: user + system CPU time of the child: steadier than wall time on a shared machine
+    cpu_seconds: float = 0.0
 
 
 def run(
     argv: Sequence[str], *, cwd: str | None = None, env: Mapping[str, str] | None = None
 ) -> Run:
-    """Run ``argv`` to completion; its own peak RSS comes from the kernel's rusage for that child.
+    """Run ``argv`` to completion; its peak RSS and CPU time come from the kernel's rusage for
+    that child.
 
     Raises:
         RuntimeError: the command failed (its output is in the message).
@@ -43,4 +46,5 @@ def run(
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
         raise RuntimeError(f"{' '.join(argv)} exited {process.returncode}:\n{output[-2000:]}")
-    return Run(" ".join(argv), seconds, usage.ru_maxrss / 1024, output)
+    cpu = usage.ru_utime + usage.ru_stime
+    return Run(" ".join(argv), seconds, usage.ru_maxrss / 1024, output, cpu)
