@@ -133,6 +133,25 @@ _TOUCHPOINT_INSERTED_V4 = """CREATE TRIGGER IF NOT EXISTS touchpoints_inserted
                               coalesce(excluded.next_active, next_active));
     END"""
 
+#: The triggers that mark a customer for re-planning when its record or one of its contacts
+#: is inserted or updated. Dropped during a bulk load into an empty store (which re-plans
+#: everyone), built again at commit: a statement with a trigger copies every page it changes
+#: into the sub-journal, and inside the write's savepoint that copy is a file write per page.
+CUSTOMER_MARKS: Mapping[str, str] = {
+    "customers_inserted": """CREATE TRIGGER IF NOT EXISTS customers_inserted AFTER INSERT ON customers BEGIN
+    INSERT OR IGNORE INTO stale_customers (customer) VALUES (new.key);
+END""",
+    "customers_updated": """CREATE TRIGGER IF NOT EXISTS customers_updated AFTER UPDATE ON customers BEGIN
+    INSERT OR IGNORE INTO stale_customers (customer) VALUES (old.key), (new.key);
+END""",
+    "contacts_inserted": """CREATE TRIGGER IF NOT EXISTS contacts_inserted AFTER INSERT ON contacts BEGIN
+    INSERT OR IGNORE INTO stale_customers (customer) VALUES (new.customer);
+END""",
+    "contacts_updated": """CREATE TRIGGER IF NOT EXISTS contacts_updated AFTER UPDATE ON contacts BEGIN
+    INSERT OR IGNORE INTO stale_customers (customer) VALUES (old.customer), (new.customer);
+END""",
+}
+
 _V4 = f"""
 CREATE TABLE IF NOT EXISTS plans (
     customer     TEXT PRIMARY KEY,
@@ -166,22 +185,14 @@ CREATE TRIGGER IF NOT EXISTS touchpoints_deleted AFTER DELETE ON touchpoints BEG
     INSERT OR IGNORE INTO stale_customers (customer) VALUES (old.customer);
     DELETE FROM planning WHERE name = 'activity_as_of';
 END;
-CREATE TRIGGER IF NOT EXISTS customers_inserted AFTER INSERT ON customers BEGIN
-    INSERT OR IGNORE INTO stale_customers (customer) VALUES (new.key);
-END;
-CREATE TRIGGER IF NOT EXISTS customers_updated AFTER UPDATE ON customers BEGIN
-    INSERT OR IGNORE INTO stale_customers (customer) VALUES (old.key), (new.key);
-END;
+{CUSTOMER_MARKS["customers_inserted"]};
+{CUSTOMER_MARKS["customers_updated"]};
 CREATE TRIGGER IF NOT EXISTS customers_deleted AFTER DELETE ON customers BEGIN
     DELETE FROM plans WHERE customer = old.key;
     DELETE FROM planned_tasks WHERE customer = old.key;
 END;
-CREATE TRIGGER IF NOT EXISTS contacts_inserted AFTER INSERT ON contacts BEGIN
-    INSERT OR IGNORE INTO stale_customers (customer) VALUES (new.customer);
-END;
-CREATE TRIGGER IF NOT EXISTS contacts_updated AFTER UPDATE ON contacts BEGIN
-    INSERT OR IGNORE INTO stale_customers (customer) VALUES (old.customer), (new.customer);
-END;
+{CUSTOMER_MARKS["contacts_inserted"]};
+{CUSTOMER_MARKS["contacts_updated"]};
 CREATE TRIGGER IF NOT EXISTS contacts_deleted AFTER DELETE ON contacts BEGIN
     INSERT OR IGNORE INTO stale_customers (customer) VALUES (old.customer);
 END;

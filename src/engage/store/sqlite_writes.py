@@ -5,9 +5,10 @@ store's ``write``: owners, customers and contacts are upserted a chunk at a time
 (:mod:`engage.store.sqlite_statements`), touchpoints through
 :mod:`engage.store.sqlite_touchpoints`, names through :mod:`engage.store.sqlite_names`.
 
-A load into a store without touchpoints is a bulk load: the customer index and the insert
-trigger are dropped and built again once at commit, and rows are inserted without looking
-for them first (a chunk that repeats a key is applied again as updates, with the same result
+A load into a store without touchpoints is a bulk load: the customer index, the touchpoint
+insert trigger and the customer and contact triggers that mark customers for re-planning are
+dropped and built again once at commit (every customer is re-planned then), and rows are
+inserted without looking for them first (a chunk that repeats a key is applied again as updates, with the same result
 and counts as looking first).
 """
 
@@ -28,7 +29,7 @@ from engage.models import Contact, Customer, Owner, Touchpoint
 from engage.store import sqlite_touchpoints as touchpoints_sql
 from engage.store.base import Record, WriteCounts
 from engage.store.sqlite_names import Names
-from engage.store.sqlite_schema import CUSTOMER_INDEX, TOUCHPOINT_INSERTED
+from engage.store.sqlite_schema import CUSTOMER_INDEX, CUSTOMER_MARKS, TOUCHPOINT_INSERTED
 from engage.store.sqlite_statements import (
     CONTACT,
     CUSTOMER,
@@ -153,6 +154,8 @@ class WriteMixin(WriteLoopMixin):
             if add is None:
                 add = next(a for kind, a in kinds.items() if isinstance(record, kind))
             add(record)
+        if touchpoints:  # before the customers: a bulk load marks none of them stale
+            self._begin_bulk_load_if_empty()
         owners = [(r.id, r.email, r.name, int(r.active)) for r in owner_records]
         touched = dict.fromkeys([t.customer for t in touchpoints])
         landing = self._names.plan(
@@ -213,7 +216,6 @@ class WriteMixin(WriteLoopMixin):
         ensured.owners.update(implied_owners)
         ensured.contacts.update(e for e, _ in implied_contacts)
         rows = touchpoints_sql.rows_of(touchpoints)
-        self._begin_bulk_load_if_empty()
         inserted, updated = touchpoints_sql.upsert(conn, rows, bulk=self._bulk is True)
         merged = 0
         if touchpoints_sql.other_sources_exist(conn, {row[0] for row in rows}):
@@ -225,7 +227,8 @@ class WriteMixin(WriteLoopMixin):
 
     def _begin_bulk_load_if_empty(self) -> None:
         """Loading into an empty store: build the customer index once at commit, not row by
-        row, and re-plan every customer then instead of marking each row's."""
+        row, and re-plan every customer then instead of marking each row's (or each
+        customer's and contact's)."""
         if self._bulk is not None:
             return
         conn = self.conn
@@ -233,6 +236,8 @@ class WriteMixin(WriteLoopMixin):
         if self._bulk:
             conn.execute("DROP INDEX IF EXISTS touchpoints_customer")
             conn.execute("DROP TRIGGER IF EXISTS touchpoints_inserted")
+            for trigger in CUSTOMER_MARKS:
+                conn.execute(f"DROP TRIGGER IF EXISTS {trigger}")
 
     def _end_bulk_load(self) -> None:
         if self._bulk:
@@ -240,6 +245,8 @@ class WriteMixin(WriteLoopMixin):
             self._names.move_put_off(conn)
             conn.execute(CUSTOMER_INDEX)
             conn.execute(TOUCHPOINT_INSERTED)
+            for create in CUSTOMER_MARKS.values():
+                conn.execute(create)
             conn.execute("DELETE FROM plans")
             conn.execute("DELETE FROM planning WHERE name = 'activity_as_of'")
         self._bulk = None
