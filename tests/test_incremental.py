@@ -173,19 +173,25 @@ def histories(draw: st.DrawFn) -> list[tuple[list[Record | Retire], datetime]]:
     return steps
 
 
-@hypothesis_settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(histories())
-def test_incremental_plans_equal_planning_from_scratch(
-    backend: Backend, history: list[tuple[list[Record | Retire], datetime]]
-) -> None:
+def test_incremental_plans_equal_planning_from_scratch(backend: Backend) -> None:
     """After every sync, the saved plans hold exactly the tasks a full planning would give."""
-    with backend.fresh() as store:
-        book = engine(store)
-        for data, moment in history:
-            with store.transaction():
-                store.write(data, "src")
-            replan(book, moment)
-            assert planned(store) == from_scratch(book, moment), moment
+
+    @hypothesis_settings(
+        max_examples=backend.examples(200),
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+    @given(histories())
+    def check(history: list[tuple[list[Record | Retire], datetime]]) -> None:
+        with backend.fresh() as store:
+            book = engine(store)
+            for data, moment in history:
+                with store.transaction():
+                    store.write(data, "src")
+                replan(book, moment)
+                assert planned(store) == from_scratch(book, moment), moment
+
+    check()
 
 
 def test_nothing_changed_nothing_planned_again(store_target: str) -> None:
