@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import csv
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import functools
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import ClassVar
 
@@ -19,7 +20,7 @@ from engage.adapters import AdapterContext, PushResult
 from engage.clock import ensure_utc
 from engage.errors import SinkError
 from engage.models import Task
-from engage_csv import keyindex, taskfile, taskrows
+from engage_csv import keyindex, taskfile, taskrows, taskscan
 from engage_csv.keyindex import KeyIndex
 from engage_csv.options import CsvSinkOptions
 from engage_csv.taskfile import Record, Stamp
@@ -142,22 +143,39 @@ class CsvSink:
 
     def _clear(self, wanted: set[str]) -> set[str] | None:
         """Mark the open rows of ``wanted`` keys cleared; the keys found, or None if someone
-        else wrote the file meanwhile."""
+        else wrote the file meanwhile.
+
+        Only the rows of those keys are parsed and written anew, the rest is copied as bytes
+        (:mod:`engage_csv.taskscan`); a file with text :mod:`csv` would not write is parsed
+        whole.
+        """
         state = self._open()
         if state.header is None:
             return set()
         columns = taskrows.Columns(state.header, wanted, self._now())
+        try:
+            return self._clear_rows(columns, state, whole=False)
+        except taskscan.Irregular:
+            return self._clear_rows(columns, state, whole=True)
+
+    def _clear_rows(self, columns: taskrows.Columns, state: _State, whole: bool) -> set[str] | None:
+        """One pass of :meth:`_clear`: the file parsed ``whole``, or only its wanted rows."""
         found: set[str] = set()
         opened = False
 
         def clear(record: Record) -> str:  # one pass: find the rows and mark them
             nonlocal opened
-            if record.start != 0 and (key := columns.key(record)) in wanted:
+            if record.start != 0 and (key := columns.key(record)) in columns.wanted:
                 found.add(key)
                 opened = opened or columns.is_open(record)
             return columns.clear(record)
 
-        cleared = self._rewrite(clear, "mark cleared tasks", state, keep=lambda: opened)
+        if whole:
+            produce = self._each_record(clear)
+        else:  # only the rows of wanted keys are parsed and encoded
+            keys = taskscan.encoded(columns.wanted)
+            produce = functools.partial(taskscan.edit, self.path, columns.key_column, keys, clear)
+        cleared = self._rewrite(produce, "mark cleared tasks", state, keep=lambda: opened)
         return found if cleared else None
 
     # -- opening: repair, upgrade, keys -----------------------------------------------------
@@ -284,7 +302,7 @@ class CsvSink:
         def upgrade(record: Record) -> str:
             return taskrows.upgraded(record, old, missing)
 
-        if not self._rewrite(upgrade, "add the status columns", state):
+        if not self._rewrite(self._each_record(upgrade), "add the status columns", state):
             return False
         state.header = [*old, *missing]
         self.notices.append(
@@ -297,20 +315,18 @@ class CsvSink:
 
     def _rewrite(
         self,
-        change: Callable[[Record], str],
+        produce: Callable[[], Iterable[bytes]],
         what: str,
         state: _State,
         keep: Callable[[], bool] | None = None,
     ) -> bool:
-        """Rewrite the file atomically, each record as ``change`` returns it; keys stay.
+        """Rewrite the file atomically with what ``produce`` yields; keys stay.
 
         ``keep`` is asked once every record is read: False leaves the file as it is.
         Returns False when the file is no longer the one ``state`` describes (nothing changed).
         """
         try:
-            stamp = taskfile.rewrite(
-                self.path, lambda: map(change, taskfile.records(self.path)), state.stamp, keep
-            )
+            stamp = taskfile.rewrite(self.path, produce, state.stamp, keep)
         except taskfile.Changed:
             self._state = None
             return False
@@ -322,6 +338,15 @@ class CsvSink:
         if stamp is not None:
             self._moved(state, stamp)
         return True
+
+    def _each_record(self, change: Callable[[Record], str]) -> Callable[[], Iterator[bytes]]:
+        """The file parsed whole, each record encoded as ``change`` returns it."""
+
+        def produce() -> Iterator[bytes]:
+            for record in taskfile.records(self.path):
+                yield change(record).encode(taskfile.ENCODING, taskfile.ERRORS)
+
+        return produce
 
     def _append(self, state: _State, data: bytes) -> None:
         try:

@@ -211,29 +211,30 @@ class Changed(Exception):
 
 def rewrite(
     path: Path,
-    produce: Callable[[], Iterable[str]],
+    produce: Callable[[], Iterable[bytes]],
     expected: Stamp | None,
     keep: Callable[[], bool] | None = None,
 ) -> Stamp | None:
-    """Replace the file with the text ``produce()`` yields, atomically; returns the new stamp,
-    or None when ``keep`` (asked once the text is written) said the file need not change.
+    """Replace the file with the bytes ``produce()`` yields, atomically; returns the new
+    stamp, or None when ``keep`` (asked once they are written) said the file need not change.
 
-    The text goes to a temporary file beside the task file, which is flushed, ``fsync``\\ ed,
+    The content goes to a temporary file beside the task file, which is flushed, ``fsync``\\ ed,
     given the task file's permissions and renamed over it; then the directory is
     ``fsync``\\ ed. On any failure the temporary file is removed and the task file is left as
     it was.
 
     Args:
         path: The task file.
-        produce: Called once; yields the new content's text.
+        produce: Called once; yields the new content.
         expected: The stamp of the file the caller read; if the file has another before the
             rename, someone else wrote it meanwhile.
-        keep: Whether the new text differs, known only once ``produce`` is done (a caller
+        keep: Whether the new content differs, known only once ``produce`` is done (a caller
             that reads and rewrites in one pass); when it returns False nothing is replaced.
 
     Raises:
         OSError: the temporary file could not be written or renamed.
         Changed: the file's stamp is not ``expected``; nothing was replaced.
+        Exception: whatever ``produce`` raises; nothing was replaced.
     """
     if stamp_of(path) != expected:
         raise Changed(path)
@@ -241,8 +242,8 @@ def rewrite(
     temporary = Path(name)
     try:
         with os.fdopen(fd, "wb") as handle:
-            for text in produce():
-                handle.write(text.encode(ENCODING, ERRORS))
+            for chunk in produce():
+                handle.write(chunk)
             if keep is not None and not keep():
                 raise _Unchanged
             handle.flush()
@@ -266,7 +267,7 @@ def rewrite(
 
 
 class _Unchanged(Exception):
-    """The rewritten text would be the file's own: nothing to replace."""
+    """The rewritten content would be the file's own: nothing to replace."""
 
 
 def sync_directory(directory: Path) -> None:

@@ -42,12 +42,12 @@ class Columns:
         self.width = len(header)
         self.wanted = wanted
         self.moment = moment
-        self._key = header.index("key")
+        self.key_column = header.index("key")
         self._status = header.index("status")
         self._cleared_at = header.index("cleared_at")
 
     def key(self, record: Record) -> str:
-        return field(record.fields, self._key)
+        return field(record.fields, self.key_column)
 
     def is_open(self, record: Record) -> bool:
         return field(record.fields, self._status).strip().lower() in ("", OPEN)
