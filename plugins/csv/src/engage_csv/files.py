@@ -185,8 +185,7 @@ class FileReader:
                 continue
             count += 1
             try:
-                padded = rows.cells(layout, cells)
-                yield Row(line, cells, rows.records(layout, padded))
+                yield Row(line, cells, rows.records(layout, cells))
             except BadRow as error:
                 yield Row(line, cells, refused=str(error))
             except PassOver as reason:

@@ -12,6 +12,7 @@ import hashlib
 import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from operator import itemgetter
 from typing import TYPE_CHECKING
 
 import attrs
@@ -38,6 +39,19 @@ Infer = Callable[[], tuple[str | None, list[int], int]]
 MAX_REMEMBERED = 65536
 #: What a row's closed-set cells give: channel, direction, missed, feedback, open_work.
 Closed = tuple[Channel, Direction, bool, float | None, bool | None]
+#: The fields whose cells give :data:`Closed`, in its order.
+_CLOSED_FIELDS = ("channel", "direction", "outcome", "feedback", "open_work")
+#: The other fields a row's records are made of, in the order :meth:`Rows.records` unpacks them.
+_PICKED = (
+    "occurred_at",
+    "email",
+    "customer",
+    "name",
+    "owner",
+    "id",
+    "subject",
+    "segment",
+)
 #: The channels an outcome applies to: only a call or a meeting can be missed.
 _CONVERSATIONS = frozenset({Channel.CALL, Channel.MEETING})
 #: ``Jane Doe <jane@acme.com>`` or ``Jane Doe (jane@acme.com)``: an address with a name.
@@ -97,6 +111,12 @@ class Layout:
     only: tuple[tuple[int, Mapping[str, str], str], ...]
     attributes: tuple[tuple[str, int], ...]
     identifying: tuple[int, ...]
+    #: The cells of :data:`_CLOSED_FIELDS` from a padded row, in one call.
+    closed: Callable[[Sequence[str]], tuple[str, ...]] = attrs.field(eq=False, repr=False)
+    #: The cells of :data:`_PICKED` from a padded row, in one call.
+    pick: Callable[[Sequence[str]], tuple[str, ...]] = attrs.field(eq=False, repr=False)
+    #: The empty cells that pad a row of ``width`` cells to ``size``.
+    pad: list[str] = attrs.field(eq=False, repr=False)
 
 
 class Rows:
@@ -207,32 +227,25 @@ class Rows:
             only=filters[1],
             attributes=attributes,
             identifying=tuple(index[field] for field in IDENTIFYING),
+            closed=itemgetter(*(index[field] for field in _CLOSED_FIELDS)),
+            pick=itemgetter(*(index[field] for field in _PICKED)),
+            pad=[""] * (size - width),
         )
 
-    def cells(self, layout: Layout, row: list[str]) -> list[str]:
-        """The row padded (or cut) to the layout's slots, multi-column fields filled.
+    def records(self, layout: Layout, row: list[str]) -> list[Customer | Contact | Touchpoint]:
+        """The records of one row as read (not changed).
 
         Raises:
-            BadRow: the row has non-empty cells beyond the header.
+            PassOver: a filter passes the row over, or it is between two of our own people.
+            BadRow: the row has non-empty cells beyond the header, a cell cannot be read, or
+                a looked-up id is found nowhere.
         """
-        width = layout.width
-        if len(row) > width and any(cell.strip() for cell in row[width:]):
-            raise BadRow("row", f"too many fields; the header has {width}", ",".join(row[width:]))
-        cells = row[:width] + [""] * (layout.size - min(len(row), width))
+        cells = row + layout.pad if len(row) == layout.width else self._fit(layout, row)
         for slot, columns in layout.multi:
             for at in columns:
                 if cells[at].strip():
                     cells[slot] = cells[at]
                     break
-        return cells
-
-    def records(self, layout: Layout, cells: list[str]) -> list[Customer | Contact | Touchpoint]:
-        """The records of one row (see :meth:`cells`).
-
-        Raises:
-            PassOver: a filter passes the row over, or it is between two of our own people.
-            BadRow: a cell cannot be read, or a looked-up id is found nowhere.
-        """
         for at, chosen, _ in layout.skip:
             value = chosen.get(fold(cells[at]))
             if value is not None:
@@ -242,8 +255,18 @@ class Rows:
                 raise PassOver(reason)
         if layout.lookups:
             self._look_up(layout, cells)
-        index = layout.index
-        occurred_text = cells[index["occurred_at"]]
+        # This runs once per row: the cells are picked by two calls, not slot by slot.
+        closed_key = layout.closed(cells)
+        (
+            occurred_text,
+            email,
+            customer_text,
+            name_text,
+            owner_text,
+            external_id,
+            subject,
+            segment_text,
+        ) = layout.pick(cells)
         try:
             occurred_at = self.parse_date(occurred_text)
         except Ambiguous as error:
@@ -252,25 +275,17 @@ class Rows:
             raise BadRow("occurred_at", str(error), occurred_text) from None
         if occurred_at > self.latest:  # a typo such as 3609: engage.future_problem's rule
             raise BadRow("occurred_at", "in the future", occurred_text)
-        closed_key = (
-            cells[index["channel"]],
-            cells[index["direction"]],
-            cells[index["outcome"]],
-            cells[index["feedback"]],
-            cells[index["open_work"]],
-        )
         closed = self._closed.get(closed_key)
         if closed is None:  # cells of these values not read yet in this pull
-            closed = self._read_closed(index, cells)
+            closed = self._read_closed(closed_key)
             if len(self._closed) >= MAX_REMEMBERED:
                 self._closed.clear()
             self._closed[closed_key] = closed
         channel, direction, missed, feedback, open_work = closed
 
-        email = cells[index["email"]].strip()
-        customer_text = cells[index["customer"]].strip()
-        contact_name = cells[index["name"]].strip() or None
-        owner_text = cells[index["owner"]]
+        email = email.strip()
+        customer_text = customer_text.strip()
+        contact_name = name_text.strip() or None
         owner = self._owners.get(owner_text)
         if owner is None:
             owner = _owner(owner_text)
@@ -308,7 +323,7 @@ class Rows:
         if key not in lately and key not in seen:
             seen.add(key)
             name = customer_text or (contact_name if key == email else None)
-            segment = cells[index["segment"]].strip() or None
+            segment = segment_text.strip() or None
             attributes = {n: v for n, at in layout.attributes if (v := cells[at].strip())}
             records.append(
                 Customer(
@@ -318,7 +333,7 @@ class Rows:
         if contact is not None:
             seen.add("@" + email)
             records.append(contact)
-        external_id = cells[index["id"]].strip()
+        external_id = external_id.strip()
         if not external_id:
             joined = "\x1f".join(cells[i].strip() for i in layout.identifying)
             external_id = hashlib.sha256(joined.encode()).hexdigest()[:24]
@@ -332,7 +347,7 @@ class Rows:
                 direction,
                 email or None,
                 owner or None,
-                cells[index["subject"]].strip() or None,
+                subject.strip() or None,
                 feedback,
                 None,
                 missed,
@@ -340,26 +355,39 @@ class Rows:
         )
         return records
 
-    def _read_closed(self, index: Mapping[str, int], cells: list[str]) -> Closed:
-        """The channel, direction, missed, feedback and open_work a row's cells give.
+    @staticmethod
+    def _fit(layout: Layout, row: list[str]) -> list[str]:
+        """A row of other than ``width`` cells cut or padded to the layout's ``size``.
+
+        Raises:
+            BadRow: the row has non-empty cells beyond the header.
+        """
+        width = layout.width
+        if len(row) > width and any(cell.strip() for cell in row[width:]):
+            raise BadRow("row", f"too many fields; the header has {width}", ",".join(row[width:]))
+        return row[:width] + [""] * (layout.size - min(len(row), width))
+
+    def _read_closed(self, texts: tuple[str, ...]) -> Closed:
+        """The channel, direction, missed, feedback and open_work the cells of ``texts`` give.
 
         Raises:
             BadRow: one of them cannot be read (the first, in that order).
         """
         values = self.values
-        field = "channel"
+        channel_text, direction_text, outcome_text, feedback_text, open_work_text = texts
+        field, text = "channel", channel_text
         try:
-            channel = values.channel(cells[index["channel"]])
-            field = "direction"
-            direction = values.direction(cells[index["direction"]], channel)
-            field = "outcome"
-            missed = values.outcome(cells[index["outcome"]]) and channel in _CONVERSATIONS
-            field = "feedback"
-            feedback = parse_feedback(cells[index["feedback"]], self.feedback_scale)
-            field = "open_work"
-            open_work = values.open_work(cells[index["open_work"]])
+            channel = values.channel(channel_text)
+            field, text = "direction", direction_text
+            direction = values.direction(direction_text, channel)
+            field, text = "outcome", outcome_text
+            missed = values.outcome(outcome_text) and channel in _CONVERSATIONS
+            field, text = "feedback", feedback_text
+            feedback = parse_feedback(feedback_text, self.feedback_scale)
+            field, text = "open_work", open_work_text
+            open_work = values.open_work(open_work_text)
         except FieldError as error:
-            raise BadRow(field, str(error), cells[index[field]]) from None
+            raise BadRow(field, str(error), text) from None
         return channel, direction, missed, feedback, open_work
 
     def _settle(self, text: str, error: Ambiguous) -> datetime:

@@ -164,21 +164,29 @@ class CsvSource:
         count = refused = 0
         estimated = reported = 0
         passed: dict[str, int] = {}
+        # Once per row: only a check of what the row gave, and the usual single record
+        # yielded as is (a ``yield from`` of a one-item list costs more than the item).
         try:
             while True:
                 row = next(reading)
                 if not isinstance(row, Row):
                     continue
                 count += 1
-                if size is not None and row.cells is not None:
-                    estimated += sum(map(len, row.cells)) + len(row.cells)
+                cells = row.cells
+                if size is not None and cells is not None:
+                    estimated += len("".join(cells)) + len(cells)
                 if count % _PROGRESS_EVERY == 0:
                     progress.advance("rows", _PROGRESS_EVERY)
                     if size is not None and estimated > reported:
                         step = min(estimated, size) - reported
                         progress.advance("bytes", step)
                         reported += step
-                if row.refused is not None:
+                records = row.records
+                if len(records) == 1:
+                    yield records[0]
+                elif records:
+                    yield from records
+                elif row.refused is not None:
                     refused += 1
                     message = f"{display}:{row.line}: {row.refused}"
                     if self.strict:
@@ -186,8 +194,6 @@ class CsvSource:
                     yield Problem(message)
                 elif row.passed is not None:
                     passed[row.passed] = passed.get(row.passed, 0) + 1
-                else:
-                    yield from row.records
         except StopIteration as done:
             state: FileState = done.value
         progress.advance("rows", count % _PROGRESS_EVERY)
