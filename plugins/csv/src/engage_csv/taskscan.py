@@ -68,7 +68,7 @@ def edit(
             block = handle.read(_BLOCK)
             final = not block
             data += block
-            match = _record(column, final).match
+            match = _pattern(column, final).match
             start = copied = 0
             while start < len(data):
                 found = match(data, start)
@@ -94,7 +94,7 @@ def edit(
 
 
 @functools.lru_cache(maxsize=8)
-def _record(column: int, final: bool) -> re.Pattern[bytes]:
+def _pattern(column: int, final: bool) -> re.Pattern[bytes]:
     """One record, its field at ``column`` as group 1 (None when it has fewer fields); at
     the end of the file the last record may lack its line ending."""
     end = rb"(?:\r\n|\r|\n|\Z)" if final else rb"(?:\r\n|\r|\n)"
