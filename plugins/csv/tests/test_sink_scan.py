@@ -161,6 +161,37 @@ class TestCompleteReadsOnlyWantedRows:
             ("other", "open"),
         ]
 
+    def test_a_file_saved_by_a_spreadsheet_is_scanned(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A file saved again elsewhere (every cell quoted, LF endings, the key column moved,
+        a row added by hand) is still one the scan reads: no full parse is needed."""
+        out = sink(tmp_path)
+        body = "line one\nline two, with a comma"
+        out.create([make_task(key=f"k{i}", body=body) for i in range(4)])
+        path = tmp_path / "tasks.csv"
+        with path.open(encoding="utf-8", newline="") as handle:
+            rows = [[row[1], row[0], *row[2:]] for row in csv.reader(handle)]  # key moved
+        rows.append(["acme.com", "typed", *[""] * 10, "open", ""])
+        with path.open("w", encoding="utf-8", newline="") as handle:
+            csv.writer(handle, quoting=csv.QUOTE_ALL, lineterminator="\n").writerows(rows)
+        out.find([make_task(key="k1")])  # reads the edited file again
+
+        def no_full_parse(change: object) -> object:
+            raise AssertionError("the file was parsed whole")
+
+        monkeypatch.setattr(CsvSink, "_each_record", no_full_parse)
+        results = out.complete({"k1": "k1", "typed": "typed", "gone": "gone"})
+        assert [r.ok for r in results] == [True, True, False]
+        assert [(r["key"], r["body"], r["status"]) for r in read(path)] == [
+            ("k0", body, "open"),
+            ("k1", body, "cleared"),
+            ("k2", body, "open"),
+            ("k3", body, "open"),
+            ("typed", "", "cleared"),
+        ]
+        assert path.read_bytes().startswith(b'"customer","key",')  # other rows as they were
+
     def test_an_irregular_file_gets_what_a_full_parse_gives(
         self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
