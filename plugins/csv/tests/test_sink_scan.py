@@ -11,6 +11,7 @@ import csv
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -46,7 +47,23 @@ def by_full_parse(path: Path, column: int, keys: set[str]) -> bytes:
 
 
 def by_scan(path: Path, column: int, keys: set[str]) -> bytes:
-    return b"".join(taskscan.edit(path, column, taskscan.encoded(keys), marked))
+    def change(record: Record) -> str:  # as the sink's: other records stay as they are
+        return marked(record) if taskrows.field(record.fields, column) in keys else record.raw
+
+    return b"".join(taskscan.edit(path, column, taskscan.encoded(keys), change))
+
+
+def parsed_from(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The offsets the full parse starts from, from now on."""
+    offsets: list[int] = []
+    real = taskfile.records
+
+    def records(path: Path, offset: int = 0) -> Iterator[Record]:
+        offsets.append(offset)
+        return real(path, offset)
+
+    monkeypatch.setattr(taskfile, "records", records)
+    return offsets
 
 
 class TestScan:
@@ -77,27 +94,34 @@ class TestScan:
     @pytest.mark.parametrize(
         "text",
         [
-            pytest.param(b'key,title\r\nk1,5" screen\r\n', id="a quote in an unquoted cell"),
-            pytest.param(b'key,title\r\nk1,"a"b\r\n', id="text after a closing quote"),
-            pytest.param(b'key,title\r\nk1,"open\r\n', id="a quote still open at the end"),
-            pytest.param(b'key,title\r\nk1, "a"\r\n', id="a space before the quote"),
+            pytest.param(b'k1,5" screen\r\nk2,x\r\n', id="a quote in an unquoted cell"),
+            pytest.param(b'k1,"a"b\r\nk2,x\r\n', id="text after a closing quote"),
+            pytest.param(b'k1, "a"\r\nk2,x\r\n', id="a space before the quote"),
+            pytest.param(b'k1,"open\r\nk2,x\r\n', id="a quote still open at the end"),
         ],
     )
-    def test_text_csv_would_not_write_is_left_to_the_full_parse(
-        self, tmp_path: Path, text: bytes
+    def test_from_text_csv_would_not_write_on_the_file_is_parsed(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: bytes
     ) -> None:
-        """A file the scan cannot vouch for raises Irregular."""
+        """The records before it are scanned, the rest parsed from that record's start."""
         path = tmp_path / "tasks.csv"
-        path.write_bytes(text)
-        with pytest.raises(taskscan.Irregular):
-            by_scan(path, 0, {"k1"})
+        head = b'key,title\r\nk0,"fine"\r\n'
+        path.write_bytes(head + text)
+        offsets = parsed_from(monkeypatch)
+        scanned = by_scan(path, 0, {"k0", "k1", "k2"})
+        assert offsets == [len(head)]
+        assert scanned == by_full_parse(path, 0, {"k0", "k1", "k2"})
 
-    def test_a_record_over_the_field_limit_is_left_to_the_full_parse(self, tmp_path: Path) -> None:
-        """Only csv knows how it fails on a field too long: the scan hands the file over."""
+    def test_a_record_over_the_field_limit_is_left_to_the_full_parse(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Only csv knows how it fails on a field too long: the parse meets it as before."""
         path = tmp_path / "tasks.csv"
         path.write_bytes(b"key,body\r\nk1," + b"x" * (csv.field_size_limit() + 1) + b"\r\n")
-        with pytest.raises(taskscan.Irregular):
+        offsets = parsed_from(monkeypatch)
+        with pytest.raises(csv.Error):
             by_scan(path, 0, {"k1"})
+        assert offsets == [len(b"key,body\r\n")]
 
     @settings(max_examples=300, deadline=None)
     @given(
@@ -105,18 +129,17 @@ class TestScan:
         column=st.integers(0, 2),
         block=st.sampled_from([1, 3, 1 << 22]),
     )
-    def test_any_text_is_scanned_as_csv_parses_it_or_refused(
+    def test_any_text_is_read_as_csv_parses_it(
         self, tmp_path_factory: pytest.TempPathFactory, text: str, column: int, block: int
     ) -> None:
-        """Whatever the bytes, the scan gives what a full parse gives, or raises Irregular."""
+        """Whatever the bytes, the scan (and the parse it hands over to) gives what a full
+        parse gives."""
         path = tmp_path_factory.mktemp("scan") / "tasks.csv"
         path.write_bytes(text.encode() + b"\xff")
         real = taskscan._BLOCK
         taskscan._BLOCK = block
         try:
             scanned = by_scan(path, column, {"k1", ""})
-        except taskscan.Irregular:
-            return
         finally:
             taskscan._BLOCK = real
         assert scanned == by_full_parse(path, column, {"k1", ""})
@@ -142,8 +165,8 @@ class TestCompleteReadsOnlyWantedRows:
         assert path.read_bytes().endswith(before[before.index(b"\r\nk2,acme.com") :])
 
     def test_a_file_edited_by_hand_is_marked_too(self, tmp_path: Path) -> None:
-        """Rows typed in a text editor (LF endings, a quote in an unquoted cell) send the
-        file to the full parse: the rows are marked as ever, the others kept byte for byte."""
+        """Rows typed in a text editor (LF endings, a quote in an unquoted cell): the file is
+        parsed from there on, the rows are marked as ever, the others kept byte for byte."""
         out = sink(tmp_path)
         out.create([make_task(key="k1"), make_task(key="k2")])
         path = tmp_path / "tasks.csv"
@@ -176,13 +199,10 @@ class TestCompleteReadsOnlyWantedRows:
         with path.open("w", encoding="utf-8", newline="") as handle:
             csv.writer(handle, quoting=csv.QUOTE_ALL, lineterminator="\n").writerows(rows)
         out.find([make_task(key="k1")])  # reads the edited file again
-
-        def no_full_parse(change: object) -> object:
-            raise AssertionError("the file was parsed whole")
-
-        monkeypatch.setattr(CsvSink, "_each_record", no_full_parse)
+        offsets = parsed_from(monkeypatch)
         results = out.complete({"k1": "k1", "typed": "typed", "gone": "gone"})
         assert [r.ok for r in results] == [True, True, False]
+        assert offsets == []  # no record was parsed but the wanted ones
         assert [(r["key"], r["body"], r["status"]) for r in read(path)] == [
             ("k0", body, "open"),
             ("k1", body, "cleared"),
@@ -195,14 +215,19 @@ class TestCompleteReadsOnlyWantedRows:
     def test_an_irregular_file_gets_what_a_full_parse_gives(
         self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        """The scan gives up part-way; the full parse writes the file once, whole."""
+        """The scan hands over to the parse at a row typed by hand, at the end of the file,
+        after the rows before it were copied (across many blocks); the file is written once."""
         out = sink(tmp_path)
         out.create([make_task(key=f"k{i}") for i in range(5)])
         path = tmp_path / "tasks.csv"
+        typed_at = path.stat().st_size
         with path.open("ab") as handle:
             handle.write(b'hand,acme.com,,5" screen,,,,,,,,,open,\r\n')
+        out.find([make_task(key="k1")])  # reads the edited file again
         monkeypatch.setattr(taskscan, "_BLOCK", 64)
+        offsets = parsed_from(monkeypatch)
         out.complete({"k1": "k1", "k4": "k4", "hand": "hand"})
+        assert offsets == [typed_at]
         assert [r["status"] for r in read(path)] == [
             "open",
             "cleared",

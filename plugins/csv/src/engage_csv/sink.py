@@ -146,35 +146,24 @@ class CsvSink:
         else wrote the file meanwhile.
 
         Only the rows of those keys are parsed and written anew, the rest is copied as bytes
-        (:mod:`engage_csv.taskscan`); a file with text :mod:`csv` would not write is parsed
-        whole.
+        (:mod:`engage_csv.taskscan`).
         """
         state = self._open()
         if state.header is None:
             return set()
         columns = taskrows.Columns(state.header, wanted, self._now())
-        try:
-            return self._clear_rows(columns, state, whole=False)
-        except taskscan.Irregular:
-            return self._clear_rows(columns, state, whole=True)
-
-    def _clear_rows(self, columns: taskrows.Columns, state: _State, whole: bool) -> set[str] | None:
-        """One pass of :meth:`_clear`: the file parsed ``whole``, or only its wanted rows."""
         found: set[str] = set()
         opened = False
 
         def clear(record: Record) -> str:  # one pass: find the rows and mark them
             nonlocal opened
-            if record.start != 0 and (key := columns.key(record)) in columns.wanted:
+            if record.start != 0 and (key := columns.key(record)) in wanted:
                 found.add(key)
                 opened = opened or columns.is_open(record)
             return columns.clear(record)
 
-        if whole:
-            produce = self._each_record(clear)
-        else:  # only the rows of wanted keys are parsed and encoded
-            keys = taskscan.encoded(columns.wanted)
-            produce = functools.partial(taskscan.edit, self.path, columns.key_column, keys, clear)
+        keys = taskscan.encoded(wanted)
+        produce = functools.partial(taskscan.edit, self.path, columns.key_column, keys, clear)
         cleared = self._rewrite(produce, "mark cleared tasks", state, keep=lambda: opened)
         return found if cleared else None
 

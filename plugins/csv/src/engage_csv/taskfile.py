@@ -70,9 +70,9 @@ class Record(NamedTuple):
 class _Lines:
     """The file's lines for :mod:`csv`, counting the bytes and text handed out."""
 
-    def __init__(self, text: Iterator[str]) -> None:
+    def __init__(self, text: Iterator[str], offset: int) -> None:
         self._text = text
-        self.offset = 0
+        self.offset = offset
         self.taken: list[str] = []
         self.exhausted = False
 
@@ -91,27 +91,31 @@ class _Lines:
         return line.removeprefix(BOM) if first else line
 
 
-def records(path: Path) -> Generator[Record, None, None]:
-    """Every record of the file in order, the header first (none for a missing or empty file).
+def records(path: Path, offset: int = 0) -> Generator[Record, None, None]:
+    """Every record of the file in order, the header first (none for a missing or empty file);
+    from ``offset`` on, the byte offset of a record's start, if given.
 
     Raises:
         OSError: the file cannot be read (a missing file is not an error).
         csv.Error: a record cannot be parsed (a field over the :mod:`csv` size limit).
     """
     try:
-        handle = path.open(encoding=ENCODING, errors=ERRORS, newline="")
+        binary = path.open("rb")
     except FileNotFoundError:
         return
-    with handle:
-        lines = _Lines(iter(handle))
-        reader = csv.reader(lines)
-        start = 0
-        for fields in reader:
-            raw = "".join(lines.taken)
-            lines.taken.clear()
-            # the reader closes a record at the end of the data only when a quote is still open
-            yield Record(fields, raw, start, lines.offset, lines.exhausted)
-            start = lines.offset
+    with binary:
+        binary.seek(offset)
+        with io.TextIOWrapper(binary, encoding=ENCODING, errors=ERRORS, newline="") as handle:
+            lines = _Lines(iter(handle), offset)
+            reader = csv.reader(lines)
+            start = offset
+            for fields in reader:
+                raw = "".join(lines.taken)
+                lines.taken.clear()
+                # the reader closes a record at the end of the data only when a quote is
+                # still open
+                yield Record(fields, raw, start, lines.offset, lines.exhausted)
+                start = lines.offset
 
 
 def first_record(path: Path) -> Record | None:

@@ -8,10 +8,11 @@ Where a record ends hangs on every quote before it (a body spans lines). :func:`
 the file with a regular expression of the records :mod:`csv` writes: fields either without
 quotes or wholly quoted (a quote inside doubled), separated by commas, each record ended by
 CRLF, LF or CR. Every record of such a file ends where the :mod:`csv` module ends it, and its
-key field is where :mod:`csv` finds it. A file with anything else (``5" screen`` typed in an
-unquoted cell, text after a closing quote, a quote left open at its end) or a record longer
-than the :mod:`csv` field limit raises :class:`Irregular`, and the caller parses the whole
-file instead (:func:`engage_csv.taskfile.records`, which reads anything :mod:`csv` reads).
+key field is where :mod:`csv` finds it. From the first record that is anything else (``5"
+screen`` typed in an unquoted cell, text after a closing quote, a quote left open at the end)
+or longer than the :mod:`csv` field limit, the rest of the file is parsed whole
+(:func:`engage_csv.taskfile.records`, which reads anything :mod:`csv` reads, from that
+record's start on), every record handed to the function, as a rewrite did before.
 """
 
 from __future__ import annotations
@@ -31,11 +32,6 @@ _BLOCK = 1 << 22
 _FIELD = rb'(?:"[^"]*+(?:""[^"]*+)*+"|[^",\r\n]*+)'
 
 
-class Irregular(Exception):
-    """The file holds text :mod:`csv` would not write (or a record too long): only a full
-    parse tells where its records are."""
-
-
 def edit(
     path: Path, column: int, keys: Collection[bytes], change: Callable[[Record], str]
 ) -> Iterator[bytes]:
@@ -43,7 +39,9 @@ def edit(
 
     Every other byte is yielded as it is. A record with a wanted key is parsed as
     :func:`~engage_csv.taskfile.records` parses it (the same fields, text and offsets), and
-    ``change`` returns its new text. A missing file yields nothing.
+    ``change`` returns its new text; from a record the scan cannot vouch for on, every
+    record goes through ``change`` (which returns the text of others as it is). A missing
+    file yields nothing.
 
     Args:
         path: The task file.
@@ -52,9 +50,8 @@ def edit(
         change: The new text of a wanted key's record.
 
     Raises:
-        Irregular: the file is not one this scan can vouch for; what was yielded is to be
-            thrown away.
         OSError: the file cannot be read.
+        csv.Error: a record from there on cannot be parsed (a field over the size limit).
     """
     try:
         handle = path.open("rb")
@@ -74,12 +71,15 @@ def edit(
                 found = match(data, start)
                 # a record that reaches the block's end may go on (a CR's LF, more fields)
                 if found is None or (found.end() == len(data) and not final):
-                    if final or len(data) - start > limit:
-                        raise Irregular(path)
-                    break
+                    if not final and len(data) - start <= limit:
+                        break
+                    found = None  # not a record csv writes, or no end in sight
+                if found is None or found.end() - start > limit:
+                    yield data[copied:start]
+                    for rest in taskfile.records(path, base + start):
+                        yield change(rest).encode(taskfile.ENCODING, taskfile.ERRORS)
+                    return
                 end = found.end()
-                if end - start > limit:
-                    raise Irregular(path)
                 if _unquoted(found.group(1)) in keys:
                     yield data[copied:start]
                     record = _parsed(data, start, end, base)
