@@ -56,6 +56,9 @@ log = logging.getLogger(__name__)
 
 MEMORY = ":memory:"
 
+#: The page cache's size in KiB.
+CACHE_KIB = 65_536
+
 #: The schema version that gave customers comparable names: a store upgraded from before it
 #: folds its stored name-only customers into the customer of their name once, on opening.
 NAME_KEYS_VERSION = 5
@@ -113,6 +116,10 @@ class SQLiteStore(
             if self._mark is not None and self._mark.unclean:
                 check_integrity(conn, self.path)  # not closed cleanly last time
             conn.execute("PRAGMA synchronous = NORMAL")
+            # up to 64 MiB of pages (the default is 2 MiB): a write into a large store
+            # touches the customer index all over, and a full cache of changed pages spills
+            # each one to the journals before it can read the next
+            conn.execute(f"PRAGMA cache_size = {-CACHE_KIB}")
             register_functions(conn)
             before = int(conn.execute("PRAGMA user_version").fetchone()[0])
             migrate(conn, self.path)
