@@ -72,7 +72,9 @@ FILES_PER_SOURCE, ROWS_PER_FILE, MESSAGES = 4, 500, 300
 #: How long the fake takes to answer a Gmail batch and a task insert (a pull of a mailbox
 #: takes a second or two, a push a while: long enough to be killed in the middle).
 BATCH_DELAY, INSERT_DELAY = 0.12, 0.02
-CHAOS_SECONDS = 40.0
+#: The chaos lasts until it has shown enough (ENOUGH_KILLS kills, half of them after the
+#: second wave of inputs came midway, and a pull cut short) or CHAOS_SECONDS at most.
+CHAOS_SECONDS, ENOUGH_KILLS = 40.0, 16
 #: Seconds between kills (drawn uniformly), and the share of kills aimed at a runner caught
 #: pulling or pushing (the others hit any runner, often one still starting).
 KILL_GAP, AIM = (0.5, 2.0), 0.5
@@ -406,15 +408,18 @@ def busy(team: Team, alive: list[Run]) -> list[Run]:
 
 
 def chaos(team: Team, config: Path, rng: random.Random, more: Callable[[], None]) -> list[Run]:
-    """Keep RUNNERS runner processes syncing for CHAOS_SECONDS, killing one at random moments
-    (often one caught pulling or pushing) and starting another in its place; ``more`` is
-    called once, midway. Returns the runs still going at the end."""
+    """Keep RUNNERS runner processes syncing until enough chaos was shown (see
+    ENOUGH_KILLS), killing one at random moments (often one caught pulling or pushing) and
+    starting another in its place; ``more`` is called once, midway. Returns the runs still
+    going at the end."""
     slots: list[Run | None] = [None] * RUNNERS
     generation = [0] * RUNNERS
     began = time.monotonic()
     resume = [began + rng.uniform(0.0, 1.5) for _ in range(RUNNERS)]  # no herd at the start
-    more_at = began + rng.uniform(0.35, 0.55) * CHAOS_SECONDS
+    # midway through the time ENOUGH_KILLS kills take on average (16 x 1.25 s)
+    more_at = began + rng.uniform(0.35, 0.55) * ENOUGH_KILLS * sum(KILL_GAP) / 2
     kill_at = began + rng.uniform(*KILL_GAP)
+    kills = kills_after_more = 0
     while (now := time.monotonic()) < began + CHAOS_SECONDS:
         for slot, run in enumerate(slots):
             if run is not None and team.finished(run):
@@ -431,8 +436,21 @@ def chaos(team: Team, config: Path, rng: random.Random, more: Callable[[], None]
             caught = busy(team, alive) if rng.random() < AIM else []
             if caught or alive:
                 team.kill(rng.choice(caught or alive))
+                kills += 1
+                if not more_at:
+                    kills_after_more += 1
+            if enough(team, kills, kills_after_more):
+                break
         time.sleep(0.02)
     return [r for r in slots if r is not None]
+
+
+def enough(team: Team, kills: int, kills_after_more: int) -> bool:
+    """Whether the chaos has shown enough: ENOUGH_KILLS kills, half of them after the second
+    wave, and a CSV pull cut short."""
+    if kills < ENOUGH_KILLS or kills_after_more < ENOUGH_KILLS // 2:
+        return False
+    return cut_short(team.runs, csv_pulls(team.runs)[0]) > 0
 
 
 # -- what the stores and sinks hold ---------------------------------------------------------------
