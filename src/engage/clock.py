@@ -72,7 +72,7 @@ def to_micros(value: datetime) -> int:
 
 def from_micros(value: int) -> datetime:
     """Inverse of :func:`to_micros`."""
-    return EPOCH + timedelta(microseconds=value)
+    return EPOCH + timedelta(0, 0, value)  # positional: keyword arguments cost twice the time
 
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

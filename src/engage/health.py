@@ -38,7 +38,9 @@ class Stage(enum.StrEnum):
 
 
 def _unit(value: float) -> float:
-    return min(1.0, max(0.0, float(value)))
+    value = float(value)
+    # min(1.0, max(0.0, value)) without the two calls; NaN and -0.0 give 0.0 as there
+    return 1.0 if value > 1.0 else value if value > 0.0 else 0.0
 
 
 @attrs.frozen

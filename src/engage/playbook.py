@@ -120,7 +120,7 @@ def build_task(
         owner = settings.fallback_owner or (
             owner if facts.owner_status is OwnerStatus.ACTIVE else None
         )
-    lines = [reason, "", *(f"- {line}" for line in facts_lines)]
+    lines = [reason, "", *[f"- {line}" for line in facts_lines]]
     if facts.main_contact:
         who = (
             f"{facts.main_contact_name} <{facts.main_contact}>"
@@ -128,14 +128,15 @@ def build_task(
             else facts.main_contact
         )
         lines.append(f"- main contact: {who}")
-    lines.append(f"- planned by engage rule '{rule.name}' as of {facts.as_of.date().isoformat()}")
+    today = facts.as_of.date()
+    lines.append(f"- planned by engage rule '{rule.name}' as of {today.isoformat()}")
     return Task(
         key=task_key(rule.name, facts.key, anchor),
         customer=facts.key,
         rule=rule.name,
         title=title,
         body="\n".join(lines),
-        due=(facts.as_of + timedelta(days=due_in_days)).date(),
+        due=today + timedelta(due_in_days),
         priority=priority,
         kind=kind,
         owner=owner,
@@ -156,19 +157,23 @@ def within_budget(tasks: Sequence[Task], limit: int) -> list[Task]:
     urgent task. Nothing is hidden: a task that took others in lists them in its body, one
     line each. The kept tasks' keys do not change.
     """
+    if len(tasks) <= 1:
+        return list(tasks)
     ranked = sorted(range(len(tasks)), key=lambda i: (_URGENCY[tasks[i].priority], tasks[i].due, i))
     kept: list[Task] = []
     folded: dict[int, list[Task]] = {}
+    call: int | None = None  # where in kept the one call is
     for i in ranked:
         task = tasks[i]
-        same = next(
-            (n for n, k in enumerate(kept) if task.kind is TaskKind.CALL and k.kind is task.kind),
-            None,
-        )
+        same = call if task.kind is TaskKind.CALL else None
         if same is None and len(kept) < max(1, limit):
+            if task.kind is TaskKind.CALL:
+                call = len(kept)
             kept.append(task)
             continue
         folded.setdefault(0 if same is None else same, []).append(task)
+    if not folded:
+        return kept
     return [_with_folded(task, folded.get(n, [])) for n, task in enumerate(kept)]
 
 

@@ -53,9 +53,15 @@ def earliest(facts: CustomerFacts, moments: Iterable[datetime | None]) -> dateti
 
     None when every moment is past or missing: time alone changes nothing any more.
     """
-    floor = facts.as_of - ROUNDING
-    upcoming = [m for m in moments if m is not None and m >= floor]
-    return max(min(upcoming), facts.as_of) if upcoming else None
+    as_of = facts.as_of
+    floor = as_of - ROUNDING
+    first = None
+    for moment in moments:
+        if moment is not None and moment >= floor and (first is None or moment < first):
+            first = moment
+    if first is None:
+        return None
+    return first if first > as_of else as_of
 
 
 def no_data(facts: CustomerFacts) -> bool:

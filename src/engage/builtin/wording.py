@@ -20,7 +20,8 @@ def plural(count: int, word: str, many: str | None = None) -> str:
 
 def whole_days(days: float) -> int:
     """Whole days elapsed (floored, never negative)."""
-    return max(0, int(days))
+    whole = int(days)
+    return whole if whole > 0 else 0
 
 
 def ago(days: float) -> str:
