@@ -12,9 +12,11 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
+import operator
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from engage.clock import EPOCH, MICROSECOND
@@ -42,6 +44,11 @@ COLUMNS = (
 
 INSERT = f"""INSERT INTO touchpoints ({", ".join(COLUMNS)})
     VALUES ({", ".join("?" * len(COLUMNS))}) ON CONFLICT (source, external_id) DO NOTHING"""
+
+#: Positions of the columns a touchpoint may leave empty.
+_OPTIONAL = tuple(
+    COLUMNS.index(c) for c in ("contact_email", "owner", "subject", "feedback", "message_id")
+)
 
 UPDATE = """UPDATE touchpoints SET customer = ?3, contact_email = coalesce(?4, contact_email),
         occurred_at = ?5, channel = ?6, direction = ?7, owner = coalesce(?8, owner),
@@ -95,6 +102,32 @@ def rows_of(touchpoints: Sequence[Touchpoint]) -> list[tuple[Any, ...]]:
     ]  # fmt: skip
 
 
+@functools.cache
+def _insert_without(empty: tuple[int, ...]) -> tuple[str, Callable[[tuple[Any, ...]], Any]]:
+    """:data:`INSERT` with NULL for the columns at ``empty`` and what picks the others'
+    values from a row."""
+    given = [i for i in range(len(COLUMNS)) if i not in empty]
+    values = ", ".join("NULL" if i in empty else "?" for i in range(len(COLUMNS)))
+    sql = f"""INSERT INTO touchpoints ({", ".join(COLUMNS)})
+    VALUES ({values}) ON CONFLICT (source, external_id) DO NOTHING"""
+    return sql, operator.itemgetter(*given)
+
+
+def insert(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> int:
+    """Insert the rows the table lacks (doing nothing for a stored key); returns how many.
+
+    A column empty in every row is written as a NULL in the statement, not bound row by
+    row: the sqlite3 module looks for an adapter for each None it binds, about a
+    microsecond each, and a source often leaves a column empty throughout (a CSV export
+    carries no Message-ID).
+    """
+    empty = tuple(i for i in _OPTIONAL if all(row[i] is None for row in rows))
+    if not empty:
+        return conn.executemany(INSERT, rows).rowcount
+    sql, given = _insert_without(empty)
+    return conn.executemany(sql, map(given, rows)).rowcount
+
+
 def existing_ids(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> set[tuple[str, str]]:
     """The (source, external_id) pairs of ``rows`` the store already holds."""
     found: set[tuple[str, str]] = set()
@@ -120,14 +153,14 @@ def upsert(
     result and counts as looking first.
     """
     if bulk:
-        inserted = conn.executemany(INSERT, rows).rowcount if rows else 0
+        inserted = insert(conn, rows) if rows else 0
         if inserted == len(rows):
             return inserted, 0
         return inserted, conn.executemany(UPDATE, rows).rowcount
     known = existing_ids(conn, rows)
     new, old = split_known(rows, known)
     # rowcount, not total_changes: the re-planning triggers' own writes must not count
-    inserted = conn.executemany(INSERT, new).rowcount if new else 0
+    inserted = insert(conn, new) if new else 0
     updated = conn.executemany(UPDATE, old).rowcount if old else 0
     return inserted, updated
 
