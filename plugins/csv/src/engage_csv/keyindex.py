@@ -24,7 +24,6 @@ pull, however many the file names.
 from __future__ import annotations
 
 import hashlib
-import heapq
 import os
 import struct
 from array import array
@@ -54,9 +53,9 @@ class KeyIndex:
         self._recent: set[int] = set()
 
     def __contains__(self, key: object) -> bool:
-        if not isinstance(key, str):
-            return False
-        value = digest(key)
+        return isinstance(key, str) and self._has(digest(key))
+
+    def _has(self, value: int) -> bool:
         if value in self._recent:
             return True
         at = bisect_left(self._sorted, value)
@@ -74,9 +73,30 @@ class KeyIndex:
                 self._merge()
         return value
 
+    def insert(self, key: str) -> bool:
+        """Add a key; returns whether it was new (one digest, where ``in`` then ``add`` take two)."""
+        value = digest(key)
+        if self._has(value):
+            return False
+        self._recent.add(value)
+        if len(self._recent) >= _RECENT:
+            self._merge()
+        return True
+
     def _merge(self) -> None:
-        # merged straight into a new array: no list of a Python int per key on the way
-        self._sorted = array("q", heapq.merge(self._sorted, sorted(self._recent)))
+        # Each new digest goes in at its place, the runs of old ones between copied whole:
+        # a step per new digest, not per digest held (which made many merges quadratic),
+        # and no list of a Python int per key on the way.
+        old = self._sorted
+        merged = array("q")
+        at = 0
+        for value in sorted(self._recent):
+            to = bisect_left(old, value, at)
+            merged.extend(old[at:to])
+            merged.append(value)
+            at = to
+        merged.extend(old[at:])
+        self._sorted = merged
         self._recent.clear()
 
 

@@ -26,6 +26,8 @@ RECORD_LIMIT = 4 << 20
 #: How much of the file's start the delimiter is sniffed from (bytes). :class:`csv.Sniffer`
 #: is quadratic in a quoted cell's line breaks, so it is also never shown such a cell.
 _SNIFF_BYTES = 8 * 1024
+#: The longest line read at once: one character past the longest record.
+_READ = RECORD_LIMIT + 1
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
 _DELIMITERS = ",;\t|"
 #: Byte-order marks, longest first (UTF-32-LE's mark starts with UTF-16-LE's).
@@ -155,7 +157,7 @@ class Lines:
     """Feeds lines to :func:`csv.reader`: counts characters and finished lines, keeps the
     current record's lines (for recovery), notices NUL bytes and oversized records."""
 
-    __slots__ = ("_read", "chars", "done", "last", "lines", "nul", "record", "size")
+    __slots__ = ("_read", "chars", "done", "last", "lines", "nul", "record", "start")
 
     def __init__(self, text: IO[str]) -> None:
         self._read = text.readline
@@ -164,14 +166,15 @@ class Lines:
         self.done = False
         self.last = ""
         self.record: list[str] = []
-        self.size = 0
+        #: ``chars`` where the current record began
+        self.start = 0
         self.nul = False
 
     def __iter__(self) -> Lines:
         return self
 
     def __next__(self) -> str:
-        line = self._read(RECORD_LIMIT + 1)
+        line = self._read(_READ)
         if not line:
             self.done = True
             raise StopIteration
@@ -180,17 +183,16 @@ class Lines:
         if line[-1] in "\r\n":
             self.lines += 1
         self.record.append(line)
-        self.size += len(line)
         if "\x00" in line:
             self.nul = True
-        if self.size > RECORD_LIMIT:
+        if self.chars - self.start > RECORD_LIMIT:
             raise Oversize
         return line
 
     def begin(self) -> None:
         """A new record starts here."""
         self.record.clear()
-        self.size = 0
+        self.start = self.chars
         self.nul = False
 
     def skip_rest(self, delimiter: str) -> None:

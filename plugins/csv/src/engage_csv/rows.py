@@ -37,6 +37,9 @@ Infer = Callable[[], tuple[str | None, list[int], int]]
 #: Addresses resolved to customers within a pull (the most recently used kept), and keys kept
 #: as text beside their digests, so memory stays flat on huge files.
 MAX_REMEMBERED = 65536
+#: An email cell resolved: (is an address, its customer key or None for one of ours, the
+#: address lower-cased, whether its customer and contact were sent in this pull).
+Address = tuple[bool, str | None, str, bool]
 #: What a row's closed-set cells give: channel, direction, missed, feedback, open_work.
 Closed = tuple[Channel, Direction, bool, float | None, bool | None]
 #: The fields whose cells give :data:`Closed`, in its order.
@@ -77,18 +80,13 @@ class Sent:
         #: The keys seen lately, as text: a caller may look here first, without a call.
         self.lately: set[str] = set()
 
-    def __contains__(self, key: str) -> bool:
+    def claim(self, key: str) -> bool:
+        """Remember ``key`` as sent; returns whether it was not sent before in this pull."""
         if key in self.lately:
-            return True
-        if key in self._all:
-            self._remember(key)
-            return True
-        return False
-
-    def add(self, key: str) -> None:
-        """Remember ``key`` as sent."""
-        self._all.add(key)
+            return False
+        new = self._all.insert(key)
         self._remember(key)
+        return new
 
     def _remember(self, key: str) -> None:
         if len(self.lately) >= MAX_REMEMBERED:
@@ -148,8 +146,9 @@ class Rows:
         #: The current file's occurred_at columns.
         self.date_columns: tuple[int, ...] = ()
         self._ambiguous: str | None = None
-        #: email → (is an address, its customer key): resolved once per distinct address
-        self._customers: dict[str, tuple[bool, str | None]] = {}
+        #: email → (is an address, its customer key, the address lower-cased, whether its
+        #: customer and contact are sent): resolved once per distinct address
+        self._customers: dict[str, Address] = {}
         #: an owner cell → the owner id it gives
         self._owners: dict[str, str] = {}
         #: the closed-set cells of a row → what they give: few distinct, so each read once
@@ -295,12 +294,17 @@ class Rows:
         contact: Contact | None = None
         seen = self.seen
         lately = seen.lately
+        # Most rows name an address seen before whose customer and contact are sent: then
+        # one lookup of the cell gives all, and neither is looked for among those sent.
+        sent = False
         if email:
-            resolved = self._customers.get(email)
+            cell = email
+            resolved = self._customers.get(cell)
             if resolved is not None and resolved[0]:  # a known address: the common case
-                key, email = resolved[1], email.lower()
+                _, key, email, sent = resolved
             else:
-                key, email, contact_name = self._customer(email, contact_name)
+                key, email, contact_name = self._customer(cell, contact_name)
+                resolved = self._customers.get(cell)
             if key is None:  # one of our own addresses
                 if not customer_text:
                     if not owner or self.identity.is_internal(owner):
@@ -312,16 +316,18 @@ class Rows:
                     )
                 key = normalize_customer(customer_text)
                 email = ""
-            elif (at_email := "@" + email) not in lately and at_email not in seen:
-                contact = Contact(email, key, contact_name)
+            elif not sent:
+                if (at_email := "@" + email) not in lately and seen.claim(at_email):
+                    contact = Contact(email, key, contact_name)
+                if resolved is not None and resolved[0]:  # the customer is claimed below
+                    self._customers[cell] = (True, key, email, True)
         elif customer_text:
             key = normalize_customer(customer_text)
         else:
             raise BadRow("email", "missing; every row needs an email or a customer", "")
 
         records: list[Customer | Contact | Touchpoint] = []
-        if key not in lately and key not in seen:
-            seen.add(key)
+        if not sent and key not in lately and seen.claim(key):
             name = customer_text or (contact_name if key == email else None)
             segment = segment_text.strip() or None
             attributes = {n: v for n, at in layout.attributes if (v := cells[at].strip())}
@@ -331,7 +337,6 @@ class Rows:
                 )
             )
         if contact is not None:
-            seen.add("@" + email)
             records.append(contact)
         external_id = external_id.strip()
         if not external_id:
@@ -426,7 +431,8 @@ class Rows:
         resolved = self._customers.get(email)
         if resolved is None:  # addresses repeat across rows: resolve each once per pull
             valid = email_domain(email) is not None
-            resolved = (valid, self.identity.customer_key(email) if valid else None)
+            key = self.identity.customer_key(email) if valid else None
+            resolved = (valid, key, email.lower(), False)
             if len(self._customers) >= MAX_REMEMBERED:
                 self._customers.clear()
             self._customers[email] = resolved
@@ -435,7 +441,7 @@ class Rows:
             if address is None or email_domain(address) is None:
                 raise BadRow("email", "not an email address", email)
             return self.identity.customer_key(address), address.lower(), name or named
-        return resolved[1], email.lower(), name
+        return resolved[1], resolved[2], name
 
     def _look_up(self, layout: Layout, cells: list[str]) -> None:
         lookups = self.lookups
