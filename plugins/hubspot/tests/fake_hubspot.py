@@ -35,6 +35,7 @@ and then answer 502, as when a proxy loses the answer; ``refuse_creates`` holds 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import socket
@@ -105,8 +106,18 @@ def iso(ms: int) -> str:
     )
 
 
+@functools.lru_cache(maxsize=65_536)
+def _tie(record_id: str) -> str:
+    """Where a record goes among those a search's sort ties: no useful order."""
+    return hashlib.sha1(record_id.encode()).hexdigest()
+
+
 def _millis(value: Any) -> float | None:
-    text = str(value).strip()
+    return _millis_of(str(value).strip())
+
+
+@functools.lru_cache(maxsize=65_536)  # a search compares every record: the same texts again
+def _millis_of(text: str) -> float | None:
     if text.lstrip("-").isdigit():
         return float(text)
     try:
@@ -626,14 +637,12 @@ class FakeHubSpot(FakeServer):
         records = [r for r in self.live(object_type) if r["id"] not in self.unindexed
                    and (not groups or any(all(self._matches(r, f) for f in g["filters"]) for g in groups))]  # fmt: skip
 
-        def tie(record: dict[str, Any]) -> str:  # ties come back in no useful order
-            return hashlib.sha1(record["id"].encode()).hexdigest()
-
         if sorts:
             prop = sorts[0]["propertyName"] if isinstance(sorts[0], dict) else str(sorts[0])
             descending = isinstance(sorts[0], dict) and sorts[0].get("direction") == "DESCENDING"
             records.sort(
-                key=lambda r: (_millis(r["properties"].get(prop)) or 0, tie(r)), reverse=descending
+                key=lambda r: (_millis(r["properties"].get(prop)) or 0, _tie(r["id"])),
+                reverse=descending,
             )
         page = records[start : start + limit]
         reply: dict[str, Any] = {
