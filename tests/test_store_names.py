@@ -445,29 +445,35 @@ def name_histories(draw: st.DrawFn) -> list[tuple[list[Record | Retire], int]]:
     return steps
 
 
-@hypothesis_settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(name_histories())
-def test_whatever_arrives_plans_stay_exact_and_found_keys_hold_nothing(
-    backend: Backend, history: list[tuple[list[Record | Retire], int]]
-) -> None:
+def test_whatever_arrives_plans_stay_exact_and_found_keys_hold_nothing(backend: Backend) -> None:
     """After every pull: the saved plans are what planning from scratch gives; no touchpoint,
     contact or customer row is under a key found to be another customer, whose customer is
     a domain customer that exists."""
-    with backend.fresh() as store:
-        book = engine(store)
-        for records, hour in history:
-            with store.transaction():
-                store.write(records, "csv")
-            moment = T0 + timedelta(hours=hour)
-            replan(book, moment)
-            assert planned(store) == from_scratch(book, moment)
-            aliases = dict(store.conn.execute("SELECT alias, customer FROM customer_aliases"))
-            assert all(is_strong_key(customer) for customer in aliases.values())
-            assert set(aliases.values()) <= {
-                key for (key,) in store.conn.execute("SELECT key FROM customers")
-            }
-            held = store.conn.execute(
-                """SELECT customer FROM touchpoints UNION SELECT customer FROM contacts
-                UNION SELECT key FROM customers"""
-            )
-            assert not {key for (key,) in held} & set(aliases)
+
+    @hypothesis_settings(
+        max_examples=backend.examples(150),
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+    @given(name_histories())
+    def check(history: list[tuple[list[Record | Retire], int]]) -> None:
+        with backend.fresh() as store:
+            book = engine(store)
+            for records, hour in history:
+                with store.transaction():
+                    store.write(records, "csv")
+                moment = T0 + timedelta(hours=hour)
+                replan(book, moment)
+                assert planned(store) == from_scratch(book, moment)
+                aliases = dict(store.conn.execute("SELECT alias, customer FROM customer_aliases"))
+                assert all(is_strong_key(customer) for customer in aliases.values())
+                assert set(aliases.values()) <= {
+                    key for (key,) in store.conn.execute("SELECT key FROM customers")
+                }
+                held = store.conn.execute(
+                    """SELECT customer FROM touchpoints UNION SELECT customer FROM contacts
+                    UNION SELECT key FROM customers"""
+                )
+                assert not {key for (key,) in held} & set(aliases)
+
+    check()
