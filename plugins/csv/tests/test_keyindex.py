@@ -31,6 +31,14 @@ def test_membership_is_that_of_the_keys_added(added: list[str], others: list[str
     assert [key in keys for key in others] == [key in set(added) for key in others]
 
 
+def test_a_key_added_again_is_held_once() -> None:
+    keys = KeyIndex()
+    names = [f"welcome:customer{i}.com" for i in range(10_000)]  # past one merge of new keys
+    for name in names + names[::-1]:
+        keys.add(name)
+    assert len(keys) == 10_000
+
+
 def test_many_keys_stay_findable_across_merges() -> None:
     keys = KeyIndex()
     names = [f"check_in:customer{i}.com:2026-01-01" for i in range(20_000)]

@@ -65,9 +65,9 @@ class KeyIndex:
         return len(self._sorted) + len(self._recent)
 
     def add(self, key: str) -> int:
-        """Add a key; returns its digest."""
+        """Add a key (once: a key added again is not held twice); returns its digest."""
         value = digest(key)
-        if value not in self:
+        if not self._has(value):
             self._recent.add(value)
             if len(self._recent) >= _RECENT:
                 self._merge()
