@@ -10,6 +10,9 @@ Cases (each prints the exact command it timed):
    time and in CPU time (user + system, which another process's load changes less). With
    ``--repeat N`` cases 1 and 2 run N times on fresh stores and the ratio's min/median/max is
    printed;
+   the store floor (``benchmarks/store_floor.py``): the same rows stored in engage's own
+   touchpoint table and customer index by the standard library, once per size, and the first
+   load as a ratio to it — how much of the ratio to the floor is what engage stores;
 3. unchanged re-sync: the same sync again with no new data, as a ratio to case 1;
 4. incremental: 1% new touchpoints appended, as a ratio to case 1;
 5. scaling: cases 1 and 3 at every size (time and memory per touchpoint);
@@ -102,6 +105,14 @@ def bench_size(
     )
     floor, full, floor_after = loads[-1]
     floor_seconds = (floor.seconds + floor_after.seconds) / 2
+    store_floor_argv = [
+        sys.executable,
+        "-m",
+        "benchmarks.store_floor",
+        "history.csv",
+        "store-floor.db",
+    ]
+    store_floor = run(store_floor_argv, cwd=cwd, env=env)
     again = run(sync, cwd=cwd, env=env)
     added = max(1, rows // 100)
     generate.write(csv_path, added, customers, start_id=rows)
@@ -113,6 +124,7 @@ def bench_size(
         "floor": floor,
         "floor_after": floor_after,
         "floor_seconds": floor_seconds,
+        "store_floor": store_floor,
         "ratios": ratios,
         "cpu_ratios": cpu_ratios,
         "full": full,
@@ -187,6 +199,7 @@ def main() -> None:
             "floor",
             "full",
             "floor_after",
+            "store_floor",
             "again",
             "incremental",
             "scoring",
@@ -208,22 +221,26 @@ def main() -> None:
 
     print()
     print(
-        "| N | full s | tp/s | peak MB | floor s | full/floor | CPU full/floor | re-sync/full"
-        " | +1%/full | µs/tp full | KB/tp peak | scoring customers/s |"
+        "| N | full s | tp/s | peak MB | floor s | full/floor | CPU full/floor | store floor s"
+        " | full/store floor | re-sync/full | +1%/full | µs/tp full | KB/tp peak"
+        " | scoring customers/s |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for f in results:
         rows = int(f["rows"])  # type: ignore[call-overload]
         full, again, inc = f["full"], f["again"], f["incremental"]
         floor_seconds = float(f["floor_seconds"])  # type: ignore[arg-type]
         floor, floor_after = f["floor"], f["floor_after"]
         assert isinstance(full, Run) and isinstance(again, Run) and isinstance(inc, Run)
+        store_floor = f["store_floor"]
         assert isinstance(floor, Run) and isinstance(floor_after, Run)
+        assert isinstance(store_floor, Run)
         floor_cpu = (floor.cpu_seconds + floor_after.cpu_seconds) / 2
         print(
             f"| {rows:,} | {full.seconds:.2f} | {rows / full.seconds:,.0f} | {full.peak_rss_mb:.0f} | "
             f"{floor_seconds:.2f} | {full.seconds / floor_seconds:.2f} | "
-            f"{full.cpu_seconds / floor_cpu:.2f} | {again.seconds / full.seconds:.1%} | "
+            f"{full.cpu_seconds / floor_cpu:.2f} | {store_floor.seconds:.2f} | "
+            f"{full.seconds / store_floor.seconds:.2f} | {again.seconds / full.seconds:.1%} | "
             f"{inc.seconds / full.seconds:.1%} | {full.seconds / rows * 1e6:.1f} | "
             f"{full.peak_rss_mb * 1024 / rows:.3f} | {f['customers_per_s']} |"
         )
