@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -87,3 +88,43 @@ def test_task_json_round_trips() -> None:
         "owner",
         "reason",
     }
+
+
+class TestPickling:
+    """Records cross to another process (a source reading ahead) as their values."""
+
+    def test_a_touchpoint_round_trips_with_every_field(self) -> None:
+        full = touchpoint(
+            contact_email="Jane@Acme.com",
+            owner="carol@ourco.com",
+            subject="Renewal",
+            feedback=0.9,
+            message_id="<m1@acme.com>",
+            channel="call",
+            missed=True,
+        )
+        back = pickle.loads(pickle.dumps(full, pickle.HIGHEST_PROTOCOL))
+        assert back == full
+        assert type(back) is Touchpoint
+        assert (back.contact_email, back.feedback, back.missed) == ("jane@acme.com", 0.9, True)
+
+    def test_a_customer_round_trips_with_its_frozen_attributes(self) -> None:
+        """The attributes are a read-only mapping, which pickle cannot take as it is."""
+        customer = Customer(
+            "acme.com",
+            name="Acme",
+            segment="enterprise",
+            owner="carol@ourco.com",
+            first_seen=datetime(2025, 3, 1, tzinfo=UTC),
+            open_work=True,
+            attributes={"hubspot_id": "42", "tier": ["gold"]},
+        )
+        back = pickle.loads(pickle.dumps(customer))
+        assert back == customer
+        assert dict(back.attributes) == {"hubspot_id": "42", "tier": ["gold"]}
+        with pytest.raises(TypeError):
+            back.attributes["tier"] = "silver"  # type: ignore[index]
+
+    def test_a_contact_round_trips(self) -> None:
+        contact = Contact("jane@acme.com", "acme.com", "Jane")
+        assert pickle.loads(pickle.dumps(contact)) == contact

@@ -174,6 +174,14 @@ class Customer:
     open_work: bool | None = None
     attributes: Mapping[str, Any] = attrs.field(factory=dict, converter=_frozen_mapping, eq=False)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # pickled as its values: a mappingproxy (the frozen attributes) cannot be pickled
+        return (
+            type(self),
+            (self.key, self.name, self.segment, self.owner, self.first_seen, self.open_work,
+             dict(self.attributes)),
+        )  # fmt: skip
+
 
 @attrs.frozen
 class Touchpoint:
@@ -238,6 +246,16 @@ class Touchpoint:
         _SET_MESSAGE_ID(touchpoint, message_id)
         _SET_MISSED(touchpoint, missed)
         return touchpoint
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # pickled as its values, unpickled without checking them again (a source reading
+        # ahead in another process sends a million of these)
+        return (
+            type(self).from_checked,
+            (self.source, self.external_id, self.customer, self.occurred_at, self.channel,
+             self.direction, self.contact_email, self.owner, self.subject, self.feedback,
+             self.message_id, self.missed),
+        )  # fmt: skip
 
 
 def _slot_setter(cls: type, name: str) -> Callable[[Any, Any], None]:
