@@ -22,12 +22,14 @@ from engage.adapters import (
     AdapterContext,
     Checkpoint,
     Problem,
+    Progress,
     Skipped,
     SourceItem,
     expect,
 )
 from engage.errors import BadInputError
 from engage.preview import PreviewItem
+from engage.readahead import read_ahead
 from engage_csv.cursor import FileState, dump_cursor, load_cursor, options_hash, plan
 from engage_csv.dates import DateParser
 from engage_csv.files import Bound, FileReader, Row
@@ -39,6 +41,11 @@ from engage_csv.settings import Settings, build_settings
 from engage_csv.values import ValueMaps
 
 _PROGRESS_EVERY = 5000
+
+#: Files this large in all (bytes still to read) are parsed in a process of their own
+#: (:func:`engage.readahead.read_ahead`), about 140,000 rows of a CRM export: below that
+#: the fork and the pickling cost more than the second core gives.
+READ_AHEAD_BYTES = 16 << 20
 
 
 class CsvSource:
@@ -121,7 +128,6 @@ class CsvSource:
         try:
             matched = {key for _, _, key in keyed}
             states = {k: s for k, s in saved.items() if k in matched}
-            emitted = cursor
             todo: list[tuple[str, Path, str, os.stat_result, FileState | None]] = []
             for display, path, key in keyed:
                 stat = path.stat()
@@ -129,30 +135,49 @@ class CsvSource:
                 if action != "skip":
                     previous = states.get(key) if action == "resume" else None
                     todo.append((display, path, key, stat, previous))
-            # the bytes to read, for a percentage and the time left on a terminal
-            sized = expect(
-                self.context.progress,
-                "bytes",
-                sum(stat.st_size - (prev.offset if prev else 0) for *_, stat, prev in todo),
-            )
-            for display, path, key, stat, previous in todo:
-                states[key] = yield from self._file(
-                    reader.read(display, path, key, previous, rows, stat.st_size, stat.st_mtime_ns),
-                    display,
-                    stat.st_size - (previous.offset if previous else 0) if sized else None,
-                )
-                emitted = dump_cursor(states)
-                yield Checkpoint(emitted)
-            final = dump_cursor(states)
-            if final != emitted:
-                yield Checkpoint(final)
+            size = sum(stat.st_size - (prev.offset if prev else 0) for *_, stat, prev in todo)
+
+            def read(progress: Progress) -> Iterator[SourceItem]:
+                return self._read(todo, states, cursor, rows, reader, size, progress)
+
+            if size >= READ_AHEAD_BYTES:  # parse in a process of its own while engage stores
+                yield from read_ahead(read, self.context.progress)
+            else:
+                yield from read(self.context.progress)
         finally:
             lookups.close()
+
+    def _read(
+        self,
+        todo: list[tuple[str, Path, str, os.stat_result, FileState | None]],
+        states: dict[str, FileState],
+        cursor: str | None,
+        rows: Rows,
+        reader: FileReader,
+        size: int,
+        progress: Progress,
+    ) -> Iterator[SourceItem]:
+        """The items of the files to read, ``size`` bytes in all, a checkpoint after each."""
+        emitted = cursor
+        sized = expect(progress, "bytes", size)  # for a percentage and the time left
+        for display, path, key, stat, previous in todo:
+            states[key] = yield from self._file(
+                reader.read(display, path, key, previous, rows, stat.st_size, stat.st_mtime_ns),
+                display,
+                progress,
+                stat.st_size - (previous.offset if previous else 0) if sized else None,
+            )
+            emitted = dump_cursor(states)
+            yield Checkpoint(emitted)
+        final = dump_cursor(states)
+        if final != emitted:
+            yield Checkpoint(final)
 
     def _file(
         self,
         reading: Generator[Bound | Row, None, FileState],
         display: str,
+        progress: Progress,
         size: int | None = None,
     ) -> Generator[SourceItem, None, FileState]:
         """The items of one file's rows; returns its new state once its ratio is within bounds.
@@ -160,7 +185,6 @@ class CsvSource:
         With ``size`` (the bytes to read), bytes are counted to the progress too: estimated
         from the cells read (never above the true count), then made exact at the end.
         """
-        progress = self.context.progress
         count = refused = 0
         estimated = reported = 0
         passed: dict[str, int] = {}
