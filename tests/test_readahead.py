@@ -6,7 +6,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 
 import pytest
 
@@ -169,3 +169,32 @@ def test_with_another_thread_running_it_reads_in_this_process() -> None:
     finally:
         stop.set()
         other.join()
+
+
+def test_what_the_reading_returns_comes_back_from_either_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What the child counts in its own memory is lost to the sync; what it returns is not."""
+
+    def produce(progress: Progress) -> Generator[int, None, dict[str, int]]:
+        counts = {"messages": 0}
+        for n in range(5):
+            counts["messages"] += 1
+            yield n
+        return counts
+
+    def collect() -> tuple[list[int], object]:
+        items: list[int] = []
+
+        def outer() -> Generator[int, None, None]:
+            result = yield from read_ahead(produce, Tally(), batch=2)
+            items.append(-1)
+            returned.append(result)
+
+        returned: list[object] = []
+        items.extend(outer())
+        return items, returned[0]
+
+    assert collect() == ([0, 1, 2, 3, 4, -1], {"messages": 5})
+    monkeypatch.setenv(DISABLE_ENV, "0")
+    assert collect() == ([0, 1, 2, 3, 4, -1], {"messages": 5})

@@ -30,7 +30,7 @@ import signal
 import struct
 import threading
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
 
@@ -74,21 +74,22 @@ def available() -> bool:
 
 def read_ahead(
     produce: Callable[[Progress], Iterator[T]], progress: Progress, *, batch: int = BATCH
-) -> Iterator[T]:
+) -> Generator[T, None, Any]:
     """The items of ``produce(progress)``, read in a forked child process when
     :func:`available` (else here, as they are).
 
     ``produce`` gets the progress to report to: in the child, one that forwards to
-    ``progress`` here (taking totals when ``progress`` does). Closing the returned iterator
-    early ends the child.
+    ``progress`` here (taking totals when ``progress`` does). When it is a generator, what
+    it returns is returned here (``summary = yield from read_ahead(...)``; it must pickle):
+    the way to bring back what the reading counted, since nothing it changes in the child's
+    memory reaches this process. Closing the returned iterator early ends the child.
 
     Raises:
         Exception: what ``produce`` raised, once the items before it are yielded.
         SourceError: the child ended without a word (killed, out of memory).
     """
     if not available():
-        yield from produce(progress)
-        return
+        return (yield from produce(progress))
     read_end, write_end = os.pipe()
     _widen(write_end)
     assert _FORK is not None  # available() said so
@@ -110,7 +111,7 @@ def read_ahead(
                     raise payload
                 else:
                     ended = True
-                    return
+                    return payload
     finally:
         if not ended:
             with contextlib.suppress(ProcessLookupError):
@@ -186,8 +187,14 @@ def _child(fd: int, produce: Callable[[Progress], Iterator[Any]], sized: bool, b
             out.flush()  # each message whole in the pipe: a checkpoint is never held back
 
         items: list[Any] = []
+        iterator = produce(forward)
         try:
-            for item in produce(forward):
+            while True:
+                try:
+                    item = next(iterator)
+                except StopIteration as done:
+                    result = done.value
+                    break
                 items.append(item)
                 if len(items) >= batch or type(item) is Checkpoint:
                     send(_ITEMS, items)
@@ -199,7 +206,7 @@ def _child(fd: int, produce: Callable[[Progress], Iterator[Any]], sized: bool, b
         else:
             if items:
                 send(_ITEMS, items)
-            send(_END, None)
+            send(_END, result)
     except BaseException:  # the pipe closed (the parent stopped reading), or worse
         status = 1
     finally:

@@ -12,7 +12,9 @@ from gmail_kit import mbox_source
 
 from engage.errors import SourceError
 from engage.models import Channel, Contact, Direction
+from engage.readahead import DISABLE_ENV, available
 from engage.testing import Pull
+from engage_gmail import takeout as takeout_module
 from engage_gmail.mbox import read_messages
 
 DATA = Path(__file__).parent / "data"
@@ -252,10 +254,12 @@ def test_every_messy_sample_message_lands_or_is_accounted_for(tmp_path: Path) ->
     assert result.problems == []
 
 
-def test_memory_stays_flat_on_a_large_file(tmp_path: Path) -> None:
+def test_memory_stays_flat_on_a_large_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """About 9 MB of mail is read with a small, constant peak of memory: 600 messages of
     ~10 KB (together far more than the peak allowed) and, among them, one 3 MB body (more
-    than the peak on its own, so a body is not held whole either)."""
+    than the peak on its own, so a body is not held whole either). Read in this process
+    (not ahead in a child), where tracemalloc sees the parser."""
+    monkeypatch.setenv(DISABLE_ENV, "0")
     body, huge = ("x" * 76 + "\n") * 130, ("y" * 76 + "\n") * 40_000
     path = tmp_path / "big.mbox"
     with path.open("w") as handle:
@@ -274,3 +278,30 @@ def test_memory_stays_flat_on_a_large_file(tmp_path: Path) -> None:
         tracemalloc.stop()
     assert count == 600
     assert peak < 2_000_000
+
+
+def test_a_large_mailbox_read_ahead_gives_the_same_items_and_counts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past READ_AHEAD_BYTES the messages are parsed in a child process (engage.readahead):
+    the pull is the same item for item, and the counts the child kept come back."""
+    parts = [
+        takeout(f"c{n % 40}@acme{n % 9}.com", message_id=f"{n}@x", subject=f"Re: {n}")
+        for n in range(300)
+    ]
+    parts.insert(100, takeout("MAILER-DAEMON@acme.com", subject="Undelivered Mail"))
+    parts.insert(200, takeout(labels="Spam"))
+    write(tmp_path / "a.mbox", *parts[:150])
+    write(tmp_path / "b.mbox", *parts[150:])
+    monkeypatch.delenv(DISABLE_ENV, raising=False)
+    monkeypatch.setattr(takeout_module, "READ_AHEAD_BYTES", 0)
+    assert available()
+    ahead_source = mbox_source(tmp_path, "*.mbox", mailbox_owner="carol@ourco.com")
+    ahead = Pull.run(ahead_source)
+    monkeypatch.setenv(DISABLE_ENV, "0")
+    here_source = mbox_source(tmp_path, "*.mbox", mailbox_owner="carol@ourco.com")
+    here = Pull.run(here_source)
+    assert ahead.items == here.items
+    assert len(ahead.touchpoints) == 300
+    assert ahead_source.counts == here_source.counts
+    assert ahead_source.counts["messages"] == 302

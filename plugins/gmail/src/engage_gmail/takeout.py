@@ -16,15 +16,18 @@ import json
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any
+
+import attrs
 
 from engage.adapters import (
     AdapterContext,
     Checkpoint,
     Notice,
     Problem,
+    Progress,
     Skipped,
     SourceItem,
     expect,
@@ -32,6 +35,7 @@ from engage.adapters import (
 from engage.cursors import CursorError
 from engage.errors import ConfigError, SourceError
 from engage.preview import FieldMap, PreviewItem, PreviewRow
+from engage.readahead import read_ahead
 from engage_gmail.api_reader import count_outcome
 from engage_gmail.headers import parse_addresses, parse_message_id
 from engage_gmail.invites import parse_invite
@@ -51,6 +55,10 @@ from engage_gmail.meetings import MeetingBook
 OWNER_SCAN_LIMIT = 20_000
 
 #: The keys of the cursor's JSON object; one with another key is not this reader's.
+#: mbox files this large in all (bytes still to read) are parsed in a process of their own
+#: (:func:`engage.readahead.read_ahead`) while engage stores what they hold.
+READ_AHEAD_BYTES = 1 << 20
+
 CURSOR_KEYS = frozenset({"owner", "owner_checked", "files", "meetings"})
 
 log = logging.getLogger(__name__)
@@ -122,24 +130,45 @@ class TakeoutReader:
             yield Notice(self._owner_unknown())
         state["owner"] = owner
         mapper = Mapper(self.context.name, self.context.identity, owner, now=self.context.now)
-        progress: dict[str, Any] = state.setdefault("files", {})
+        read_files: dict[str, Any] = state.setdefault("files", {})
         book = MeetingBook(state, self.context.now())
         due = list(book.due())
         if due:
             yield from due
             yield Checkpoint(json.dumps(state, sort_keys=True))
-        failures: list[str] = []
         starts = [
-            (path, resume_offset(path, FileState.from_json(progress.get(str(path.resolve())))))
+            (path, resume_offset(path, FileState.from_json(read_files.get(str(path.resolve())))))
             for path in files
         ]
         sizes = {path: path.stat().st_size for path, start in starts if start is not None}
+        size = sum(sizes[path] - start for path, start in starts if start is not None)
+
+        def read(progress: Progress) -> Generator[SourceItem, None, Counter[str]]:
+            if progress is not self.context.progress:  # in the child reading ahead
+                self.context = attrs.evolve(self.context, progress=progress)
+            yield from self._read(starts, sizes, size, state, mapper, book)
+            return self.counts
+
+        if size >= READ_AHEAD_BYTES:  # parse in a process of its own while engage stores
+            self.counts = yield from read_ahead(read, self.context.progress)
+        else:
+            yield from read(self.context.progress)
+
+    def _read(
+        self,
+        starts: list[tuple[Path, int | None]],
+        sizes: dict[Path, int],
+        size: int,
+        state: dict[str, Any],
+        mapper: Mapper,
+        book: MeetingBook,
+    ) -> Iterator[SourceItem]:
+        """The records of the files from where each was left (``size`` bytes in all), with
+        checkpoints; a SourceError at the end for files that hold no message."""
+        progress: dict[str, Any] = state["files"]
+        failures: list[str] = []
         # the bytes to read, for a percentage and the time left on a terminal
-        sized = expect(
-            self.context.progress,
-            "bytes",
-            sum(sizes[path] - start for path, start in starts if start is not None),
-        )
+        sized = expect(self.context.progress, "bytes", size)
         for path, start in starts:
             key = str(path.resolve())
             if start is None:
