@@ -14,6 +14,8 @@ what each source reports whether anything is drawn or not, for the sync's summar
 from __future__ import annotations
 
 import sys
+import threading
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from typing import Protocol, runtime_checkable
@@ -173,8 +175,44 @@ class _StageHandle:
         self._bars.advance(self._task, count)
 
 
+#: Redraws a second.
+REFRESH_PER_SECOND = 8
+
+
+class _Refresher:
+    """Redraws the bars on a thread of its own, which can be stopped for a while: a source
+    reading ahead forks a child process, which is only safe while a single thread runs
+    (:mod:`engage.readahead`), so during a pull the bars are redrawn as counts arrive."""
+
+    def __init__(self, bars: Bars) -> None:
+        self._bars = bars
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name="engage-progress", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._stop.set()
+            self._thread.join()
+            self._thread = None
+
+    def _run(self) -> None:
+        while not self._stop.wait(1 / REFRESH_PER_SECOND):
+            self._bars.refresh()
+
+
 class TerminalProgress:
-    """A :class:`RunProgress` drawn with rich on a terminal (stderr), gone when it ends."""
+    """A :class:`RunProgress` drawn with rich on a terminal (stderr), gone when it ends.
+
+    The bars are redrawn eight times a second by a thread, except while a source is pulled:
+    then as its counts arrive (at most as often), so that no other thread runs while a
+    source may fork to read ahead.
+    """
 
     def __init__(self, console: Console) -> None:
         self.bars = Bars(
@@ -183,8 +221,12 @@ class TerminalProgress:
             _Detail(),
             console=console,
             transient=True,
-            refresh_per_second=8,
+            auto_refresh=False,
         )
+        self._refresher = _Refresher(self.bars)
+        self._running = False
+        self._pulls = 0  # sources being pulled (their stages open)
+        self._drawn = 0.0
         self._lines: dict[str, TaskID] = {}
         self._counts: dict[TaskID, dict[str, int]] = {}
         self._units: dict[TaskID, str] = {}
@@ -218,6 +260,15 @@ class TerminalProgress:
             if counts[what] >= self._totals.get(task, -1) >= 0:  # all read: the rest is writing
                 self._totals.pop(task)
                 self.bars.update(task, description=f"{self._names[task]}: writing to the store")
+        self._tick()
+
+    def _tick(self) -> None:
+        """Redraw, no more often than the thread would, while it is stopped for a pull."""
+        if self._pulls and self._running:
+            now = time.monotonic()
+            if now - self._drawn >= 1 / REFRESH_PER_SECOND:
+                self._drawn = now
+                self.bars.refresh()
 
     def source_total(self, source: str, what: str, count: int) -> None:
         """The source expects ``count`` of ``what``: its line shows a percentage of it (reading
@@ -248,21 +299,31 @@ class TerminalProgress:
         task = self._add(description, total, unit)
         if source is not None:
             self._lines[source] = task
+            self._pulls += 1
+            self._refresher.stop()  # redrawn as counts arrive (see the class)
         self.bars.refresh()
         try:
             yield _StageHandle(self.bars, task)
         finally:
             if source is not None:
                 self._lines.pop(source, None)
+                self._pulls -= 1
+                if not self._pulls and self._running:
+                    self._refresher.start()
             self.bars.remove_task(task)
             for held in (self._counts, self._units, self._totals, self._names):
                 held.pop(task, None)
 
     def __enter__(self) -> TerminalProgress:
         self.bars.start()
+        self._running = True
+        if not self._pulls:
+            self._refresher.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._running = False
+        self._refresher.stop()
         self.bars.stop()
 
 
