@@ -16,7 +16,7 @@ from engage.adapters import AdapterContext, Progress, resolve_options
 from engage.errors import BadInputError
 from engage.progress import Tally
 from engage.readahead import DISABLE_ENV, available
-from engage.testing import Pull
+from engage.testing import Project, Pull
 from engage_csv import CsvSource
 
 Write = Callable[..., Path]
@@ -147,3 +147,47 @@ def test_strict_stops_at_the_first_bad_row_naming_its_line(
     assert str(error).startswith("a.csv:6: channel: unknown channel")  # row 1 spans two lines
     assert not pulled.checkpoints
     assert len(pulled.touchpoints) == 2  # the good rows before it, rolled back by the sync
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_sync_reading_ahead_stores_what_one_process_stores(
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+    read_ahead_calls: list[int],
+    backend: str,
+) -> None:
+    """engage sync end to end, with a file past READ_AHEAD_BYTES: the same report as reading in
+    one process, and a second sync finds nothing new (on SQLite the child leaves the store's
+    connection alone; on PostgreSQL the pool's threads keep the reading in one process)."""
+    rows = HEADER + messy_rows(0, 21_000)  # 1.1 MB: read ahead with the default threshold too
+
+    def synced(name: str, read_ahead: str) -> dict[str, Any]:
+        store = (
+            request.getfixturevalue("engage_postgres_database")
+            if backend == "postgresql" and read_ahead == "1"
+            else str(tmp_path / f"{name}.db")
+        )
+        project = Project(tmp_path / name, plugins=("csv",), env={DISABLE_ENV: read_ahead})
+        project.write("history.csv", rows)
+        project.config(
+            f'store = "{store}"\ninternal_domains = ["ourco.com"]\n'
+            '[sources.files]\nplugin = "csv"\npath = "history.csv"\nmax_bad_ratio = 0.9\n'
+            '[sinks.tasks]\nplugin = "csv"\npath = "tasks.csv"\n'
+        )
+        first = project.sync(as_of="2026-03-01T00:00:00+00:00")
+        assert first.code == 0, first.stderr
+        again = project.sync(as_of="2026-03-01T00:00:00+00:00")
+        assert again.code == 0, again.stderr
+        assert again.json["sources"]["files"]["records"] == 0
+        report: dict[str, Any] = first.json
+        return report
+
+    ahead = synced("ahead", "1")
+    # SQLite: the first sync forked a child to read; PostgreSQL: the store's connection pool
+    # runs threads of its own, so the file is read in the sync's process
+    assert read_ahead_calls[0] == (1 if backend == "sqlite" else 0)
+    here = synced("here", "0")
+    for key in ("records", "touchpoints", "inserted", "errors", "skipped", "read"):
+        assert ahead["sources"]["files"][key] == here["sources"]["files"][key], key
+    assert ahead["sources"]["files"]["touchpoints"] > 10_000
+    assert ahead["sinks"]["tasks"]["pushed"] == here["sinks"]["tasks"]["pushed"] > 0
