@@ -33,6 +33,7 @@ from engage.facts import CustomerFacts
 from engage.health import Factor, Health, score
 from engage.history import BACKFILL_MONTHS, HealthPoint, day_start, month_ends
 from engage.identity import Identity
+from engage.mapahead import map_ahead
 from engage.models import Channel, Contact, Customer, Direction, Owner, Task, Touchpoint
 from engage.playbook import CustomerPlan, Rule, plan, plan_until
 from engage.settings import ScoringSettings
@@ -42,6 +43,11 @@ from engage.timeline import TimelineEntry
 if TYPE_CHECKING:
     from engage.config import Config
     from engage.plugins import Registry
+
+#: From this many customers to plan (a first load, a changed rule), they are scored and
+#: planned in a child process beside the store's work (:mod:`engage.mapahead`); an hourly
+#: sync's few hundred are not worth the fork.
+PLAN_AHEAD_CUSTOMERS = 2000
 
 
 @attrs.define
@@ -322,11 +328,21 @@ class Engine:
     ) -> Iterator[tuple[Health, CustomerPlan]]:
         """As :meth:`replan`, each plan with the health it was planned on."""
         moment = as_of or utcnow()
-        self.store.begin_planning(moment, self.settings, self.fingerprint(), sinks)
+        due = self.store.begin_planning(moment, self.settings, self.fingerprint(), sinks)
         version = self.settings.version
-        for facts in self.store.facts_to_plan(moment, self.settings):
-            health = score(facts, self.factors, version)
-            yield health, plan_until(facts, health, self.rules, self.settings)
+        factors, rules, settings = self.factors, self.rules, self.settings
+
+        def scored_plan(facts: CustomerFacts) -> tuple[Health, CustomerPlan]:
+            health = score(facts, factors, version)
+            return health, plan_until(facts, health, rules, settings)
+
+        facts = self.store.facts_to_plan(moment, settings)
+        if due >= PLAN_AHEAD_CUSTOMERS:
+            # scored and planned in a child process while the store streams facts here and
+            # the plans are saved and pushed here (engage.mapahead)
+            yield from map_ahead(scored_plan, facts)
+        else:
+            yield from map(scored_plan, facts)
 
     def record_history(self, healths: Iterable[Health]) -> int:
         """Add to the store's history the reports that change their customer's state

@@ -213,10 +213,10 @@ def _child(fd: int, produce: Callable[[Progress], Iterator[Any]], sized: bool, b
         os._exit(status)
 
 
-def _portable(exc: Exception) -> Exception:
+def _portable(exc: Exception, doing: str = "read ahead") -> Exception:
     """``exc`` as it can cross to the parent: itself when it pickles, else a stand-in of
     the same words; with the child's traceback as a note."""
-    note = "read ahead in a child process:\n" + "".join(traceback.format_exception(exc)).rstrip()
+    note = f"{doing} in a child process:\n" + "".join(traceback.format_exception(exc)).rstrip()
     try:
         pickle.loads(pickle.dumps(exc, pickle.HIGHEST_PROTOCOL))
         portable = exc

@@ -113,6 +113,16 @@ class SegmentSettings:
         data["match"] = list(self.match)
         return data
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # pickled as its values: the frozen weights (a mappingproxy) cannot be pickled
+        values = attrs.asdict(self, recurse=False)
+        values["weights"] = dict(self.weights)
+        return (_segment_settings, (values,))
+
+
+def _segment_settings(values: dict[str, Any]) -> SegmentSettings:
+    return SegmentSettings(**values)
+
 
 #: Integer and float fields of :class:`SegmentSettings` a config table may set.
 SEGMENT_NUMBERS: Mapping[str, type] = MappingProxyType(
