@@ -209,9 +209,10 @@ class _Refresher:
 class TerminalProgress:
     """A :class:`RunProgress` drawn with rich on a terminal (stderr), gone when it ends.
 
-    The bars are redrawn eight times a second by a thread, except while a source is pulled:
-    then as its counts arrive (at most as often), so that no other thread runs while a
-    source may fork to read ahead.
+    The bars are redrawn eight times a second by a thread while a stage is open, except while
+    a source is pulled: then as its counts arrive (at most as often). So no other thread runs
+    while a source may fork to read ahead (:mod:`engage.readahead`), nor between stages, when
+    planning may fork (:mod:`engage.mapahead`).
     """
 
     def __init__(self, console: Console) -> None:
@@ -226,6 +227,7 @@ class TerminalProgress:
         self._refresher = _Refresher(self.bars)
         self._running = False
         self._pulls = 0  # sources being pulled (their stages open)
+        self._others = 0  # other stages open
         self._drawn = 0.0
         self._lines: dict[str, TaskID] = {}
         self._counts: dict[TaskID, dict[str, int]] = {}
@@ -300,7 +302,9 @@ class TerminalProgress:
         if source is not None:
             self._lines[source] = task
             self._pulls += 1
-            self._refresher.stop()  # redrawn as counts arrive (see the class)
+        else:
+            self._others += 1
+        self._arrange()
         self.bars.refresh()
         try:
             yield _StageHandle(self.bars, task)
@@ -308,8 +312,9 @@ class TerminalProgress:
             if source is not None:
                 self._lines.pop(source, None)
                 self._pulls -= 1
-                if not self._pulls and self._running:
-                    self._refresher.start()
+            else:
+                self._others -= 1
+            self._arrange()
             self.bars.remove_task(task)
             for held in (self._counts, self._units, self._totals, self._names):
                 held.pop(task, None)
@@ -317,14 +322,21 @@ class TerminalProgress:
     def __enter__(self) -> TerminalProgress:
         self.bars.start()
         self._running = True
-        if not self._pulls:
-            self._refresher.start()
+        self._arrange()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._running = False
-        self._refresher.stop()
+        self._arrange()
         self.bars.stop()
+
+    def _arrange(self) -> None:
+        """The redrawing thread runs only while a stage other than a pull is open: between
+        stages there is nothing to redraw, and that is when planning may fork."""
+        if self._running and self._others and not self._pulls:
+            self._refresher.start()
+        else:
+            self._refresher.stop()
 
 
 def shows_progress(quiet: bool = False) -> bool:
