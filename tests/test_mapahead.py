@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import sys
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -28,7 +29,9 @@ SETTINGS = ScoringSettings(
     segments={"slow": SegmentSettings(name="slow", match=("*.org",), cadence_days=60)}
 )
 
-pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork here: map in one process")
+pytestmark = pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="forks on Linux only: map in one process"
+)
 
 
 @pytest.fixture(autouse=True)

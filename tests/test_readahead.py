@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Generator, Iterator
@@ -16,7 +17,8 @@ from engage.progress import Tally
 from engage.readahead import DISABLE_ENV, available, read_ahead
 
 pytestmark = pytest.mark.skipif(
-    not hasattr(os, "fork"), reason="no fork here: files are read in one process"
+    not sys.platform.startswith("linux"),
+    reason="forks on Linux only: files are read in one process",
 )
 
 

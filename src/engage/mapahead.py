@@ -14,7 +14,7 @@ child), so that neither process can wait on the other with both pipes full. An e
 ``function`` raises is raised here after the results of the items before it, with the
 child's traceback as a note (as in :mod:`engage.readahead`), and so is one that iterating
 the items raises here; either ends the child. Where :func:`engage.readahead.available` says
-a fork is not safe (other threads running, Windows, ``ENGAGE_READ_AHEAD=0``), it is plain
+a fork is not safe (other threads running, not Linux, ``ENGAGE_READ_AHEAD=0``), it is plain
 ``map``.
 """
 

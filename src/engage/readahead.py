@@ -14,9 +14,10 @@ attributes, a cache) stays in the child, and it must not use a connection this p
 holds (a socket, the store). The child never writes elsewhere than its pipe and never runs
 this process's exit handlers.
 
-The child is used only where it is safe: ``os.fork`` exists (not on Windows) and this process
-runs a single thread (forking with other threads running can leave the child waiting on a
-lock one of them held, and Python 3.12 warns of it). Otherwise, and with
+The child is used only where it is safe: on Linux (not Windows, which has no fork, nor macOS,
+where a child forked without exec may crash in system frameworks) and when this process runs
+a single thread (forking with other threads running can leave the child waiting on a lock
+one of them held, and Python 3.12 warns of it). Otherwise, and with
 ``ENGAGE_READ_AHEAD=0`` in the environment, the items are read in this process, unchanged.
 """
 
@@ -28,6 +29,7 @@ import os
 import pickle
 import signal
 import struct
+import sys
 import threading
 import traceback
 from collections.abc import Callable, Generator, Iterator
@@ -62,6 +64,10 @@ Event = tuple[int, str, int]
 
 #: Neither exists on Windows, where the items are read in this process.
 _FORK: Callable[[], int] | None = getattr(os, "fork", None)
+#: Only Linux: on macOS a fork without exec may crash in the child once the parent used
+#: system frameworks (proxy look-ups by an HTTP library do), which is why Python's own
+#: multiprocessing spawns there.
+_FORK_SAFE = sys.platform.startswith("linux")
 _KILL: int = getattr(signal, "SIGKILL", signal.SIGTERM)
 
 
@@ -69,7 +75,7 @@ def available() -> bool:
     """Whether :func:`read_ahead` would read in a child process now."""
     if os.environ.get(DISABLE_ENV, "").strip() in ("0", "false", "no", "off"):
         return False
-    return _FORK is not None and threading.active_count() == 1
+    return _FORK is not None and _FORK_SAFE and threading.active_count() == 1
 
 
 def read_ahead(

@@ -3,7 +3,7 @@ for item, with the same errors, cursors and counts as reading in one process."""
 
 from __future__ import annotations
 
-import os
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,8 @@ from engage_csv import CsvSource
 Write = Callable[..., Path]
 
 pytestmark = pytest.mark.skipif(
-    not hasattr(os, "fork"), reason="no fork here: files are read in one process"
+    not sys.platform.startswith("linux"),
+    reason="forks on Linux only: files are read in one process",
 )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import tracemalloc
 from datetime import UTC, datetime
 from pathlib import Path
@@ -280,6 +281,7 @@ def test_memory_stays_flat_on_a_large_file(tmp_path: Path, monkeypatch: pytest.M
     assert peak < 2_000_000
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forks on Linux only")
 def test_a_large_mailbox_read_ahead_gives_the_same_items_and_counts(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
