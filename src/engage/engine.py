@@ -19,10 +19,10 @@ import difflib
 import hashlib
 import inspect
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -336,13 +336,21 @@ class Engine:
             health = score(facts, factors, version)
             return health, plan_until(facts, health, rules, settings)
 
-        facts = self.store.facts_to_plan(moment, settings)
-        if due >= PLAN_AHEAD_CUSTOMERS:
-            # scored and planned in a child process while the store streams facts here and
-            # the plans are saved and pushed here (engage.mapahead)
-            yield from map_ahead(scored_plan, facts)
-        else:
-            yield from map(scored_plan, facts)
+        if due < PLAN_AHEAD_CUSTOMERS:
+            yield from map(scored_plan, self.store.facts_to_plan(moment, settings))
+            return
+        # scored and planned in a child process while the store streams facts here and the
+        # plans are saved and pushed here (engage.mapahead); a store that can hand over its
+        # facts as raw rows has the child assemble them too
+        split: Callable[[datetime, ScoringSettings], Any] | None = getattr(
+            self.store, "facts_rows_to_plan", None
+        )
+        if split is None:
+            yield from map_ahead(scored_plan, self.store.facts_to_plan(moment, settings))
+            return
+        found = split(moment, settings)
+        assemble = found.assemble
+        yield from map_ahead(lambda row: scored_plan(assemble(row)), found.rows)
 
     def record_history(self, healths: Iterable[Health]) -> int:
         """Add to the store's history the reports that change their customer's state

@@ -32,7 +32,7 @@ import heapq
 import itertools
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -305,6 +305,19 @@ def owner_status(
     return OwnerStatus.ACTIVE
 
 
+@attrs.frozen
+class FactsRows:
+    """A facts query's rows, in key order, and what makes one row a customer's facts.
+
+    Assembling a row is Python work a planning child can do (:mod:`engage.mapahead`): the
+    rows are tuples of numbers and strings, cheap to send; ``assemble`` holds what the
+    query read first (owners, activity, segments) and is a function of the row alone.
+    """
+
+    rows: Iterator[Any]
+    assemble: Callable[[Any], CustomerFacts]
+
+
 def compute_facts(
     conn: sqlite3.Connection,
     as_of: datetime,
@@ -315,6 +328,22 @@ def compute_facts(
 ) -> Iterator[CustomerFacts]:
     """Facts for every customer (or one, or those in ``temp.engage_due``) as of ``as_of``,
     in key order, streamed."""
+    found = facts_rows(conn, as_of, settings, customer, due_only=due_only)
+    assemble = found.assemble
+    for row in found.rows:
+        yield assemble(row)
+
+
+def facts_rows(
+    conn: sqlite3.Connection,
+    as_of: datetime,
+    settings: ScoringSettings,
+    customer: str | None,
+    *,
+    due_only: bool = False,
+) -> FactsRows:
+    """The rows :func:`compute_facts` assembles, and how (the queries run as the rows are
+    read; the owners, activity and history start are read now)."""
     as_of = ensure_utc(as_of, "facts: as_of")
     now = to_micros(as_of)
     params: dict[str, object] = {"as_of": now, "customer": customer}
@@ -340,6 +369,23 @@ def compute_facts(
         touch=_TOUCH, personal=_PERSONAL, w=window, join=join, min_time=_MIN_TIME, only_t=only_t
     )
     without_touches = _WITHOUT_TOUCHES.format(only_c=only_c)
+
+    def assemble(row: Any) -> CustomerFacts:
+        return _assemble(
+            row, as_of, segments, owners, activity, team_active, inactive, evidence, start
+        )
+
+    return FactsRows(_in_order(conn, with_touches, without_touches, params, table), assemble)
+
+
+def _in_order(
+    conn: sqlite3.Connection,
+    with_touches: str,
+    without_touches: str,
+    params: dict[str, object],
+    table: str | None,
+) -> Iterator[Any]:
+    """The two queries' rows merged in key order (checked); the window table dropped after."""
     try:
         rows = heapq.merge(
             _stream(conn.execute(with_touches, params)),
@@ -354,9 +400,7 @@ def compute_facts(
                     "expected key order (please report this)"
                 )
             last = row[0]
-            yield _assemble(
-                row, as_of, segments, owners, activity, team_active, inactive, evidence, start
-            )
+            yield row
     finally:
         if table is not None:
             conn.execute(f"DROP TABLE IF EXISTS {table}")

@@ -30,7 +30,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence, Set
 from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from engage.clock import ensure_utc, to_micros
 from engage.errors import StoreError
@@ -41,8 +41,10 @@ from engage.settings import ScoringSettings
 from engage.store.base import LedgerStatus
 from engage.store.sqlite_facts import (
     DAY_US,
+    FactsRows,
     OwnerActivity,
     compute_facts,
+    facts_rows,
     history_start,
     is_team_active,
     load_owners,
@@ -187,6 +189,25 @@ class PlanMixin:
             raise StoreError("facts_to_plan: call begin_planning first, to choose the customers")
         with self._errors():
             yield from compute_facts(self.conn, as_of, settings, None, due_only=not self._all_due)
+
+    def facts_rows_to_plan(self, as_of: datetime, settings: ScoringSettings) -> FactsRows:
+        """As :meth:`facts_to_plan`, the rows and what assembles them apart: a planning child
+        assembles them (:meth:`engage.engine.Engine.replan_scored`).
+
+        Raises:
+            StoreError: :meth:`begin_planning` was not called on this store first.
+        """
+        if self._all_due is None:
+            raise StoreError(
+                "facts_rows_to_plan: call begin_planning first, to choose the customers"
+            )
+        with self._errors():
+            found = facts_rows(self.conn, as_of, settings, None, due_only=not self._all_due)
+        return FactsRows(self._translated(found.rows), found.assemble)
+
+    def _translated(self, rows: Iterator[Any]) -> Iterator[Any]:
+        with self._errors():
+            yield from rows
 
     def save_plans(self, plans: Sequence[CustomerPlan], as_of: datetime) -> None:
         """Record these customers' plans, replacing their planned tasks (commits on its own)."""
