@@ -3,9 +3,9 @@
 :func:`map_ahead` is ``map(function, items)`` on two cores: this process keeps producing the
 items (a query, say) and doing what it does with each result, while a child process it forked
 applies ``function``. Scoring and planning a first load's customers goes this way: the store
-streams each customer's facts here, the child scores them and plans their tasks (pure
-Python: the factors and rules the child inherited at the fork), and the plans come back to be
-saved and pushed here, where the store's connection is.
+streams the rows of its facts query here, the child assembles each customer's facts, scores
+them and plans their tasks (pure Python: the factors and rules the child inherited at the
+fork), and the plans come back to be saved and pushed here, where the store's connection is.
 
 Items go to the child and results come back pickled, a batch at a time, at most ``ahead``
 batches in flight, so memory stays bounded however many items there are. A thread of this
