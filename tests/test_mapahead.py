@@ -16,10 +16,10 @@ import pytest
 import engage.engine as engine_module
 from engage.engine import Engine
 from engage.errors import StoreError
+from engage.forking import DISABLE_ENV, available
 from engage.mapahead import map_ahead
 from engage.models import Customer, Touchpoint
 from engage.plugins import Registry, make_plugin_manager
-from engage.readahead import DISABLE_ENV, available
 from engage.settings import ScoringSettings, SegmentSettings
 from engage.store import open_store
 from engage.store.base import Record

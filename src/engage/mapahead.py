@@ -13,33 +13,32 @@ process writes the batches to the child (started after the fork: it never runs i
 child), so that neither process can wait on the other with both pipes full. An exception
 ``function`` raises is raised here after the results of the items before it, with the
 child's traceback as a note (as in :mod:`engage.readahead`), and so is one that iterating
-the items raises here; either ends the child. Where :func:`engage.readahead.available` says
+the items raises here; either ends the child. Where :func:`engage.forking.available` says
 a fork is not safe (other threads running, not Linux, ``ENGAGE_READ_AHEAD=0``), it is plain
 ``map``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import pickle
 import queue
-import signal
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
-from engage.readahead import (
-    _END,
-    _ERROR,
-    _FORK,
-    _ITEMS,
-    _KILL,
-    _LENGTH,
-    _portable,
-    _receive,
-    _widen,
+from engage.forking import (
+    END,
+    ERROR,
+    ITEMS,
     available,
+    end_child,
+    fork_child,
+    frame,
+    pipe,
+    portable,
+    read_message,
+    receive,
+    send,
 )
 
 __all__ = ["AHEAD", "BATCH", "map_ahead"]
@@ -58,7 +57,7 @@ def map_ahead(
     function: Callable[[A], B], items: Iterable[A], *, batch: int = BATCH, ahead: int = AHEAD
 ) -> Iterator[B]:
     """``function`` of each of ``items``, in order, computed in a forked child process when
-    :func:`~engage.readahead.available` (else here).
+    :func:`~engage.forking.available` (else here).
 
     ``function`` runs in a copy of this process made when the first result is asked for: it
     must not use a connection this process holds, and what it changes there stays there.
@@ -72,14 +71,19 @@ def map_ahead(
     if not available():
         yield from map(function, items)
         return
-    requests, to_child = _pipe()  # (read end, write end)
-    from_child, answers = _pipe()
-    assert _FORK is not None  # available() said so
-    pid = _FORK()
-    if pid == 0:  # the child: never returns
+    requests, to_child = pipe()  # (read end, write end)
+    from_child, answers = pipe()
+
+    def child() -> None:
         os.close(to_child)
         os.close(from_child)
-        _mapper(requests, answers, function)
+        with (
+            open(requests, "rb", buffering=1 << 16) as stream,
+            open(answers, "wb", buffering=1 << 16) as out,
+        ):
+            _map(stream, out, function)
+
+    pid = fork_child(child)
     os.close(requests)
     os.close(answers)
     outgoing: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
@@ -106,18 +110,17 @@ def map_ahead(
             except Exception as exc:  # raised once the results before it are yielded
                 failure, exhausted = exc, True
             if chunk:
-                data = pickle.dumps(chunk, pickle.HIGHEST_PROTOCOL)
-                outgoing.put(_LENGTH.pack(len(data)) + data)
+                outgoing.put(frame(chunk))
                 sent += 1
             if exhausted:
                 outgoing.put(None)  # the child ends once it has answered everything
 
     try:
-        with open(from_child, "rb", buffering=1 << 16) as pipe:
+        with open(from_child, "rb", buffering=1 << 16) as stream:
             feed()
             while received < sent:
-                kind, payload, _ = _receive(pipe, pid)
-                if kind == _ERROR:  # the results before the failure, then the failure
+                kind, payload, _ = receive(stream, pid)
+                if kind == ERROR:  # the results before the failure, then the failure
                     ended = True
                     before, failure = payload
                     yield from before
@@ -130,17 +133,8 @@ def map_ahead(
             raise failure
     finally:
         outgoing.put(None)
-        if not ended:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, _KILL)
-        os.waitpid(pid, 0)
+        end_child(pid, finished=ended)
         writer.join()
-
-
-def _pipe() -> tuple[int, int]:
-    read_end, write_end = os.pipe()
-    _widen(write_end)
-    return read_end, write_end
 
 
 def _write_all(fd: int, outgoing: queue.SimpleQueue[bytes | None]) -> None:
@@ -156,32 +150,15 @@ def _write_all(fd: int, outgoing: queue.SimpleQueue[bytes | None]) -> None:
         os.close(fd)
 
 
-def _mapper(fd_in: int, fd_out: int, function: Callable[[Any], Any]) -> None:
-    """The child: read batches, answer each with its results, until the parent is done."""
-    status = 0
-    try:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides, and ends us
-        with open(fd_in, "rb", buffering=1 << 16) as source:
-            out = open(fd_out, "wb", buffering=1 << 16)  # noqa: SIM115 - flushed per message
-
-            def send(kind: int, payload: Any) -> None:
-                data = pickle.dumps((kind, payload, []), pickle.HIGHEST_PROTOCOL)
-                out.write(_LENGTH.pack(len(data)))
-                out.write(data)
-                out.flush()
-
-            while len(head := source.read(_LENGTH.size)) == _LENGTH.size:
-                chunk = pickle.loads(source.read(_LENGTH.unpack(head)[0]))
-                results: list[Any] = []
-                try:
-                    for item in chunk:
-                        results.append(function(item))
-                except Exception as exc:  # after the results before it, like map
-                    send(_ERROR, (results, _portable(exc, "computed")))
-                    return
-                send(_ITEMS, results)
-            send(_END, None)
-    except BaseException:  # the parent stopped listening, or worse
-        status = 1
-    finally:
-        os._exit(status)
+def _map(stream: BinaryIO, out: BinaryIO, function: Callable[[Any], Any]) -> None:
+    """The child: answer each batch with its results, until the parent sends no more."""
+    while (chunk := read_message(stream)) is not None:
+        results: list[Any] = []
+        try:
+            for item in chunk:
+                results.append(function(item))
+        except Exception as exc:  # after the results before it, like map
+            send(out, (ERROR, (results, portable(exc, "computed")), []))
+            return
+        send(out, (ITEMS, results, []))
+    send(out, (END, None, []))

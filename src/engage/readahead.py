@@ -14,68 +14,42 @@ attributes, a cache) stays in the child, and it must not use a connection this p
 holds (a socket, the store). The child never writes elsewhere than its pipe and never runs
 this process's exit handlers.
 
-The child is used only where it is safe: on Linux (not Windows, which has no fork, nor macOS,
-where a child forked without exec may crash in system frameworks) and when this process runs
-a single thread (forking with other threads running can leave the child waiting on a lock
-one of them held, and Python 3.12 warns of it). Otherwise, and with
-``ENGAGE_READ_AHEAD=0`` in the environment, the items are read in this process, unchanged.
+The child is used only where :func:`engage.forking.available` says a fork is safe (Linux,
+a single thread, no ``ENGAGE_READ_AHEAD=0``); otherwise the items are read in this process,
+unchanged.
 """
 
 from __future__ import annotations
 
-import contextlib
-import logging
 import os
-import pickle
-import signal
-import struct
-import sys
-import threading
-import traceback
 from collections.abc import Callable, Generator, Iterator
-from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
 
 from engage.adapters import Checkpoint, Progress, SizedProgress
-from engage.errors import SourceError
-
-try:
-    import fcntl
-except ImportError:  # Windows: no fork either
-    fcntl = None  # type: ignore[assignment]
+from engage.forking import (
+    DISABLE_ENV,
+    END,
+    ERROR,
+    ITEMS,
+    available,
+    end_child,
+    fork_child,
+    pipe,
+    portable,
+    receive,
+    send,
+)
 
 __all__ = ["BATCH", "DISABLE_ENV", "available", "read_ahead"]
-
-log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
 #: Items sent per message (a checkpoint also ends a message: it is the unit of commit).
 BATCH = 1000
 
-#: ``ENGAGE_READ_AHEAD=0`` reads in this process.
-DISABLE_ENV = "ENGAGE_READ_AHEAD"
-
-_LENGTH = struct.Struct("<Q")
-_ITEMS, _ERROR, _END = 0, 1, 2
 _ADVANCE, _TOTAL = 0, 1
 
 Event = tuple[int, str, int]
-
-#: Neither exists on Windows, where the items are read in this process.
-_FORK: Callable[[], int] | None = getattr(os, "fork", None)
-#: Only Linux: on macOS a fork without exec may crash in the child once the parent used
-#: system frameworks (proxy look-ups by an HTTP library do), which is why Python's own
-#: multiprocessing spawns there.
-_FORK_SAFE = sys.platform.startswith("linux")
-_KILL: int = getattr(signal, "SIGKILL", signal.SIGTERM)
-
-
-def available() -> bool:
-    """Whether :func:`read_ahead` would read in a child process now."""
-    if os.environ.get(DISABLE_ENV, "").strip() in ("0", "false", "no", "off"):
-        return False
-    return _FORK is not None and _FORK_SAFE and threading.active_count() == 1
 
 
 def read_ahead(
@@ -96,60 +70,31 @@ def read_ahead(
     """
     if not available():
         return (yield from produce(progress))
-    read_end, write_end = os.pipe()
-    _widen(write_end)
-    assert _FORK is not None  # available() said so
-    pid = _FORK()
-    if pid == 0:  # the child: never returns
+    read_end, write_end = pipe()
+    sized = isinstance(progress, SizedProgress)
+
+    def child() -> None:
         os.close(read_end)
-        _child(write_end, produce, isinstance(progress, SizedProgress), batch)
+        with open(write_end, "wb", buffering=1 << 16) as out:
+            _read(out, produce, sized, batch)
+
+    pid = fork_child(child)
     os.close(write_end)
-    ended = False
+    finished = False
     try:
-        with open(read_end, "rb", buffering=1 << 16) as pipe:
+        with open(read_end, "rb", buffering=1 << 16) as stream:
             while True:
-                kind, payload, events = _receive(pipe, pid)
+                kind, payload, events = receive(stream, pid)
                 _replay(events, progress)
-                if kind == _ITEMS:
+                if kind == ITEMS:
                     yield from payload
-                elif kind == _ERROR:
-                    ended = True
-                    raise payload
                 else:
-                    ended = True
+                    finished = True
+                    if kind == ERROR:
+                        raise payload
                     return payload
     finally:
-        if not ended:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, _KILL)
-        os.waitpid(pid, 0)
-
-
-def _widen(fd: int) -> None:
-    """Let the pipe hold as much as the system allows (Linux: 1 MiB by default, not 64 KiB):
-    about eight batches, so the child reads on while this process writes a chunk to the
-    store instead of waiting for it."""
-    setter = getattr(fcntl, "F_SETPIPE_SZ", None) if fcntl is not None else None
-    if setter is None:
-        return
-    try:
-        most = int(Path("/proc/sys/fs/pipe-max-size").read_text())
-    except (OSError, ValueError):
-        most = 1 << 20
-    with contextlib.suppress(OSError):
-        fcntl.fcntl(fd, setter, most)
-
-
-def _receive(pipe: BinaryIO, pid: int) -> tuple[int, Any, list[Event]]:
-    head = pipe.read(_LENGTH.size)
-    data = pipe.read(_LENGTH.unpack(head)[0]) if len(head) == _LENGTH.size else b""
-    if not data:
-        raise SourceError(
-            f"the process reading ahead (pid {pid}) ended without finishing; "
-            "run again with ENGAGE_READ_AHEAD=0 to read in one process"
-        )
-    message: tuple[int, Any, list[Event]] = pickle.loads(data)
-    return message
+        end_child(pid, finished=finished)
 
 
 def _replay(events: list[Event], progress: Progress) -> None:
@@ -179,54 +124,29 @@ class _SizedForward(_Forward):
         self.events.append((_TOTAL, what, count))
 
 
-def _child(fd: int, produce: Callable[[Progress], Iterator[Any]], sized: bool, batch: int) -> None:
-    status = 0
+def _read(
+    out: BinaryIO, produce: Callable[[Progress], Iterator[Any]], sized: bool, batch: int
+) -> None:
+    """The child: the items in batches, each with the progress reported since the last."""
+    forward = _SizedForward() if sized else _Forward()
+    items: list[Any] = []
+    iterator = produce(forward)
     try:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides, and ends us
-        out = open(fd, "wb", buffering=1 << 16)  # noqa: SIM115 - flushed below, then _exit
-        forward = _SizedForward() if sized else _Forward()
-
-        def send(kind: int, payload: Any) -> None:
-            data = pickle.dumps((kind, payload, forward.take()), pickle.HIGHEST_PROTOCOL)
-            out.write(_LENGTH.pack(len(data)))
-            out.write(data)
-            out.flush()  # each message whole in the pipe: a checkpoint is never held back
-
-        items: list[Any] = []
-        iterator = produce(forward)
-        try:
-            while True:
-                try:
-                    item = next(iterator)
-                except StopIteration as done:
-                    result = done.value
-                    break
-                items.append(item)
-                if len(items) >= batch or type(item) is Checkpoint:
-                    send(_ITEMS, items)
-                    items = []
-        except Exception as exc:  # every failure goes to the parent, after what came before
-            if items:
-                send(_ITEMS, items)
-            send(_ERROR, _portable(exc))
-        else:
-            if items:
-                send(_ITEMS, items)
-            send(_END, result)
-    except BaseException:  # the pipe closed (the parent stopped reading), or worse
-        status = 1
-    finally:
-        os._exit(status)
-
-
-def _portable(exc: Exception, doing: str = "read ahead") -> Exception:
-    """``exc`` as it can cross to the parent: itself when it pickles, else a stand-in of
-    the same words; with the child's traceback as a note."""
-    note = f"{doing} in a child process:\n" + "".join(traceback.format_exception(exc)).rstrip()
-    try:
-        pickle.loads(pickle.dumps(exc, pickle.HIGHEST_PROTOCOL))
-        portable = exc
-    except Exception:  # a class that does not pickle
-        portable = RuntimeError(f"{type(exc).__name__}: {exc}")
-    portable.add_note(note)
-    return portable
+        while True:
+            try:
+                item = next(iterator)
+            except StopIteration as done:
+                result = done.value
+                break
+            items.append(item)
+            if len(items) >= batch or type(item) is Checkpoint:
+                send(out, (ITEMS, items, forward.take()))
+                items = []
+    except Exception as exc:  # every failure goes to the parent, after what came before
+        if items:
+            send(out, (ITEMS, items, forward.take()))
+        send(out, (ERROR, portable(exc, "read ahead"), forward.take()))
+    else:
+        if items:
+            send(out, (ITEMS, items, forward.take()))
+        send(out, (END, result, forward.take()))

@@ -43,7 +43,6 @@ from engage.store.sqlite_facts import (
     DAY_US,
     FactsRows,
     OwnerActivity,
-    compute_facts,
     facts_rows,
     history_start,
     is_team_active,
@@ -185,10 +184,8 @@ class PlanMixin:
         Raises:
             StoreError: :meth:`begin_planning` was not called on this store first.
         """
-        if self._all_due is None:
-            raise StoreError("facts_to_plan: call begin_planning first, to choose the customers")
-        with self._errors():
-            yield from compute_facts(self.conn, as_of, settings, None, due_only=not self._all_due)
+        found = self.facts_rows_to_plan(as_of, settings)
+        yield from map(found.assemble, found.rows)
 
     def facts_rows_to_plan(self, as_of: datetime, settings: ScoringSettings) -> FactsRows:
         """As :meth:`facts_to_plan`, the rows and what assembles them apart: a planning child
@@ -198,9 +195,7 @@ class PlanMixin:
             StoreError: :meth:`begin_planning` was not called on this store first.
         """
         if self._all_due is None:
-            raise StoreError(
-                "facts_rows_to_plan: call begin_planning first, to choose the customers"
-            )
+            raise StoreError("facts to plan: call begin_planning first, to choose the customers")
         with self._errors():
             found = facts_rows(self.conn, as_of, settings, None, due_only=not self._all_due)
         return FactsRows(self._translated(found.rows), found.assemble)
