@@ -339,6 +339,26 @@ def test_no_check_in_while_a_reply_or_welcome_is_due() -> None:
     assert run(CheckIn(), new_customer(first_touch=ago(29))) is None
 
 
+def test_no_check_in_email_beside_a_status_update_but_a_call_still() -> None:
+    """Running work, nothing from us for 20 days and no exchange for 45: the status update is
+    the one email (the demo's Helix Engineering had both, a day apart); from twice the
+    cadence the check-in is a call, a different act, and comes too."""
+    silent = steady(
+        customer=WORKING, last_two_way=ago(45), last_inbound=ago(45), last_outbound=ago(20)
+    )
+    assert run(StatusUpdate(), silent) is not None
+    assert run(CheckIn(), silent) is None
+    far = steady(
+        customer=WORKING, last_two_way=ago(75), last_inbound=ago(75), last_outbound=ago(20)
+    )
+    assert run(StatusUpdate(), far) is not None
+    assert fires(CheckIn(), far).kind is TaskKind.CALL
+    updated = steady(
+        customer=WORKING, last_two_way=ago(45), last_inbound=ago(45), last_outbound=ago(5)
+    )
+    assert fires(CheckIn(), updated).kind is TaskKind.EMAIL  # updated, still no exchange
+
+
 def test_check_in_key_changes_after_a_new_exchange() -> None:
     """A new two-way exchange that goes stale again makes a new task."""
     first = fires(CheckIn(), steady(last_two_way=ago(45)))

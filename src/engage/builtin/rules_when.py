@@ -198,9 +198,10 @@ def unanswered_changes(facts: CustomerFacts) -> Moments:
 def check_in_due(facts: CustomerFacts) -> bool:
     """No two-way exchange for more than ``cadence_days`` (or never, with a longer tenure).
 
-    Stands back while unanswered or welcome is due (reply or welcome first) and for a
-    dormant customer (reconnect wins it back). A customer with no touch at all is due a
-    first check-in.
+    Stands back while unanswered or welcome is due (reply or welcome first), for a dormant
+    customer (reconnect wins it back), and while a status update is due and the check-in
+    would be an email too (before twice the cadence): one email to the customer, not two a
+    day apart. A customer with no touch at all is due a first check-in.
     """
     if no_data(facts):
         return True
@@ -208,15 +209,19 @@ def check_in_due(facts: CustomerFacts) -> bool:
         return False
     cadence = facts.settings.cadence_days
     if facts.last_two_way is not None:
-        late = (facts.days_since(facts.last_two_way) or 0.0) > cadence
+        days = facts.days_since(facts.last_two_way) or 0.0
     else:
-        tenure = facts.days_since(facts.first_touch)
-        late = tenure is not None and tenure > cadence
-    return late and not unanswered_due(facts) and not new_and_unwelcomed(facts)
+        days = facts.days_since(facts.first_touch) or 0.0
+        if facts.first_touch is None:
+            return False
+    if days <= cadence or unanswered_due(facts) or new_and_unwelcomed(facts):
+        return False
+    return days >= 2 * cadence or not status_update_due(facts)
 
 
 def check_in_changes(facts: CustomerFacts) -> Moments:
-    """When check_in_due may flip: the cadence passing, or unanswered's or welcome's moments."""
+    """When check_in_due may flip: the cadence passing (and twice it), or welcome's,
+    dormant's or status_update's moments."""
     since = facts.last_two_way if facts.last_two_way is not None else facts.first_touch
     return [
         after(since, facts.settings.cadence_days),
@@ -224,6 +229,7 @@ def check_in_changes(facts: CustomerFacts) -> Moments:
         after(since, 2 * facts.settings.cadence_days),
         *welcome_changes(facts),
         *dormant_changes(facts),
+        *status_update_changes(facts),
     ]
 
 
