@@ -78,8 +78,9 @@ class CheckIn:
 
     Fires when the last two-way exchange is older than ``cadence_days``, or there never was
     one and the tenure is longer than the cadence; stands back while unanswered or welcome
-    fires, and for a dormant customer (reconnect wins it back). Email and medium; a call and
-    high from twice the cadence. Anchor: the date of the last two-way exchange (``never``
+    fires, for a dormant customer (reconnect wins it back), and while a status update is due
+    before twice the cadence (one email, not two). Email and medium; a call and high from
+    twice the cadence. Anchor: the date of the last two-way exchange (``never``
     when there was none).
 
     A customer with no touch recorded at all (a CRM record, internal notes only) gets this
