@@ -8,7 +8,8 @@
 2. the owners table (one row per person on the team);
 3. two streamed queries in key order, merged: customers with touchpoints up to ``as_of`` (a
    ``GROUP BY customer`` with conditional ``FILTER`` aggregates, walking the customer index
-   in order, so nothing is sorted or materialised whatever the store's size, with small
+   in order, so nothing is sorted whatever the store's size, joined to the counts of the
+   last two windows, aggregated over that range of the index alone, with small
    correlated look-ups on that index for the values that depend on an aggregate: emails
    since the latest call or meeting, the first unanswered message, the latest feedback
    score, the owner of the latest touchpoint that names one, the main contact), and
@@ -16,7 +17,7 @@
 
 Each customer's window comes from its segment. When every segment shares one
 ``window_days`` it is a query parameter; otherwise each customer's window is written to a
-temporary table the aggregate joins, so mixed segments are exact in the same single pass.
+temporary table the window counts join, so mixed segments are exact in the same query.
 
 Each customer's facts also say when time alone next changes them (``changes_at``): the first
 touch to leave the recent or previous window, or the first touchpoint dated after ``as_of``.
@@ -68,15 +69,24 @@ _DUE = (
 )
 
 #: Customers with touchpoints up to ``as_of``: one streamed ``GROUP BY customer`` over the
-#: customer index (in key order, so nothing is sorted or held), joined to the customer's
-#: record (``CROSS JOIN`` keeps the aggregate the outer loop, so the key order stays), and
-#: the look-ups that depend on an aggregate by correlated sub-queries, evaluated per group.
+#: customer index for the all-time values (in key order, so nothing is sorted or held),
+#: joined to the customer's record (``CROSS JOIN`` keeps the aggregate the outer loop, so the
+#: key order stays) and to the window counts, and the look-ups that depend on an aggregate
+#: by correlated sub-queries, evaluated per group. The window counts are a second
+#: ``GROUP BY`` over the last two windows only (a range of the customer index, materialised:
+#: one row per recently active customer): every filter a row meets costs, and most of a long
+#: history lies before the windows. ``last_touch`` is the later of the last inbound and
+#: outbound, and ``touches_before`` the touches less the recent ones.
 _WITH_TOUCHES = """
 SELECT a.key, r.name, r.segment, r.first_seen, r.open_work, r.attributes,
-    a.touches, a.first_any, a.last_touch, a.last_inbound, a.last_outbound,
+    a.touches, a.first_any,
+    max(coalesce(a.last_inbound, a.last_outbound), coalesce(a.last_outbound, a.last_inbound)),
+    a.last_inbound, a.last_outbound,
     a.last_personal, a.first_engagement, a.last_feedback, a.value_at,
-    a.recent_touches, a.previous_touches, a.recent_inbound, a.recent_outbound,
-    a.recent_personal, a.recent_email, a.touches_before, a.window_change,
+    coalesce(win.recent_touches, 0), coalesce(win.previous_touches, 0),
+    coalesce(win.recent_inbound, 0), coalesce(win.recent_outbound, 0),
+    coalesce(win.recent_personal, 0), coalesce(win.recent_email, 0),
+    a.touches - coalesce(win.recent_touches, 0), win.window_change,
     (SELECT min(n.occurred_at) FROM touchpoints n
         WHERE n.customer = a.key AND n.occurred_at > :as_of AND n.duplicate_of IS NULL
     ) AS next_arrival,
@@ -117,7 +127,6 @@ FROM (
     SELECT t.customer AS key,
         count(*) FILTER (WHERE t.{touch}) AS touches,
         min(t.occurred_at) AS first_any,
-        max(t.occurred_at) FILTER (WHERE t.{touch}) AS last_touch,
         max(t.occurred_at) FILTER (WHERE t.direction = 'inbound') AS last_inbound,
         max(t.occurred_at) FILTER (WHERE t.direction = 'outbound') AS last_outbound,
         max(t.occurred_at) FILTER (WHERE t.{touch} AND t.{personal}) AS last_personal,
@@ -125,11 +134,17 @@ FROM (
         max(t.occurred_at) FILTER (
             WHERE t.{touch} AND (t.channel = 'feedback' OR t.feedback IS NOT NULL)
         ) AS last_feedback,
-        max(t.occurred_at) FILTER (WHERE t.{touch} AND t.feedback IS NOT NULL) AS value_at,
+        max(t.occurred_at) FILTER (WHERE t.{touch} AND t.feedback IS NOT NULL) AS value_at
+    FROM touchpoints t
+    WHERE t.occurred_at <= :as_of AND t.duplicate_of IS NULL {only_t}
+    GROUP BY t.customer
+    ORDER BY t.customer
+) a
+CROSS JOIN customers r ON r.key = a.key
+LEFT JOIN (
+    SELECT t.customer AS key,
         count(*) FILTER (WHERE t.{touch} AND t.occurred_at > :as_of - {w}) AS recent_touches,
-        count(*) FILTER (
-            WHERE t.{touch} AND t.occurred_at > :as_of - 2 * {w} AND t.occurred_at <= :as_of - {w}
-        ) AS previous_touches,
+        count(*) FILTER (WHERE t.{touch} AND t.occurred_at <= :as_of - {w}) AS previous_touches,
         count(*) FILTER (
             WHERE t.direction = 'inbound' AND t.occurred_at > :as_of - {w}
         ) AS recent_inbound,
@@ -142,17 +157,13 @@ FROM (
         count(*) FILTER (
             WHERE t.{touch} AND t.channel = 'email' AND t.occurred_at > :as_of - {w}
         ) AS recent_email,
-        count(*) FILTER (WHERE t.{touch} AND t.occurred_at <= :as_of - {w}) AS touches_before,
         min(CASE WHEN t.occurred_at > :as_of - {w} THEN t.occurred_at + {w}
-                 ELSE t.occurred_at + 2 * {w} END) FILTER (
-            WHERE t.{touch} AND t.occurred_at > :as_of - 2 * {w}
-        ) AS window_change
+                 ELSE t.occurred_at + 2 * {w} END) FILTER (WHERE t.{touch}) AS window_change
     FROM touchpoints t {join}
-    WHERE t.occurred_at <= :as_of AND t.duplicate_of IS NULL {only_t}
+    WHERE t.occurred_at <= :as_of AND t.occurred_at > :as_of - 2 * {w}
+      AND t.duplicate_of IS NULL {only_t}
     GROUP BY t.customer
-    ORDER BY t.customer
-) a
-CROSS JOIN customers r ON r.key = a.key
+) win ON win.key = a.key
 """
 
 #: Customers with no touchpoint up to ``as_of`` (a record only, or only later touchpoints),
@@ -362,7 +373,7 @@ def facts_rows(
     else:
         table = f"temp.engage_facts_window_{next(_table_ids)}"
         _fill_windows(conn, table, segments, customer, due_only)
-        window, join = "w.w", f"JOIN {table} w ON w.key = t.customer"
+        window, join = "sw.w", f"JOIN {table} sw ON sw.key = t.customer"
     subset = _ONE if customer is not None else _DUE if due_only else ("", "")
     only_t, only_c = subset
     with_touches = _WITH_TOUCHES.format(
