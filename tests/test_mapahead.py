@@ -17,6 +17,7 @@ import engage.engine as engine_module
 from engage.engine import Engine
 from engage.errors import StoreError
 from engage.forking import DISABLE_ENV, available
+from engage.history import HealthPoint
 from engage.mapahead import map_ahead
 from engage.models import Customer, Touchpoint
 from engage.plugins import Registry, make_plugin_manager
@@ -136,7 +137,7 @@ def test_a_store_planned_in_a_child_gets_the_same_health_and_plans(
             )
     as_of = datetime(2026, 11, 1, tzinfo=UTC)
 
-    def planned(name: str) -> list[tuple[Any, ...]]:
+    def planned(name: str, points: bool = False) -> list[tuple[Any, ...]]:
         store = open_store(str(tmp_path / f"{name}.db"))
         try:
             store.write(records, "crm")
@@ -146,7 +147,8 @@ def test_a_store_planned_in_a_child_gets_the_same_health_and_plans(
                 rules=[r.value for r in REGISTRY.rules.values()],
                 settings=SETTINGS,
             )
-            return list(engine.replan_scored(as_of))
+            replan = engine.replan_points if points else engine.replan_scored
+            return list(replan(as_of))
         finally:
             store.close()
 
@@ -160,10 +162,13 @@ def test_a_store_planned_in_a_child_gets_the_same_health_and_plans(
 
     monkeypatch.setattr(engine_module, "map_ahead", counted)
     ahead = planned("ahead")
-    assert calls == [True]
+    ahead_points = planned("ahead-points", points=True)
+    assert calls == [True, True]
     monkeypatch.setenv(DISABLE_ENV, "0")
     here = planned("here")
     assert ahead == here
     assert len(ahead) == 400
     assert sum(len(plan.tasks) for _, plan in ahead) > 100
     assert {health.segment for health, _ in ahead} == {"default", "slow"}
+    # what a sync uses: the same plans, each with its health's history point
+    assert ahead_points == [(HealthPoint.of(health), plan) for health, plan in ahead]

@@ -159,7 +159,7 @@ def _plan_and_push(
     """Score and plan the customers the store chooses, saving and pushing them a chunk at a
     time; returns how many customers were planned and how many tasks their plans hold."""
     started = time.monotonic()
-    scored_plans = engine.replan_scored(moment, [p.name for p in pushes])
+    scored_plans = engine.replan_points(moment, [p.name for p in pushes])
     first = next(scored_plans, None)  # the store chooses the customers to plan here
     due: int | None = getattr(store, "planning_count", None)
     what = "customers" if due is None else f"{due:,} customer{'' if due == 1 else 's'}"
@@ -174,9 +174,9 @@ def _plan_and_push(
         }
         rest = chain([] if first is None else [first], scored_plans)
         for scored in chunked(rest, PLAN_CHUNK):
-            chunk = [customer_plan for _health, customer_plan in scored]
+            chunk = [customer_plan for _point, customer_plan in scored]
             store.save_plans(chunk, moment)
-            engine.record_history(health for health, _plan in scored)
+            engine.record_points(point for point, _plan in scored)
             tasks = [task for plan in chunk for task in plan.tasks]
             replanned += len(chunk)
             replanned_tasks += len(tasks)
