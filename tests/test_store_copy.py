@@ -28,6 +28,7 @@ from engage.store.sqlite_names import register_functions
 from engage.store.sqlite_schema import MIGRATIONS
 from engage.store.sqlite_schema import SCHEMA_VERSION as SQLITE_VERSION
 from tests.conftest import Backend
+from tests.support.storedump import dump
 
 AS_OF = "2026-03-01T09:00:00+00:00"
 HEADER = "Activity Date,Contact Email,Name,Type,Direction,Rep\n"
@@ -101,53 +102,6 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def source(project: Path) -> str:
     """The synced SQLite store."""
     return str(project / "engage.db")
-
-
-# -- reading a store back, table by table, whatever its backend -------------------------
-
-
-def dump(target: str) -> dict[str, list[tuple[tuple[str, Any], ...]]]:
-    """Every table of the store with its rows, as sorted (column, value) pairs."""
-    if target.startswith("postgresql://"):
-        import psycopg
-
-        with psycopg.connect(target) as conn:
-            tables = [
-                name
-                for (name,) in conn.execute(
-                    "SELECT relname FROM pg_class WHERE relkind = 'r' AND relpersistence = 'p'"
-                    " AND relnamespace = current_schema()::regnamespace"
-                )
-                if name != "schema_version"
-            ]
-            return {name: _rows(conn, name) for name in tables}
-    with sqlite3.connect(target) as conn:
-        tables = [
-            name
-            for (name,) in conn.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%'"
-            )
-        ]
-        return {name: _rows(conn, name) for name in tables}
-
-
-def _rows(conn: Any, table: str) -> list[tuple[tuple[str, Any], ...]]:
-    cursor = conn.execute(f"SELECT * FROM {table}")
-    names = [d[0] for d in cursor.description]
-    rows = [
-        tuple(sorted((name, _plain(value)) for name, value in zip(names, row, strict=True)))
-        for row in cursor.fetchall()
-    ]
-    return sorted(rows, key=repr)
-
-
-def _plain(value: Any) -> Any:
-    """JSON as its parsed value (jsonb comes back parsed, SQLite keeps text)."""
-    if isinstance(value, str) and value.startswith("{"):
-        return json.dumps(json.loads(value), sort_keys=True)
-    if isinstance(value, dict | list):
-        return json.dumps(value, sort_keys=True)
-    return value
 
 
 def execute(target: str, *statements: str) -> None:
