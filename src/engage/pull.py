@@ -28,13 +28,15 @@ from engage.adapters import (
     SourceItem,
     future_problem,
 )
-from engage.clock import utcnow
+from engage.clock import from_micros, to_micros, utcnow
 from engage.cursors import CursorError, dropped_notice, open_saved, seal, state_version
 from engage.errors import EXIT_ERROR, EngageError, SourceError, StoreError, exit_code_of, unexpected
 from engage.models import Touchpoint
+from engage.readahead import sending_rows
 from engage.report import MAX_MESSAGES, SourceReport
 from engage.retries import asked_wait, is_retriable
 from engage.store.base import Record, Store, WriteCounts
+from engage.store.touchpoint_rows import EXTERNAL_ID_AT, SOURCE_AT, WHEN_AT, TouchpointRows
 
 log = logging.getLogger(__name__)
 
@@ -44,10 +46,12 @@ WRITE_CHUNK = 2000
 
 @attrs.define
 class Chunk:
-    """What a pull read for one write: the records, how many are touchpoints and retires,
-    and the checkpoint's cursor when the chunk ends at one."""
+    """What a pull read for one write: the records (a run of touchpoint rows counting its
+    rows), how many are touchpoints and retires, and the checkpoint's cursor when the chunk
+    ends at one."""
 
-    batch: list[Record | Retire] = attrs.Factory(list)
+    batch: list[Record | TouchpointRows | Retire] = attrs.Factory(list)
+    size: int = 0
     touchpoints: int = 0
     retired: int = 0
     cursor: str | None = None
@@ -94,18 +98,44 @@ def pull_source(
         if len(messages) < MAX_MESSAGES:
             messages.append(message)
 
+    def wrong_source(source: str) -> SourceError:
+        return SourceError(
+            f"plugin '{plugin}' yielded a touchpoint with source {source!r}; "
+            f"touchpoints must carry the source's config name {name!r} (context.name)"
+        )
+
+    def from_future(external_id: str, occurred_at: datetime) -> None:
+        future = future_problem(occurred_at, clock)
+        problem(f"{name}: touchpoint {external_id!r}: {future}")
+
     def admit_touchpoint(item: Touchpoint) -> bool:
         """True for a touchpoint to store; one from the future is counted as a problem."""
         if item.source != name:
-            raise SourceError(
-                f"plugin '{plugin}' yielded a touchpoint with source {item.source!r}; "
-                f"touchpoints must carry the source's config name {name!r} (context.name)"
-            )
+            raise wrong_source(item.source)
         if item.occurred_at > latest:
-            future = future_problem(item.occurred_at, clock)
-            problem(f"{name}: touchpoint {item.external_id!r}: {future}")
+            from_future(item.external_id, item.occurred_at)
             return False
         return True
+
+    latest_micros = to_micros(latest)
+
+    def admit_rows(run: TouchpointRows) -> TouchpointRows:
+        """The run less its touchpoints from the future (counted as problems), as
+        :func:`admit_touchpoint` would take them one by one."""
+        rows = run.rows
+        if not rows:
+            return run
+        if {row[SOURCE_AT] for row in rows} != {name}:  # name the first stray, in order
+            raise wrong_source(next(row[SOURCE_AT] for row in rows if row[SOURCE_AT] != name))
+        if max(row[WHEN_AT] for row in rows) <= latest_micros:
+            return run
+        kept = []
+        for row in rows:
+            if row[WHEN_AT] > latest_micros:
+                from_future(row[EXTERNAL_ID_AT], from_micros(row[WHEN_AT]))
+            else:
+                kept.append(row)
+        return TouchpointRows(kept)
 
     def admit(item: object) -> TypeGuard[Record | Retire]:
         """Count what is not stored; True for what is (a record or a Retire)."""
@@ -122,7 +152,7 @@ def pull_source(
             return False
         return True
 
-    def read_chunk(items: Iterator[SourceItem]) -> Chunk:
+    def read_chunk(items: Iterator[SourceItem | TouchpointRows]) -> Chunk:
         """What to store up to the next checkpoint (and its cursor) or a chunk's worth."""
         chunk = Chunk()
         batch = chunk.batch
@@ -131,8 +161,17 @@ def pull_source(
                 if admit_touchpoint(item):
                     batch.append(item)
                     chunk.touchpoints += 1
-                    if len(batch) >= WRITE_CHUNK:
+                    chunk.size += 1
+                    if chunk.size >= WRITE_CHUNK:
                         break
+                continue
+            if type(item) is TouchpointRows:  # what a source reading ahead sends instead
+                run = admit_rows(item)
+                batch.append(run)
+                chunk.touchpoints += len(run)
+                chunk.size += len(run)
+                if chunk.size >= WRITE_CHUNK:
+                    break
                 continue
             if isinstance(item, Checkpoint):
                 chunk.cursor = item.cursor
@@ -141,7 +180,8 @@ def pull_source(
                 batch.append(item)
                 chunk.touchpoints += isinstance(item, Touchpoint)
                 chunk.retired += isinstance(item, Retire)
-                if len(batch) >= WRITE_CHUNK:
+                chunk.size += 1
+                if chunk.size >= WRITE_CHUNK:
                     break
         return chunk
 
@@ -150,7 +190,7 @@ def pull_source(
     if opened.notice:
         notices[opened.notice] = None
 
-    def pulled(cursor: str | None) -> Iterator[SourceItem]:
+    def pulled(cursor: str | None) -> Iterator[SourceItem | TouchpointRows]:
         """The source's items; a cursor it cannot read is set aside and it starts over."""
         try:
             yield from source.pull(cursor)
@@ -162,31 +202,32 @@ def pull_source(
             yield from source.pull(None)
 
     try:
-        items = pulled(opened.cursor)
-        cursor: str | None = ""
-        while cursor is not None:
-            # Read up to a checkpoint (or a chunk) before the transaction begins: a source's
-            # network time is never spent holding the store's write turn.
-            chunk = read_chunk(items)
-            segment = WriteCounts()
-            segment_records = segment_touchpoints = 0
-            with store.transaction():
-                while True:
-                    segment += store.write(chunk.batch, name)
-                    segment_records += len(chunk.batch) - chunk.retired
-                    segment_touchpoints += chunk.touchpoints
-                    cursor = chunk.cursor
-                    if cursor is not None or len(chunk.batch) < WRITE_CHUNK:
-                        break
-                    chunk = read_chunk(items)  # a long segment (a local file)
-                if cursor is not None:
-                    store.set_cursor(name, seal(plugin, version, cursor))
-            # committed: only now do this segment's records count
-            counts += segment
-            notices.update(dict.fromkeys(segment.notes))
-            records += segment_records
-            touchpoints += segment_touchpoints
-            committed_problems, committed_skipped = problems, dict(skipped)
+        with sending_rows():  # a source reading ahead sends its touchpoints as rows
+            items = pulled(opened.cursor)
+            cursor: str | None = ""
+            while cursor is not None:
+                # Read up to a checkpoint (or a chunk) before the transaction begins: a source's
+                # network time is never spent holding the store's write turn.
+                chunk = read_chunk(items)
+                segment = WriteCounts()
+                segment_records = segment_touchpoints = 0
+                with store.transaction():
+                    while True:
+                        segment += store.write(chunk.batch, name)
+                        segment_records += chunk.size - chunk.retired
+                        segment_touchpoints += chunk.touchpoints
+                        cursor = chunk.cursor
+                        if cursor is not None or chunk.size < WRITE_CHUNK:
+                            break
+                        chunk = read_chunk(items)  # a long segment (a local file)
+                    if cursor is not None:
+                        store.set_cursor(name, seal(plugin, version, cursor))
+                # committed: only now do this segment's records count
+                counts += segment
+                notices.update(dict.fromkeys(segment.notes))
+                records += segment_records
+                touchpoints += segment_touchpoints
+                committed_problems, committed_skipped = problems, dict(skipped)
     except StoreError:
         raise
     except EngageError as exc:

@@ -14,6 +14,11 @@ attributes, a cache) stays in the child, and it must not use a connection this p
 holds (a socket, the store). The child never writes elsewhere than its pipe and never runs
 this process's exit handlers.
 
+Within :func:`sending_rows` (the pull does it when its store writes rows), the child sends
+the plain touchpoints it reads as :class:`~engage.store.touchpoint_rows.TouchpointRows`, runs
+of rows in their order: a row crosses the pipe in a seventh of a touchpoint's time, and this
+process, the one storing them, builds no touchpoint objects.
+
 The child is used only where :func:`engage.forking.available` says a fork is safe (Linux,
 a single thread, no ``ENGAGE_READ_AHEAD=0``); otherwise the items are read in this process,
 unchanged.
@@ -23,6 +28,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Generator, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, BinaryIO, TypeVar
 
 from engage.adapters import Checkpoint, Progress, SizedProgress
@@ -39,8 +46,10 @@ from engage.forking import (
     receive,
     send,
 )
+from engage.models import Touchpoint
+from engage.store.touchpoint_rows import TouchpointRows
 
-__all__ = ["BATCH", "DISABLE_ENV", "available", "read_ahead"]
+__all__ = ["BATCH", "DISABLE_ENV", "available", "read_ahead", "sending_rows"]
 
 T = TypeVar("T")
 
@@ -50,6 +59,20 @@ BATCH = 1000
 _ADVANCE, _TOTAL = 0, 1
 
 Event = tuple[int, str, int]
+
+_SEND_ROWS: ContextVar[bool] = ContextVar("engage_read_ahead_rows", default=False)
+
+
+@contextmanager
+def sending_rows() -> Iterator[None]:
+    """Within this block, a :func:`read_ahead` that starts sends plain touchpoints as
+    :class:`~engage.store.touchpoint_rows.TouchpointRows`: for a consumer that takes them,
+    and only where the items are read in a child (read here, they come as they are)."""
+    token = _SEND_ROWS.set(True)
+    try:
+        yield
+    finally:
+        _SEND_ROWS.reset(token)
 
 
 def read_ahead(
@@ -72,11 +95,12 @@ def read_ahead(
         return (yield from produce(progress))
     read_end, write_end = pipe()
     sized = isinstance(progress, SizedProgress)
+    as_rows = _SEND_ROWS.get()
 
     def child() -> None:
         os.close(read_end)
         with open(write_end, "wb", buffering=1 << 16) as out:
-            _read(out, produce, sized, batch)
+            _read(out, produce, sized, batch, as_rows)
 
     pid = fork_child(child)
     os.close(write_end)
@@ -124,12 +148,44 @@ class _SizedForward(_Forward):
         self.events.append((_TOTAL, what, count))
 
 
+class _Batch:
+    """The items of the next message; with ``as_rows``, plain touchpoints in runs of rows."""
+
+    def __init__(self, as_rows: bool) -> None:
+        self.as_rows = as_rows
+        self.items: list[Any] = []
+        self.run: list[Touchpoint] = []  # plain touchpoints since the last other item
+
+    def __len__(self) -> int:
+        return len(self.items) + len(self.run)
+
+    def add(self, item: Any) -> None:
+        if self.as_rows and type(item) is Touchpoint:
+            self.run.append(item)
+            return
+        if self.run:
+            self.items.append(TouchpointRows.of(self.run))
+            self.run = []
+        self.items.append(item)
+
+    def take(self) -> list[Any]:
+        if self.run:
+            self.items.append(TouchpointRows.of(self.run))
+            self.run = []
+        items, self.items = self.items, []
+        return items
+
+
 def _read(
-    out: BinaryIO, produce: Callable[[Progress], Iterator[Any]], sized: bool, batch: int
+    out: BinaryIO,
+    produce: Callable[[Progress], Iterator[Any]],
+    sized: bool,
+    batch: int,
+    as_rows: bool,
 ) -> None:
     """The child: the items in batches, each with the progress reported since the last."""
     forward = _SizedForward() if sized else _Forward()
-    items: list[Any] = []
+    items = _Batch(as_rows)
     iterator = produce(forward)
     try:
         while True:
@@ -138,15 +194,14 @@ def _read(
             except StopIteration as done:
                 result = done.value
                 break
-            items.append(item)
+            items.add(item)
             if len(items) >= batch or type(item) is Checkpoint:
-                send(out, (ITEMS, items, forward.take()))
-                items = []
+                send(out, (ITEMS, items.take(), forward.take()))
     except Exception as exc:  # every failure goes to the parent, after what came before
         if items:
-            send(out, (ITEMS, items, forward.take()))
+            send(out, (ITEMS, items.take(), forward.take()))
         send(out, (ERROR, portable(exc, "read ahead"), forward.take()))
     else:
         if items:
-            send(out, (ITEMS, items, forward.take()))
+            send(out, (ITEMS, items.take(), forward.take()))
         send(out, (END, result, forward.take()))

@@ -19,6 +19,7 @@ from engage.history import HealthPoint
 from engage.models import Contact, Customer, Owner, Task, Touchpoint
 from engage.playbook import CustomerPlan
 from engage.settings import ScoringSettings
+from engage.store.touchpoint_rows import TouchpointRows
 from engage.timeline import TimelineEntry
 
 Record = Customer | Contact | Owner | Touchpoint
@@ -106,7 +107,9 @@ class Store(Protocol):
         """
         ...
 
-    def write(self, records: Iterable[Record | Retire], source: str) -> WriteCounts:
+    def write(
+        self, records: Iterable[Record | TouchpointRows | Retire], source: str
+    ) -> WriteCounts:
         """Upsert records from ``source`` (inside the caller's transaction).
 
         ``source`` is the config name of the source; touchpoints carry it as their own
@@ -114,7 +117,9 @@ class Store(Protocol):
 
         Touchpoints are keyed by (source, external_id): writing the same one again changes
         nothing. A touchpoint's customer, contact and owner are created if unknown. Fields a
-        record leaves as None never erase what the store already knows.
+        record leaves as None never erase what the store already knows. A
+        :class:`~engage.store.touchpoint_rows.TouchpointRows` (touchpoints in row form, as a
+        source reading ahead sends them) is written as the touchpoints it holds.
         """
         ...
 

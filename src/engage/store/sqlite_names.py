@@ -34,8 +34,9 @@ from collections.abc import Iterable, Mapping, Sequence
 import attrs
 
 from engage.identity import customer_name_key, is_strong_key, name_key
-from engage.models import Contact, Customer, Touchpoint
+from engage.models import Contact, Customer
 from engage.store.sqlite_touchpoints import MARK_SAME_EMAIL
+from engage.store.touchpoint_rows import CUSTOMER_AT, Row
 
 __all__ = ["Landing", "Names", "register_functions"]
 
@@ -98,18 +99,17 @@ class Landing:
         self,
         customers: list[Customer],
         contacts: list[Contact],
-        touchpoints: list[Touchpoint],
-    ) -> tuple[list[Customer], list[Contact], list[Touchpoint]]:
-        """The records with their customer keys redirected (a customer record's name dropped:
-        the customer it lands on keeps its own)."""
+        touchpoints: list[Row],
+    ) -> tuple[list[Customer], list[Contact], list[Row]]:
+        """The records (touchpoints as rows, :mod:`engage.store.touchpoint_rows`) with their
+        customer keys redirected (a customer record's name dropped: the customer it lands on
+        keeps its own)."""
         to = self.redirect
+        at = CUSTOMER_AT
         return (
             [attrs.evolve(c, key=to[c.key], name=None) if c.key in to else c for c in customers],
             [attrs.evolve(c, customer=to[c.customer]) if c.customer in to else c for c in contacts],
-            [
-                attrs.evolve(t, customer=to[t.customer]) if t.customer in to else t
-                for t in touchpoints
-            ],
+            [(*r[:at], to[r[at]], *r[at + 1 :]) if r[at] in to else r for r in touchpoints],
         )
 
 

@@ -19,8 +19,6 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from engage.clock import EPOCH, MICROSECOND
-from engage.models import Channel, Direction, Touchpoint
 from engage.store.touchpoint_rows import ids_by_source, split_known
 
 #: Emails this close in time (microseconds) with the same parties and subject are one email.
@@ -85,21 +83,6 @@ MARK_SAME_EMAIL = f"""UPDATE touchpoints SET duplicate_of = ({_SAME_EMAIL})
 
 #: When a canonical touchpoint goes, the ones merged into it count again.
 UNMERGE = "UPDATE touchpoints SET duplicate_of = NULL WHERE duplicate_of = ?"
-
-
-_TEXT: dict[Channel | Direction, str] = {m: m.value for m in (*Channel, *Direction)}
-
-
-def rows_of(touchpoints: Sequence[Touchpoint]) -> list[tuple[Any, ...]]:
-    """The touchpoints as rows of :data:`COLUMNS` (their times in microseconds since the epoch)."""
-    text = _TEXT
-    # occurred_at is aware (the model refuses naive times): no UTC check per row
-    return [
-        (t.source, t.external_id, t.customer, t.contact_email,
-         (t.occurred_at - EPOCH) // MICROSECOND, text[t.channel], text[t.direction], t.owner,
-         t.subject, t.feedback, t.message_id, int(t.missed))
-        for t in touchpoints
-    ]  # fmt: skip
 
 
 @functools.cache

@@ -40,6 +40,14 @@ from engage.store.sqlite_statements import (
     RETIRE,
     Upsert,
 )
+from engage.store.touchpoint_rows import (
+    CONTACT_AT,
+    CUSTOMER_AT,
+    OWNER_AT,
+    Row,
+    TouchpointRows,
+    rows_in,
+)
 from engage.store.write_loop import CHUNK, WriteLoopMixin
 
 __all__ = ["CHUNK", "ENSURED_MAX", "Ensured", "WriteMixin"]
@@ -137,14 +145,15 @@ class WriteMixin(WriteLoopMixin):
         updated = conn.executemany(sql.update, old).rowcount if old else 0
         return WriteCounts(inserted, updated, len(rows) - inserted - updated)
 
-    def _write_batch(self, batch: list[Record]) -> WriteCounts:
+    def _write_batch(self, batch: list[Record | TouchpointRows]) -> WriteCounts:
         conn = self.conn
         owner_records: list[Owner] = []
         customer_records: list[Customer] = []
         contact_records: list[Contact] = []
-        touchpoints: list[Touchpoint] = []
+        touchpoints: list[Touchpoint | TouchpointRows] = []
         kinds: dict[type, Callable[[Any], None]] = {
             Touchpoint: touchpoints.append,
+            TouchpointRows: touchpoints.append,
             Customer: customer_records.append,
             Contact: contact_records.append,
             Owner: owner_records.append,
@@ -154,18 +163,19 @@ class WriteMixin(WriteLoopMixin):
             if add is None:
                 add = next(a for kind, a in kinds.items() if isinstance(record, kind))
             add(record)
-        if touchpoints:  # before the customers: a bulk load marks none of them stale
+        rows = rows_in(touchpoints)
+        if rows:  # before the customers: a bulk load marks none of them stale
             self._begin_bulk_load_if_empty()
         owners = [(r.id, r.email, r.name, int(r.active)) for r in owner_records]
-        touched = dict.fromkeys([t.customer for t in touchpoints])
+        touched = dict.fromkeys([row[CUSTOMER_AT] for row in rows])
         landing = self._names.plan(
             conn, customer_records, itertools.chain(touched, (r.customer for r in contact_records))
         )
         if landing.redirect:  # records naming a customer by name land on it
-            customer_records, contact_records, touchpoints = landing.land(
-                customer_records, contact_records, touchpoints
+            customer_records, contact_records, rows = landing.land(
+                customer_records, contact_records, rows
             )
-            touched = dict.fromkeys([t.customer for t in touchpoints])
+            touched = dict.fromkeys([row[CUSTOMER_AT] for row in rows])
         customers = [
             (r.key, r.name, r.segment, r.owner, _micros(r.first_seen),
              None if r.open_work is None else int(r.open_work),
@@ -184,27 +194,25 @@ class WriteMixin(WriteLoopMixin):
         ensured.owners.update(row[0] for row in owners)
         ensured.customers.update(row[0] for row in customers)
         ensured.contacts.update(row[0] for row in contacts)
-        if touchpoints:
-            counts += self._write_touchpoints(touchpoints, touched)
+        if rows:
+            counts += self._write_touchpoints(rows, touched)
         return counts
 
-    def _write_touchpoints(
-        self, touchpoints: list[Touchpoint], touched: Mapping[str, None]
-    ) -> WriteCounts:
-        """Store a chunk's touchpoints, creating the customers, owners and contacts they
+    def _write_touchpoints(self, rows: list[Row], touched: Mapping[str, None]) -> WriteCounts:
+        """Store a chunk's touchpoint rows, creating the customers, owners and contacts they
         imply first (each looked at once per chunk, not once per row)."""
         conn = self.conn
         ensured = self._ensured
         implied_customers = [k for k in touched if k not in ensured.customers]
         implied_owners = [
             o
-            for o in dict.fromkeys([t.owner for t in touchpoints])
+            for o in dict.fromkeys([row[OWNER_AT] for row in rows])
             if o and o not in ensured.owners
         ]
         first_customer: dict[str | None, str] = {}
-        for t in touchpoints:
-            if t.contact_email not in first_customer:
-                first_customer[t.contact_email] = t.customer
+        for row in rows:
+            if row[CONTACT_AT] not in first_customer:
+                first_customer[row[CONTACT_AT]] = row[CUSTOMER_AT]
         implied_contacts = [
             (e, k) for e, k in first_customer.items() if e and e not in ensured.contacts
         ]
@@ -215,7 +223,6 @@ class WriteMixin(WriteLoopMixin):
         ensured.customers.update(implied_customers)
         ensured.owners.update(implied_owners)
         ensured.contacts.update(e for e, _ in implied_contacts)
-        rows = touchpoints_sql.rows_of(touchpoints)
         inserted, updated = touchpoints_sql.upsert(conn, rows, bulk=self._bulk is True)
         merged = 0
         if touchpoints_sql.other_sources_exist(conn, {row[0] for row in rows}):

@@ -40,6 +40,14 @@ from engage.store.postgres.statements import (
     RETIRE,
 )
 from engage.store.sqlite_statements import Upsert
+from engage.store.touchpoint_rows import (
+    CONTACT_AT,
+    CUSTOMER_AT,
+    OWNER_AT,
+    Row,
+    TouchpointRows,
+    rows_in,
+)
 from engage.store.write_loop import WriteLoopMixin
 
 #: Customers, owners and contacts remembered as stored within one transaction.
@@ -99,21 +107,21 @@ class WriteMixin(WriteLoopMixin):
                 updated = cursor.rowcount
         return WriteCounts(inserted, updated, len(rows) - inserted - updated)
 
-    def _write_batch(self, batch: list[Record]) -> WriteCounts:
+    def _write_batch(self, batch: list[Record | TouchpointRows]) -> WriteCounts:
         conn = self.conn
         owners = [(r.id, r.email, r.name, int(r.active)) for r in batch if isinstance(r, Owner)]
         customer_records = [r for r in batch if isinstance(r, Customer)]
         contact_records = [r for r in batch if isinstance(r, Contact)]
-        touchpoints = [r for r in batch if isinstance(r, Touchpoint)]
-        touched = dict.fromkeys(t.customer for t in touchpoints)
+        rows = rows_in(r for r in batch if isinstance(r, Touchpoint | TouchpointRows))
+        touched = dict.fromkeys(row[CUSTOMER_AT] for row in rows)
         landing = self._names.plan(
             conn, customer_records, itertools.chain(touched, (r.customer for r in contact_records))
         )
         if landing.redirect:  # records naming a customer by name land on it
-            customer_records, contact_records, touchpoints = landing.land(
-                customer_records, contact_records, touchpoints
+            customer_records, contact_records, rows = landing.land(
+                customer_records, contact_records, rows
             )
-            touched = dict.fromkeys(t.customer for t in touchpoints)
+            touched = dict.fromkeys(row[CUSTOMER_AT] for row in rows)
         customers = [
             (r.key, r.name, r.segment, r.owner,
              None if r.first_seen is None else to_micros(r.first_seen),
@@ -134,23 +142,24 @@ class WriteMixin(WriteLoopMixin):
         ensured.update(("o", row[0]) for row in owners)
         ensured.update(("c", row[0]) for row in customers)
         ensured.update(("@", row[0]) for row in contacts)
-        if touchpoints:
-            counts += self._write_touchpoints(touchpoints, touched)
+        if rows:
+            counts += self._write_touchpoints(rows, touched)
         return counts
 
-    def _write_touchpoints(
-        self, touchpoints: list[Touchpoint], touched: Mapping[str, None]
-    ) -> WriteCounts:
+    def _write_touchpoints(self, rows: list[Row], touched: Mapping[str, None]) -> WriteCounts:
         conn = self.conn
         ensured = self._ensured
         implied_customers = [k for k in touched if ("c", k) not in ensured]
         implied_owners = {
-            t.owner: None for t in touchpoints if t.owner and ("o", t.owner) not in ensured
+            row[OWNER_AT]: None
+            for row in rows
+            if row[OWNER_AT] and ("o", row[OWNER_AT]) not in ensured
         }
         implied_contacts: dict[str, str] = {}
-        for t in touchpoints:
-            if t.contact_email and ("@", t.contact_email) not in ensured:
-                implied_contacts.setdefault(t.contact_email, t.customer)
+        for row in rows:
+            email = row[CONTACT_AT]
+            if email and ("@", email) not in ensured:
+                implied_contacts.setdefault(email, row[CUSTOMER_AT])
         with conn.cursor() as cursor:
             if implied_customers:
                 cursor.executemany(
@@ -163,12 +172,6 @@ class WriteMixin(WriteLoopMixin):
         ensured.update(("c", k) for k in implied_customers)
         ensured.update(("o", o) for o in implied_owners)
         ensured.update(("@", e) for e in implied_contacts)
-        rows = [
-            (t.source, t.external_id, t.customer, t.contact_email, to_micros(t.occurred_at),
-             t.channel.value, t.direction.value, t.owner, t.subject, t.feedback, t.message_id,
-             int(t.missed))
-            for t in touchpoints
-        ]  # fmt: skip
         self._begin_bulk_load_if_empty()
         inserted, updated = touchpoints_sql.upsert(conn, rows, copy=self._bulk is True)
         merged = 0
