@@ -61,6 +61,13 @@ MEMORY = ":memory:"
 #: (74 MB at the 2 MiB default), at 16 MiB at 106 MB, with no measurable difference in time.
 CACHE_KIB = 16_384
 
+# The sqlite3 module binds None only after looking for an adapter for it, and a failed look
+# costs about 0.4 µs (attribute look-ups that raise); with one registered it costs 0.1 µs. A
+# row binds several Nones (feedback, owner, a contact's name...): a million-row first load
+# saves about a third of a second. ``dict.get`` is a C callable that returns None here.
+_NOTHING: dict[None, None] = {}
+sqlite3.register_adapter(type(None), _NOTHING.get)
+
 #: The schema version that gave customers comparable names: a store upgraded from before it
 #: folds its stored name-only customers into the customer of their name once, on opening.
 NAME_KEYS_VERSION = 5
