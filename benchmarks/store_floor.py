@@ -24,7 +24,7 @@ from pathlib import Path
 from engage.clock import to_micros
 from engage.store.sqlite import CACHE_KIB
 from engage.store.sqlite_names import register_functions
-from engage.store.sqlite_schema import CUSTOMER_INDEX, migrate
+from engage.store.sqlite_schema import build_customer_index, migrate
 from engage.store.sqlite_touchpoints import COLUMNS
 
 
@@ -56,7 +56,7 @@ def main(source: Path, database: Path) -> None:
                 for r in rows
             ),
         )
-        conn.execute(CUSTOMER_INDEX)
+        build_customer_index(conn)
         conn.execute("COMMIT")
     customers = conn.execute(
         "SELECT customer, count(*), max(occurred_at), sum(direction = 'inbound') "

@@ -29,7 +29,11 @@ from engage.models import Contact, Customer, Owner, Touchpoint
 from engage.store import sqlite_touchpoints as touchpoints_sql
 from engage.store.base import Record, WriteCounts
 from engage.store.sqlite_names import Names
-from engage.store.sqlite_schema import CUSTOMER_INDEX, CUSTOMER_MARKS, TOUCHPOINT_INSERTED
+from engage.store.sqlite_schema import (
+    CUSTOMER_MARKS,
+    TOUCHPOINT_INSERTED,
+    build_customer_index,
+)
 from engage.store.sqlite_statements import (
     CONTACT,
     CUSTOMER,
@@ -250,7 +254,7 @@ class WriteMixin(WriteLoopMixin):
         if self._bulk:
             conn = self.conn
             self._names.move_put_off(conn)
-            conn.execute(CUSTOMER_INDEX)
+            build_customer_index(conn)
             conn.execute(TOUCHPOINT_INSERTED)
             for create in CUSTOMER_MARKS.values():
                 conn.execute(create)
