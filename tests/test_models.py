@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+import json
 import pickle
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
+import attrs
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from engage.errors import ValidationError
-from engage.models import Channel, Contact, Customer, Direction, Task, Touchpoint
+from engage.models import (
+    Channel,
+    Contact,
+    Customer,
+    Direction,
+    Priority,
+    Task,
+    TaskKind,
+    Touchpoint,
+)
 from engage.testing import make_task
 
 
@@ -88,6 +101,53 @@ def test_task_json_round_trips() -> None:
         "owner",
         "reason",
     }
+
+
+#: Any text, lone surrogates and control characters too (what a CRM's field may hold).
+_ANY_TEXT = st.text(st.characters(blacklist_categories=()), max_size=40)
+
+
+@given(
+    body=_ANY_TEXT,
+    title=_ANY_TEXT,
+    reason=_ANY_TEXT,
+    key=_ANY_TEXT,
+    customer=_ANY_TEXT,
+    owner=st.none() | _ANY_TEXT,
+    contact=st.none() | _ANY_TEXT,
+    due=st.dates(),
+    priority=st.sampled_from(Priority),
+    kind=st.sampled_from(TaskKind),
+)
+def test_task_json_text_is_what_json_dumps_writes(
+    body: str,
+    title: str,
+    reason: str,
+    key: str,
+    customer: str,
+    owner: str | None,
+    contact: str | None,
+    due: date,
+    priority: Priority,
+    kind: TaskKind,
+) -> None:
+    """The ledger's text of a task is json.dumps of its JSON with sorted keys, character
+    for character, and reads back as the same task."""
+    task = attrs.evolve(
+        make_task(),
+        body=body,
+        title=title,
+        reason=reason,
+        key=key,
+        customer=customer,
+        owner=owner,
+        contact_email=contact,
+        due=due,
+        priority=priority,
+        kind=kind,
+    )
+    assert task.json_text() == json.dumps(task.to_json(), sort_keys=True)
+    assert Task.from_json(json.loads(task.json_text())) == task
 
 
 class TestPickling:

@@ -108,10 +108,7 @@ class LedgerMixin:
         A new task starts with one attempt; a failed or still-pending one counts another.
         """
         now = to_micros(utcnow())
-        rows = [
-            (sink, t.key, t.customer, t.rule, json.dumps(t.to_json(), sort_keys=True), now)
-            for t in tasks
-        ]
+        rows = [(sink, t.key, t.customer, t.rule, t.json_text(), now) for t in tasks]
         with self._own_transaction("record_intent"):
             self.conn.executemany(INTENT, rows)
 

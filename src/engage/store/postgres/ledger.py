@@ -87,10 +87,7 @@ class LedgerMixin:
     def record_intent(self, sink: str, tasks: Iterable[Task]) -> None:
         """Mark tasks pending before the push (committed now); pushed tasks stay pushed."""
         now = to_micros(utcnow())
-        rows = [
-            (sink, t.key, t.customer, t.rule, json.dumps(t.to_json(), sort_keys=True), now, now)
-            for t in tasks
-        ]
+        rows = [(sink, t.key, t.customer, t.rule, t.json_text(), now, now) for t in tasks]
         with self._own_transaction("record_intent"), self.conn.cursor() as cursor:
             if rows:
                 cursor.executemany(INTENT, rows)
