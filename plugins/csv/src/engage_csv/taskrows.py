@@ -29,6 +29,7 @@ COLUMNS: tuple[str, ...] = (
     "status",
     "cleared_at",
 )
+_OWN_HEADER = list(COLUMNS)
 #: The columns engage keeps up to date; a file without them is upgraded.
 STATUS_COLUMNS: tuple[str, ...] = ("status", "cleared_at")
 OPEN = "open"
@@ -77,23 +78,26 @@ def whole_without_line_ending(record: Record, header: list[str]) -> bool:
 
 def task_row(task: Task, created_at: str, header: Sequence[str]) -> list[str]:
     """The task's row in the order of ``header``; columns engage does not know are empty."""
-    values = {
-        "key": task.key,
-        "customer": task.customer,
-        "rule": task.rule,
-        "title": task.title,
-        "due": task.due.isoformat(),
-        "priority": task.priority.value,
-        "kind": task.kind.value,
-        "owner": task.owner or "",
-        "contact": task.contact_email or "",
-        "reason": task.reason,
-        "body": task.body,
-        "created_at": created_at,
-        "status": OPEN,
-        "cleared_at": "",
-    }
-    return [values.get(name, "") for name in header]
+    values = [
+        task.key,
+        task.customer,
+        task.rule,
+        task.title,
+        task.due.isoformat(),
+        task.priority.value,
+        task.kind.value,
+        task.owner or "",
+        task.contact_email or "",
+        task.reason,
+        task.body,
+        created_at,
+        OPEN,
+        "",  # cleared_at
+    ]
+    if header == _OWN_HEADER:  # a file engage created: its columns in its order
+        return values
+    by_name = dict(zip(COLUMNS, values, strict=True))
+    return [by_name.get(name, "") for name in header]
 
 
 def upgraded(record: Record, old: Sequence[str], missing: Sequence[str]) -> str:
