@@ -12,16 +12,20 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from engage.errors import ValidationError
+from engage.health import Band, Stage
+from engage.history import HealthPoint
 from engage.models import (
     Channel,
     Contact,
     Customer,
     Direction,
+    Owner,
     Priority,
     Task,
     TaskKind,
     Touchpoint,
 )
+from engage.playbook import CustomerPlan
 from engage.testing import make_task
 
 
@@ -188,3 +192,27 @@ class TestPickling:
     def test_a_contact_round_trips(self) -> None:
         contact = Contact("jane@acme.com", "acme.com", "Jane")
         assert pickle.loads(pickle.dumps(contact)) == contact
+
+    def test_an_owner_round_trips(self) -> None:
+        owner = Owner("u1", "Carol@OurCo.com", "Carol", active=False)
+        back = pickle.loads(pickle.dumps(owner))
+        assert back == owner
+        assert back.email == "carol@ourco.com"
+
+    def test_a_task_a_plan_and_a_health_point_round_trip(self) -> None:
+        """What the planning child sends back: plans with their tasks, and history points."""
+        task = make_task(priority="high", kind="call", owner=None)
+        plan = CustomerPlan("acme.com", (task,), datetime(2026, 5, 1, tzinfo=UTC), "u1")
+        point = HealthPoint("acme.com", datetime(2026, 4, 1, tzinfo=UTC), 72, Band.HEALTHY,
+                            Stage.ACTIVE, "v1")  # fmt: skip
+        back = pickle.loads(pickle.dumps([plan, point], pickle.HIGHEST_PROTOCOL))
+        assert back == [plan, point]
+        assert type(back[0].tasks[0]) is Task
+        assert back[0].tasks[0].priority is Priority.HIGH
+        assert back[1].band is Band.HEALTHY
+
+    def test_a_restored_object_is_as_frozen_as_the_original(self) -> None:
+        back = pickle.loads(pickle.dumps(make_task()))
+        with pytest.raises(attrs.exceptions.FrozenInstanceError):
+            back.title = "changed"  # type: ignore[misc]
+        assert hash(back) == hash(make_task())

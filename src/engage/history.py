@@ -28,6 +28,7 @@ import attrs
 
 from engage.clock import ensure_utc
 from engage.health import Band, Health, Stage
+from engage.pickled import as_values
 
 #: Month ends a back-fill scores, counting back from the moment it runs.
 BACKFILL_MONTHS = 12
@@ -36,6 +37,7 @@ BACKFILL_MONTHS = 12
 FULL_PASS_EVERY = timedelta(days=1)
 
 
+@as_values
 @attrs.frozen
 class HealthPoint:
     """A customer's health state from ``at`` until its next point.

@@ -17,6 +17,7 @@ import attrs
 
 from engage.clock import ensure_utc
 from engage.errors import ValidationError
+from engage.pickled import as_values
 
 
 class Channel(enum.StrEnum):
@@ -126,6 +127,7 @@ def _feedback(value: float | None) -> float | None:
     return float(value)
 
 
+@as_values
 @attrs.frozen
 class Owner:
     """One of our people who can own customer relationships.
@@ -140,6 +142,7 @@ class Owner:
     active: bool = True
 
 
+@as_values
 @attrs.frozen
 class Contact:
     """A person at a customer."""
@@ -289,6 +292,7 @@ def _json_or_null(value: str | None) -> str:
     return "null" if value is None else _json_string(value)
 
 
+@as_values
 @attrs.frozen
 class Task:
     """A follow-up a person should do, planned by a playbook rule.

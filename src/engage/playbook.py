@@ -22,6 +22,7 @@ import attrs
 from engage.facts import CustomerFacts, OwnerStatus
 from engage.health import Health
 from engage.models import Priority, Task, TaskKind
+from engage.pickled import as_values
 from engage.settings import ScoringSettings
 
 
@@ -58,6 +59,7 @@ class NextChange(Protocol):
     ) -> datetime | None: ...
 
 
+@as_values
 @attrs.frozen
 class CustomerPlan:
     """What the playbook planned for one customer, and until when that plan holds.
