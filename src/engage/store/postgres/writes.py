@@ -55,6 +55,8 @@ ENSURED_MAX = 20_000
 
 
 def _attributes(value: Mapping[str, Any]) -> str:
+    if not value:  # most records carry none: no encoder set up for "{}"
+        return "{}"
     return json.dumps(dict(value), sort_keys=True, default=str)
 
 
