@@ -214,21 +214,37 @@ class PlanMixin:
         if not plans:
             return
         with self._own_transaction("save_plans"):
-            self.conn.execute("DELETE FROM planning WHERE name LIKE 'held:%'")
-            self.conn.executemany(
+            conn = self.conn
+            conn.execute("DELETE FROM planning WHERE name LIKE 'held:%'")
+            conn.executemany(
                 "DELETE FROM planned_tasks WHERE customer = ?", ((p.customer,) for p in plans)
             )
             # a customer retired by another writer since its facts were read keeps no plan
-            self.conn.executemany(
-                """INSERT OR REPLACE INTO planned_tasks (key, customer) SELECT ?1, ?2
-                WHERE EXISTS (SELECT 1 FROM customers WHERE key = ?2)""",
-                ((t.key, t.customer) for p in plans for t in p.tasks),
+            # (looked up once for the chunk: this transaction holds the write lock)
+            stored = self._stored_customers([p.customer for p in plans])
+            conn.executemany(
+                "INSERT OR REPLACE INTO planned_tasks (key, customer) VALUES (?, ?)",
+                [(t.key, t.customer) for p in plans if p.customer in stored for t in p.tasks],
             )
-            self.conn.executemany(
+            conn.executemany(
                 """INSERT OR REPLACE INTO plans (customer, owner, valid_until, planned_at)
-                SELECT ?1, ?2, ?3, ?4 WHERE EXISTS (SELECT 1 FROM customers WHERE key = ?1)""",
-                rows,
+                VALUES (?, ?, ?, ?)""",
+                [row for row in rows if row[0] in stored],
             )
+
+    def _stored_customers(self, keys: Sequence[str]) -> set[str]:
+        """Those of ``keys`` the customers table holds."""
+        stored: set[str] = set()
+        for start in range(0, len(keys), 500):
+            part = keys[start : start + 500]
+            marks = ",".join("?" * len(part))
+            stored.update(
+                key
+                for (key,) in self.conn.execute(
+                    f"SELECT key FROM customers WHERE key IN ({marks})", part
+                )
+            )
+        return stored
 
     def mark_all_held(self, sink: str) -> None:
         """Record that ``sink`` holds every planned task (commits on its own)."""
