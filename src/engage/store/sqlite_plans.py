@@ -50,6 +50,7 @@ from engage.store.sqlite_facts import (
     owner_activity,
     owner_status,
 )
+from engage.store.sqlite_keys import held_keys
 
 #: Ledger states in which a sink holds a task (or held it and its condition cleared): the
 #: states in which a sync pushes it no more.
@@ -221,7 +222,7 @@ class PlanMixin:
             )
             # a customer retired by another writer since its facts were read keeps no plan
             # (looked up once for the chunk: this transaction holds the write lock)
-            stored = self._stored_customers([p.customer for p in plans])
+            stored = held_keys(conn, "customers", "key", [p.customer for p in plans])
             conn.executemany(
                 "INSERT OR REPLACE INTO planned_tasks (key, customer) VALUES (?, ?)",
                 [(t.key, t.customer) for p in plans if p.customer in stored for t in p.tasks],
@@ -231,20 +232,6 @@ class PlanMixin:
                 VALUES (?, ?, ?, ?)""",
                 [row for row in rows if row[0] in stored],
             )
-
-    def _stored_customers(self, keys: Sequence[str]) -> set[str]:
-        """Those of ``keys`` the customers table holds."""
-        stored: set[str] = set()
-        for start in range(0, len(keys), 500):
-            part = keys[start : start + 500]
-            marks = ",".join("?" * len(part))
-            stored.update(
-                key
-                for (key,) in self.conn.execute(
-                    f"SELECT key FROM customers WHERE key IN ({marks})", part
-                )
-            )
-        return stored
 
     def mark_all_held(self, sink: str) -> None:
         """Record that ``sink`` holds every planned task (commits on its own)."""

@@ -28,6 +28,7 @@ from engage.errors import ValidationError
 from engage.models import Contact, Customer, Owner, Touchpoint
 from engage.store import sqlite_touchpoints as touchpoints_sql
 from engage.store.base import Record, WriteCounts
+from engage.store.sqlite_keys import held_keys
 from engage.store.sqlite_names import Names
 from engage.store.sqlite_schema import (
     CUSTOMER_MARKS,
@@ -127,17 +128,7 @@ class WriteMixin(WriteLoopMixin):
             inserted = conn.executemany(sql.insert, rows).rowcount
             updated = conn.executemany(sql.update, rows).rowcount if inserted < len(rows) else 0
             return WriteCounts(inserted, updated, len(rows) - inserted - updated)
-        keys = [row[0] for row in rows]
-        known: set[Any] = set()
-        for start in range(0, len(keys), 500):
-            part = keys[start : start + 500]
-            marks = ",".join("?" * len(part))
-            known.update(
-                key
-                for (key,) in conn.execute(
-                    f"SELECT {sql.key} FROM {sql.table} WHERE {sql.key} IN ({marks})", part
-                )
-            )
+        known = held_keys(conn, sql.table, sql.key, [row[0] for row in rows])
         new: list[tuple[Any, ...]] = []
         old: list[tuple[Any, ...]] = []
         for row in rows:
