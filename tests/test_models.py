@@ -216,3 +216,17 @@ class TestPickling:
         with pytest.raises(attrs.exceptions.FrozenInstanceError):
             back.title = "changed"  # type: ignore[misc]
         assert hash(back) == hash(make_task())
+
+    def test_a_subclass_round_trips_as_itself(self) -> None:
+        """A plugin's subclass with a field of its own keeps its class and its field."""
+        back = pickle.loads(
+            pickle.dumps(_TaggedTask(**attrs.asdict(make_task(), recurse=False), tag="x"))
+        )
+        assert type(back) is _TaggedTask
+        assert back.tag == "x"
+        assert back.title == make_task().title
+
+
+@attrs.frozen
+class _TaggedTask(Task):
+    tag: str = ""

@@ -31,6 +31,8 @@ def as_values(cls: C) -> C:
     values = get if len(names) > 1 else lambda instance: (get(instance),)
 
     def __reduce__(self: Any) -> tuple[Any, ...]:
+        if type(self) is not cls:  # a subclass (a plugin's): attrs' own way, its fields may differ
+            return restore_state, (type(self), self.__getstate__())
         return restore, (cls, values(self))
 
     cls.__reduce__ = __reduce__  # type: ignore[assignment]
@@ -42,4 +44,12 @@ def restore(cls: type, values: tuple[Any, ...]) -> Any:
     instance: Any = object.__new__(cls)
     for setter, value in zip(_SETTERS[cls], values, strict=True):
         setter(instance, value)
+    return instance
+
+
+def restore_state(cls: type, state: Any) -> Any:
+    """An instance of ``cls`` with the state attrs' ``__getstate__`` gave (a subclass of a
+    class made with :func:`as_values`)."""
+    instance: Any = object.__new__(cls)
+    instance.__setstate__(state)
     return instance
