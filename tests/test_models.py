@@ -230,3 +230,10 @@ class TestPickling:
 @attrs.frozen
 class _TaggedTask(Task):
     tag: str = ""
+
+
+def test_customer_attributes_as_stored_json() -> None:
+    """Keys sorted, a value JSON cannot hold written as its text, none as ``{}``."""
+    customer = Customer("acme.com", attributes={"tier": "gold", "since": date(2024, 1, 2)})
+    assert customer.attributes_json() == '{"since": "2024-01-02", "tier": "gold"}'
+    assert Customer("acme.com").attributes_json() == "{}"

@@ -178,6 +178,13 @@ class Customer:
     open_work: bool | None = None
     attributes: Mapping[str, Any] = attrs.field(factory=dict, converter=_frozen_mapping, eq=False)
 
+    def attributes_json(self) -> str:
+        """The attributes as the JSON text the stores keep: keys sorted, values JSON cannot
+        hold written as their text; ``{}`` for none (most records), without an encoder."""
+        if not self.attributes:
+            return "{}"
+        return json.dumps(dict(self.attributes), sort_keys=True, default=str)
+
     def __reduce__(self) -> tuple[Any, ...]:
         # pickled as its values: a mappingproxy (the frozen attributes) cannot be pickled
         return (

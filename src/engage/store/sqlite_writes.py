@@ -15,7 +15,6 @@ and counts as looking first).
 from __future__ import annotations
 
 import itertools
-import json
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
@@ -60,12 +59,6 @@ __all__ = ["CHUNK", "ENSURED_MAX", "Ensured", "WriteMixin"]
 #: Customers, owners and contacts remembered as stored within one transaction (so the rows
 #: a touchpoint implies are not inserted again and again); past this many of a kind, forgotten.
 ENSURED_MAX = 50_000
-
-
-def _attributes(value: Mapping[str, Any]) -> str:
-    if not value:  # most records carry none: no encoder set up for "{}"
-        return "{}"
-    return json.dumps(dict(value), sort_keys=True, default=str)
 
 
 def _micros(value: datetime | None) -> int | None:
@@ -176,7 +169,7 @@ class WriteMixin(WriteLoopMixin):
         customers = [
             (r.key, r.name, r.segment, r.owner, _micros(r.first_seen),
              None if r.open_work is None else int(r.open_work),
-             _attributes(r.attributes), self._names.comparable(r.key, r.name))
+             r.attributes_json(), self._names.comparable(r.key, r.name))
             for r in customer_records
         ]  # fmt: skip
         contacts = [(r.email, r.customer, r.name) for r in contact_records]

@@ -15,7 +15,6 @@ wait) and inserts with ``COPY``.
 from __future__ import annotations
 
 import itertools
-import json
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
@@ -52,12 +51,6 @@ from engage.store.write_loop import WriteLoopMixin
 
 #: Customers, owners and contacts remembered as stored within one transaction.
 ENSURED_MAX = 20_000
-
-
-def _attributes(value: Mapping[str, Any]) -> str:
-    if not value:  # most records carry none: no encoder set up for "{}"
-        return "{}"
-    return json.dumps(dict(value), sort_keys=True, default=str)
 
 
 class WriteMixin(WriteLoopMixin):
@@ -128,7 +121,7 @@ class WriteMixin(WriteLoopMixin):
             (r.key, r.name, r.segment, r.owner,
              None if r.first_seen is None else to_micros(r.first_seen),
              None if r.open_work is None else int(r.open_work),
-             _attributes(r.attributes), customer_name_key(r.key, r.name))
+             r.attributes_json(), customer_name_key(r.key, r.name))
             for r in customer_records
         ]  # fmt: skip
         contacts = [(r.email, r.customer, r.name) for r in contact_records]
