@@ -7,9 +7,12 @@ import json
 import sqlite3
 from typing import Any
 
+from engage.store.copy_sides import CACHE_TABLES
+
 
 def dump(target: str) -> dict[str, list[tuple[tuple[str, Any], ...]]]:
-    """Every table of the store with its rows, as sorted (column, value) pairs."""
+    """Every table of the store with its rows, as sorted (column, value) pairs (not the
+    tables that only spare work, which a copy leaves out)."""
     if target.startswith("postgresql://"):
         import psycopg
 
@@ -29,6 +32,7 @@ def dump(target: str) -> dict[str, list[tuple[tuple[str, Any], ...]]]:
             for (name,) in conn.execute(
                 "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%'"
             )
+            if name not in CACHE_TABLES
         ]
         return {name: _rows(conn, name) for name in tables}
 

@@ -7,7 +7,8 @@ version adds travels too; the two stores must have the same tables with the same
 the copy refuses naming the difference. Left out are only what is not data: PostgreSQL's
 ``schema_version`` (DEST's own, written when it was created) and its ``UNLOGGED`` tables,
 scratch space the server itself empties after a crash (SQLite keeps the same as ``TEMP``
-tables, outside the file's catalog).
+tables, outside the file's catalog), and SQLite's fact totals, which only spare planning work
+and which DEST builds again.
 
 The rows are copied as they are, the re-planning marks, cursors and ledger included, so the
 next ``engage sync`` on DEST goes on where the last one on SOURCE stopped: DEST's triggers

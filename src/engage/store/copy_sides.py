@@ -24,6 +24,10 @@ CHUNK = 5000
 #: Tables that record the schema's version, not data: DEST has its own.
 VERSION_TABLES = frozenset({"schema_version"})
 
+#: Tables that only spare work, rebuilt from the data as needed: SQLite's fact totals
+#: (:mod:`engage.store.sqlite_totals`), which DEST starts without.
+CACHE_TABLES = frozenset({"fact_totals", "contact_totals"})
+
 Row = tuple[Any, ...]
 Tables = dict[str, tuple[str, ...]]  # table → its columns, in the catalog's order
 
@@ -87,7 +91,9 @@ class SQLiteSide:
 
     def tables(self) -> Tables:
         with self._errors():
-            names = [name for (name,) in self.conn.execute(_SQLITE_TABLES)]
+            names = [
+                name for (name,) in self.conn.execute(_SQLITE_TABLES) if name not in CACHE_TABLES
+            ]
             return {
                 name: tuple(
                     row[1] for row in self.conn.execute(f"PRAGMA table_info({_quote(name)})")

@@ -44,6 +44,7 @@ from engage.errors import StoreError
 from engage.facts import CustomerFacts, OwnerStatus
 from engage.models import Customer, Owner
 from engage.settings import ScoringSettings, SegmentSettings
+from engage.store.sqlite_totals import read_main_contact
 
 DAY_US = 86_400 * 1_000_000
 _MIN_TIME = -(2**63)
@@ -115,30 +116,20 @@ SELECT a.key, r.name, r.segment, r.first_seen, r.open_work, r.attributes,
         WHERE o.customer = a.key AND o.occurred_at <= :as_of AND o.owner IS NOT NULL
           AND o.duplicate_of IS NULL
         ORDER BY o.occurred_at DESC, o.source DESC, o.external_id DESC LIMIT 1)) AS owner,
-    (SELECT m.contact_email || char(31)
-            || coalesce((SELECT ct.name FROM contacts ct WHERE ct.email = m.contact_email), '')
-        FROM touchpoints m
-        WHERE m.customer = a.key AND m.contact_email IS NOT NULL AND m.{touch}
-          AND m.occurred_at <= :as_of AND m.duplicate_of IS NULL
-        GROUP BY m.contact_email
-        ORDER BY count(*) DESC, max(m.occurred_at) DESC, m.contact_email LIMIT 1
-    ) AS main_contact
+    (SELECT json_group_array(json_array(c.email, c.n, c.latest,
+            (SELECT ct.name FROM contacts ct WHERE ct.email = c.email)))
+        FROM (
+            SELECT k.email AS email, k.touches AS n, k.latest AS latest FROM contact_totals k
+            WHERE a.totalled AND k.customer = a.key
+            UNION ALL
+            SELECT m.contact_email, count(*), max(m.occurred_at) FROM touchpoints m
+            WHERE m.customer = a.key AND m.contact_email IS NOT NULL AND m.{touch}
+              AND m.occurred_at > a.lo AND m.occurred_at <= :as_of AND m.duplicate_of IS NULL
+            GROUP BY m.contact_email
+        ) c
+    ) AS contacts
 FROM (
-    SELECT t.customer AS key,
-        count(*) FILTER (WHERE t.{touch}) AS touches,
-        min(t.occurred_at) AS first_any,
-        max(t.occurred_at) FILTER (WHERE t.direction = 'inbound') AS last_inbound,
-        max(t.occurred_at) FILTER (WHERE t.direction = 'outbound') AS last_outbound,
-        max(t.occurred_at) FILTER (WHERE t.{touch} AND t.{personal}) AS last_personal,
-        min(t.occurred_at) FILTER (WHERE t.{touch} AND t.{personal}) AS first_engagement,
-        max(t.occurred_at) FILTER (
-            WHERE t.{touch} AND (t.channel = 'feedback' OR t.feedback IS NOT NULL)
-        ) AS last_feedback,
-        max(t.occurred_at) FILTER (WHERE t.{touch} AND t.feedback IS NOT NULL) AS value_at
-    FROM touchpoints t
-    WHERE t.occurred_at <= :as_of AND t.duplicate_of IS NULL {only_t}
-    GROUP BY t.customer
-    ORDER BY t.customer
+{all_time}
 ) a
 CROSS JOIN customers r ON r.key = a.key
 LEFT JOIN (
@@ -165,6 +156,58 @@ LEFT JOIN (
     GROUP BY t.customer
 ) win ON win.key = a.key
 """
+
+#: The all-time values of every customer (or one): one streamed ``GROUP BY`` over the
+#: customer index in key order. ``lo`` (the moment after which the main contact's look-up
+#: reads) is the beginning of time, and no customer's contacts come from totals.
+_ALL_TIME = """    SELECT t.customer AS key,
+        count(*) FILTER (WHERE t.{touch}) AS touches,
+        min(t.occurred_at) AS first_any,
+        max(t.occurred_at) FILTER (WHERE t.direction = 'inbound') AS last_inbound,
+        max(t.occurred_at) FILTER (WHERE t.direction = 'outbound') AS last_outbound,
+        max(t.occurred_at) FILTER (WHERE t.{touch} AND t.{personal}) AS last_personal,
+        min(t.occurred_at) FILTER (WHERE t.{touch} AND t.{personal}) AS first_engagement,
+        max(t.occurred_at) FILTER (
+            WHERE t.{touch} AND (t.channel = 'feedback' OR t.feedback IS NOT NULL)
+        ) AS last_feedback,
+        max(t.occurred_at) FILTER (WHERE t.{touch} AND t.feedback IS NOT NULL) AS value_at,
+        {min_time} AS lo, 0 AS totalled
+    FROM touchpoints t
+    WHERE t.occurred_at <= :as_of AND t.duplicate_of IS NULL {only_t}
+    GROUP BY t.customer
+    ORDER BY t.customer"""
+
+#: The all-time values of the customers chosen for planning, each from its fact totals
+#: (:mod:`engage.store.sqlite_totals`, when they are for a moment at or before ``as_of``)
+#: and its touchpoints after them: a range of the customer index per customer, walked in
+#: the key order of ``temp.engage_due``. Totals hold earlier moments than any touchpoint
+#: after them, so a minimum prefers the totals' and a maximum the touchpoints'. A customer
+#: with neither is left to :data:`_WITHOUT_TOUCHES`.
+_ALL_TIME_FROM_TOTALS = """    SELECT d.key AS key,
+        coalesce(ft.touches, 0) + count(*) FILTER (WHERE t.{touch}) AS touches,
+        coalesce(ft.first_any, min(t.occurred_at)) AS first_any,
+        coalesce(max(t.occurred_at) FILTER (WHERE t.direction = 'inbound'), ft.last_inbound)
+            AS last_inbound,
+        coalesce(max(t.occurred_at) FILTER (WHERE t.direction = 'outbound'), ft.last_outbound)
+            AS last_outbound,
+        coalesce(max(t.occurred_at) FILTER (WHERE t.{touch} AND t.{personal}),
+            ft.last_personal) AS last_personal,
+        coalesce(ft.first_engagement,
+            min(t.occurred_at) FILTER (WHERE t.{touch} AND t.{personal})) AS first_engagement,
+        coalesce(max(t.occurred_at) FILTER (
+            WHERE t.{touch} AND (t.channel = 'feedback' OR t.feedback IS NOT NULL)
+        ), ft.last_feedback) AS last_feedback,
+        coalesce(max(t.occurred_at) FILTER (WHERE t.{touch} AND t.feedback IS NOT NULL),
+            ft.value_at) AS value_at,
+        coalesce(ft.upto, {min_time}) AS lo, ft.customer IS NOT NULL AS totalled
+    FROM temp.engage_due d
+    LEFT JOIN fact_totals ft ON ft.customer = d.key AND ft.upto <= :as_of
+    LEFT JOIN touchpoints t ON t.customer = d.key
+        AND t.occurred_at > coalesce(ft.upto, {min_time}) AND t.occurred_at <= :as_of
+        AND t.duplicate_of IS NULL
+    GROUP BY d.key
+    HAVING ft.customer IS NOT NULL OR count(t.customer) > 0
+    ORDER BY d.key"""
 
 #: Customers with no touchpoint up to ``as_of`` (a record only, or only later touchpoints),
 #: in key order, shaped like the rows of :data:`_WITH_TOUCHES`.
@@ -376,14 +419,25 @@ def facts_rows(
         window, join = "sw.w", f"JOIN {table} sw ON sw.key = t.customer"
     subset = _ONE if customer is not None else _DUE if due_only else ("", "")
     only_t, only_c = subset
-    with_touches = _WITH_TOUCHES.format(
-        touch=_TOUCH, personal=_PERSONAL, w=window, join=join, min_time=_MIN_TIME, only_t=only_t
+    parts = {"touch": _TOUCH, "personal": _PERSONAL, "min_time": _MIN_TIME, "only_t": only_t}
+    all_time = (_ALL_TIME_FROM_TOTALS if due_only and customer is None else _ALL_TIME).format(
+        **parts
     )
+    with_touches = _WITH_TOUCHES.format(**parts, w=window, join=join, all_time=all_time)
     without_touches = _WITHOUT_TOUCHES.format(only_c=only_c)
 
     def assemble(row: Any) -> CustomerFacts:
         return _assemble(
-            row, as_of, segments, owners, activity, team_active, inactive, evidence, start
+            row,
+            as_of,
+            segments,
+            owners,
+            activity,
+            team_active,
+            inactive,
+            evidence,
+            start,
+            read_main_contact,
         )
 
     return FactsRows(_in_order(conn, with_touches, without_touches, params, table), assemble)
@@ -451,7 +505,10 @@ def _assemble(
     inactive: int,
     evidence: bool,
     history_start: int | None,
+    read_main: Callable[[Any], tuple[str | None, str | None]] | None = None,
 ) -> CustomerFacts:
+    """One row of a facts query as a customer's facts. The row's last value is its main
+    contact as ``email`` + U+001F + name, or what ``read_main`` reads as (email, name)."""
     (
         key, name, declared, first_seen, open_work, attributes,
         touches, first_any, last_touch, last_inbound, last_outbound,
@@ -460,8 +517,11 @@ def _assemble(
         recent_personal, recent_email, touches_before, window_change, next_arrival,
         emails_since_personal, first_unanswered, missed_calls_waiting, value, owner_id, main,
     ) = row  # fmt: skip
-    main_contact, _, name_text = main.partition("\x1f") if main is not None else (None, "", "")
-    main_contact_name = name_text or None
+    if read_main is not None:
+        main_contact, main_contact_name = read_main(main)
+    else:
+        main_contact, _, name_text = main.partition("\x1f") if main else (None, "", "")
+        main_contact_name = name_text or None
     segment = segments(key, declared)
     now = to_micros(as_of)
     starts = [m for m in (first_any, first_seen) if m is not None and m <= now]

@@ -51,6 +51,7 @@ from engage.store.sqlite_facts import (
     owner_status,
 )
 from engage.store.sqlite_keys import held_keys
+from engage.store.sqlite_totals import Totals, save_totals, totals_of
 
 #: Ledger states in which a sink holds a task (or held it and its condition cleared): the
 #: states in which a sync pushes it no more.
@@ -102,6 +103,8 @@ class PlanMixin:
     _all_due: bool | None = None
     #: How many customers the last :meth:`begin_planning` chose (None: not called yet).
     planning_count: int | None = None
+    #: The fact totals of the busy customers being planned, saved with their plans.
+    _totals: dict[str, Totals] = {}  # noqa: RUF012 (replaced, never changed, here)
 
     def begin_planning(
         self,
@@ -199,11 +202,19 @@ class PlanMixin:
             raise StoreError("facts to plan: call begin_planning first, to choose the customers")
         with self._errors():
             found = facts_rows(self.conn, as_of, settings, None, due_only=not self._all_due)
+        self._totals = {}
         return FactsRows(self._translated(found.rows), found.assemble)
 
     def _translated(self, rows: Iterator[Any]) -> Iterator[Any]:
+        """The rows, with store errors explained; the totals of busy customers' rows kept
+        for :meth:`save_plans` (few: only customers with long histories have them)."""
+        totals = self._totals
         with self._errors():
-            yield from rows
+            for row in rows:
+                kept = totals_of(row)
+                if kept is not None:
+                    totals[row[0]] = kept
+                yield row
 
     def save_plans(self, plans: Sequence[CustomerPlan], as_of: datetime) -> None:
         """Record these customers' plans, replacing their planned tasks (commits on its own)."""
@@ -232,6 +243,10 @@ class PlanMixin:
                 VALUES (?, ?, ?, ?)""",
                 [row for row in rows if row[0] in stored],
             )
+            if self._totals:
+                save_totals(
+                    conn, self._totals, (p.customer for p in plans if p.customer in stored), now
+                )
 
     def mark_all_held(self, sink: str) -> None:
         """Record that ``sink`` holds every planned task (commits on its own)."""

@@ -245,6 +245,7 @@ class WriteMixin(WriteLoopMixin):
             for create in CUSTOMER_MARKS.values():
                 conn.execute(create)
             conn.execute("DELETE FROM plans")
+            conn.execute("DELETE FROM fact_totals")  # its insert trigger was off
             conn.execute("DELETE FROM planning WHERE name = 'activity_as_of'")
         self._bulk = None
 
