@@ -147,7 +147,6 @@ def test_a_version_1_store_is_upgraded_in_place(tmp_path: Path) -> None:
     conn.execute("DROP INDEX touchpoints_message")
     conn.execute("DROP INDEX touchpoints_duplicate")
     conn.execute("DROP INDEX touchpoints_customer")
-    conn.execute("DROP TRIGGER touchpoints_inserted")  # it reads the columns v2 and v5 add
     conn.execute("ALTER TABLE touchpoints DROP COLUMN duplicate_of")
     conn.execute("ALTER TABLE touchpoints DROP COLUMN missed")
     conn.execute("ALTER TABLE owner_activity DROP COLUMN first_active")

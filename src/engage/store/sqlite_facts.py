@@ -270,8 +270,8 @@ def owner_activity(conn: sqlite3.Connection, now: int, *, save: bool = False) ->
     """The team's activity (see :class:`OwnerActivity`) at or before ``now``.
 
     Read from the saved snapshot while it still holds: taken at or before ``now``, no
-    touchpoint changed or deleted since (those triggers drop its stamp; the insert trigger
-    keeps it up to date), and no owner's next activity come due. Otherwise computed with
+    touchpoint changed or deleted since (those triggers drop its stamp; an insert keeps it
+    up to date, :mod:`engage.store.sqlite_inserted`), and no owner's next activity come due. Otherwise computed with
     one scan, and saved with ``save`` (the caller's transaction then holds the write lock).
     """
     stamp = conn.execute("SELECT value FROM planning WHERE name = 'activity_as_of'").fetchone()
@@ -308,8 +308,8 @@ def _activity(rows: list[Any]) -> OwnerActivity:
 def history_start(conn: sqlite3.Connection, *, save: bool = False) -> int | None:
     """The moment of the store's first touchpoint (microseconds), or None when it has none.
 
-    Read from ``planning`` while the stamp holds (the insert trigger moves it earlier; a
-    changed or deleted touchpoint drops it), else one scan, saved with ``save``.
+    Read from ``planning`` while the stamp holds (an insert moves it earlier; a changed or
+    deleted touchpoint drops it), else one scan, saved with ``save``.
     """
     row = conn.execute("SELECT value FROM planning WHERE name = 'history_start'").fetchone()
     if row is not None:

@@ -4,7 +4,8 @@ Mixed into :class:`~engage.store.sqlite.SQLiteStore`. Each planned customer has 
 ``plans`` (the owner id it was planned with, and the moment its plan may next change with
 time alone) and its task keys in ``planned_tasks``. Triggers mark a customer in
 ``stale_customers`` whenever one of its touchpoints, its record, one of its contacts or its
-owner's record changes, in the same transaction as the change.
+owner's record changes, in the same transaction as the change (new touchpoints are marked
+by their insert, :mod:`engage.store.sqlite_inserted`).
 
 :meth:`PlanMixin.begin_planning` then chooses the customers to plan again:
 

@@ -111,7 +111,7 @@ def _to_v3(conn: sqlite3.Connection) -> None:
     )
 
 
-#: The v4 insert trigger (v5 replaces it with :data:`TOUCHPOINT_INSERTED`): marks the customer of a new touchpoint for re-planning, and keeps the owners' activity
+#: The v4 insert trigger (v5 replaces it with :data:`_TOUCHPOINT_INSERTED_V5`): marks the customer of a new touchpoint for re-planning, and keeps the owners' activity
 #: snapshot (latest activity at or before its moment, first one after) true, so an hourly
 #: sync need not scan every touchpoint for it (a new row is never a duplicate yet: merges
 #: mark it afterwards, an update that drops the snapshot). Dropped during a bulk load into an empty
@@ -246,7 +246,10 @@ def build_customer_index(conn: sqlite3.Connection) -> None:
         conn.execute("PRAGMA threads = 0")
 
 
-#: The v5 insert trigger (v7 replaces it with :data:`TOUCHPOINT_INSERTED`).
+#: The v5 insert trigger (v7 drops it for :mod:`engage.store.sqlite_inserted`): marks the
+#: customer of a new touchpoint for re-planning, and keeps the owners' activity snapshot
+#: (latest activity at or before its moment, first one after, first one ever) and the
+#: store's first moment true.
 _TOUCHPOINT_INSERTED_V5 = """CREATE TRIGGER IF NOT EXISTS touchpoints_inserted
     AFTER INSERT ON touchpoints BEGIN
         INSERT OR IGNORE INTO stale_customers (customer) VALUES (new.customer);
@@ -268,72 +271,6 @@ _TOUCHPOINT_INSERTED_V5 = """CREATE TRIGGER IF NOT EXISTS touchpoints_inserted
                                coalesce(excluded.first_active, first_active));
         UPDATE planning SET value = new.occurred_at
             WHERE name = 'history_start' AND CAST(value AS INTEGER) > new.occurred_at;
-    END"""
-
-#: Marks the customer of a new touchpoint for re-planning, and keeps the owners' activity
-#: snapshot (latest activity at or before its moment, first one after, first one ever) true,
-#: so an hourly sync need not scan every touchpoint for it (a new row is never a duplicate
-#: yet: merges mark it afterwards, an update that drops the snapshot), and adds it to its
-#: customer's fact totals when they are for a later moment (a touchpoint logged late: the
-#: call this morning written down tonight). Dropped during a bulk
-#: load into an empty store (which re-plans everyone and drops the snapshot), built again at
-#: commit.
-TOUCHPOINT_INSERTED = """CREATE TRIGGER IF NOT EXISTS touchpoints_inserted
-    AFTER INSERT ON touchpoints BEGIN
-        INSERT OR IGNORE INTO stale_customers (customer) VALUES (new.customer);
-        INSERT INTO owner_activity (owner, last_active, next_active, first_active)
-            SELECT new.owner,
-                CASE WHEN new.occurred_at <= CAST(p.value AS INTEGER) THEN new.occurred_at END,
-                CASE WHEN new.occurred_at > CAST(p.value AS INTEGER) THEN new.occurred_at END,
-                new.occurred_at
-            FROM planning p
-            WHERE p.name = 'activity_as_of' AND new.owner IS NOT NULL
-              AND (new.direction = 'outbound'
-                   OR (new.channel IN ('call', 'meeting') AND new.missed = 0))
-        ON CONFLICT (owner) DO UPDATE SET
-            last_active = max(coalesce(last_active, excluded.last_active),
-                              coalesce(excluded.last_active, last_active)),
-            next_active = min(coalesce(next_active, excluded.next_active),
-                              coalesce(excluded.next_active, next_active)),
-            first_active = min(coalesce(first_active, excluded.first_active),
-                               coalesce(excluded.first_active, first_active));
-        UPDATE planning SET value = new.occurred_at
-            WHERE name = 'history_start' AND CAST(value AS INTEGER) > new.occurred_at;
-        INSERT INTO contact_totals (customer, email, touches, latest)
-            SELECT new.customer, new.contact_email, 1, new.occurred_at FROM fact_totals f
-            WHERE f.customer = new.customer AND f.upto >= new.occurred_at
-              AND new.contact_email IS NOT NULL AND new.duplicate_of IS NULL
-              AND new.direction IN ('inbound', 'outbound')
-        ON CONFLICT (customer, email) DO UPDATE SET
-            touches = touches + 1, latest = max(latest, excluded.latest);
-        UPDATE fact_totals SET
-            touches = touches + (new.direction IN ('inbound', 'outbound')),
-            first_any = min(coalesce(first_any, new.occurred_at), new.occurred_at),
-            last_inbound = CASE WHEN new.direction = 'inbound'
-                THEN max(coalesce(last_inbound, new.occurred_at), new.occurred_at)
-                ELSE last_inbound END,
-            last_outbound = CASE WHEN new.direction = 'outbound'
-                THEN max(coalesce(last_outbound, new.occurred_at), new.occurred_at)
-                ELSE last_outbound END,
-            last_personal = CASE WHEN new.direction IN ('inbound', 'outbound')
-                    AND new.channel IN ('call', 'meeting') AND new.missed = 0
-                THEN max(coalesce(last_personal, new.occurred_at), new.occurred_at)
-                ELSE last_personal END,
-            first_engagement = CASE WHEN new.direction IN ('inbound', 'outbound')
-                    AND new.channel IN ('call', 'meeting') AND new.missed = 0
-                THEN min(coalesce(first_engagement, new.occurred_at), new.occurred_at)
-                ELSE first_engagement END,
-            last_feedback = CASE WHEN new.direction IN ('inbound', 'outbound')
-                    AND (new.channel = 'feedback' OR new.feedback IS NOT NULL)
-                THEN max(coalesce(last_feedback, new.occurred_at), new.occurred_at)
-                ELSE last_feedback END,
-            value_at = CASE WHEN new.direction IN ('inbound', 'outbound')
-                    AND new.feedback IS NOT NULL
-                THEN max(coalesce(value_at, new.occurred_at), new.occurred_at)
-                ELSE value_at END
-        WHERE customer = new.customer AND upto >= new.occurred_at AND new.duplicate_of IS NULL;
-        DELETE FROM fact_totals
-        WHERE customer = new.customer AND upto >= new.occurred_at AND new.duplicate_of IS NOT NULL;
     END"""
 
 _V5 = f"""
@@ -414,12 +351,12 @@ def _to_v6(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
-_V7 = f"""
+_V7 = """
 -- Each busy customer's totals (engage.store.sqlite_totals): the all-time facts of its
 -- touchpoints at or before 'upto', and each contact's touches and latest touch, so planning
 -- it again reads only what came after. A touchpoint inserted at or before 'upto' is added
--- to them (by the insert trigger); any other change drops them: a touchpoint of the
--- customer changed or deleted, the customer retired.
+-- to them; any other change drops them: a touchpoint of the customer changed or deleted,
+-- the customer retired.
 CREATE TABLE IF NOT EXISTS fact_totals (
     customer          TEXT PRIMARY KEY,
     upto              INTEGER NOT NULL,
@@ -442,8 +379,9 @@ CREATE TABLE IF NOT EXISTS contact_totals (
 CREATE TRIGGER IF NOT EXISTS fact_totals_deleted AFTER DELETE ON fact_totals BEGIN
     DELETE FROM contact_totals WHERE customer = old.customer;
 END;
+-- What the insert trigger did for each new touchpoint, the insert now does once for all the
+-- rows of its statement (engage.store.sqlite_inserted).
 DROP TRIGGER IF EXISTS touchpoints_inserted;
-{TOUCHPOINT_INSERTED};
 DROP TRIGGER IF EXISTS touchpoints_updated;
 CREATE TRIGGER IF NOT EXISTS touchpoints_updated AFTER UPDATE ON touchpoints BEGIN
     INSERT OR IGNORE INTO stale_customers (customer) VALUES (old.customer), (new.customer);
@@ -463,7 +401,8 @@ END
 
 
 def _to_v7(conn: sqlite3.Connection) -> None:
-    """Busy customers' fact totals, which spare an hourly sync their whole histories."""
+    """Busy customers' fact totals, which spare an hourly sync their whole histories, and
+    new touchpoints marked by their insert's own statements instead of a trigger per row."""
     for statement in statements(_V7):
         conn.execute(statement)
 

@@ -8,11 +8,12 @@ planned (for customers with at least :data:`TOTALS_FROM` touches); the facts que
 reads only its touchpoints after ``upto`` and adds them to the totals
 (:mod:`engage.store.sqlite_facts`).
 
-The schema's triggers keep the totals true: a touchpoint inserted at or before ``upto`` (one
-logged late) is added to them; a customer's totals are dropped when any of its touchpoints
-is changed or deleted (merges and identity moves included), and when it is retired. Totals are saved in the transaction that saves the customer's plan, and not for a
-customer marked for re-planning since the planning began: a write that landed while its
-facts were read is not in them.
+The totals are kept true: a touchpoint inserted at or before ``upto`` (one logged late) is
+added to them by its insert (:mod:`engage.store.sqlite_inserted`); the schema's triggers
+drop a customer's totals when any of its touchpoints is changed or deleted (merges and
+identity moves included), and when it is retired. Totals are saved in the transaction that
+saves the customer's plan, and not for a customer marked for re-planning since the planning
+began: a write that landed while its facts were read is not in them.
 """
 
 from __future__ import annotations

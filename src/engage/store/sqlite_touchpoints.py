@@ -19,6 +19,7 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from engage.store.sqlite_inserted import last_rowid, record_inserted
 from engage.store.touchpoint_rows import ids_by_source, split_known
 
 #: Emails this close in time (microseconds) with the same parties and subject are one email.
@@ -142,8 +143,11 @@ def upsert(
         return inserted, conn.executemany(UPDATE, rows).rowcount
     known = existing_ids(conn, rows)
     new, old = split_known(rows, known)
-    # rowcount, not total_changes: the re-planning triggers' own writes must not count
-    inserted = insert(conn, new) if new else 0
+    inserted = 0
+    if new:
+        after = last_rowid(conn)
+        inserted = insert(conn, new)
+        record_inserted(conn, after)
     updated = conn.executemany(UPDATE, old).rowcount if old else 0
     return inserted, updated
 

@@ -5,9 +5,9 @@ store's ``write``: owners, customers and contacts are upserted a chunk at a time
 (:mod:`engage.store.sqlite_statements`), touchpoints through
 :mod:`engage.store.sqlite_touchpoints`, names through :mod:`engage.store.sqlite_names`.
 
-A load into a store without touchpoints is a bulk load: the customer index, the touchpoint
-insert trigger and the customer and contact triggers that mark customers for re-planning are
-dropped and built again once at commit (every customer is re-planned then), and rows are
+A load into a store without touchpoints is a bulk load: the customer index and the customer
+and contact triggers that mark customers for re-planning are dropped and built again once
+at commit, new touchpoints are not marked (every customer is re-planned then), and rows are
 inserted without looking for them first (a chunk that repeats a key is applied again as updates, with the same result
 and counts as looking first).
 """
@@ -31,7 +31,6 @@ from engage.store.sqlite_keys import held_keys
 from engage.store.sqlite_names import Names
 from engage.store.sqlite_schema import (
     CUSTOMER_MARKS,
-    TOUCHPOINT_INSERTED,
     build_customer_index,
 )
 from engage.store.sqlite_statements import (
@@ -232,7 +231,6 @@ class WriteMixin(WriteLoopMixin):
         self._bulk = conn.execute("SELECT 1 FROM touchpoints LIMIT 1").fetchone() is None
         if self._bulk:
             conn.execute("DROP INDEX IF EXISTS touchpoints_customer")
-            conn.execute("DROP TRIGGER IF EXISTS touchpoints_inserted")
             for trigger in CUSTOMER_MARKS:
                 conn.execute(f"DROP TRIGGER IF EXISTS {trigger}")
 
@@ -241,11 +239,10 @@ class WriteMixin(WriteLoopMixin):
             conn = self.conn
             self._names.move_put_off(conn)
             build_customer_index(conn)
-            conn.execute(TOUCHPOINT_INSERTED)
             for create in CUSTOMER_MARKS.values():
                 conn.execute(create)
             conn.execute("DELETE FROM plans")
-            conn.execute("DELETE FROM fact_totals")  # its insert trigger was off
+            conn.execute("DELETE FROM fact_totals")  # none were kept true while loading
             conn.execute("DELETE FROM planning WHERE name = 'activity_as_of'")
         self._bulk = None
 

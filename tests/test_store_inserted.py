@@ -1,0 +1,83 @@
+"""New touchpoints in the SQLite store: what their insert records beside the table, once for
+the rows of the statement (engage.store.sqlite_inserted)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from engage.clock import to_micros
+from engage.models import Channel, Direction, Touchpoint
+from engage.store import open_store
+from engage.store.sqlite import SQLiteStore
+from engage.store.sqlite_facts import history_start, owner_activity
+
+T0 = datetime(2025, 3, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+def store() -> Iterator[SQLiteStore]:
+    with open_store(":memory:") as opened:
+        assert isinstance(opened, SQLiteStore)
+        with opened.transaction():  # not a bulk load: the store holds a touchpoint already
+            opened.write([tp("0", "z.com", T0)], "src")
+        opened.conn.execute("DELETE FROM stale_customers")
+        yield opened
+
+
+def tp(ident: str, customer: str, when: datetime, **kw: object) -> Touchpoint:
+    values: dict[str, object] = {"channel": Channel.EMAIL, "direction": Direction.OUTBOUND, **kw}
+    return Touchpoint("src", ident, customer, when, **values)  # type: ignore[arg-type]
+
+
+def write(store: SQLiteStore, *touchpoints: Touchpoint) -> None:
+    with store.transaction():
+        store.write(list(touchpoints), "src")
+
+
+def stale(store: SQLiteStore) -> set[str]:
+    return {key for (key,) in store.conn.execute("SELECT customer FROM stale_customers")}
+
+
+def test_new_touchpoints_mark_their_customers_and_known_ones_do_not(store: SQLiteStore) -> None:
+    write(store, tp("1", "a.com", T0), tp("2", "b.com", T0))
+    store.conn.execute("DELETE FROM stale_customers")
+    write(store, tp("3", "a.com", T0), tp("4", "a.com", T0), tp("1", "a.com", T0))
+    assert stale(store) == {"a.com"}  # not b.com: its record did not change
+    store.conn.execute("DELETE FROM stale_customers")
+    write(store, tp("1", "a.com", T0), tp("2", "b.com", T0))  # stored already, unchanged
+    assert stale(store) == set()
+
+
+def test_an_older_touchpoint_moves_the_saved_first_moment_earlier(store: SQLiteStore) -> None:
+    conn = store.conn
+    assert history_start(conn, save=True) == to_micros(T0)
+    write(store, tp("1", "a.com", T0 - timedelta(days=30)), tp("2", "a.com", T0 + timedelta(1)))
+    saved = conn.execute("SELECT value FROM planning WHERE name = 'history_start'").fetchone()
+    assert saved == (str(to_micros(T0 - timedelta(days=30))),)
+    write(store, tp("3", "a.com", T0 + timedelta(days=2)))
+    assert history_start(conn) == to_micros(T0 - timedelta(days=30))
+
+
+def test_the_owners_activity_snapshot_takes_in_new_activity(store: SQLiteStore) -> None:
+    conn = store.conn
+    moment = to_micros(T0 + timedelta(days=10))
+    with store.transaction():
+        owner_activity(conn, moment, save=True)
+    write(
+        store,
+        tp("1", "a.com", T0 + timedelta(days=1), owner="ann"),
+        tp("2", "a.com", T0 + timedelta(days=3), owner="ann"),
+        tp("3", "a.com", T0 + timedelta(days=12), owner="ann"),  # after the snapshot's moment
+        tp("4", "a.com", T0 + timedelta(days=4), owner="bob", direction=Direction.INBOUND),
+        tp("5", "a.com", T0 + timedelta(days=5), owner="cy", channel=Channel.CALL,
+           direction=Direction.INBOUND),
+    )  # fmt: skip
+    rows = conn.execute(
+        "SELECT owner, last_active, next_active, first_active FROM owner_activity ORDER BY owner"
+    ).fetchall()
+    day = lambda n: to_micros(T0 + timedelta(days=n))  # noqa: E731
+    assert rows == [("ann", day(3), day(12), day(1)), ("cy", day(5), None, day(5))]
+    assert owner_activity(conn, moment).last == {"ann": day(3), "cy": day(5)}
