@@ -47,7 +47,6 @@ def main(source: Path, database: Path) -> None:
         next(rows)
         conn.execute("BEGIN IMMEDIATE")
         conn.execute("DROP INDEX touchpoints_customer")
-        conn.execute("DROP TRIGGER touchpoints_inserted")
         # id, occurred_at, customer, email, name, channel, direction, owner, subject, feedback
         conn.executemany(
             insert,
