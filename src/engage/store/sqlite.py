@@ -37,6 +37,11 @@ from engage.errors import LockedError, StoreError
 from engage.facts import CustomerFacts
 from engage.settings import ScoringSettings
 from engage.store.records import RecordsMixin
+from engage.store.sqlite_checkpoint import (
+    BackgroundCheckpoint,
+    defer_checkpoints,
+    resume_checkpoints,
+)
 from engage.store.sqlite_facts import compute_facts
 from engage.store.sqlite_faults import OpenMark, check_integrity, explain
 from engage.store.sqlite_history import HistoryMixin
@@ -111,6 +116,7 @@ class SQLiteStore(
         self._names = Names()  # which customer a name-only key's records land on
         self._conn: sqlite3.Connection | None = None
         self._mark: OpenMark | None = None
+        self._checkpoint: BackgroundCheckpoint | None = None  # after a bulk load
         try:
             if not self._memory:
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
@@ -207,15 +213,33 @@ class SQLiteStore(
         if depth == 0:
             self._ensured.clear()  # another process may delete records between transactions
             self._names.forget()
+        deferred = False
         try:
             with self._errors():
                 if depth == 0:
+                    deferred = self._bulk is True and not self._memory
                     self._end_bulk_load()
+                    if deferred:  # a whole store's pages: a helper copies them meanwhile
+                        defer_checkpoints(conn)
+                    elif self._checkpoint is not None and self._checkpoint.done():
+                        self._checkpoint.wait()
+                        self._checkpoint = None
+                        resume_checkpoints(conn)
                 conn.execute("COMMIT" if depth == 0 else f"RELEASE {savepoint}")
         except StoreError:
             if depth == 0:
                 self._rollback(None)
+                if deferred and self._checkpoint is None:
+                    self._resume_checkpoints()
             raise
+        if deferred and self._checkpoint is None:
+            self._checkpoint = BackgroundCheckpoint(self.path)
+
+    def _resume_checkpoints(self) -> None:
+        try:
+            resume_checkpoints(self.conn)
+        except sqlite3.Error as exc:
+            log.debug("%s: cannot restore checkpoints: %s", self.path, exc, exc_info=True)
 
     def _rollback(self, savepoint: str | None) -> None:
         """Undo the transaction (or back to ``savepoint``) if SQLite has not already.
@@ -281,6 +305,9 @@ class SQLiteStore(
 
     def close(self) -> None:
         """Release the connection and mark a clean shutdown (a second close does nothing)."""
+        if self._checkpoint is not None:
+            self._checkpoint.wait()  # before the close's own checkpoint of what came after
+            self._checkpoint = None
         if self._conn is not None:
             try:
                 self._conn.close()
