@@ -44,6 +44,7 @@ from engage.errors import StoreError
 from engage.facts import CustomerFacts, OwnerStatus
 from engage.models import Customer, Owner
 from engage.settings import ScoringSettings, SegmentSettings
+from engage.store import sqlite_alltime as alltime
 from engage.store.sqlite_totals import read_main_contact
 
 DAY_US = 86_400 * 1_000_000
@@ -160,45 +161,26 @@ LEFT JOIN (
 #: The all-time values of every customer (or one): one streamed ``GROUP BY`` over the
 #: customer index in key order. ``lo`` (the moment after which the main contact's look-up
 #: reads) is the beginning of time, and no customer's contacts come from totals.
-_ALL_TIME = """    SELECT t.customer AS key,
-        count(*) FILTER (WHERE t.{touch}) AS touches,
-        min(t.occurred_at) AS first_any,
-        max(t.occurred_at) FILTER (WHERE t.direction = 'inbound') AS last_inbound,
-        max(t.occurred_at) FILTER (WHERE t.direction = 'outbound') AS last_outbound,
-        max(t.occurred_at) FILTER (WHERE t.{touch} AND t.{personal}) AS last_personal,
-        min(t.occurred_at) FILTER (WHERE t.{touch} AND t.{personal}) AS first_engagement,
-        max(t.occurred_at) FILTER (
-            WHERE t.{touch} AND (t.channel = 'feedback' OR t.feedback IS NOT NULL)
-        ) AS last_feedback,
-        max(t.occurred_at) FILTER (WHERE t.{touch} AND t.feedback IS NOT NULL) AS value_at,
+_ALL_TIME = (
+    "    SELECT t.customer AS key,\n"
+    + alltime.aggregates()
+    + """,
         {min_time} AS lo, 0 AS totalled
     FROM touchpoints t
     WHERE t.occurred_at <= :as_of AND t.duplicate_of IS NULL {only_t}
     GROUP BY t.customer
     ORDER BY t.customer"""
+)
 
 #: The all-time values of the customers chosen for planning, each from its fact totals
 #: (:mod:`engage.store.sqlite_totals`, when they are for a moment at or before ``as_of``)
 #: and its touchpoints after them: a range of the customer index per customer, walked in
-#: the key order of ``temp.engage_due``. Totals hold earlier moments than any touchpoint
-#: after them, so a minimum prefers the totals' and a maximum the touchpoints'. A customer
-#: with neither is left to :data:`_WITHOUT_TOUCHES`.
-_ALL_TIME_FROM_TOTALS = """    SELECT d.key AS key,
-        coalesce(ft.touches, 0) + count(*) FILTER (WHERE t.{touch}) AS touches,
-        coalesce(ft.first_any, min(t.occurred_at)) AS first_any,
-        coalesce(max(t.occurred_at) FILTER (WHERE t.direction = 'inbound'), ft.last_inbound)
-            AS last_inbound,
-        coalesce(max(t.occurred_at) FILTER (WHERE t.direction = 'outbound'), ft.last_outbound)
-            AS last_outbound,
-        coalesce(max(t.occurred_at) FILTER (WHERE t.{touch} AND t.{personal}),
-            ft.last_personal) AS last_personal,
-        coalesce(ft.first_engagement,
-            min(t.occurred_at) FILTER (WHERE t.{touch} AND t.{personal})) AS first_engagement,
-        coalesce(max(t.occurred_at) FILTER (
-            WHERE t.{touch} AND (t.channel = 'feedback' OR t.feedback IS NOT NULL)
-        ), ft.last_feedback) AS last_feedback,
-        coalesce(max(t.occurred_at) FILTER (WHERE t.{touch} AND t.feedback IS NOT NULL),
-            ft.value_at) AS value_at,
+#: the key order of ``temp.engage_due``, added up as :func:`~engage.store.sqlite_alltime.added_to`
+#: says. A customer with neither is left to :data:`_WITHOUT_TOUCHES`.
+_ALL_TIME_FROM_TOTALS = (
+    "    SELECT d.key AS key,\n"
+    + alltime.added_to("ft")
+    + """,
         coalesce(ft.upto, {min_time}) AS lo, ft.customer IS NOT NULL AS totalled
     FROM temp.engage_due d
     LEFT JOIN fact_totals ft ON ft.customer = d.key AND ft.upto <= :as_of
@@ -208,6 +190,7 @@ _ALL_TIME_FROM_TOTALS = """    SELECT d.key AS key,
     GROUP BY d.key
     HAVING ft.customer IS NOT NULL OR count(t.customer) > 0
     ORDER BY d.key"""
+)
 
 #: Customers with no touchpoint up to ``as_of`` (a record only, or only later touchpoints),
 #: in key order, shaped like the rows of :data:`_WITH_TOUCHES`.

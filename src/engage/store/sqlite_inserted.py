@@ -18,8 +18,7 @@ from __future__ import annotations
 
 import sqlite3
 
-_TOUCH = "t.direction IN ('inbound', 'outbound')"
-_PERSONAL = f"{_TOUCH} AND t.channel IN ('call', 'meeting') AND t.missed = 0"
+from engage.store import sqlite_alltime as alltime
 
 _STALE = """INSERT OR IGNORE INTO stale_customers (customer)
     SELECT DISTINCT customer FROM touchpoints NOT INDEXED WHERE rowid > :after"""
@@ -48,50 +47,22 @@ _HISTORY_START = """UPDATE planning SET value = n.first
     WHERE name = 'history_start' AND CAST(value AS INTEGER) > n.first"""
 
 
-def _latest(column: str) -> str:
-    """The later of a total and the new rows' value, either possibly NULL."""
-    mine, new = f"fact_totals.{column}", f"n.{column}"
-    return f"coalesce(max({mine}, {new}), {mine}, {new})"
-
-
-def _earliest(column: str) -> str:
-    """The earlier of a total and the new rows' value, either possibly NULL."""
-    mine, new = f"fact_totals.{column}", f"n.{column}"
-    return f"coalesce(min({mine}, {new}), {mine}, {new})"
-
-
 #: New rows at or before the moment of their customer's totals.
 _LATE = """FROM touchpoints t NOT INDEXED JOIN fact_totals f ON f.customer = t.customer
     WHERE t.rowid > :after AND t.occurred_at <= f.upto AND t.duplicate_of IS NULL"""
 
 _LATE_CONTACTS = f"""INSERT INTO contact_totals (customer, email, touches, latest)
     SELECT t.customer, t.contact_email, count(*), max(t.occurred_at) {_LATE}
-      AND t.contact_email IS NOT NULL AND {_TOUCH}
+      AND t.contact_email IS NOT NULL AND {alltime.TOUCH}
     GROUP BY t.customer, t.contact_email
     ON CONFLICT (customer, email) DO UPDATE SET
         touches = touches + excluded.touches, latest = max(latest, excluded.latest)"""
 
 _LATE_TOTALS = f"""UPDATE fact_totals SET
-        touches = fact_totals.touches + n.touches,
-        first_any = {_earliest("first_any")},
-        last_inbound = {_latest("last_inbound")},
-        last_outbound = {_latest("last_outbound")},
-        last_personal = {_latest("last_personal")},
-        first_engagement = {_earliest("first_engagement")},
-        last_feedback = {_latest("last_feedback")},
-        value_at = {_latest("value_at")}
+{alltime.folded_into("fact_totals", "n")}
     FROM (
         SELECT t.customer,
-            count(*) FILTER (WHERE {_TOUCH}) AS touches,
-            min(t.occurred_at) AS first_any,
-            max(t.occurred_at) FILTER (WHERE t.direction = 'inbound') AS last_inbound,
-            max(t.occurred_at) FILTER (WHERE t.direction = 'outbound') AS last_outbound,
-            max(t.occurred_at) FILTER (WHERE {_PERSONAL}) AS last_personal,
-            min(t.occurred_at) FILTER (WHERE {_PERSONAL}) AS first_engagement,
-            max(t.occurred_at) FILTER (
-                WHERE {_TOUCH} AND (t.channel = 'feedback' OR t.feedback IS NOT NULL)
-            ) AS last_feedback,
-            max(t.occurred_at) FILTER (WHERE {_TOUCH} AND t.feedback IS NOT NULL) AS value_at
+{alltime.aggregates("            ")}
         {_LATE}
         GROUP BY t.customer
     ) n

@@ -23,6 +23,8 @@ import sqlite3
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from engage.store import sqlite_alltime as alltime
+
 #: Customers with at least this many touches get fact totals: below it, reading the whole
 #: history costs about what reading the totals does.
 TOTALS_FROM = 200
@@ -30,12 +32,13 @@ TOTALS_FROM = 200
 #: Positions in a facts row (:data:`engage.store.sqlite_facts._WITH_TOUCHES`) of the key,
 #: the all-time values the totals keep, and the contacts.
 _KEY, _TOUCHES, _FIRST_ANY = 0, 6, 7
-_ALL_TIME = (6, 7, 9, 10, 11, 12, 13, 14)  # touches .. value_at, without last_touch
+_ALL_TIME = (6, 7, 9, 10, 11, 12, 13, 14)  # alltime.COLUMNS (touches .. value_at), no last_touch
 _CONTACTS = 29
 
-_SAVE = """INSERT OR IGNORE INTO fact_totals (customer, upto, touches, first_any,
-        last_inbound, last_outbound, last_personal, first_engagement, last_feedback, value_at)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"""
+_SAVE = (
+    f"INSERT OR IGNORE INTO fact_totals (customer, upto, {', '.join(alltime.COLUMNS)}) "
+    f"VALUES (?, ?, {', '.join('?' * len(alltime.COLUMNS))})"
+)
 _SAVE_CONTACT = "INSERT INTO contact_totals (customer, email, touches, latest) VALUES (?, ?, ?, ?)"
 
 Contacts = dict[str, tuple[int, int, str | None]]  # email → (touches, latest touch, name)
