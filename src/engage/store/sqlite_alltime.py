@@ -43,30 +43,27 @@ def aggregates(indent: str = "        ") -> str:
     )
 
 
+def _combined(kind: str, mine: str, more: str) -> str:
+    """A total and more of the same (either possibly NULL): counts add up, the earliest of a
+    minimum and the latest of a maximum win."""
+    if kind == "count":
+        return f"coalesce({mine}, 0) + {more}"
+    return f"coalesce({kind}({mine}, {more}), {mine}, {more})"
+
+
 def added_to(totals: str, indent: str = "        ") -> str:
     """``SELECT`` terms: each fact of the rows ``t`` combined with the same column of
-    ``totals`` (a row for earlier moments, or all NULL): counts add up, the earliest of a
-    minimum and the latest of a maximum win (either may be NULL)."""
-    terms = []
-    for column, kind, rows in ALL_TIME:
-        mine, new = f"{totals}.{column}", _aggregate(kind, rows)
-        if kind == "count":
-            term = f"coalesce({mine}, 0) + {new}"
-        else:
-            term = f"coalesce({kind}({mine}, {new}), {mine}, {new})"
-        terms.append(f"{indent}{term} AS {column}")
-    return ",\n".join(terms)
+    ``totals`` (a row for earlier moments, or all NULL), named by its column."""
+    return ",\n".join(
+        f"{indent}{_combined(kind, f'{totals}.{column}', _aggregate(kind, rows))} AS {column}"
+        for column, kind, rows in ALL_TIME
+    )
 
 
 def folded_into(totals: str, new: str, indent: str = "        ") -> str:
     """``SET`` terms: each column of ``totals`` updated with the same column of ``new``
-    (the facts of more rows), as :func:`added_to` combines them."""
-    terms = []
-    for column, kind, _ in ALL_TIME:
-        mine, more = f"{totals}.{column}", f"{new}.{column}"
-        if kind == "count":
-            term = f"{mine} + {more}"
-        else:
-            term = f"coalesce({kind}({mine}, {more}), {mine}, {more})"
-        terms.append(f"{indent}{column} = {term}")
-    return ",\n".join(terms)
+    (the facts of more rows)."""
+    return ",\n".join(
+        f"{indent}{column} = {_combined(kind, f'{totals}.{column}', f'{new}.{column}')}"
+        for column, kind, _ in ALL_TIME
+    )
