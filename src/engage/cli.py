@@ -23,7 +23,7 @@ import attrs
 import click
 from click.core import ParameterSource
 
-from engage import logs, output
+from engage import collector, logs, output
 from engage.check import DEFAULT_ROWS, check_json, check_sources
 from engage.cli_options import (
     EXAMPLES,
@@ -695,4 +695,5 @@ def store_copy(source: str, dest: str) -> None:
 
 def main() -> None:
     """Entry point of the ``engage`` console script."""
+    collector.tune()
     cli(prog_name="engage")
