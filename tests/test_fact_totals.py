@@ -186,3 +186,15 @@ def test_the_main_contact_has_the_most_touches_then_the_latest_then_the_smallest
     assert read_main_contact('[["b@x", 2, 6, "B"], ["a@x", 2, 5, null]]') == ("b@x", "B")
     assert read_main_contact("[]") == (None, None)
     assert read_main_contact(None) == (None, None)
+
+
+@pytest.mark.usefixtures("every_customer_busy")
+def test_totals_keep_the_moment_their_facts_were_read_for(sqlite: SQLiteStore) -> None:
+    """Plans saved for a later moment than they were made for (a script may) do not pass the
+    totals off as that later moment's: a touchpoint between the two stays out of them."""
+    with sqlite.transaction():
+        sqlite.write([tp(1, T0), tp(2, T0 + timedelta(days=5))], "src")
+    planned_for, saved_for = T0 + timedelta(days=2), T0 + timedelta(days=10)
+    sqlite.save_plans(list(engine(sqlite).replan(planned_for, ())), saved_for)
+    assert totals(sqlite)["a.com"][:2] == (int(planned_for.timestamp() * 1e6), 1)
+    assert through_totals(sqlite, saved_for) == list(sqlite.facts(saved_for, SETTINGS))

@@ -104,8 +104,10 @@ class PlanMixin:
     _all_due: bool | None = None
     #: How many customers the last :meth:`begin_planning` chose (None: not called yet).
     planning_count: int | None = None
-    #: The fact totals of the busy customers being planned, saved with their plans.
+    #: The fact totals of the busy customers being planned, saved with their plans, and the
+    #: moment their facts were read for (which need not be the moment plans are saved for).
     _totals: dict[str, Totals] = {}  # noqa: RUF012 (replaced, never changed, here)
+    _totals_upto = 0
 
     def begin_planning(
         self,
@@ -203,7 +205,7 @@ class PlanMixin:
             raise StoreError("facts to plan: call begin_planning first, to choose the customers")
         with self._errors():
             found = facts_rows(self.conn, as_of, settings, None, due_only=not self._all_due)
-        self._totals = {}
+        self._totals, self._totals_upto = {}, to_micros(ensure_utc(as_of, "facts: as_of"))
         return FactsRows(self._translated(found.rows), found.assemble)
 
     def _translated(self, rows: Iterator[Any]) -> Iterator[Any]:
@@ -245,9 +247,8 @@ class PlanMixin:
                 [row for row in rows if row[0] in stored],
             )
             if self._totals:
-                save_totals(
-                    conn, self._totals, (p.customer for p in plans if p.customer in stored), now
-                )
+                keys = (p.customer for p in plans if p.customer in stored)
+                save_totals(conn, self._totals, keys, self._totals_upto)
 
     def mark_all_held(self, sink: str) -> None:
         """Record that ``sink`` holds every planned task (commits on its own)."""
