@@ -219,12 +219,7 @@ class SQLiteStore(
                 if depth == 0:
                     deferred = self._bulk is True and not self._memory
                     self._end_bulk_load()
-                    if deferred:  # a whole store's pages: a helper copies them meanwhile
-                        defer_checkpoints(conn)
-                    elif self._checkpoint is not None and self._checkpoint.done():
-                        self._checkpoint.wait()
-                        self._checkpoint = None
-                        resume_checkpoints(conn)
+                    self._before_commit(deferred)
                 conn.execute("COMMIT" if depth == 0 else f"RELEASE {savepoint}")
         except StoreError:
             if depth == 0:
@@ -234,6 +229,16 @@ class SQLiteStore(
             raise
         if deferred and self._checkpoint is None:
             self._checkpoint = BackgroundCheckpoint(self.path)
+
+    def _before_commit(self, bulk_loaded: bool) -> None:
+        """Leave a bulk load's checkpoint (a whole store's pages) to a helper that copies
+        them meanwhile; once it is done, let commits checkpoint by themselves again."""
+        if bulk_loaded:
+            defer_checkpoints(self.conn)
+        elif self._checkpoint is not None and self._checkpoint.done():
+            self._checkpoint.wait()
+            self._checkpoint = None
+            resume_checkpoints(self.conn)
 
     def _resume_checkpoints(self) -> None:
         try:
