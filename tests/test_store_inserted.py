@@ -9,10 +9,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from engage.clock import to_micros
+from engage.errors import StoreError
 from engage.models import Channel, Direction, Touchpoint
 from engage.store import open_store
 from engage.store.sqlite import SQLiteStore
 from engage.store.sqlite_facts import history_start, owner_activity
+from engage.store.touchpoint_rows import TouchpointRows, rows_of
 
 T0 = datetime(2025, 3, 1, tzinfo=UTC)
 
@@ -81,3 +83,28 @@ def test_the_owners_activity_snapshot_takes_in_new_activity(store: SQLiteStore) 
     day = lambda n: to_micros(T0 + timedelta(days=n))  # noqa: E731
     assert rows == [("ann", day(3), day(12), day(1)), ("cy", day(5), None, day(5))]
     assert owner_activity(conn, moment).last == {"ann": day(3), "cy": day(5)}
+
+
+def row_without_channel(ident: str) -> TouchpointRows:
+    """A run of rows whose second lacks a required value (no model gives one: a bug upstream)."""
+    good, bad = rows_of([tp(ident + "a", "a.com", T0), tp(ident + "b", "a.com", T0)])
+    return TouchpointRows([good, (*bad[:5], None, *bad[6:])])
+
+
+def test_a_row_refused_by_a_required_column_fails_the_write_and_keeps_nothing_of_it(
+    store: SQLiteStore,
+) -> None:
+    before = store.touchpoint_count()
+    refused = r"1 row\(s\) refused by the table, such as src '1b'"
+    with pytest.raises(StoreError, match=refused), store.transaction():
+        store.write([row_without_channel("1")], "src")
+    assert store.touchpoint_count() == before
+
+
+def test_a_first_load_refusing_a_row_fails_too() -> None:
+    with open_store(":memory:") as empty:
+        assert isinstance(empty, SQLiteStore)
+        # a bulk load: inserted without looking first
+        with pytest.raises(StoreError, match="refused by the table"), empty.transaction():
+            empty.write([row_without_channel("1")], "src")
+        assert empty.touchpoint_count() == 0
