@@ -7,11 +7,14 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engage.clock import to_micros
 from engage.errors import StoreError
 from engage.models import Channel, Direction, Touchpoint
 from engage.store import open_store
+from engage.store.base import WriteCounts
 from engage.store.sqlite import SQLiteStore
 from engage.store.sqlite_facts import history_start, owner_activity
 from engage.store.touchpoint_rows import TouchpointRows, rows_of
@@ -108,3 +111,44 @@ def test_a_first_load_refusing_a_row_fails_too() -> None:
         with pytest.raises(StoreError, match="refused by the table"), empty.transaction():
             empty.write([row_without_channel("1")], "src")
         assert empty.touchpoint_count() == 0
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 260),  # ids repeat, within and across the statements of a write
+            st.sampled_from(["a.com", "b.com"]),
+            st.sampled_from([None, "ann@a.com"]),
+            st.sampled_from([None, "Re: renewal"]),
+        ),
+        min_size=95,  # past one statement's hundred rows, often with a remainder
+        max_size=450,
+    ),
+    st.booleans(),
+)
+def test_a_write_of_many_rows_stores_what_writing_them_one_at_a_time_does(
+    rows: list[tuple[int, str, str | None, str | None]], first_load: bool
+) -> None:
+    made = [
+        tp(str(ident), customer, T0 + timedelta(minutes=ident), contact_email=email, subject=subj)
+        for ident, customer, email, subj in rows
+    ]
+
+    def stored(write_apart: bool) -> tuple[list[WriteCounts], list[tuple[object, ...]]]:
+        with open_store(":memory:") as store:
+            assert isinstance(store, SQLiteStore)
+            if not first_load:  # not empty: every row is looked for before it is inserted
+                write(store, tp("held", "z.com", T0))
+            batches = [[t] for t in made] if write_apart else [made]
+            counts = []
+            for batch in batches:
+                with store.transaction():
+                    counts.append(store.write(batch, "src"))
+            table = store.conn.execute("SELECT rowid, * FROM touchpoints ORDER BY rowid")
+            return counts, table.fetchall()
+
+    (together,), table = stored(write_apart=False)
+    apart, table_apart = stored(write_apart=True)
+    assert together == sum(apart, WriteCounts())
+    assert table == table_apart

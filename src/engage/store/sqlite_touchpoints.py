@@ -42,12 +42,10 @@ COLUMNS = (
     "missed",
 )
 
-#: New rows, a stored key left as it is. ``OR IGNORE``, not ``ON CONFLICT ... DO NOTHING``:
-#: an upsert clause makes SQLite look the key up before the insert looks for it again, about a
-#: second of a million-row load. ``OR IGNORE`` would pass over a row breaking a NOT NULL
-#: constraint too; the models never give one, and :func:`upsert` checks every row landed.
-INSERT = f"""INSERT OR IGNORE INTO touchpoints ({", ".join(COLUMNS)})
-    VALUES ({", ".join("?" * len(COLUMNS))})"""
+#: Rows one INSERT statement takes: a hundred rows' values bound to one statement spare the
+#: other 99 the work SQLite and the sqlite3 module do per statement run (reset, program
+#: set-up, step), about 0.7 µs a row (a million rows: 3.1 s instead of 3.8 s).
+ROWS_PER_INSERT = 100
 
 #: Positions of the columns a touchpoint may leave empty.
 _OPTIONAL = tuple(
@@ -92,13 +90,23 @@ UNMERGE = "UPDATE touchpoints SET duplicate_of = NULL WHERE duplicate_of = ?"
 
 
 @functools.cache
-def _insert_without(empty: tuple[int, ...]) -> tuple[str, Callable[[tuple[Any, ...]], Any]]:
-    """:data:`INSERT` with NULL for the columns at ``empty`` and what picks the others'
-    values from a row."""
-    given = [i for i in range(len(COLUMNS)) if i not in empty]
-    values = ", ".join("NULL" if i in empty else "?" for i in range(len(COLUMNS)))
-    sql = f"""INSERT OR IGNORE INTO touchpoints ({", ".join(COLUMNS)}) VALUES ({values})"""
-    return sql, operator.itemgetter(*given)
+def _insert_statement(empty: tuple[int, ...], rows: int) -> str:
+    """An INSERT of ``rows`` new rows, with NULL for the columns at ``empty``.
+
+    ``OR IGNORE``, not ``ON CONFLICT ... DO NOTHING``: an upsert clause makes SQLite look the
+    key up before the insert looks for it again, about a second of a million-row load.
+    ``OR IGNORE`` would pass over a row breaking a NOT NULL constraint too; the models never
+    give one, and :func:`upsert` checks every row landed.
+    """
+    row = ", ".join("NULL" if i in empty else "?" for i in range(len(COLUMNS)))
+    values = ", ".join([f"({row})"] * rows)
+    return f"INSERT OR IGNORE INTO touchpoints ({', '.join(COLUMNS)}) VALUES {values}"
+
+
+@functools.cache
+def _given(empty: tuple[int, ...]) -> Callable[[tuple[Any, ...]], tuple[Any, ...]]:
+    """What picks a row's values for the columns not at ``empty``."""
+    return operator.itemgetter(*(i for i in range(len(COLUMNS)) if i not in empty))
 
 
 def insert(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> int:
@@ -107,13 +115,20 @@ def insert(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> int:
     A column empty in every row is written as a NULL in the statement, not bound row by
     row: the sqlite3 module looks for an adapter for each None it binds, about a
     microsecond each, and a source often leaves a column empty throughout (a CSV export
-    carries no Message-ID).
+    carries no Message-ID). The rows go :data:`ROWS_PER_INSERT` to a statement, in order.
     """
     empty = tuple(i for i in _OPTIONAL if all(row[i] is None for row in rows))
-    if not empty:
-        return conn.executemany(INSERT, rows).rowcount
-    sql, given = _insert_without(empty)
-    return conn.executemany(sql, map(given, rows)).rowcount
+    values = list(map(_given(empty), rows)) if empty else rows
+    per = ROWS_PER_INSERT
+    whole = len(values) - len(values) % per
+    inserted = 0
+    if whole:
+        flat = itertools.chain.from_iterable
+        runs = [tuple(flat(values[at : at + per])) for at in range(0, whole, per)]
+        inserted += conn.executemany(_insert_statement(empty, per), runs).rowcount
+    if whole < len(values):
+        inserted += conn.executemany(_insert_statement(empty, 1), values[whole:]).rowcount
+    return inserted
 
 
 def existing_ids(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> set[tuple[str, str]]:
