@@ -10,6 +10,7 @@ problems and errors either way.
 from __future__ import annotations
 
 import itertools
+import pickle
 import sys
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
@@ -56,6 +57,14 @@ touchpoints = st.builds(
 @given(st.lists(touchpoints, max_size=20))
 def test_rows_give_back_the_touchpoints_they_were_made_of(made: list[Touchpoint]) -> None:
     assert TouchpointRows.of(made).touchpoints() == made
+
+
+@given(st.lists(touchpoints, max_size=20))
+def test_rows_cross_a_pipe_as_they_were(made: list[Touchpoint]) -> None:
+    rows = TouchpointRows.of(made)
+    again = pickle.loads(pickle.dumps(rows, pickle.HIGHEST_PROTOCOL))
+    assert type(again) is TouchpointRows
+    assert again == rows
 
 
 @given(st.lists(touchpoints, max_size=20), st.lists(st.integers(0, 20), max_size=4))
