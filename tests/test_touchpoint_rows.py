@@ -24,7 +24,14 @@ from hypothesis import strategies as st
 from engage.adapters import Checkpoint, Progress, SourceItem
 from engage.models import Channel, Contact, Customer, Direction, Owner, Touchpoint
 from engage.pull import pull_source
-from engage.readahead import DISABLE_ENV, available, read_ahead, sending_rows
+from engage.readahead import (
+    DISABLE_ENV,
+    available,
+    checked_row,
+    read_ahead,
+    rows_wanted,
+    sending_rows,
+)
 from engage.store import open_store
 from engage.store.base import Record
 from engage.store.touchpoint_rows import TouchpointRows, rows_in, rows_of
@@ -32,6 +39,9 @@ from tests.conftest import Backend
 from tests.support.storedump import dump
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
+linux_only = pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="reads ahead in a child on Linux only"
+)
 
 addresses = st.none() | st.from_regex(r"[a-z]{1,6}@[a-z]{1,6}\.com", fullmatch=True)
 texts = st.none() | st.text(max_size=12)
@@ -57,6 +67,31 @@ touchpoints = st.builds(
 @given(st.lists(touchpoints, max_size=20))
 def test_rows_give_back_the_touchpoints_they_were_made_of(made: list[Touchpoint]) -> None:
     assert TouchpointRows.of(made).touchpoints() == made
+
+
+@given(st.lists(touchpoints, max_size=20))
+def test_a_checked_row_is_the_row_of_the_touchpoint_of_the_same_values(
+    made: list[Touchpoint],
+) -> None:
+    assert [as_row(t) for t in made] == rows_of(made)
+
+
+@linux_only
+def test_rows_are_wanted_only_in_a_child_reading_ahead_for_rows(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv(DISABLE_ENV, raising=False)
+
+    def produce(progress: Progress) -> Iterator[bool]:
+        yield rows_wanted()
+
+    assert not rows_wanted()
+    assert list(read_ahead(produce, _Quiet())) == [False]
+    with sending_rows():
+        assert list(read_ahead(produce, _Quiet())) == [True]
+        assert not rows_wanted()  # here, in the process that reads the child's items
+        monkeypatch.setenv(DISABLE_ENV, "0")
+        assert list(read_ahead(produce, _Quiet())) == [False]  # read here: no rows
 
 
 @given(st.lists(touchpoints, max_size=20))
@@ -144,27 +179,34 @@ class ReadingAhead:
 
     options: ClassVar[dict[str, Any]] = {}
 
-    def __init__(self, items: list[SourceItem]) -> None:
+    def __init__(self, items: list[SourceItem], *, gives_rows: bool = False) -> None:
         self.items = items
+        self.gives_rows = gives_rows  # plain touchpoints as checked_row where rows are wanted
         self.arrived: set[type] = set()
 
     def pull(self, cursor: str | None) -> Iterator[SourceItem]:
         def produce(progress: Progress) -> Iterator[SourceItem]:
-            yield from self.items
+            if not (self.gives_rows and rows_wanted()):
+                yield from self.items
+                return
+            for item in self.items:
+                yield as_row(item) if type(item) is Touchpoint else item  # type: ignore[misc]
 
         for item in read_ahead(produce, _Quiet(), batch=7):
             self.arrived.add(type(item))
             yield item
 
 
+def as_row(t: Touchpoint) -> tuple[Any, ...]:
+    return checked_row(
+        t.source, t.external_id, t.customer, t.occurred_at, t.channel, t.direction,
+        t.contact_email, t.owner, t.subject, t.feedback, t.message_id, t.missed,
+    )  # fmt: skip
+
+
 class _Quiet:
     def advance(self, what: str, count: int = 1) -> None:
         pass
-
-
-linux_only = pytest.mark.skipif(
-    not sys.platform.startswith("linux"), reason="reads ahead in a child on Linux only"
-)
 
 
 @linux_only
@@ -179,14 +221,14 @@ def test_a_pull_reading_ahead_stores_and_reports_the_same_with_rows(
     items: list[SourceItem] = [*history()[:9], ahead, Checkpoint("half"), *history()[9:]]
     items.append(Checkpoint("done"))
     reports, stores = [], []
-    for read_here in (False, True):
+    for read_here, gives_rows in ((False, False), (True, False), (False, True)):
         if read_here:
             monkeypatch.setenv(DISABLE_ENV, "0")
         else:
             monkeypatch.delenv(DISABLE_ENV, raising=False)
             assert available()
-        source = ReadingAhead(items)
-        target = str(tmp_path / f"engage-{read_here}.db")
+        source = ReadingAhead(items, gives_rows=gives_rows)
+        target = str(tmp_path / f"engage-{read_here}-{gives_rows}.db")
         store = open_store(target)
         reports.append(pull_source(store, "csv", "scripted", source, now=NOW))
         store.close()
@@ -196,10 +238,10 @@ def test_a_pull_reading_ahead_stores_and_reports_the_same_with_rows(
         ]
         stores.append(tables)
         assert (TouchpointRows in source.arrived) is not read_here
-    assert reports[0] == reports[1]
+    assert reports[0] == reports[1] == reports[2]
     assert reports[0].problems == 1
     assert "touchpoint 'typo': occurred_at: in the future" in reports[0].messages[0]
-    assert stores[0] == stores[1]
+    assert stores[0] == stores[1] == stores[2]
 
 
 @linux_only

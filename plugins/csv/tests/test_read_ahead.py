@@ -3,6 +3,8 @@ for item, with the same errors, cursors and counts as reading in one process."""
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -192,3 +194,10 @@ def test_a_sync_reading_ahead_stores_what_one_process_stores(
         assert ahead["sources"]["files"][key] == here["sources"]["files"][key], key
     assert ahead["sources"]["files"]["touchpoints"] > 10_000
     assert ahead["sinks"]["tasks"]["pushed"] == here["sinks"]["tasks"]["pushed"] > 0
+    if backend == "sqlite":  # the child sent rows it built without touchpoints: the same rows
+        assert stored_touchpoints(tmp_path / "ahead.db") == stored_touchpoints(tmp_path / "here.db")
+
+
+def stored_touchpoints(path: Path) -> list[tuple[Any, ...]]:
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        return conn.execute("SELECT * FROM touchpoints ORDER BY rowid").fetchall()

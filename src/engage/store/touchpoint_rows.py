@@ -12,6 +12,7 @@ upsert.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 import attrs
@@ -39,6 +40,33 @@ def rows_of(touchpoints: Iterable[Touchpoint]) -> list[Row]:
          t.subject, t.feedback, t.message_id, int(t.missed))
         for t in touchpoints
     ]  # fmt: skip
+
+
+def checked_row(
+    source: str,
+    external_id: str,
+    customer: str,
+    occurred_at: datetime,
+    channel: Channel,
+    direction: Direction,
+    contact_email: str | None = None,
+    owner: str | None = None,
+    subject: str | None = None,
+    feedback: float | None = None,
+    message_id: str | None = None,
+    missed: bool = False,
+) -> Row:
+    """The row :func:`rows_of` makes of ``Touchpoint.from_checked`` of the same values,
+    without the touchpoint: for a source reading ahead whose rows are stored as rows
+    (:func:`engage.readahead.rows_wanted`), which builds no object only to take it apart.
+
+    The values must be what :meth:`~engage.models.Touchpoint.from_checked` asks for (checked
+    by the source: an aware UTC ``occurred_at``, members of the enums, and so on).
+    """
+    return (
+        source, external_id, customer, contact_email, (occurred_at - EPOCH) // MICROSECOND,
+        _TEXT[channel], _TEXT[direction], owner, subject, feedback, message_id, int(missed),
+    )  # fmt: skip
 
 
 @attrs.frozen

@@ -13,13 +13,14 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from operator import itemgetter
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import attrs
 
 from engage.errors import SourceError
 from engage.identity import Identity, email_domain, normalize_customer
 from engage.models import Channel, Contact, Customer, Direction, Touchpoint
+from engage.readahead import checked_row
 from engage_csv.dates import Ambiguous
 from engage_csv.fields import FieldError, parse_feedback
 from engage_csv.header import FIELDS, IDENTIFYING, match_columns
@@ -153,6 +154,15 @@ class Rows:
         self._owners: dict[str, str] = {}
         #: the closed-set cells of a row → what they give: few distinct, so each read once
         self._closed: dict[tuple[str, ...], Closed] = {}
+        #: What makes each row's touchpoint (see :meth:`send_rows`).
+        self.make_touchpoint: Callable[..., Touchpoint] = Touchpoint.from_checked
+
+    def send_rows(self) -> None:
+        """Give each row's touchpoint as the row the store writes, built from the same checked
+        values (:func:`engage.readahead.checked_row`): only in a child reading ahead whose
+        touchpoints are sent as rows (:func:`engage.readahead.rows_wanted`), where the pipe
+        turns a touchpoint into that row anyway and nothing else sees the item."""
+        self.make_touchpoint = cast(Callable[..., Touchpoint], checked_row)
 
     def bind(self, display: str, header: Sequence[str]) -> Layout:
         """Match a file's header to the fields, filters, lookups and attributes.
@@ -343,7 +353,7 @@ class Rows:
             joined = "\x1f".join(cells[i].strip() for i in layout.identifying)
             external_id = hashlib.sha256(joined.encode()).hexdigest()[:24]
         records.append(
-            Touchpoint.from_checked(  # each value checked above
+            self.make_touchpoint(  # each value checked above
                 self.name,
                 external_id,
                 key,

@@ -29,7 +29,7 @@ from engage.adapters import (
 )
 from engage.errors import BadInputError
 from engage.preview import PreviewItem
-from engage.readahead import read_ahead
+from engage.readahead import read_ahead, rows_wanted
 from engage_csv.cursor import FileState, dump_cursor, load_cursor, options_hash, plan
 from engage_csv.dates import DateParser
 from engage_csv.files import Bound, FileReader, Row
@@ -139,6 +139,8 @@ class CsvSource:
             size = sum(stat.st_size - (prev.offset if prev else 0) for *_, stat, prev in todo)
 
             def read(progress: Progress) -> Iterator[SourceItem]:
+                if rows_wanted():  # reading ahead, for a store that takes rows
+                    rows.send_rows()
                 return self._read(todo, states, cursor, rows, reader, size, progress)
 
             if size >= READ_AHEAD_BYTES:  # parse in a process of its own while engage stores
