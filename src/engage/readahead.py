@@ -17,7 +17,8 @@ this process's exit handlers.
 Within :func:`sending_rows` (the pull does it when its store writes rows), the child sends
 the plain touchpoints it reads as :class:`~engage.store.touchpoint_rows.TouchpointRows`, runs
 of rows in their order: a row crosses the pipe in a seventh of a touchpoint's time, and this
-process, the one storing them, builds no touchpoint objects.
+process, the one storing them, builds no touchpoint objects. A source may spare the child
+its touchpoints too, giving rows where :func:`rows_wanted` says so (:func:`checked_row`).
 
 The child is used only where :func:`engage.forking.available` says a fork is safe (Linux,
 a single thread, no ``ENGAGE_READ_AHEAD=0``); otherwise the items are read in this process,
